@@ -1,0 +1,54 @@
+"""Entry point of the ``dmproto`` command (``dmproto ...`` and ``python -m dmproto``).
+
+Exit status: 0 on success, 2 for bad arguments, malformed input or an unreachable
+peer (one line on stderr, never a traceback), 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..errors import DMError
+from . import codec_cmds, security_cmds, tools
+
+__all__ = ["main"]
+
+#: Modules that contribute subcommands, in the order ``--help`` lists them.
+_GROUPS = (codec_cmds, security_cmds, tools)
+
+
+class UsageError(Exception):
+    """A subcommand's arguments or environment are unusable (exit status 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="dmproto", description="OMA Device Management (SyncML DM) toolkit"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for group in _GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        print("dmproto: interrupted", file=sys.stderr)
+        return 130
+    except (DMError, UsageError, OSError) as exc:
+        print(f"dmproto {args.command}: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Encode and decode whole SyncML DM messages (XML and WBXML).
+
+Entry points::
+
+    message = decode_message(body)                      # encoding sniffed from the bytes
+    body = encode_message(message, Encoding.WBXML)
+
+Decoders raise :class:`dmproto.errors.MalformedMessageError` for any input they cannot
+read, within the bounds of :class:`dmproto.limits.Limits`; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from ..errors import MalformedMessageError
+from ..limits import DEFAULT_LIMITS, Limits
+from .mapping import message_from_element, message_to_element
+from .model import Message
+from .wbxml import WbxmlOptions, parse_wbxml, serialize_wbxml
+from .xml import parse_xml, serialize_xml
+
+__all__ = [
+    "Encoding",
+    "WbxmlOptions",
+    "decode_message",
+    "detect_encoding",
+    "encode_message",
+]
+
+
+class Encoding(enum.Enum):
+    """The two representations of a DM message (SPEC.md §1.1)."""
+
+    XML = "xml"
+    WBXML = "wbxml"
+
+    @property
+    def media_type(self) -> str:
+        """The DM media type: ``application/vnd.syncml.dm+xml`` or ``+wbxml``."""
+        return f"application/vnd.syncml.dm+{self.value}"
+
+
+def detect_encoding(data: bytes) -> Encoding:
+    """Tell XML from WBXML by the first bytes.
+
+    WBXML starts with its version byte (0x01–0x03, SPEC.md §2.1); XML with ``<``,
+    optionally after a UTF-8 byte-order mark or white space.
+
+    Raises:
+        MalformedMessageError: ``detect.unknown`` when it is neither.
+    """
+    if data[:1] in (b"\x00", b"\x01", b"\x02", b"\x03"):
+        return Encoding.WBXML
+    head = data[:256]
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if head.lstrip(b" \t\r\n").startswith(b"<"):
+        return Encoding.XML
+    raise MalformedMessageError(
+        "detect.unknown", "input is neither XML nor WBXML", position=0
+    )
+
+
+def decode_message(
+    data: bytes, *, encoding: Encoding | None = None, limits: Limits = DEFAULT_LIMITS
+) -> Message:
+    """Decode one DM message.
+
+    Args:
+        data: the whole message body.
+        encoding: XML or WBXML; sniffed from the bytes when ``None``.
+        limits: bounds on the input, checked before and while parsing.
+
+    Raises:
+        MalformedMessageError: the input is not a readable DM message or exceeds a
+            limit (reasons ``limit.*``, ``xml.*``, ``wbxml.*``, ``message.*``).
+    """
+    if len(data) > limits.max_message_size:
+        raise MalformedMessageError(
+            "limit.message-size",
+            f"message of {len(data)} bytes exceeds max_message_size {limits.max_message_size}",
+            position=limits.max_message_size,
+            status_hint=413,
+        )
+    if encoding is None:
+        encoding = detect_encoding(data)
+    if encoding is Encoding.XML:
+        root = parse_xml(data, limits=limits)
+    else:
+        root = parse_wbxml(data, limits=limits).root
+    return message_from_element(root, limits=limits)
+
+
+def encode_message(
+    message: Message,
+    encoding: Encoding = Encoding.XML,
+    *,
+    wbxml_options: WbxmlOptions | None = None,
+) -> bytes:
+    """Encode one DM message, deterministically.
+
+    XML: UTF-8, no prolog, ``xmlns`` on the root and on each MetInf child.
+    WBXML: version 1.2, public id 0x1201 unless ``wbxml_options`` says otherwise.
+
+    Raises:
+        EncodeError: the model cannot be written in that encoding (e.g. ``bytes``
+            Data as XML).
+    """
+    root = message_to_element(message)
+    if encoding is Encoding.XML:
+        return serialize_xml(root)
+    return serialize_wbxml(root, options=wbxml_options)

@@ -1,0 +1,293 @@
+"""The one SyncML DM message model, shared by both roles and both encodings.
+
+A decoded message — XML or WBXML — is a :class:`Message`; encoders take the same
+model. Every class is an attrs frozen, keyword-only value; sequences are tuples.
+Structure and element order follow the SyncML RepPro 1.2 DTD as restricted by DM
+RepPro 1.2.1 (SPEC.md §1.2).
+
+Conventions (decided once here, relied upon everywhere):
+
+* Identifiers that travel as PCDATA — SessionID, MsgID, CmdID, MsgRef, CmdRef — are
+  kept as the exact strings received (``"0"`` is a legal SessionID; a peer may send
+  non-numeric or missing CmdIDs, which a session answers with 400). Codes (Status
+  and Alert Data) are ``int``.
+* ``Item.data`` is ``str`` (text), ``bytes`` (binary: WBXML OPAQUE whose effective
+  Meta Format is ``bin``, or an embedded ``+wbxml`` document), :class:`XmlData`
+  (XML markup carried inside ``<Data>``, e.g. a TNDS document), or ``None`` (no
+  ``<Data>`` element). ``bytes`` cannot be written as XML (an ``EncodeError``):
+  binary over XML is base64 text with Meta Format ``b64`` (TND §8.3.7.2).
+* Commands DM does not use (Sync, Map, Put, Search, ...) decode to
+  :class:`UnsupportedCommand`, so a session can answer them with a Status.
+* Elements DM does not use (Archive, SftDel, Lang, Cred at command level, DS-only
+  MetInf such as Anchor/Mem) are ignored when read and never written.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeAlias
+
+import attrs
+
+__all__ = [
+    "Add",
+    "Alert",
+    "Atomic",
+    "Chal",
+    "Command",
+    "Copy",
+    "Cred",
+    "Delete",
+    "Exec",
+    "Get",
+    "Item",
+    "ItemCommand",
+    "Location",
+    "Message",
+    "Meta",
+    "Replace",
+    "Results",
+    "Sequence",
+    "Status",
+    "SyncHdr",
+    "UnsupportedCommand",
+    "XmlData",
+]
+
+
+@attrs.frozen
+class XmlData:
+    """XML markup carried inside ``<Data>`` (TNDS documents, Windows profiles).
+
+    ``text`` is the exact XML text between ``<Data>`` and ``</Data>`` as received;
+    the XML encoder writes it verbatim (it must be well-formed XML content).
+    """
+
+    text: str
+
+
+DataValue: TypeAlias = "str | bytes | XmlData"
+
+
+@attrs.frozen(kw_only=True)
+class Location:
+    """A Target or Source: ``(LocURI, LocName?)``."""
+
+    loc_uri: str
+    loc_name: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Meta:
+    """MetInf content of a ``<Meta>`` element (SPEC.md §1.4), in DTD order.
+
+    ``size``, ``max_msg_size`` and ``max_obj_size`` are byte counts; ``next_nonce``
+    is the base64 text exactly as carried on the wire.
+    """
+
+    format: str | None = None
+    type: str | None = None
+    mark: str | None = None
+    size: int | None = None
+    version: str | None = None
+    next_nonce: str | None = None
+    max_msg_size: int | None = None
+    max_obj_size: int | None = None
+    emi: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(kw_only=True)
+class Cred:
+    """SyncHdr credentials: Meta (Type = auth scheme, Format) and Data (secret-derived)."""
+
+    meta: Meta | None = None
+    data: str = attrs.field(repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Chal:
+    """A challenge inside a SyncHdr Status: Meta Type, Format and NextNonce."""
+
+    meta: Meta
+
+
+@attrs.frozen(kw_only=True)
+class Item:
+    """``(Target?, Source?, Meta?, Data?, MoreData?)``."""
+
+    target: Location | None = None
+    source: Location | None = None
+    meta: Meta | None = None
+    data: str | bytes | XmlData | None = attrs.field(default=None, repr=False)
+    more_data: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ItemCommand:
+    """Base of the commands shaped ``(CmdID, NoResp?, Meta?, Item+)``."""
+
+    #: The SyncML element name of the command.
+    name: ClassVar[str] = ""
+
+    cmd_id: str | None
+    no_resp: bool = False
+    meta: Meta | None = None
+    items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(kw_only=True)
+class Add(ItemCommand):
+    """Add nodes (DM RepPro §1.5 Add)."""
+
+    name: ClassVar[str] = "Add"
+
+
+@attrs.frozen(kw_only=True)
+class Replace(ItemCommand):
+    """Replace node values (client Package 1 also uses it for DevInfo)."""
+
+    name: ClassVar[str] = "Replace"
+
+
+@attrs.frozen(kw_only=True)
+class Delete(ItemCommand):
+    """Delete nodes with their subtrees."""
+
+    name: ClassVar[str] = "Delete"
+
+
+@attrs.frozen(kw_only=True)
+class Copy(ItemCommand):
+    """Copy a leaf value (Item Source) onto another leaf (Item Target)."""
+
+    name: ClassVar[str] = "Copy"
+
+
+@attrs.frozen(kw_only=True)
+class Get(ItemCommand):
+    """Read node values, child lists, properties or tree listings."""
+
+    name: ClassVar[str] = "Get"
+
+
+@attrs.frozen(kw_only=True)
+class Exec(ItemCommand):
+    """Execute a node; ``correlator`` asks for an asynchronous Generic Alert result."""
+
+    name: ClassVar[str] = "Exec"
+
+    correlator: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Alert:
+    """``(CmdID, NoResp?, Data?, Correlator?, Item*)``; ``code`` is the Alert Data."""
+
+    name: ClassVar[str] = "Alert"
+
+    cmd_id: str | None
+    no_resp: bool = False
+    code: int | None = None
+    correlator: str | None = None
+    items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(kw_only=True)
+class Atomic:
+    """All-or-nothing group of commands; children keep their order and nesting."""
+
+    name: ClassVar[str] = "Atomic"
+
+    cmd_id: str | None
+    no_resp: bool = False
+    meta: Meta | None = None
+    commands: tuple[Command, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(kw_only=True)
+class Sequence:
+    """Ordered group of commands; children keep their order and nesting."""
+
+    name: ClassVar[str] = "Sequence"
+
+    cmd_id: str | None
+    no_resp: bool = False
+    meta: Meta | None = None
+    commands: tuple[Command, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(kw_only=True)
+class Status:
+    """``(CmdID, MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Chal?, Data, Item*)``.
+
+    ``code`` is the status code (Data); ``cmd`` the referenced element name
+    (``"SyncHdr"`` with ``cmd_ref == "0"`` for the header status).
+    """
+
+    name: ClassVar[str] = "Status"
+
+    cmd_id: str | None
+    msg_ref: str | None
+    cmd_ref: str
+    cmd: str
+    code: int
+    target_refs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    source_refs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    chal: Chal | None = None
+    items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(kw_only=True)
+class Results:
+    """``(CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)``."""
+
+    name: ClassVar[str] = "Results"
+
+    cmd_id: str | None
+    msg_ref: str | None
+    cmd_ref: str
+    meta: Meta | None = None
+    target_ref: str | None = None
+    source_ref: str | None = None
+    items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(kw_only=True)
+class UnsupportedCommand:
+    """A SyncBody command DM does not use (Sync, Map, Put, Search, Move, ...).
+
+    Kept so a session can answer it (406) instead of failing the whole message.
+    """
+
+    name: str
+    cmd_id: str | None
+
+
+Command: TypeAlias = (
+    "Add | Replace | Delete | Copy | Get | Exec | Alert | Atomic | Sequence"
+    " | Status | Results | UnsupportedCommand"
+)
+
+
+@attrs.frozen(kw_only=True)
+class SyncHdr:
+    """``(VerDTD, VerProto, SessionID, MsgID, Target, Source, RespURI?, NoResp?, Cred?, Meta?)``."""
+
+    ver_dtd: str = "1.2"
+    ver_proto: str = "DM/1.2"
+    session_id: str
+    msg_id: str
+    target: Location
+    source: Location
+    resp_uri: str | None = None
+    no_resp: bool = False
+    cred: Cred | None = None
+    meta: Meta | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    """A whole SyncML DM message: header, body commands in order, and Final."""
+
+    header: SyncHdr
+    commands: tuple[Command, ...] = attrs.field(default=(), converter=tuple)
+    final: bool = False
