@@ -42,7 +42,7 @@ def test_errors_survive_pickling() -> None:
 
 
 def test_limits_defaults_and_validation() -> None:
-    assert DEFAULT_LIMITS == Limits()
+    assert Limits() == DEFAULT_LIMITS
     assert Limits(max_depth=8).max_depth == 8
     for bad in (0, -1, True, 1.5):
         with pytest.raises(InvalidValueError):
