@@ -1,0 +1,136 @@
+"""The pure HTTP binding: URLs, media types, header fields, status and size rules."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dmproto.bindings import http
+from dmproto.codec import Encoding
+from dmproto.errors import DMError, InvalidValueError, MalformedMessageError
+
+
+def test_parse_url_defaults_and_ports() -> None:
+    u = http.parse_url("http://Example.org/mgmt")
+    assert (u.scheme, u.host, u.port, u.target) == ("http", "example.org", 80, "/mgmt")
+    assert u.host_header == "example.org" and not u.tls
+    s = http.parse_url("https://127.0.0.1:8443")
+    assert (s.port, s.target, s.tls) == (8443, "/", True)
+    assert s.host_header == "127.0.0.1:8443"
+    q = http.parse_url("http://h:1/dm?s=abc")
+    assert q.target == "/dm?s=abc"
+    assert http.parse_url("http://h?x=1").target == "/?x=1"
+    v6 = http.parse_url("http://[::1]:9000/x")
+    assert v6.host == "::1" and v6.host_header == "[::1]:9000"
+
+
+def test_relative_resp_uri_resolves_against_base() -> None:
+    base = http.parse_url("http://127.0.0.1:5000/dm")
+    nxt = http.parse_url("/dm?s=tok", base=base)
+    assert nxt.origin == base.origin and nxt.target == "/dm?s=tok"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["ftp://h/", "h/x", "http://", "http://h:0/", "http://h:99999/", "http://u@h/",
+     "http://h/a b", "http://h/#frag", "http://[::1/", "http://h:x/", "/relative"],
+)
+def test_parse_url_rejects_unusable(bad: str) -> None:
+    with pytest.raises(InvalidValueError) as info:
+        http.parse_url(bad)
+    assert info.value.reason == "http.url"
+
+
+@given(st.text(max_size=60))
+def test_parse_url_raises_only_invalid_value(text: str) -> None:
+    try:
+        u = http.parse_url(text)
+    except InvalidValueError:
+        return
+    assert u.target.startswith("/") and 0 < u.port < 65536
+
+
+@pytest.mark.parametrize(
+    ("media_type", "body", "expected"),
+    [
+        ("application/vnd.syncml.dm+xml; charset=UTF-8", b"\x02junk", Encoding.XML),
+        ("Application/VND.SyncML.DM+WBXML", b"<x/>", Encoding.WBXML),
+        ("application/vnd.syncml+xml", b"\x02\xa4\x01", Encoding.WBXML),
+        ("application/vnd.syncml+wbxml", b"<SyncML/>", Encoding.XML),
+        ("application/octet-stream", b"  <SyncML/>", Encoding.XML),
+        (None, b"\x03\x00", Encoding.WBXML),
+    ],
+)
+def test_encoding_of(media_type: str | None, body: bytes, expected: Encoding) -> None:
+    assert http.encoding_of(media_type, body) is expected
+
+
+def test_encoding_of_rejects_other_types_with_415() -> None:
+    with pytest.raises(MalformedMessageError) as info:
+        http.encoding_of("text/html", b"<SyncML/>")
+    assert info.value.reason == "http.media-type" and info.value.status_hint == 415
+    with pytest.raises(MalformedMessageError):
+        http.encoding_of("application/octet-stream", b"GIF89a")
+
+
+def test_request_headers_carry_types_length_and_hmac_only() -> None:
+    url = http.parse_url("http://127.0.0.1:8080/dm")
+    body = b"<SyncML/>"
+    hmac_value = 'algorithm=MD5, username="dev", mac=abc=='
+    headers = http.request_headers(
+        url, body, http.content_type(Encoding.XML),
+        [("x-syncml-hmac", hmac_value), ("X-Secret", "no")],
+    )
+    d = {k.lower(): v for k, v in headers}
+    assert d["host"] == "127.0.0.1:8080"
+    assert d["content-type"] == "application/vnd.syncml.dm+xml; charset=UTF-8"
+    assert d["content-length"] == "9"
+    assert "application/vnd.syncml.dm+wbxml" in d["accept"]
+    assert d["x-syncml-hmac"] == hmac_value
+    assert "x-secret" not in d
+
+
+def test_response_and_message_headers() -> None:
+    r = dict(http.response_headers(b"\x02", http.content_type(Encoding.WBXML)))
+    assert r["Content-Type"] == http.DM_WBXML and r["Content-Length"] == "1"
+    got = http.message_headers([("X-SyncML-HMAC", "mac=x"), ("Server", "y")])
+    assert got == (("x-syncml-hmac", "mac=x"),)
+    assert http.header_value([("A", "1"), ("a", "2")], "A") == "1"
+    assert http.header_value([], "a") is None
+
+
+def test_check_status_only_200() -> None:
+    http.check_status(200)
+    for code in (201, 302, 401, 500):
+        with pytest.raises(http.HttpStatusError) as info:
+            http.check_status(code)
+        assert isinstance(info.value, DMError) and info.value.http_status == code
+        assert str(code) in str(info.value)
+    again = pickle.loads(pickle.dumps(http.HttpStatusError(503)))
+    assert again.http_status == 503
+
+
+def test_content_length_checked_before_reading() -> None:
+    assert http.check_content_length([("Content-Length", "10")], 10) == 10
+    assert http.check_content_length([], 10) is None
+    with pytest.raises(MalformedMessageError) as info:
+        http.check_content_length([("content-length", "11")], 10)
+    assert info.value.reason == "http.body-too-large" and info.value.status_hint == 413
+    for bad in ("-1", "1e3", "", "9" * 40, "١٢"):
+        with pytest.raises(MalformedMessageError) as info:
+            http.check_content_length([("content-length", bad)], 10)
+        assert info.value.reason == "http.content-length"
+
+
+def test_body_limiter_counts_chunks() -> None:
+    lim = http.BodyLimiter(5)
+    lim.feed(b"ab")
+    lim.feed(b"cde")
+    assert lim.body() == b"abcde" and lim.size == 5
+    with pytest.raises(MalformedMessageError) as info:
+        lim.feed(b"f")
+    assert info.value.reason == "http.body-too-large"
+    assert lim.body() == b"abcde"
