@@ -1,14 +1,357 @@
-"""XML <-> element tree (stub: being implemented)."""
+"""XML <-> :class:`~dmproto.codec.element.Element` tree.
+
+:func:`parse_xml` reads a SyncML DM (or TNDS/DDF) XML document through defusedxml's
+expat parser with entity declarations and external references forbidden (a plain
+DOCTYPE with only a public/system id is accepted: SPEC.md §1.1 says the prolog and
+DOCTYPE are optional, and libwbxml's samples carry one). :func:`serialize_xml`
+writes a canonical, deterministic UTF-8 document.
+
+Reading rules:
+
+* Namespace URIs map to code pages through
+  :data:`~dmproto.codec.element.NAMESPACE_PAGES`, case-insensitively. An element in
+  no namespace, or in a namespace we do not know, inherits its parent's page (the
+  root defaults to SYNCML, or DDF for ``MgmtTree``). So MetInf may be declared per
+  element, on ``<Meta>``, through a prefix, or not at all (SPEC.md §9 "Codec").
+  ``Element.namespace`` keeps the exact URI read.
+* Character content (text and CDATA) is kept as received; stripping is the
+  mapping's business.
+* A SyncML ``<Data>`` element containing element markup (a TNDS document, a Windows
+  profile) gets ``raw_xml``: the exact XML text between ``<Data>`` and ``</Data>``,
+  sliced from the input bytes with expat's byte indexes (SPEC.md §1.2, Data
+  ``(#PCDATA)`` "may contain nested XML").
+
+Recovery from an unescaped ``&`` (decision): field devices and test suites send
+``<Data>MAXDT=15&DR=1</Data>`` (AOSP's ``testalertconfirm.xml``), which is not
+well-formed. Only after expat reports a well-formedness error, and only when the
+input contains an ``&`` that does not start a character reference or a
+``name;`` entity reference, the document is parsed once more with each such ``&``
+(outside CDATA sections and comments) rewritten to ``&amp;``. Named entities other
+than the five predefined ones stay errors, and when the second parse fails too the
+error of the *first* parse is reported. Rejecting the message would end a session
+for a harmless quirk; the rewrite cannot turn a message into a different well-formed
+one, because a bare ``&`` has no other meaning in XML.
+
+Reasons raised (all :class:`~dmproto.errors.MalformedMessageError`, with a byte
+offset as ``position``): ``limit.message-size``, ``limit.depth``,
+``limit.elements``, ``limit.data-size``, ``xml.entity`` (entity declaration),
+``xml.external`` (external reference), ``xml.dtd``, ``xml.syntax`` (not well-formed,
+including undefined entities and truncation), ``xml.encoding`` (raw Data in an
+undecodable encoding).
+"""
 
 from __future__ import annotations
 
+import codecs
+import re
+from typing import Any
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import (  # type: ignore[import-untyped]
+    DTDForbidden,
+    EntitiesForbidden,
+    ExternalReferenceForbidden,
+)
+from defusedxml.ElementTree import DefusedXMLParser  # type: ignore[import-untyped]
+
+from ..errors import EncodeError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
-from .element import Element
+from .element import NAMESPACE_PAGES, PAGE_NAMESPACES, CodePage, Element
+
+__all__ = ["parse_xml", "serialize_xml"]
+
+# The end of a start tag, matched at the byte offset expat reports for it (attribute
+# values may contain '>', so a plain search for '>' is not enough).
+_START_TAG = re.compile(
+    rb"<[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>"
+)
+
+# Bare '&' not starting a reference; CDATA sections and comments are matched first
+# so that their content is left alone.
+_BARE_AMP = re.compile(
+    rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|&(?!#[0-9]+;|#x[0-9A-Fa-f]+;|[^\s&;<>\"']+;)",
+    re.DOTALL,
+)
+
+# Characters XML 1.0 cannot carry at all (§2.2 Char production).
+_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;",
+     "\t": "&#9;"}
+)
+
+_UTF8_NAMES = frozenset({"utf-8", "utf8"})
+
+
+class _Builder:
+    """expat event handlers building an :class:`Element` tree within :class:`Limits`."""
+
+    def __init__(self, data: bytes, limits: Limits) -> None:
+        self._data = data
+        self._limits = limits
+        self.expat: Any = None  # the pyexpat parser, set once created
+        self._stack: list[Element] = []
+        self._sizes: list[int] = []
+        self._elements = 0
+        self._open_data = 0  # SyncML <Data> elements currently open
+        self._encoding = "utf-8"
+        self.root: Element | None = None
+
+    # -- XMLParser target protocol (only close() is used; events come straight
+    # from expat through the handlers installed by parse_xml) --------------------
+    def close(self) -> None:
+        """Called by XMLParser.close(); the tree is in :attr:`root`."""
+
+    def xml_decl(self, version: str | None, encoding: str | None, standalone: int) -> None:
+        """Remember the declared encoding (for slicing raw Data)."""
+        if encoding:
+            self._encoding = encoding.lower()
+
+    def start(self, tag: str, attrs: object) -> None:
+        """Open an element: check limits, resolve its page, link it to its parent."""
+        position = self.expat.CurrentByteIndex
+        self._elements += 1
+        # Limits are checked before the element is built (STYLE C.8).
+        if self._elements > self._limits.max_elements:
+            raise MalformedMessageError(
+                "limit.elements",
+                f"more than {self._limits.max_elements} elements",
+                position=position,
+                status_hint=413,
+            )
+        if len(self._stack) >= self._limits.max_depth:
+            raise MalformedMessageError(
+                "limit.depth",
+                f"element nesting deeper than {self._limits.max_depth}",
+                position=position,
+                status_hint=413,
+            )
+        uri, sep, local = tag.rpartition("}")
+        parent = self._stack[-1] if self._stack else None
+        page = NAMESPACE_PAGES.get(uri.lower()) if sep else None
+        if page is None:
+            if parent is not None:
+                page = parent.page
+            else:
+                page = CodePage.DDF if local == "MgmtTree" else CodePage.SYNCML
+        element = Element(local, page, namespace=uri if sep else None, position=position)
+        if parent is None:
+            self.root = element
+        else:
+            parent.children.append(element)
+        if local == "Data" and page is CodePage.SYNCML:
+            self._open_data += 1
+        self._stack.append(element)
+        self._sizes.append(0)
+
+    def data(self, text: str) -> None:
+        """Character data (text or CDATA) of the innermost open element."""
+        if not self._stack:
+            return
+        size = self._sizes[-1] + len(text)
+        if size > self._limits.max_data_size:
+            raise MalformedMessageError(
+                "limit.data-size",
+                f"element content longer than {self._limits.max_data_size}",
+                position=self.expat.CurrentByteIndex,
+                status_hint=413,
+            )
+        self._sizes[-1] = size
+        self._stack[-1].parts.append(text)
+
+    def end(self, tag: str) -> None:
+        """Close an element; slice raw Data markup; drop ignorable white space."""
+        element = self._stack.pop()
+        self._sizes.pop()
+        if element.name == "Data" and element.page is CodePage.SYNCML:
+            self._open_data -= 1
+            if element.children and self._open_data == 0:
+                element.raw_xml = self._inner_xml(element, self.expat.CurrentByteIndex)
+        if element.children and all(
+            isinstance(p, str) and not p.strip() for p in element.parts
+        ):
+            element.parts.clear()
+
+    def _inner_xml(self, element: Element, end: int) -> str:
+        """The input text between the start tag at element.position and ``end``."""
+        match = _START_TAG.match(self._data, element.position)
+        if match is None:  # pragma: no cover - expat accepted this start tag
+            raise MalformedMessageError(
+                "xml.syntax", "unreadable Data start tag", position=element.position
+            )
+        raw = self._data[match.end() : end]
+        encoding = "utf-8" if self._encoding in _UTF8_NAMES else self._encoding
+        try:
+            return codecs.decode(raw, encoding)
+        except (LookupError, UnicodeError, ValueError) as exc:
+            raise MalformedMessageError(
+                "xml.encoding",
+                f"Data markup not decodable as {encoding}",
+                position=match.end(),
+            ) from exc
+
+
+def _parse_once(data: bytes, limits: Limits) -> Element:
+    """One expat pass over ``data``; a syntax error is raised as :class:`_SyntaxError`."""
+    builder = _Builder(data, limits)
+    parser = DefusedXMLParser(
+        target=builder, forbid_dtd=False, forbid_entities=True, forbid_external=True
+    )
+    expat = builder.expat = parser.parser
+    # Events go straight from expat to the builder (faster than XMLParser's
+    # per-event wrappers); defusedxml's entity/DTD handlers stay installed.
+    expat.StartElementHandler = builder.start
+    expat.EndElementHandler = builder.end
+    expat.CharacterDataHandler = builder.data
+    expat.XmlDeclHandler = builder.xml_decl
+    try:
+        parser.feed(data)
+        parser.close()
+    except ParseError as exc:
+        position = expat.ErrorByteIndex
+        if position < 0:
+            position = expat.CurrentByteIndex
+        raise _SyntaxError(str(exc), max(position, 0)) from None
+    except EntitiesForbidden as exc:
+        # No XML entities, ever (SPEC §9 / STYLE C.8): billion laughs, XXE.
+        raise MalformedMessageError(
+            "xml.entity",
+            f"entity declaration {exc.name!r} refused",
+            position=max(expat.CurrentByteIndex, 0),
+        ) from None
+    except ExternalReferenceForbidden:
+        raise MalformedMessageError(
+            "xml.external",
+            "external reference refused",
+            position=max(expat.CurrentByteIndex, 0),
+        ) from None
+    except DTDForbidden:  # pragma: no cover - DTDs are allowed (without entities)
+        raise MalformedMessageError("xml.dtd", "DTD refused", position=0) from None
+    except RecursionError:  # pragma: no cover - the builder does not recurse
+        raise MalformedMessageError(
+            "limit.depth", "document nesting too deep", position=0
+        ) from None
+    if builder.root is None:  # pragma: no cover - expat requires a root element
+        raise _SyntaxError("no root element", 0)
+    return builder.root
+
+
+class _SyntaxError(Exception):
+    """Internal: expat reported a well-formedness error (may be retried)."""
+
+    def __init__(self, detail: str, position: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.position = position
+
+
+def _escape_bare_ampersands(data: bytes) -> bytes | None:
+    """``data`` with every bare ``&`` rewritten to ``&amp;``; None if there is none."""
+    found = False
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        nonlocal found
+        if match.group() != b"&":
+            return match.group()
+        found = True
+        return b"&amp;"
+
+    rewritten = _BARE_AMP.sub(replace, data)
+    return rewritten if found else None
 
 
 def parse_xml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Element:
-    raise NotImplementedError
+    """Parse one XML document into an :class:`Element` tree.
+
+    Raises:
+        MalformedMessageError: ``limit.*`` or ``xml.*`` (see the module docstring),
+            with the byte offset of the problem as ``position``.
+    """
+    # SPEC §9 / STYLE C.8: the size limit is checked before any parsing.
+    if len(data) > limits.max_message_size:
+        raise MalformedMessageError(
+            "limit.message-size",
+            f"document of {len(data)} bytes exceeds max_message_size"
+            f" {limits.max_message_size}",
+            position=limits.max_message_size,
+            status_hint=413,
+        )
+    try:
+        try:
+            return _parse_once(data, limits)
+        except _SyntaxError as first:
+            rewritten = _escape_bare_ampersands(data) if b"&" in data else None
+            if rewritten is None:
+                raise
+            try:
+                return _parse_once(rewritten, limits)
+            except (_SyntaxError, MalformedMessageError):
+                raise first from None
+    except _SyntaxError as exc:
+        raise MalformedMessageError(
+            "xml.syntax", f"not well-formed XML: {exc.detail}", position=exc.position
+        ) from None
+
+
+def _start_tag(name: str, namespace: str | None) -> str:
+    if namespace is None:
+        return f"<{name}"
+    return f'<{name} xmlns="{namespace.translate(_ATTR_ESCAPES)}"'
+
+
+def _text(part: str | bytes) -> str:
+    if isinstance(part, bytes):
+        raise EncodeError(
+            "xml.binary",
+            "binary (OPAQUE) content cannot be written as XML; use Meta Format b64",
+        )
+    bad = _INVALID_CHARS.search(part)
+    if bad is not None:
+        raise EncodeError(
+            "xml.invalid-char",
+            f"character U+{ord(bad.group()):04X} cannot be written in XML",
+        )
+    return part.translate(_ESCAPES)
 
 
 def serialize_xml(root: Element, *, xml_declaration: bool = False) -> bytes:
-    raise NotImplementedError
+    """Write an :class:`Element` tree as canonical UTF-8 XML.
+
+    No prolog unless ``xml_declaration``; ``xmlns`` on the root and wherever an
+    element's namespace differs from its parent's (SPEC.md §9 "Codec": so every
+    MetInf child of ``<Meta>`` carries ``xmlns="syncml:metinf"``); empty elements as
+    ``<Final/>``; ``raw_xml`` written verbatim. Iterative, so any depth is fine.
+
+    Raises:
+        EncodeError: a ``bytes`` part (``xml.binary``) or a character XML cannot
+            carry (``xml.invalid-char``).
+    """
+    out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>'] if xml_declaration else []
+    # (element, parent's effective namespace, parent's page) or a closing tag string.
+    stack: list[tuple[Element, str | None, CodePage | None] | str] = [(root, None, None)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        element, parent_ns, parent_page = item
+        if element.namespace is not None:
+            namespace = element.namespace
+        elif element.page is parent_page and parent_ns is not None:
+            namespace = parent_ns
+        else:
+            namespace = PAGE_NAMESPACES[element.page]
+        out.append(_start_tag(element.name, None if namespace == parent_ns else namespace))
+        if element.raw_xml is not None:
+            out.append(f">{element.raw_xml}</{element.name}>")
+        elif element.children or element.parts:
+            out.append(">")
+            out.extend(_text(p) for p in element.parts)
+            stack.append(f"</{element.name}>")
+            stack.extend(
+                (child, namespace, element.page) for child in reversed(element.children)
+            )
+        else:
+            out.append("/>")
+    return "".join(out).encode("utf-8")
