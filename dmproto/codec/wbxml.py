@@ -1,25 +1,151 @@
-"""WBXML <-> element tree (stub: being implemented)."""
+"""WBXML <-> element tree, for DM messages and DDF/TNDS documents (SPEC.md §2).
+
+:func:`parse_wbxml` reads WBXML 1.0–1.3 into an :class:`~dmproto.codec.element.Element`
+tree; :func:`serialize_wbxml` writes one. Both use the tag tables of
+:mod:`dmproto.codec.tokens` (code pages 0 SyncML, 1 MetInf, 2 DM DDF). Neither knows
+what a SyncML element means: :mod:`dmproto.codec.mapping` does.
+
+The parser is iterative (no recursion, whatever the nesting) and treats every input as
+hostile: each length is checked against the remaining input before anything is sliced
+or allocated, and the :class:`~dmproto.limits.Limits` on depth, element count and data
+size are enforced while reading. Any input it cannot read raises
+:class:`~dmproto.errors.MalformedMessageError` with a byte offset as ``position`` and
+one of these reasons:
+
+* ``wbxml.truncated`` — the input ends inside a header field, token or length; or a
+  length (OPAQUE, string table) runs past the end of the input.
+* ``wbxml.version`` — version byte not 0x00–0x03.
+* ``wbxml.mb-uint32`` — a multi-byte integer longer than 5 bytes or above 2**32-1.
+* ``wbxml.charset`` — a charset other than UTF-8 (106), US-ASCII (3), ISO-8859-1 (4)
+  or 0 (unknown, read as UTF-8).
+* ``wbxml.string-table`` — a string-table reference past the end of the table.
+* ``wbxml.unterminated-string`` — STR_I without its NUL terminator.
+* ``wbxml.invalid-text`` — bytes that are not valid in the document's charset.
+* ``wbxml.entity`` — ENTITY naming no valid character.
+* ``wbxml.unknown-page`` — SWITCH_PAGE to a page other than 0, 1, 2.
+* ``wbxml.unknown-tag`` — a tag token (or LITERAL name) not defined on its page.
+* ``wbxml.unsupported-token`` — EXT_* extension tokens.
+* ``wbxml.unexpected-token`` — a token where the grammar forbids it (text outside the
+  root element, LITERAL/PI tokens inside an attribute list).
+* ``wbxml.unbalanced-end`` — END with no open element.
+* ``wbxml.trailing-data`` — anything but PIs after the root element's END.
+* ``wbxml.empty`` — no root element.
+* ``limit.message-size``, ``limit.depth``, ``limit.elements``, ``limit.data-size``.
+
+The serializer raises :class:`~dmproto.errors.EncodeError` (``wbxml.unknown-tag``,
+``wbxml.nul-in-text``) for trees WBXML cannot carry.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import attrs
 
+from ..errors import EncodeError, InvalidValueError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
-from .element import Element
+from .element import CodePage, Element
+from .tokens import (
+    DDF_FPI,
+    TAG_ATTRIBUTES,
+    TAG_CONTENT,
+    TAG_ID_MASK,
+    TAG_NAMES,
+    TAG_TOKENS,
+    GlobalToken,
+    PublicId,
+)
+
+__all__ = [
+    "DDF_OPTIONS",
+    "WbxmlDocument",
+    "WbxmlOptions",
+    "parse_wbxml",
+    "serialize_wbxml",
+]
+
+#: Largest value of a WBXML mb_u_int32 (SPEC §2.1: an unsigned 32-bit integer).
+_MB_MAX = 0xFFFFFFFF
+#: At most 5 bytes of 7 bits carry 32 bits.
+_MB_MAX_BYTES = 5
+
+#: Charsets accepted (IANA MIBenum -> Python codec). SPEC §2.1: DM uses 0x6A (UTF-8);
+#: the single-byte ASCII-compatible sets are harmless to accept; 0 means "unknown",
+#: read as the DM default UTF-8 (SPEC §1.1).
+_CHARSETS: dict[int, str] = {0: "utf-8", 3: "ascii", 4: "latin-1", 0x6A: "utf-8"}
+_UTF8 = 0x6A
+_PAGES = frozenset(int(page) for page in CodePage)
+
+_EXT_TOKENS = frozenset(
+    {
+        GlobalToken.EXT_I_0,
+        GlobalToken.EXT_I_1,
+        GlobalToken.EXT_I_2,
+        GlobalToken.EXT_T_0,
+        GlobalToken.EXT_T_1,
+        GlobalToken.EXT_T_2,
+        GlobalToken.EXT_0,
+        GlobalToken.EXT_1,
+        GlobalToken.EXT_2,
+    }
+)
+_TEXT_TOKENS = frozenset(
+    {GlobalToken.STR_I, GlobalToken.STR_T, GlobalToken.OPAQUE, GlobalToken.ENTITY}
+)
+
+
+def _check_options(instance: WbxmlOptions, attribute: attrs.Attribute[int], value: int) -> None:
+    del instance
+    top = 0x03 if attribute.name == "version" else _MB_MAX
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+        raise InvalidValueError("wbxml.options", f"{attribute.name} must be an int in 0..{top}")
+
+
+def _check_fpi(
+    instance: WbxmlOptions, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    del instance, attribute
+    if value is not None and (not isinstance(value, str) or "\x00" in value or not value):
+        raise InvalidValueError("wbxml.options", "fpi must be a non-empty string without NUL")
 
 
 @attrs.frozen(kw_only=True)
 class WbxmlOptions:
-    """How to write WBXML: version byte, public id (numeric) or FPI (string table)."""
+    """How to write WBXML (SPEC §2.1, §2.2).
 
-    version: int = 0x02
-    public_id: int = 0x1201
-    fpi: str | None = None
+    Attributes:
+        version: the version byte, 0x00–0x03 (default 0x02 = WBXML 1.2).
+        public_id: the numeric public id (default 0x1201, SyncML 1.2); ignored when
+            ``fpi`` is set.
+        fpi: a textual formal public identifier, written NUL-terminated at index 0 of
+            the string table with public id 0 (as libwbxml does; needed for DDF/TNDS,
+            which have no numeric id).
+        string_table: also put strings that occur more than once in the string table
+            and reference them with STR_T (smaller output; every decoder must read it).
+    """
+
+    version: int = attrs.field(default=0x02, validator=_check_options)
+    public_id: int = attrs.field(default=int(PublicId.SYNCML_1_2), validator=_check_options)
+    fpi: str | None = attrs.field(default=None, validator=_check_fpi)
     string_table: bool = False
+
+
+#: Options for a stand-alone DDF or TNDS document (SPEC §2.2: no numeric public id).
+DDF_OPTIONS = WbxmlOptions(fpi=DDF_FPI)
 
 
 @attrs.frozen(kw_only=True)
 class WbxmlDocument:
+    """A decoded WBXML document: its header fields and its root element.
+
+    Attributes:
+        version: the version byte (0x00–0x03).
+        public_id: the numeric public id; 0 when the document names itself by ``fpi``.
+        fpi: the textual public identifier from the string table, or ``None``.
+        charset: the IANA MIBenum of the document's charset (106 = UTF-8).
+        root: the root element.
+    """
+
     version: int
     public_id: int
     fpi: str | None
@@ -27,9 +153,443 @@ class WbxmlDocument:
     root: Element
 
 
+# --------------------------------------------------------------------------- parse
+
+
+def _malformed(reason: str, detail: str, position: int) -> MalformedMessageError:
+    return MalformedMessageError(reason, detail, position=position, status_hint=400)
+
+
+class _Parser:
+    """One parse of one document; holds the cursor and the budgets."""
+
+    __slots__ = (
+        "charset",
+        "codec",
+        "data",
+        "end",
+        "limits",
+        "pos",
+        "strtbl",
+        "strtbl_cache",
+        "text_budget",
+    )
+
+    def __init__(self, data: bytes, limits: Limits) -> None:
+        self.data = data
+        self.end = len(data)
+        self.pos = 0
+        self.limits = limits
+        self.charset = _UTF8
+        self.codec = "utf-8"
+        self.strtbl = b""
+        self.strtbl_cache: dict[int, tuple[str, int]] = {}
+        # STR_T references can repeat one long string-table entry many times; the
+        # decoded text of the whole document is bounded like the message itself
+        # (SPEC §2.5, STYLE C.8: memory grows linearly with input).
+        self.text_budget = limits.max_message_size
+
+    # -- primitive reads ------------------------------------------------------
+
+    def byte(self, what: str) -> int:
+        if self.pos >= self.end:
+            raise _malformed("wbxml.truncated", f"input ends before {what}", self.pos)
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
+    def mb_u_int32(self, what: str) -> int:
+        # SPEC §2.1: big-endian base-128, continuation bit 0x80; at most 32 bits.
+        start = self.pos
+        value = 0
+        for _ in range(_MB_MAX_BYTES):
+            octet = self.byte(what)
+            value = (value << 7) | (octet & 0x7F)
+            if not octet & 0x80:
+                if value > _MB_MAX:
+                    raise _malformed("wbxml.mb-uint32", f"{what} overflows 32 bits", start)
+                return value
+        raise _malformed("wbxml.mb-uint32", f"{what} is longer than 5 bytes", start)
+
+    def length(self, what: str) -> int:
+        """A length field, checked against the remaining input before any slicing."""
+        start = self.pos
+        size = self.mb_u_int32(what)
+        if size > self.end - self.pos:
+            raise _malformed(
+                "wbxml.truncated",
+                f"{what} of {size} bytes runs past the end of the input",
+                start,
+            )
+        return size
+
+    def decode(self, raw: bytes, position: int) -> str:
+        try:
+            return raw.decode(self.codec)
+        except UnicodeDecodeError as exc:
+            raise _malformed(
+                "wbxml.invalid-text", f"text is not valid {self.codec}", position + exc.start
+            ) from None
+
+    def inline_string(self) -> tuple[bytes, int]:
+        """Bytes of an STR_I (cursor after the token) and their offset."""
+        start = self.pos
+        nul = self.data.find(b"\x00", start)
+        if nul < 0:
+            raise _malformed("wbxml.unterminated-string", "inline string has no NUL", start - 1)
+        self.pos = nul + 1
+        return self.data[start:nul], start
+
+    def table_string(self, position: int) -> tuple[str, int]:
+        """The string-table entry at the offset read next: (text, size in bytes)."""
+        offset = self.mb_u_int32("string-table offset")
+        cached = self.strtbl_cache.get(offset)
+        if cached is not None:
+            return cached
+        if offset >= len(self.strtbl):
+            raise _malformed(
+                "wbxml.string-table",
+                f"string-table offset {offset} outside a table of {len(self.strtbl)} bytes",
+                position,
+            )
+        # SPEC §2.2: entries are NUL-terminated, but the AOSP vectors end the table
+        # without one, so an entry may also end at the end of the table.
+        nul = self.strtbl.find(b"\x00", offset)
+        raw = self.strtbl[offset:] if nul < 0 else self.strtbl[offset:nul]
+        entry = (self.decode(raw, position), len(raw))
+        self.strtbl_cache[offset] = entry
+        return entry
+
+    # -- header ---------------------------------------------------------------
+
+    def header(self) -> tuple[int, int, str | None]:
+        """Read version, public id, charset, string table (SPEC §2.1)."""
+        version = self.byte("the version byte")
+        if version > 0x03:
+            raise _malformed("wbxml.version", f"unknown WBXML version byte 0x{version:02x}", 0)
+        public_id = self.mb_u_int32("the public id")
+        fpi_index = self.mb_u_int32("the public id index") if public_id == 0 else None
+        # WBXML 1.0 had no charset field, but libwbxml writes one for every version
+        # (and DM requires WBXML >= 1.1, SPEC §2.1), so it is always read.
+        charset_at = self.pos
+        charset = self.mb_u_int32("the charset")
+        codec = _CHARSETS.get(charset)
+        if codec is None:
+            raise _malformed("wbxml.charset", f"unsupported charset MIBenum {charset}", charset_at)
+        self.charset, self.codec = charset, codec
+        size = self.length("string table")
+        self.strtbl = self.data[self.pos : self.pos + size]
+        self.pos += size
+        fpi = None
+        if fpi_index is not None:
+            # SPEC §2.2: public id 0 + index of a textual FPI in the string table.
+            fpi = self._fpi(fpi_index)
+        return version, public_id, fpi
+
+    def _fpi(self, index: int) -> str:
+        if index >= len(self.strtbl):
+            raise _malformed(
+                "wbxml.string-table", f"public id index {index} outside the string table", 1
+            )
+        nul = self.strtbl.find(b"\x00", index)
+        raw = self.strtbl[index:] if nul < 0 else self.strtbl[index:nul]
+        return self.decode(raw, self.pos - len(self.strtbl) + index)
+
+    # -- body -----------------------------------------------------------------
+
+    def body(self) -> Element:
+        """Read the body: *PI element *PI, iteratively."""
+        limits = self.limits
+        page = CodePage.SYNCML
+        stack: list[Element] = []
+        sizes: list[int] = []  # character-data bytes of each open element
+        root: Element | None = None
+        count = 0
+        while self.pos < self.end:
+            start = self.pos
+            token = self.data[start]
+            self.pos += 1
+            if token == GlobalToken.PI:
+                self.skip_attributes(start)
+                continue
+            if root is not None and not stack:
+                raise _malformed(
+                    "wbxml.trailing-data", "data after the end of the root element", start
+                )
+            if token == GlobalToken.SWITCH_PAGE:
+                page = self.switch_page(start)
+            elif token == GlobalToken.END:
+                if not stack:
+                    raise _malformed("wbxml.unbalanced-end", "END with no open element", start)
+                stack.pop()
+                sizes.pop()
+            elif token in _TEXT_TOKENS:
+                if not stack:
+                    raise _malformed(
+                        "wbxml.unexpected-token", "character data outside the root element", start
+                    )
+                sizes[-1] = self.text(token, start, stack[-1], sizes[-1])
+            elif token in _EXT_TOKENS:
+                raise _malformed("wbxml.unsupported-token", f"extension token 0x{token:02x}", start)
+            else:
+                element = Element(self.tag_name(token, page, start), page, position=start)
+                if token & TAG_ATTRIBUTES:
+                    # SyncML uses no attributes (SPEC §2.1); some Nokia encoders
+                    # write a LITERAL xmlns attribute: skip attribute lists.
+                    self.skip_attributes(start)
+                count += 1
+                if count > limits.max_elements:
+                    raise _malformed(
+                        "limit.elements", f"more than {limits.max_elements} elements", start
+                    )
+                if len(stack) >= limits.max_depth:
+                    raise _malformed(
+                        "limit.depth", f"elements nested deeper than {limits.max_depth}", start
+                    )
+                if stack:
+                    stack[-1].children.append(element)
+                else:
+                    root = element
+                if token & TAG_CONTENT:
+                    stack.append(element)
+                    sizes.append(0)
+        if stack:
+            raise _malformed("wbxml.truncated", f"input ends inside <{stack[-1].name}>", self.end)
+        if root is None:
+            raise _malformed("wbxml.empty", "no root element", self.end)
+        return root
+
+    def switch_page(self, start: int) -> CodePage:
+        number = self.byte("the code page")
+        # SPEC §2.3: pages 0 SyncML, 1 MetInf, 2 DM DDF.
+        if number not in _PAGES:
+            raise _malformed("wbxml.unknown-page", f"unknown code page {number}", start)
+        return CodePage(number)
+
+    def tag_name(self, token: int, page: CodePage, start: int) -> str:
+        identity = token & TAG_ID_MASK
+        if identity == GlobalToken.LITERAL:
+            # LITERAL, LITERAL_C, LITERAL_A, LITERAL_AC: the name is in the string table.
+            name, _ = self.table_string(start)
+            if name not in TAG_TOKENS[page]:
+                raise _malformed(
+                    "wbxml.unknown-tag", f"literal tag {name!r} unknown on page {page.name}", start
+                )
+            return name
+        name_of = TAG_NAMES[page].get(identity)
+        if name_of is None:
+            raise _malformed(
+                "wbxml.unknown-tag", f"tag 0x{identity:02x} unknown on page {page.name}", start
+            )
+        return name_of
+
+    def text(self, token: int, start: int, element: Element, size: int) -> int:
+        """Append one run of character data to ``element``; return its new size."""
+        part: str | bytes
+        if token == GlobalToken.STR_I:
+            raw, at = self.inline_string()
+            part, run = self.decode(raw, at), len(raw)
+        elif token == GlobalToken.STR_T:
+            part, run = self.table_string(start)
+        elif token == GlobalToken.OPAQUE:
+            # SPEC §2.5: raw bytes; length checked against the input before slicing.
+            run = self.length("OPAQUE data")
+            part = self.data[self.pos : self.pos + run]
+            self.pos += run
+        else:
+            code = self.mb_u_int32("the entity code")
+            if not 0 < code <= 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise _malformed("wbxml.entity", f"entity {code} is not a character", start)
+            part, run = chr(code), 1
+        size += run
+        self.text_budget -= run
+        if size > self.limits.max_data_size or self.text_budget < 0:
+            raise _malformed(
+                "limit.data-size",
+                f"character data exceeds max_data_size {self.limits.max_data_size}"
+                if size > self.limits.max_data_size
+                else "decoded text exceeds max_message_size",
+                start,
+            )
+        element.parts.append(part)
+        return size
+
+    def skip_attributes(self, start: int) -> None:
+        """Skip an attribute list or PI body up to its END (values are not kept)."""
+        while True:
+            at = self.pos
+            token = self.byte("END of an attribute list")
+            if token == GlobalToken.END:
+                return
+            if token == GlobalToken.SWITCH_PAGE:
+                self.byte("the attribute code page")  # attribute pages are not tag pages
+            elif token == GlobalToken.LITERAL:
+                self.table_string(at)
+            elif token == GlobalToken.STR_I:
+                self.inline_string()
+            elif token == GlobalToken.STR_T:
+                self.table_string(at)
+            elif token == GlobalToken.ENTITY:
+                self.mb_u_int32("the entity code")
+            elif token == GlobalToken.OPAQUE:
+                self.pos += self.length("OPAQUE attribute value")
+            elif token in _EXT_TOKENS:
+                raise _malformed("wbxml.unsupported-token", f"extension token 0x{token:02x}", at)
+            elif token in (
+                GlobalToken.PI,
+                GlobalToken.LITERAL_C,
+                GlobalToken.LITERAL_A,
+                GlobalToken.LITERAL_AC,
+            ):
+                raise _malformed(
+                    "wbxml.unexpected-token",
+                    f"token 0x{token:02x} inside an attribute list (opened at {start})",
+                    at,
+                )
+            # any other byte is an attribute start or value token: one byte, skipped
+
+
 def parse_wbxml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> WbxmlDocument:
-    raise NotImplementedError
+    """Decode a WBXML document into its header fields and element tree.
+
+    Accepts WBXML 1.0–1.3, numeric or textual public ids (with or without the NUL
+    after the FPI), code pages 0–2 with SWITCH_PAGE anywhere, STR_I, STR_T, OPAQUE and
+    ENTITY text, LITERAL tags whose name is known on the page, and skips attribute
+    lists and PIs (SPEC §2, §9 "Codec"). Character data is kept as separate parts:
+    ``str`` for strings, ``bytes`` for OPAQUE runs.
+
+    Raises:
+        MalformedMessageError: for any input it cannot read or that exceeds
+            ``limits`` (reasons in the module docstring); nothing else.
+    """
+    if len(data) > limits.max_message_size:
+        raise MalformedMessageError(
+            "limit.message-size",
+            f"document of {len(data)} bytes exceeds max_message_size {limits.max_message_size}",
+            position=limits.max_message_size,
+            status_hint=413,
+        )
+    parser = _Parser(bytes(data), limits)
+    version, public_id, fpi = parser.header()
+    root = parser.body()
+    return WbxmlDocument(
+        version=version, public_id=public_id, fpi=fpi, charset=parser.charset, root=root
+    )
+
+
+# ----------------------------------------------------------------------- serialize
+
+
+def _mb_u_int32(value: int) -> bytes:
+    """Encode ``value`` as a WBXML multi-byte integer (SPEC §2.1)."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _walk(root: Element) -> Iterator[Element]:
+    """Every element of the tree in document order, without recursion."""
+    pending = [root]
+    while pending:
+        element = pending.pop()
+        yield element
+        pending.extend(reversed(element.children))
+
+
+def _text_runs(element: Element) -> list[str | bytes]:
+    """What an element's content is written as: its parts, or its raw XML text."""
+    if not element.children and element.raw_xml is not None and not element.parts:
+        return [element.raw_xml]
+    return [part for part in element.parts if part]
+
+
+def _encode_text(text: str) -> bytes:
+    raw = text.encode("utf-8")
+    if b"\x00" in raw:
+        raise EncodeError("wbxml.nul-in-text", "text containing NUL cannot be written as WBXML")
+    return raw
+
+
+class _StringTable:
+    """The string table being written: the FPI, then strings that repeat."""
+
+    def __init__(self, root: Element, options: WbxmlOptions) -> None:
+        self.data = bytearray()
+        self.offsets: dict[str, int] = {}
+        if options.fpi is not None:
+            # SPEC §2.2: FPI at index 0, NUL-terminated as libwbxml writes it.
+            self.data += _encode_text(options.fpi) + b"\x00"
+        if options.string_table:
+            seen: set[str] = set()
+            for element in _walk(root):
+                for part in _text_runs(element):
+                    if not isinstance(part, str) or len(part) < 2:
+                        continue
+                    if part in seen and part not in self.offsets:
+                        self.offsets[part] = len(self.data)
+                        self.data += _encode_text(part) + b"\x00"
+                    seen.add(part)
 
 
 def serialize_wbxml(root: Element, *, options: WbxmlOptions | None = None) -> bytes:
-    raise NotImplementedError
+    """Encode an element tree as WBXML, deterministically.
+
+    Default: WBXML 1.2, public id 0x1201, UTF-8 (0x6A), empty string table (SPEC
+    §2.1, §2.2). ``str`` parts become STR_I (or STR_T with ``string_table``),
+    ``bytes`` parts OPAQUE; an element with no content is the bare tag token;
+    SWITCH_PAGE is written exactly where the page changes (SPEC §2.3). An element
+    without children but with ``raw_xml`` (and no parts) is written as that text.
+
+    Raises:
+        EncodeError: a tag unknown on its page, or text containing NUL.
+    """
+    opts = options if options is not None else WbxmlOptions()
+    table = _StringTable(root, opts)
+    out = bytearray([opts.version])
+    out += _mb_u_int32(0 if opts.fpi is not None else opts.public_id)
+    if opts.fpi is not None:
+        out += _mb_u_int32(0)
+    out += _mb_u_int32(_UTF8)
+    out += _mb_u_int32(len(table.data))
+    out += table.data
+    page = CodePage.SYNCML
+    pending: list[Element | None] = [root]  # None stands for an END token
+    while pending:
+        element = pending.pop()
+        if element is None:
+            out.append(GlobalToken.END)
+            continue
+        token = TAG_TOKENS[element.page].get(element.name)
+        if token is None:
+            raise EncodeError(
+                "wbxml.unknown-tag",
+                f"<{element.name}> has no token on page {element.page.name}",
+                position=element.position if element.position >= 0 else None,
+            )
+        if element.page != page:
+            # SPEC §2.3: SWITCH_PAGE before the first tag of another page.
+            out += bytes([GlobalToken.SWITCH_PAGE, element.page])
+            page = element.page
+        runs = _text_runs(element)
+        if not runs and not element.children:
+            out.append(token)  # SPEC §2.1: empty element = bare token, no 0x40
+            continue
+        out.append(token | TAG_CONTENT)
+        for run in runs:
+            if isinstance(run, bytes):
+                out.append(GlobalToken.OPAQUE)
+                out += _mb_u_int32(len(run))
+                out += run
+            elif run in table.offsets:
+                out.append(GlobalToken.STR_T)
+                out += _mb_u_int32(table.offsets[run])
+            else:
+                out.append(GlobalToken.STR_I)
+                out += _encode_text(run)
+                out.append(0)
+        pending.append(None)
+        pending.extend(reversed(element.children))
+    return bytes(out)
