@@ -1,0 +1,71 @@
+"""Security primitives of OMA DM: credentials, nonces, challenges, x-syncml-hmac, bootstrap MAC.
+
+Pure functions and small frozen values; session logic (when to challenge, which
+nonce to persist) lives in :mod:`dmproto.session`. See SPEC §4.
+"""
+
+from __future__ import annotations
+
+from .auth import (
+    AuthScheme,
+    Credentials,
+    NoncePolicy,
+    NonceUsed,
+    basic_credential,
+    compute_mac,
+    md5_credential,
+    nested_digest,
+    nonce_candidates,
+    verify_basic,
+    verify_mac,
+    verify_md5,
+)
+from .bootstrap import (
+    BootstrapContentType,
+    SecurityMethod,
+    bootstrap_mac,
+    format_bootstrap_content_type,
+    parse_bootstrap_content_type,
+    verify_bootstrap,
+)
+from .challenge import Challenge
+from .hmac_header import (
+    HMAC_HEADER,
+    HmacHeader,
+    build_hmac_header,
+    format_hmac_header,
+    parse_hmac_header,
+)
+from .nonce import DEFAULT_NONCE_SIZE, RESET_NONCE, decode_nonce, encode_nonce, new_nonce
+
+__all__ = [
+    "DEFAULT_NONCE_SIZE",
+    "HMAC_HEADER",
+    "RESET_NONCE",
+    "AuthScheme",
+    "BootstrapContentType",
+    "Challenge",
+    "Credentials",
+    "HmacHeader",
+    "NoncePolicy",
+    "NonceUsed",
+    "SecurityMethod",
+    "basic_credential",
+    "bootstrap_mac",
+    "build_hmac_header",
+    "compute_mac",
+    "decode_nonce",
+    "encode_nonce",
+    "format_bootstrap_content_type",
+    "format_hmac_header",
+    "md5_credential",
+    "nested_digest",
+    "new_nonce",
+    "nonce_candidates",
+    "parse_bootstrap_content_type",
+    "parse_hmac_header",
+    "verify_basic",
+    "verify_bootstrap",
+    "verify_mac",
+    "verify_md5",
+]

@@ -1,0 +1,209 @@
+"""Application-layer authentication: schemes, credentials and the DM digest formulas.
+
+Pure functions over :class:`Credentials`; no session logic. The formulas (SPEC §4.2,
+§4.4, §5.2) all share one nested-MD5 construction, computed once in
+:func:`nested_digest`::
+
+    H( B64(H(username ":" password)) ":" nonce [ ":" B64(H(body)) ] )
+
+* ``syncml:auth-basic`` Cred Data: ``B64(username ":" password)``;
+* ``syncml:auth-md5`` Cred Data: ``B64(nested_digest(user, pass, nonce))``;
+* ``syncml:auth-MAC`` (``x-syncml-hmac`` header): ``B64(nested_digest(user, pass, nonce, body))``
+  — not RFC 2104 HMAC despite its name;
+* Package 0 digest: ``nested_digest(server_id, password, nonce, trigger)`` raw.
+
+Verifiers compare in constant time and report which nonce matched
+(:class:`NonceUsed`), so callers can resynchronise nonces (SPEC §4.3, §5.2).
+Secrets never appear in ``repr``/``str`` or error text.
+
+Reasons raised: ``auth.unknown-scheme``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from ..errors import InvalidValueError, MalformedMessageError
+from ._base64 import b64decode_lenient, b64encode_text
+from .hashing import constant_time_equal, md5
+from .nonce import RESET_NONCE, encode_nonce
+
+__all__ = [
+    "AuthScheme",
+    "Credentials",
+    "NoncePolicy",
+    "NonceUsed",
+    "basic_credential",
+    "compute_mac",
+    "md5_credential",
+    "nested_digest",
+    "nonce_candidates",
+    "verify_basic",
+    "verify_mac",
+    "verify_md5",
+]
+
+
+class AuthScheme(enum.Enum):
+    """Application-layer auth types DM carries in ``Meta/Type`` (SPEC §4.2 table)."""
+
+    BASIC = "syncml:auth-basic"
+    MD5 = "syncml:auth-md5"
+    HMAC = "syncml:auth-MAC"
+
+    @classmethod
+    def from_meta_type(cls, text: str) -> AuthScheme:
+        """The scheme named by a Cred/Chal ``Meta/Type`` (case-insensitive, trimmed).
+
+        Raises:
+            MalformedMessageError: ``auth.unknown-scheme`` for anything else.
+        """
+        wanted = text.strip().casefold()
+        for scheme in cls:
+            if scheme.value.casefold() == wanted:
+                return scheme
+        raise MalformedMessageError(
+            "auth.unknown-scheme", "unsupported authentication type", status_hint=401
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Credentials:
+    """A username and its password; the password never shows in ``repr``/``str``."""
+
+    username: str
+    password: str = attrs.field(repr=False)
+
+
+def _user_pass(username: str, password: str) -> bytes:
+    # SPEC §4.2: the literal "username:password" octets (UTF-8 for non-ASCII names).
+    try:
+        return username.encode("utf-8") + b":" + password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidValueError(
+            "auth.encoding", "username or password is not encodable as UTF-8"
+        ) from None
+
+
+class NonceUsed(enum.Enum):
+    """Which nonce made a verification succeed."""
+
+    #: The stored (decoded) nonce — the normal case.
+    STORED = "stored"
+    #: The base64 *text* of the stored nonce, as some devices hash (SPEC §4.2 caveat).
+    B64_TEXT = "b64-text"
+    #: The reset nonce 0x00000000 (SPEC §5.2 resynchronisation).
+    RESET = "reset"
+
+
+@attrs.frozen(kw_only=True)
+class NoncePolicy:
+    """Which nonce variants a verifier tries after the stored nonce fails.
+
+    SPEC §4.2: the Motorola engine retries with the undecoded base64 text of the
+    nonce; SPEC §5.2: the reset nonce 0x00000000 resynchronises after a lost nonce.
+    """
+
+    try_b64_text: bool = True
+    try_reset: bool = False
+
+
+_DEFAULT_POLICY = NoncePolicy()
+
+
+def nonce_candidates(nonce: bytes, policy: NoncePolicy) -> tuple[tuple[NonceUsed, bytes], ...]:
+    """The nonces a verifier tries, in order: stored, then the policy's fallbacks."""
+    candidates = [(NonceUsed.STORED, nonce)]
+    if policy.try_b64_text:
+        candidates.append((NonceUsed.B64_TEXT, encode_nonce(nonce).encode("ascii")))
+    if policy.try_reset:
+        candidates.append((NonceUsed.RESET, RESET_NONCE))
+    return tuple(candidates)
+
+
+def nested_digest(
+    username: str, password: str, nonce: bytes, body: bytes | None = None
+) -> bytes:
+    """``H(B64(H(username:password)):nonce[:B64(H(body))])``, 16 raw octets.
+
+    SPEC §4.2 (md5 Cred without *body*), §4.4 (MAC over the message body) and §5.2
+    (Package 0 digest over the trigger, username = ServerID).
+    """
+    key = b64encode_text(md5(_user_pass(username, password))).encode("ascii")
+    material = key + b":" + nonce
+    if body is not None:
+        material += b":" + b64encode_text(md5(body)).encode("ascii")
+    return md5(material)
+
+
+def _received_digest(data: str) -> bytes | None:
+    """The octets of a received base64 digest, or None when it is not base64."""
+    try:
+        return b64decode_lenient(data, reason="auth.base64")
+    except MalformedMessageError:
+        return None
+
+
+def _match(
+    received: str,
+    creds: Credentials,
+    nonce: bytes,
+    body: bytes | None,
+    policy: NoncePolicy,
+) -> NonceUsed | None:
+    got = _received_digest(received)
+    if got is None:
+        return None
+    for used, candidate in nonce_candidates(nonce, policy):
+        expected = nested_digest(creds.username, creds.password, candidate, body)
+        if constant_time_equal(got, expected):
+            return used
+    return None
+
+
+def basic_credential(creds: Credentials) -> str:
+    """``syncml:auth-basic`` Cred Data: ``B64(username:password)`` (SPEC §4.2)."""
+    return b64encode_text(_user_pass(creds.username, creds.password))
+
+
+def verify_basic(data: str, creds: Credentials) -> bool:
+    """Whether Basic Cred *data* carries exactly *creds* (constant-time)."""
+    got = _received_digest(data)
+    return got is not None and constant_time_equal(got, _user_pass(creds.username, creds.password))
+
+
+def md5_credential(creds: Credentials, nonce: bytes) -> str:
+    """``syncml:auth-md5`` Cred Data: ``B64(H(B64(H(user:pass)):nonce))`` (SPEC §4.2).
+
+    *nonce* is the decoded octet string (see :func:`~dmproto.security.decode_nonce`).
+    """
+    return b64encode_text(nested_digest(creds.username, creds.password, nonce))
+
+
+def verify_md5(
+    data: str, creds: Credentials, nonce: bytes, *, policy: NoncePolicy = _DEFAULT_POLICY
+) -> NonceUsed | None:
+    """Check md5 Cred *data*; returns the nonce variant that matched, or None."""
+    return _match(data, creds, nonce, None, policy)
+
+
+def compute_mac(creds: Credentials, nonce: bytes, body: bytes) -> str:
+    """The ``x-syncml-hmac`` mac over the exact message *body* bytes (SPEC §4.4).
+
+    ``B64(H(B64(H(user:pass)):nonce:B64(H(body))))`` — nested MD5, NOT RFC 2104.
+    """
+    return b64encode_text(nested_digest(creds.username, creds.password, nonce, body))
+
+
+def verify_mac(
+    mac: str,
+    creds: Credentials,
+    nonce: bytes,
+    body: bytes,
+    *,
+    policy: NoncePolicy = _DEFAULT_POLICY,
+) -> NonceUsed | None:
+    """Check a received mac over *body*; returns the nonce variant that matched, or None."""
+    return _match(mac, creds, nonce, body, policy)
