@@ -1,0 +1,115 @@
+"""Session configuration: what the application knows before a session starts.
+
+Nothing here is persisted by the session; nonces that change during a session are
+reported with :class:`~dmproto.session.events.NonceChanged` so the application can
+store them (DMAcc AppAuth AAuthData, SPEC §4.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from ..codec import Encoding
+from ..codec.model import Alert, Item
+from ..errors import InvalidValueError
+from ..limits import DEFAULT_LIMITS, Limits
+from ..security.auth import AuthScheme, Credentials
+
+__all__ = ["Account", "ClientConfig", "ServerConfig"]
+
+#: The smallest MaxMsgSize we accept from a peer or advertise ourselves: below this
+#: a SyncHdr plus one Status does not fit.
+MIN_MSG_SIZE = 512
+
+
+def _msg_size(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < MIN_MSG_SIZE:
+        raise InvalidValueError("session.config", f"{attribute.name} must be >= {MIN_MSG_SIZE}")
+
+
+@attrs.frozen(kw_only=True)
+class _Common:
+    #: The only source of randomness (nonces, session ids); adapters pass os.urandom.
+    random_bytes: Callable[[int], bytes] = attrs.field(repr=False)
+    #: MaxMsgSize we advertise in every SyncHdr (SPEC §3.7a).
+    max_msg_size: int = attrs.field(default=16 * 1024, validator=_msg_size)
+    #: MaxObjSize we advertise (largest reassembled large object we accept), or None.
+    max_obj_size: int | None = 1024 * 1024
+    #: Bounds on every received message.
+    limits: Limits = DEFAULT_LIMITS
+    #: Seconds without a peer message before ``handle_timer`` ends the session.
+    inactivity_timeout: float = 300.0
+    #: VerProto written in our SyncHdr (``DM/1.2`` or ``DM/1.3``).
+    ver_proto: str = "DM/1.2"
+    #: How often a challenge may be answered before the session fails.
+    max_auth_attempts: int = 3
+
+
+@attrs.frozen(kw_only=True)
+class ClientConfig(_Common):
+    """A device's DM account and session settings.
+
+    Credentials (SPEC §4.3): ``credentials``/``client_nonce`` are DMAcc CLCRED
+    (how we authenticate to the server; the nonce the server last gave us);
+    ``server_credentials``/``server_nonce`` are SRVCRED (how the server must
+    authenticate to us; the nonce we last gave it). ``server_credentials=None``
+    means the server is authenticated at the transport layer (TLS) only.
+    """
+
+    server_uri: str
+    device_id: str
+    #: DevInfo Replace Items (Source/LocURI ``./DevInfo/DevId`` ...; SPEC §3.2 item 3).
+    dev_info: tuple[Item, ...] = attrs.field(converter=tuple)
+    credentials: Credentials | None = None
+    #: Scheme used in Package 1 before any challenge (DMAcc AAuthPref); None = no Cred.
+    auth_scheme: AuthScheme | None = AuthScheme.MD5
+    client_nonce: bytes = attrs.field(default=b"", repr=False)
+    server_credentials: Credentials | None = None
+    #: Scheme we challenge the server with when its credentials are missing/wrong.
+    server_auth_scheme: AuthScheme = AuthScheme.MD5
+    server_nonce: bytes = attrs.field(default=b"", repr=False)
+    #: Message encoding we send (the server follows it).
+    encoding: Encoding = Encoding.XML
+    #: Client alerts (1224/1226) sent in Package 1.
+    initial_alerts: tuple[Alert, ...] = attrs.field(default=(), converter=tuple)
+    #: SessionID of a client-initiated session; generated from random_bytes if None.
+    session_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Account:
+    """What the server application knows about one device (from its own store).
+
+    ``credentials``/``client_nonce``: how the device must authenticate (its CLCRED
+    and the nonce we last issued to it); ``None`` credentials = no application-layer
+    authentication of the device (transport-level only). ``server_credentials``/
+    ``server_nonce``: how we authenticate to the device (its SRVCRED and the nonce
+    it last issued to us); ``None`` = send no server Cred.
+    """
+
+    credentials: Credentials | None = None
+    #: Scheme we require; a device using another one is challenged with this one.
+    auth_scheme: AuthScheme = AuthScheme.MD5
+    client_nonce: bytes = attrs.field(default=b"", repr=False)
+    server_credentials: Credentials | None = None
+    server_auth_scheme: AuthScheme = AuthScheme.MD5
+    server_nonce: bytes = attrs.field(default=b"", repr=False)
+    #: Accept the reset nonce 0x00000000 (SPEC §5.2 resynchronisation after a
+    #: Package 0 the device verified with it).
+    accept_reset_nonce: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class ServerConfig(_Common):
+    """Server session settings."""
+
+    #: Our URI, written as SyncHdr Source/LocURI.
+    server_uri: str
+    #: RespURI handed to the device (session routing URL chosen by the adapter).
+    resp_uri: str | None = None
+    #: Encoding we answer in; None = follow the device.
+    encoding: Encoding | None = None
+    #: Generic Alert Meta Types we accept (others get 415); None = accept all.
+    generic_alert_types: frozenset[str] | None = None

@@ -1,0 +1,190 @@
+"""Events a session hands to the application (``next_event()``).
+
+Every event is an attrs frozen, keyword-only value. Naming follows STYLE.md §C.5:
+facts only the machine can observe are past participles (``CommandReceived``,
+``SessionEnded``). Secret-bearing fields (nonces) are hidden from ``repr``.
+
+Handles are small ``int`` values chosen by the session: the client numbers each
+received server command it hands out (answer with ``respond(handle, outcome)``);
+both roles number the commands the application queued (``queue``/``queue_alert``)
+and report their outcome with :class:`CommandCompleted` against that handle.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TypeAlias, final
+
+import attrs
+
+from ..codec.model import Alert, Command, Item
+from ..outcome import CommandOutcome
+from .ui import UiRequest
+
+__all__ = [
+    "AccountRequested",
+    "ClientEventReceived",
+    "CommandCompleted",
+    "CommandReceived",
+    "DeviceConnected",
+    "EndReason",
+    "Event",
+    "GenericAlertReceived",
+    "NonceChanged",
+    "NonceRole",
+    "PackageCompleted",
+    "PeerAuthenticated",
+    "SessionEnded",
+]
+
+
+class NonceRole(enum.Enum):
+    """Which stored nonce changed (SPEC §4.3 storage: DMAcc AppAuth levels)."""
+
+    #: The nonce the *client* uses to build its credentials (CLCRED AAuthData),
+    #: issued by the server in a Chal.
+    CLIENT = "client"
+    #: The nonce the *server* uses to build its credentials (SRVCRED AAuthData),
+    #: issued by the client in a Chal; also keys the Package 0 digest.
+    SERVER = "server"
+
+
+class EndReason(enum.Enum):
+    """Why a session ended."""
+
+    COMPLETED = "completed"  #: normal end (SPEC §3.1: server package with nothing to do)
+    ABORTED_BY_PEER = "aborted-by-peer"  #: Alert 1223 received
+    ABORTED = "aborted"  #: our application called ``abort()``
+    TIMED_OUT = "timed-out"  #: inactivity deadline passed (``handle_timer``)
+    AUTHENTICATION_FAILED = "authentication-failed"  #: retries exhausted / wrong scheme
+    REJECTED = "rejected"  #: server application refused the device (``reject_device``)
+    PROTOCOL_ERROR = "protocol-error"  #: the peer violated the protocol
+
+
+class Event:
+    """Base class of every session event."""
+
+    __slots__ = ()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CommandReceived(Event):
+    """(Client) A server command for the application to execute.
+
+    ``command`` is the model command as received (Get, Add, Replace, Delete, Copy,
+    Exec — with its ``correlator`` —, Atomic and Sequence with their children, or a
+    UI Alert 1100–1104). Large objects arrive reassembled. For UI alerts ``ui`` holds
+    the parsed options and texts. Answer with ``respond(handle, CommandOutcome)``;
+    for Atomic/Sequence give one child outcome per child, in order.
+    """
+
+    handle: int
+    command: Command
+    ui: UiRequest | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CommandCompleted(Event):
+    """The peer answered a command our application queued.
+
+    Server: the device's Status (``outcome.code``), Results (``outcome.results``,
+    large objects reassembled), Status Items (UI input, ``outcome.status_items``)
+    and, for Atomic/Sequence, one child outcome per child. Client: the server's
+    Status for a queued alert. A command that could not be sent at all completes
+    locally with 416 (object over the peer's MaxObjSize) or 215 (session ended).
+    """
+
+    handle: int
+    outcome: CommandOutcome
+
+
+@final
+@attrs.frozen(kw_only=True)
+class NonceChanged(Event):
+    """A nonce the application must persist changed (the core stores nothing)."""
+
+    role: NonceRole
+    nonce: bytes = attrs.field(repr=False)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PeerAuthenticated(Event):
+    """The peer proved its identity (``scheme`` is the AuthScheme value, or
+    ``None`` when the configuration asks for no application-layer authentication)."""
+
+    scheme: str | None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SessionEnded(Event):
+    """The session is over; nothing more will be sent except what is already queued
+    (an abort message, or the server's last Status-only package)."""
+
+    reason: EndReason
+    detail: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AccountRequested(Event):
+    """(Server) Package 1 arrived from ``device_id``: look up that device's account
+    and call ``supply_account(account)`` or ``reject_device()``. ``username`` is the
+    SyncHdr Source/LocName (or the HMAC header username); ``scheme`` the Cred
+    Meta Type received (``None`` when the device sent no credentials)."""
+
+    device_id: str
+    username: str | None
+    scheme: str | None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class DeviceConnected(Event):
+    """(Server) The device is authenticated; Package 1 content follows."""
+
+    device_id: str
+    session_id: str
+    #: 1200 (server-initiated) or 1201 (client-initiated).
+    alert_code: int
+    #: DevInfo Replace Items (Source/LocURI ``./DevInfo/...``).
+    dev_info: tuple[Item, ...] = attrs.field(converter=tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class GenericAlertReceived(Event):
+    """(Server) A Generic Alert 1226 (SPEC §3.11), already answered 200 (or 415)."""
+
+    alert: Alert
+    correlator: str | None
+    items: tuple[Item, ...] = attrs.field(converter=tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ClientEventReceived(Event):
+    """(Server) A Client Event Alert 1224, already answered 200."""
+
+    alert: Alert
+    items: tuple[Item, ...] = attrs.field(converter=tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PackageCompleted(Event):
+    """(Server) The device's package is complete and every command sent so far has
+    its Status. Queue commands and call ``send_package()``, or call ``finish()``;
+    until then ``messages_to_send()`` returns nothing."""
+
+    package: int
+
+
+AnyEvent: TypeAlias = (
+    "CommandReceived | CommandCompleted | NonceChanged | PeerAuthenticated | SessionEnded"
+    " | AccountRequested | DeviceConnected | GenericAlertReceived | ClientEventReceived"
+    " | PackageCompleted"
+)
