@@ -38,12 +38,15 @@ __all__ = [
     "DM_XML",
     "HMAC_HEADER",
     "BodyLimiter",
+    "HttpRequest",
+    "HttpResponse",
     "HttpStatusError",
     "Url",
     "check_content_length",
     "check_status",
     "content_type",
     "encoding_of",
+    "error_response",
     "header_value",
     "message_headers",
     "parse_url",
@@ -95,6 +98,50 @@ class HttpStatusError(RemoteProtocolError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (HttpStatusError, (self.http_status, self.detail))
+
+
+def _header_tuple(headers: Headers) -> HeaderList:
+    return tuple((str(name), str(value)) for name, value in headers)
+
+
+@attrs.frozen(kw_only=True)
+class HttpRequest:
+    """One whole HTTP request as the binding sees it (framing is the adapter's job).
+
+    Attributes:
+        method: the request method (``"POST"`` for every DM message).
+        target: the request target (path and query).
+        headers: header fields in order, names as received.
+        body: the whole body.
+    """
+
+    method: str
+    target: str
+    headers: HeaderList = attrs.field(converter=_header_tuple)
+    body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+
+
+@attrs.frozen(kw_only=True)
+class HttpResponse:
+    """One whole HTTP response: status, header fields, body."""
+
+    status: int
+    headers: HeaderList = attrs.field(converter=_header_tuple)
+    body: bytes = attrs.field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
+
+
+def error_response(status: int, text: str) -> HttpResponse:
+    """A short plain-text response for a transport-level failure (400, 405, 413, 415...).
+
+    SPEC §7: DM-level outcomes travel inside HTTP 200 responses; a non-200 status
+    tells the client that its message was not processed at all.
+    """
+    body = (text.replace("\r", " ").replace("\n", " ")[:200] + "\n").encode()
+    return HttpResponse(
+        status=status,
+        headers=(("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))),
+        body=body,
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,153 @@
+"""Drive a :class:`~dmproto.session.ClientSession` over HTTP, without I/O.
+
+The adapter loop, identical in every adapter except for the waiting::
+
+    driver = ClientDriver(session)
+    while True:
+        step = driver.poll(now())
+        if isinstance(step, Deliver):
+            handler(session, step.event)              # may be awaited
+        elif isinstance(step, Send):
+            response = post(step.url, step.request)   # framing + network
+            driver.handle_response(response, now())
+        else:                                          # Done
+            break
+
+SPEC §7: the client POSTs each message to the server URL or the last RespURI (the
+session's ``OutgoingMessage.url``); the response body is the server's next message;
+an HTTP status other than 200 ends the session.
+"""
+
+from __future__ import annotations
+
+from ..codec import Encoding
+from ..errors import DMError, LocalProtocolError
+from ..limits import DEFAULT_LIMITS, Limits
+from ..session import ClientSession, OutgoingMessage, SessionState
+from ..session.events import SessionEnded
+from .http import (
+    HttpRequest,
+    HttpResponse,
+    Url,
+    check_content_length,
+    check_status,
+    encoding_of,
+    header_value,
+    message_headers,
+    parse_url,
+    request_headers,
+)
+from .steps import ClientStep, Deliver, Done, Send
+
+__all__ = ["ClientDriver"]
+
+
+class ClientDriver:
+    """Turns a client session into HTTP requests and feeds it the responses.
+
+    Args:
+        session: the client session (client- or server-initiated).
+        server_url: where to POST when the session gives no URL (the DMAcc address).
+        limits: bounds on responses (``max_message_size`` caps the body).
+        user_agent: the User-Agent header.
+    """
+
+    def __init__(
+        self,
+        session: ClientSession,
+        *,
+        server_url: str | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        user_agent: str = "dmproto",
+    ):
+        self.session = session
+        self.limits = limits
+        self._user_agent = user_agent
+        self._base: Url | None = parse_url(server_url) if server_url else None
+        self._outbox: list[OutgoingMessage] = []
+        self._awaiting = False
+        self.ended: SessionEnded | None = None
+
+    @property
+    def max_body(self) -> int:
+        """Largest response body the adapter may read."""
+        return self.limits.max_message_size
+
+    def poll(self, now: float) -> ClientStep:
+        """The next thing the adapter must do."""
+        if self._awaiting:
+            raise LocalProtocolError("binding.order", "handle_response() is due first")
+        event = self.session.next_event()
+        if event is not None:
+            if isinstance(event, SessionEnded):
+                self.ended = event
+            return Deliver(event=event)
+        timer = self.session.get_timer()
+        if timer is not None and now >= timer:
+            self.session.handle_timer(now)
+            return self.poll(now)
+        if not self._outbox:
+            self._outbox = list(self.session.messages_to_send(now))
+        if self._outbox:
+            return self._send(self._outbox.pop(0))
+        # Nothing to send: the session ended, or (SPEC §9 client 6) the server's
+        # package needed no answer.
+        return Done(ended=self.ended)
+
+    def _send(self, message: OutgoingMessage) -> Send:
+        # SPEC §7: POST to the RespURI the session tracks, else the server URL.
+        if message.url:
+            url = parse_url(message.url, base=self._base)
+        elif self._base is not None:
+            url = self._base
+        else:
+            raise LocalProtocolError("binding.url", "no server URL for the message")
+        self._base = url
+        headers = request_headers(
+            url, message.body, message.media_type, message.headers, user_agent=self._user_agent
+        )
+        self._awaiting = True
+        request = HttpRequest(
+            method="POST", target=url.target, headers=headers, body=message.body
+        )
+        return Send(url=url, request=request)
+
+    def handle_response(self, response: HttpResponse, now: float) -> None:
+        """Feed the server's HTTP response to the session.
+
+        Raises:
+            HttpStatusError: not HTTP 200 (the session is aborted: SPEC §7).
+            RemoteProtocolError: the body is not an acceptable DM message (the
+                session is aborted).
+        """
+        self._awaiting = False
+        try:
+            check_status(response.status)
+            check_content_length(response.headers, self.limits.max_message_size)
+            encoding = encoding_of(header_value(response.headers, "content-type"), response.body)
+            self.session.receive_message(
+                response.body,
+                media_type=_media_type(encoding),
+                headers=message_headers(response.headers),
+                now=now,
+            )
+        except DMError:
+            self.fail(now)
+            raise
+
+    def fail(self, now: float) -> None:
+        """The exchange failed (network error, timeout, cancellation): abort the session.
+
+        The abort message cannot be delivered; the session ends so nothing is left
+        half-applied (STYLE §C.12 adapter duty 4).
+        """
+        self._awaiting = False
+        self._outbox.clear()
+        if self.session.state is SessionState.ACTIVE:
+            self.session.abort()
+            self.session.messages_to_send(now)
+
+
+def _media_type(encoding: Encoding) -> str:
+    # Quirky peers (SPEC §9) are normalised to the DM type of the sniffed encoding.
+    return encoding.media_type

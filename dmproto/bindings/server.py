@@ -1,0 +1,253 @@
+"""A DM server endpoint over HTTP, without I/O: routing requests to sessions.
+
+One :class:`ServerEndpoint` serves many concurrent device sessions. Each request is
+routed to its session by the RespURI token the endpoint handed out (a query
+parameter, SPEC §7) or, for a device that does not follow RespURI, by SessionID and
+device id peeked from the SyncHdr (SPEC §3.5); a Package 1 opens a new session.
+The adapter loop, identical in every adapter except for the waiting::
+
+    step = endpoint.open(request, now)       # HttpResponse (refused) or Exchange
+    if isinstance(step, Exchange):
+        while isinstance(s := step.poll(now), Deliver):
+            handler(step.session, s.event)    # may be awaited; queues commands
+        response = s.response
+    write(response)
+
+If the handler is cancelled or fails, the adapter calls ``exchange.abandon()``: the
+session is aborted and forgotten, never left half-applied.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ..codec import decode_message
+from ..errors import DMError, RemoteProtocolError
+from ..session import ServerConfig, ServerSession, SessionState
+from .http import (
+    HttpRequest,
+    HttpResponse,
+    check_content_length,
+    encoding_of,
+    error_response,
+    header_value,
+    message_headers,
+    response_headers,
+)
+from .steps import Deliver, Respond, ServerStep
+
+__all__ = ["Exchange", "ServerEndpoint"]
+
+#: Query parameter carrying the session token in the RespURI we hand out.
+TOKEN_PARAM = "s"  # noqa: S105 (a parameter name, not a secret)
+
+
+@attrs.define
+class _Entry:
+    session: ServerSession
+    token: str
+    key: tuple[str, str]
+    busy: bool = False
+
+
+class Exchange:
+    """One HTTP request being answered by one session."""
+
+    def __init__(self, endpoint: ServerEndpoint, entry: _Entry):
+        self._endpoint = endpoint
+        self._entry = entry
+        self._closed = False
+
+    @property
+    def session(self) -> ServerSession:
+        """The session the request was routed to."""
+        return self._entry.session
+
+    @property
+    def token(self) -> str:
+        """The session's routing token (the ``s`` parameter of its RespURI)."""
+        return self._entry.token
+
+    def poll(self, now: float) -> ServerStep:
+        """The next event for the handler, or the HTTP response once all are handled."""
+        event = self.session.next_event()
+        if event is not None:
+            return Deliver(event=event)
+        return Respond(response=self._response(now))
+
+    def _response(self, now: float) -> HttpResponse:
+        session = self.session
+        messages = session.messages_to_send(now)
+        if not messages and session.state is SessionState.ACTIVE:
+            # The application did not answer AccountRequested/PackageCompleted; the
+            # server owes one message per device message, so the session is aborted.
+            session.abort()
+            messages = session.messages_to_send(now)
+        self._finish()
+        if not messages:
+            return error_response(500, "the DM session produced no message")
+        out = messages[0]
+        return HttpResponse(
+            status=200, headers=response_headers(out.body, out.media_type, out.headers),
+            body=out.body,
+        )
+
+    def abandon(self, now: float) -> None:
+        """The handler failed or was cancelled: abort the session and forget it."""
+        if self.session.state is SessionState.ACTIVE:
+            self.session.abort()
+            self.session.messages_to_send(now)
+        self._finish()
+
+    def _finish(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._entry.busy = False
+            if self.session.state is not SessionState.ACTIVE:
+                self._endpoint._forget(self._entry)
+
+
+class ServerEndpoint:
+    """Routes DM requests to server sessions (pure; used by every adapter and app).
+
+    Args:
+        config: the template of every session's configuration; ``resp_uri`` is set
+            per session to ``<scheme>://<host><path>?s=<token>``.
+        path: the URL path DM requests are POSTed to.
+        public_url: the externally visible base (``https://dm.example.com``) used
+            in RespURIs; by default it is built from ``scheme`` and the request's
+            Host header.
+        scheme: ``"http"`` or ``"https"`` (what the adapter serves).
+        max_sessions: concurrent sessions; more Package 1s are refused with 503.
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        path: str = "/dm",
+        public_url: str | None = None,
+        scheme: str = "http",
+        max_sessions: int = 10_000,
+    ):
+        self.config = config
+        self.path = path
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.scheme = scheme
+        self.max_sessions = max_sessions
+        self._by_token: dict[str, _Entry] = {}
+        self._by_key: dict[tuple[str, str], _Entry] = {}
+
+    @property
+    def max_body(self) -> int:
+        """Largest request body the adapter may read."""
+        return self.config.limits.max_message_size
+
+    def __len__(self) -> int:
+        return len(self._by_token)
+
+    def sessions(self) -> list[ServerSession]:
+        """The sessions currently open."""
+        return [entry.session for entry in self._by_token.values()]
+
+    def open(self, request: HttpRequest, now: float) -> Exchange | HttpResponse:
+        """Route ``request`` and feed it to its session.
+
+        Returns an :class:`Exchange` to pump, or an error response when the request
+        cannot reach a session (405, 404, 409, 413, 415, 400, 503).
+        """
+        path, _, query = request.target.partition("?")
+        if path != self.path:
+            return error_response(404, "no DM endpoint at this path")
+        if request.method != "POST":
+            return error_response(405, "DM messages are POSTed")
+        try:
+            check_content_length(request.headers, self.max_body)
+            encoding = encoding_of(header_value(request.headers, "content-type"), request.body)
+            entry = self._route(request, _token(query))
+        except _Refused as refused:
+            return refused.response
+        except RemoteProtocolError as exc:
+            return error_response(exc.status_hint or 400, str(exc))
+        if entry.busy:
+            # SPEC §7: one exchange at a time per session; a concurrent request is refused.
+            return error_response(409, "a request of this session is in progress")
+        entry.busy = True
+        exchange = Exchange(self, entry)
+        try:
+            entry.session.receive_message(
+                request.body,
+                media_type=encoding.media_type,
+                headers=message_headers(request.headers),
+                now=now,
+            )
+        except DMError:
+            # The session reports SessionEnded; abort() still produces a message.
+            if entry.session.state is SessionState.ACTIVE:
+                entry.session.abort()
+        return exchange
+
+    def _route(self, request: HttpRequest, token: str | None) -> _Entry:
+        if token is not None:
+            entry = self._by_token.get(token)
+            if entry is None:
+                raise _Refused(error_response(404, "unknown or expired DM session"))
+            return entry
+        # SPEC §3.5: SessionID + device (SyncHdr Source/LocURI) identify a session.
+        header = decode_message(request.body, limits=self.config.limits).header
+        key = (header.session_id, header.source.loc_uri)
+        entry = self._by_key.get(key)
+        if entry is not None:
+            return entry
+        if len(self._by_token) >= self.max_sessions:
+            raise _Refused(error_response(503, "too many concurrent DM sessions"))
+        token = self.config.random_bytes(12).hex()
+        base = self.public_url or f"{self.scheme}://{_host(request)}"
+        config = attrs.evolve(self.config, resp_uri=f"{base}{self.path}?{TOKEN_PARAM}={token}")
+        entry = _Entry(session=ServerSession(config), token=token, key=key)
+        self._by_token[token] = entry
+        self._by_key[key] = entry
+        return entry
+
+    def next_deadline(self) -> float | None:
+        """The earliest session timer, for the adapter's housekeeping sleep."""
+        timers = [t for e in self._by_token.values() if (t := e.session.get_timer()) is not None]
+        return min(timers, default=None)
+
+    def expire(self, now: float) -> list[ServerSession]:
+        """Fire due session timers; returns the sessions that ended (drain their
+        events to the handler: they hold ``SessionEnded(TIMED_OUT)``)."""
+        ended = []
+        for entry in list(self._by_token.values()):
+            timer = entry.session.get_timer()
+            if entry.busy or timer is None or timer > now:
+                continue
+            entry.session.handle_timer(now)
+            if entry.session.state is not SessionState.ACTIVE:
+                self._forget(entry)
+                ended.append(entry.session)
+        return ended
+
+    def _forget(self, entry: _Entry) -> None:
+        self._by_token.pop(entry.token, None)
+        if self._by_key.get(entry.key) is entry:
+            del self._by_key[entry.key]
+
+
+class _Refused(Exception):
+    def __init__(self, response: HttpResponse):
+        self.response = response
+
+
+def _token(query: str) -> str | None:
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name == TOKEN_PARAM and value:
+            return value
+    return None
+
+
+def _host(request: HttpRequest) -> str:
+    host = header_value(request.headers, "host") or "localhost"
+    # The Host header is only echoed into our own RespURI; keep it a plain authority.
+    return "".join(c for c in host if c.isalnum() or c in ".-:[]")[:255] or "localhost"
