@@ -1,0 +1,121 @@
+"""Package 0 delivery (SPEC §5.3), as pure functions: what to send, what to accept.
+
+Server side: :func:`push_datagram` wraps a Package 0 in a connectionless WSP Push
+PDU (content type 0x44, X-WAP-Application-ID 0x07) for UDP port 2948;
+:func:`push_request` wraps it in an HTTP POST. Device side: :func:`accept_push`
+parses a received datagram or HTTP body and verifies the digest with the stored
+server nonce, then the reset nonce (SPEC §5.2), so the adapter can start the
+server-initiated session with ``ClientSession.from_notification``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+
+import attrs
+
+from ..limits import DEFAULT_LIMITS, Limits
+from ..notification import (
+    NOTIFICATION_CONTENT_TYPE,
+    Notification,
+    build_wsp_push,
+    parse_notification,
+    parse_wsp_push,
+    verify_notification,
+)
+from ..security import NonceUsed
+from .http import HttpRequest, Url, header_value
+
+__all__ = [
+    "PushAccepted",
+    "PushKind",
+    "ServerSecret",
+    "accept_push",
+    "is_push_request",
+    "push_datagram",
+    "push_request",
+]
+
+
+class PushKind(enum.Enum):
+    """How a Package 0 arrived."""
+
+    WSP = "wsp"  #: a WSP Push PDU (UDP datagram, SPEC §5.3)
+    RAW = "raw"  #: the bare Package 0 bytes (HTTP POST body)
+
+
+@attrs.frozen(kw_only=True)
+class ServerSecret:
+    """What a device stores about a server to verify its Package 0 (SPEC §5.2).
+
+    ``password`` is the SRVCRED AAuthSecret, ``nonce`` the SRVCRED AAuthData.
+    """
+
+    password: str = attrs.field(repr=False)
+    nonce: bytes = attrs.field(default=b"", repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class PushAccepted:
+    """A verified Package 0 and the nonce that verified it."""
+
+    notification: Notification
+    nonce_used: NonceUsed
+
+
+def push_datagram(package0: bytes, *, transaction_id: int = 1) -> bytes:
+    """The UDP datagram carrying ``package0`` (SPEC §5.3 WAP Push over UDP)."""
+    return build_wsp_push(package0, transaction_id=transaction_id)
+
+
+def push_request(url: Url, package0: bytes) -> HttpRequest:
+    """An HTTP POST carrying ``package0`` (content type ``application/vnd.syncml.notification``)."""
+    headers = (
+        ("Host", url.host_header),
+        ("Content-Type", NOTIFICATION_CONTENT_TYPE),
+        ("Content-Length", str(len(package0))),
+    )
+    return HttpRequest(method="POST", target=url.target, headers=headers, body=package0)
+
+
+def accept_push(
+    data: bytes,
+    kind: PushKind,
+    lookup: Callable[[str], ServerSecret | None],
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> PushAccepted | None:
+    """Parse and verify a received Package 0.
+
+    ``lookup(server_id)`` returns the stored secret for that server, or ``None`` for
+    a server the device has no account for. Returns ``None`` when the push must be
+    ignored (not for the DM client, unknown server, digest mismatch: SPEC §5.2).
+
+    Raises:
+        MalformedMessageError: the bytes are not a WSP push / Package 0.
+    """
+    body = data
+    if kind is PushKind.WSP:
+        push = parse_wsp_push(data, limits=limits)
+        # SPEC §5.3: a non-WAP device checks app id + MIME type before routing.
+        if not push.is_dm_notification:
+            return None
+        body = push.body
+    notification = parse_notification(body, limits=limits)
+    secret = lookup(notification.server_id)
+    if secret is None:
+        return None
+    # SPEC §5.2: stored server nonce first, then the reset nonce 0x00000000.
+    used = verify_notification(
+        notification, password=secret.password, nonce=secret.nonce, limits=limits
+    )
+    if used is None:
+        return None
+    return PushAccepted(notification=notification, nonce_used=used)
+
+
+def is_push_request(headers: tuple[tuple[str, str], ...]) -> bool:
+    """Whether an HTTP request carries a Package 0 (its content type)."""
+    value = header_value(headers, "content-type") or ""
+    return value.split(";", 1)[0].strip().lower() == NOTIFICATION_CONTENT_TYPE
