@@ -1,0 +1,49 @@
+"""The device management tree: nodes, properties, ACLs, command semantics.
+
+Entry point for a device application::
+
+    tree = build_device_tree(DeviceInfo(dev_id="IMEI:...", man="ACME", mod="X1"))
+    outcome = tree.execute(command, server_id="srv1", ui=my_ui)   # -> CommandOutcome
+
+See :mod:`dmproto.tree.executor` for the command semantics (SPEC §1.5),
+:mod:`dmproto.tree.stdobj` for the standard objects and account helpers,
+:mod:`dmproto.tree.tnds_io` for TNDS, :mod:`dmproto.tree.ddf` for DDF rules and
+:mod:`dmproto.tree.bootstrap` for DM-profile bootstrap.
+"""
+
+from __future__ import annotations
+
+from .acl import Acl, AclCommand, parse_acl
+from .backend import Backend, ExecRequest, ExecResult
+from .ddf import DdfRule, DdfRules
+from .errors import TreeCommandError
+from .node import Access, Node
+from .tree import ManagementTree, Savepoint, UiHandler
+from .uri import Listing, ListKind, ParsedUri, UriLimits, format_uri, parse_path, parse_uri
+from .values import BinaryWire, NodeFormat
+
+__all__ = [
+    "Access",
+    "Acl",
+    "AclCommand",
+    "Backend",
+    "BinaryWire",
+    "DdfRule",
+    "DdfRules",
+    "ExecRequest",
+    "ExecResult",
+    "ListKind",
+    "Listing",
+    "ManagementTree",
+    "Node",
+    "NodeFormat",
+    "ParsedUri",
+    "Savepoint",
+    "TreeCommandError",
+    "UiHandler",
+    "UriLimits",
+    "format_uri",
+    "parse_acl",
+    "parse_path",
+    "parse_uri",
+]

@@ -1,0 +1,187 @@
+"""TNDS export and import (SPEC §6.5, §3.12 ``?list=TNDS``).
+
+* :func:`export_tnds` turns a subtree into a :class:`~dmproto.codec.tnds.MgmtTree`
+  with the selected RTProperties (and ``Value``); :func:`encode_subtree` writes it
+  as XML or WBXML with :func:`~dmproto.codec.tnds.encode_tree_document`.
+* :func:`flatten_tnds` turns a received TNDS document into the ordered list of
+  nodes (parents first) an Add/Replace must create below its target URI; the
+  executor creates them with the usual ACL and DDF checks.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+import attrs
+
+from ..codec.model import XmlData
+from ..codec.tnds import (
+    MgmtTree,
+    RTProperties,
+    TreeNode,
+    decode_tree_document,
+    encode_tree_document,
+)
+from ..codes import StatusCode
+from ..errors import MalformedMessageError
+from ..limits import DEFAULT_LIMITS, Limits
+from ._compat import seq
+from .errors import TreeCommandError
+from .node import Node
+from .uri import PROPERTY_NAMES, format_uri
+from .values import NodeFormat, Value, value_from_wire, value_size
+
+__all__ = [
+    "TNDS_TYPES",
+    "TndsEntry",
+    "decode_tnds_data",
+    "encode_subtree",
+    "export_tnds",
+    "flatten_tnds",
+]
+
+Path = tuple[str, ...]
+
+#: SPEC §6.5: the TNDS media types.
+TNDS_XML = "application/vnd.syncml.dmtnds+xml"
+TNDS_WBXML = "application/vnd.syncml.dmtnds+wbxml"
+TNDS_TYPES = (TNDS_XML, TNDS_WBXML)
+
+ALL_PROPERTIES = frozenset((*PROPERTY_NAMES, "Value"))
+
+
+@attrs.frozen(kw_only=True)
+class TndsEntry:
+    """One node of an imported TNDS: full path and the node to create."""
+
+    path: Path
+    node: Node
+
+
+def _rt_properties(node: Node, value: Value, fmt_name: str, props: frozenset[str]) -> RTProperties:
+    def pick(name: str, text: str | None) -> str | None:
+        return text if name in props else None
+
+    ddf_name = node.type if node.is_interior else None
+    return RTProperties(
+        acl=pick("ACL", str(node.acl) if node.acl is not None else ""),
+        format=pick("Format", fmt_name),
+        name=pick("Name", node.name),
+        size=None if node.is_interior else pick("Size", str(value_size(value))),
+        title=pick("Title", node.title),
+        tstamp=pick("TStamp", node.tstamp),
+        # SPEC §6.5: RTProperties Type is mandatory: MIME for leaves, DDFName for interior.
+        mime=None if node.is_interior else (node.type or "text/plain"),
+        ddf_name=ddf_name if ddf_name is not None or not node.is_interior else "",
+        verno=pick("VerNo", str(node.verno)),
+    )
+
+
+def export_tnds(
+    nodes: Callable[[Path], Node],
+    children: Callable[[Path], tuple[Path, ...]],
+    read: Callable[[Path], Value],
+    start: Path,
+    *,
+    properties: frozenset[str] = ALL_PROPERTIES,
+    binary_as_b64: bool = True,
+) -> MgmtTree:
+    """Serialize the subtree at ``start`` (as visible through the callables).
+
+    ``children`` returns only the children the requester may read; ``read`` gives
+    leaf values. The start node is the document's top node, with ``Path`` set to
+    its parent URI (the root's children are exported instead of the root itself).
+    """
+
+    def build(path: Path) -> TreeNode:
+        node = nodes(path)
+        value: Value = None if node.is_interior else read(path)
+        fmt_name = node.format.value
+        if isinstance(value, bytes):
+            fmt_name = "b64" if binary_as_b64 else "bin"
+            value = base64.b64encode(value).decode("ascii") if binary_as_b64 else value
+        return TreeNode(
+            node_name=node.name,
+            rt_properties=_rt_properties(node, value, fmt_name, properties),
+            children=seq(build(c) for c in children(path)),
+            value=value if "Value" in properties and not node.is_interior else None,
+        )
+
+    if not start:
+        tops = tuple(attrs.evolve(build(c), path=".") for c in children(start))
+    else:
+        tops = (attrs.evolve(build(start), path=format_uri(start[:-1])),)
+    return MgmtTree(nodes=seq(tops))
+
+
+def encode_subtree(document: MgmtTree, *, wbxml: bool = False) -> bytes:
+    """Encode an exported TNDS (thin wrapper kept for symmetry with decoding)."""
+    return encode_tree_document(document, wbxml=wbxml)
+
+
+def decode_tnds_data(
+    data: str | bytes | XmlData | None, *, limits: Limits = DEFAULT_LIMITS
+) -> MgmtTree:
+    """Decode TNDS carried in Item Data; 400 when malformed, 415 when TNDS decoding
+    is unavailable (SPEC §1.5 Add: 415 if TNDS unsupported)."""
+    if isinstance(data, XmlData):
+        raw = data.text.encode("utf-8")
+    elif isinstance(data, str):
+        raw = data.encode("utf-8")
+    elif isinstance(data, bytes):
+        raw = data
+    else:
+        raise TreeCommandError(StatusCode.INCOMPLETE_COMMAND, "tnds.missing", "no TNDS data")
+    try:
+        return decode_tree_document(raw, limits=limits)
+    except MalformedMessageError as exc:
+        raise TreeCommandError(StatusCode.BAD_REQUEST, "tnds.malformed", exc.reason) from None
+    except NotImplementedError:
+        raise TreeCommandError(
+            StatusCode.UNSUPPORTED_MEDIA_TYPE, "tnds.unsupported", "TNDS decoding unavailable"
+        ) from None
+
+
+def _entry_node(tn: TreeNode) -> Node:
+    from .acl import parse_acl
+
+    rt = tn.rt_properties or RTProperties()
+    interior = (
+        rt.format == "node"
+        or (bool(tn.children) and rt.format is None)
+        or (rt.format is None and tn.value is None and rt.mime is None)
+    )
+    if interior:
+        fmt, value = NodeFormat.NODE, None
+        node_type = rt.ddf_name or rt.mime or None
+    else:
+        fmt, value = value_from_wire(tn.value, rt.format)
+        node_type = rt.mime or rt.ddf_name or None
+    try:
+        acl = parse_acl(rt.acl) if rt.acl is not None else None
+    except ValueError:
+        raise TreeCommandError(StatusCode.BAD_REQUEST, "tnds.acl", "bad ACL in TNDS") from None
+    return Node(name=tn.node_name, format=fmt, type=node_type, value=value, acl=acl, title=rt.title)
+
+
+def flatten_tnds(document: MgmtTree, base: Path) -> tuple[TndsEntry, ...]:
+    """The nodes of ``document`` as absolute paths below ``base``, parents first.
+
+    ``Path`` elements are relative to ``base`` (SPEC §6.5); ``.``-prefixed paths
+    are accepted; ``..`` is refused (400).
+    """
+    out: list[TndsEntry] = []
+
+    def visit(tn: TreeNode, parent: Path) -> None:
+        lead = tuple(s for s in (tn.path or "").split("/") if s and s != ".")
+        if ".." in lead or not tn.node_name or "/" in tn.node_name or tn.node_name in (".", ".."):
+            raise TreeCommandError(StatusCode.BAD_REQUEST, "tnds.path", "bad TNDS node path")
+        path = (*parent, *lead, tn.node_name)
+        out.append(TndsEntry(path=path, node=_entry_node(tn)))
+        for child in tn.children:
+            visit(child, path)
+
+    for top in document.nodes:
+        visit(top, base)
+    return tuple(out)
