@@ -99,6 +99,7 @@ def test_libwbxml_crashers_are_rejected(path: Path) -> None:
         (EMPTY_TABLE + b"\x12\x12", "wbxml.trailing-data"),  # a second root
         (EMPTY_TABLE + b"\x12\x00\x00", "wbxml.trailing-data"),
         (EMPTY_TABLE + b"\x12\x03a\x00", "wbxml.trailing-data"),
+        (EMPTY_TABLE + b"\x12\r\n \x12", "wbxml.trailing-data"),
         (EMPTY_TABLE + b"\x6d\x6c\x01", "wbxml.truncated"),  # unclosed root
         (EMPTY_TABLE + b"\x4f\xc3\x05ab", "wbxml.truncated"),  # OPAQUE past the end
         (EMPTY_TABLE + b"\x4f\xc3", "wbxml.truncated"),
@@ -108,6 +109,12 @@ def test_libwbxml_crashers_are_rejected(path: Path) -> None:
 )
 def test_malformed_inputs(data: bytes, reason: str) -> None:
     assert reason_of(data) == reason
+
+
+def test_trailing_white_space_after_the_root_is_tolerated() -> None:
+    """libwbxml leaves the XML white space after an embedded document inside OPAQUE."""
+    assert parse_wbxml(EMPTY_TABLE + b"\x12\r\n \t").root.name == "Final"
+    assert parse_wbxml(EMPTY_TABLE + b"\x12\x43\x05\x01 ").root.name == "Final"
 
 
 def test_huge_opaque_length_fails_fast_without_allocating() -> None:

@@ -28,7 +28,8 @@ one of these reasons:
 * ``wbxml.unexpected-token`` — a token where the grammar forbids it (text outside the
   root element, LITERAL/PI tokens inside an attribute list).
 * ``wbxml.unbalanced-end`` — END with no open element.
-* ``wbxml.trailing-data`` — anything but PIs after the root element's END.
+* ``wbxml.trailing-data`` — anything but PIs after the root element's END (white
+  space alone is tolerated there: libwbxml leaves it after embedded documents).
 * ``wbxml.empty`` — no root element.
 * ``limit.message-size``, ``limit.depth``, ``limit.elements``, ``limit.data-size``.
 
@@ -74,6 +75,7 @@ _MB_MAX_BYTES = 5
 #: read as the DM default UTF-8 (SPEC §1.1).
 _CHARSETS: dict[int, str] = {0: "utf-8", 3: "ascii", 4: "latin-1", 0x6A: "utf-8"}
 _UTF8 = 0x6A
+_WHITESPACE = b" \t\r\n"
 _PAGES = frozenset(int(page) for page in CodePage)
 
 _EXT_TOKENS = frozenset(
@@ -313,6 +315,10 @@ class _Parser:
                 self.skip_attributes(start)
                 continue
             if root is not None and not stack:
+                if not self.data[start:].strip(_WHITESPACE):
+                    # libwbxml quirk (SPEC §2.5): an embedded document in OPAQUE
+                    # carries the white space that followed it in the XML Data.
+                    break
                 raise _malformed(
                     "wbxml.trailing-data", "data after the end of the root element", start
                 )
