@@ -135,20 +135,48 @@ def test_verify_b64_text_variant_is_opt_in() -> None:
     )
 
 
-_PKG0 = build_notification(
-    server_id="server.example", password="pw", nonce=b"N" * 16, session_id=0xBEEF, vendor_data=b"v"
-)
-
-
-@given(st.integers(min_value=0, max_value=len(_PKG0) * 8 - 1))
-def test_any_single_bit_flip_fails_verification(bit: int) -> None:
-    flipped = bytearray(_PKG0)
-    flipped[bit // 8] ^= 1 << (bit % 8)
+def _fails_verification(data: bytes, password: str, nonce: bytes) -> bool:
     try:
-        result = verify_notification(bytes(flipped), password="pw", nonce=b"N" * 16)
+        return verify_notification(data, password=password, nonce=nonce) is None
     except MalformedMessageError:
-        return
-    assert result is None
+        return True
+
+
+def test_every_single_bit_flip_fails_verification() -> None:
+    pkg0 = build_notification(
+        server_id="server.example",
+        password="pw",
+        nonce=b"N" * 16,
+        session_id=0xBEEF,
+        vendor_data=b"v",
+    )
+    for bit in range(len(pkg0) * 8):
+        flipped = bytearray(pkg0)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        assert _fails_verification(bytes(flipped), "pw", b"N" * 16), bit
+
+
+@given(
+    server_id=st.text(min_size=1, max_size=40),
+    session_id=st.integers(0, 0xFFFF),
+    vendor_data=st.binary(max_size=16),
+    nonce=st.binary(max_size=16),
+    data=st.data(),
+)
+def test_any_single_bit_flip_fails_verification(
+    server_id: str, session_id: int, vendor_data: bytes, nonce: bytes, data: st.DataObject
+) -> None:
+    pkg0 = build_notification(
+        server_id=server_id,
+        password="pw",
+        nonce=nonce,
+        session_id=session_id,
+        vendor_data=vendor_data,
+    )
+    bit = data.draw(st.integers(0, len(pkg0) * 8 - 1))
+    flipped = bytearray(pkg0)
+    flipped[bit // 8] ^= 1 << (bit % 8)
+    assert _fails_verification(bytes(flipped), "pw", nonce)
 
 
 # --- old bugs ------------------------------------------------------------------------------------
