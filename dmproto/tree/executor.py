@@ -45,7 +45,14 @@ from .acl import Acl, AclCommand, parse_acl
 from .backend import ExecRequest
 from .errors import TreeCommandError
 from .node import Access, Node
-from .tnds_io import TNDS_TYPES, decode_tnds_data, encode_subtree, export_tnds, flatten_tnds
+from .tnds_io import (
+    TNDS_TYPES,
+    TndsEntry,
+    decode_tnds_data,
+    encode_subtree,
+    export_tnds,
+    flatten_tnds,
+)
 from .tree import ManagementTree, Path, UiHandler
 from .uri import ListKind, ParsedUri, check_uri_limits, format_uri, parse_path, parse_uri
 from .values import NodeFormat, value_from_wire, value_to_wire
@@ -275,6 +282,21 @@ def _inbox_place(ctx: _Ctx, path: Path, mo_type: str | None) -> Path:
     raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "inbox.unknown_type", mo_type or "")
 
 
+def _inbox_entries(ctx: _Ctx, entries: tuple[TndsEntry, ...]) -> tuple[TndsEntry, ...]:
+    # SPEC §6.7/§6.6: each top MO of a TNDS added to ./Inbox goes where its type lives.
+    moved: dict[Path, Path] = {}
+    out = []
+    for entry in entries:
+        path = entry.path
+        if len(path) == 2:
+            moved[path] = _inbox_place(ctx, path, entry.node.type)
+        top = moved.get(path[:2])
+        if top is None:
+            raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "inbox.path")
+        out.append(attrs.evolve(entry, path=(*top, *path[2:])))
+    return tuple(out)
+
+
 def _create(ctx: _Ctx, path: Path, node: Node) -> None:
     """Create one node with implicit interior ancestors (SPEC §1.5 Add, §6.3)."""
     tree = ctx.tree
@@ -338,6 +360,8 @@ def _import_tnds(
 ) -> None:
     """Add (or Replace) the subtree a TNDS document describes below ``base``."""
     entries = flatten_tnds(decode_tnds_data(data), base)
+    if base == (INBOX,):
+        entries = _inbox_entries(ctx, entries)
     tops = {
         e.path for e in entries if ctx.tree.node(e.path[:-1]) is not None or e.path[:-1] == base
     }
