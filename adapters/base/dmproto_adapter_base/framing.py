@@ -1,0 +1,206 @@
+"""HTTP/1.1 framing with h11 for whole DM messages, without I/O.
+
+Both classes are driven the same way by every adapter: feed the bytes you read,
+ask for the next step, write the bytes you are given. They add to h11 what DM needs:
+bodies capped by the configured message size before they are read (Content-Length
+first, chunked bodies counted while reading — SPEC.md §7), keep-alive, and a clean
+answer (400/413) to a broken or oversized request instead of an exception.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+import h11
+
+from dmproto.bindings.http import (
+    BodyLimiter,
+    HttpRequest,
+    HttpResponse,
+    check_content_length,
+    error_response,
+)
+from dmproto.errors import MalformedMessageError, RemoteProtocolError
+
+__all__ = ["ClientFraming", "NeedData", "Reject", "ServerFraming"]
+
+#: Largest request/status line plus header block accepted.
+MAX_HEAD = 16 * 1024
+
+
+class NeedData(enum.Enum):
+    """Nothing complete yet: read more bytes (or the peer closed cleanly: CLOSED)."""
+
+    MORE = "more"
+    CLOSED = "closed"
+
+
+@attrs.frozen(kw_only=True)
+class Reject:
+    """The request cannot be served: write ``data`` and close the connection."""
+
+    data: bytes
+    reason: str
+
+
+def _pairs(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+
+
+def _encode_headers(headers: tuple[tuple[str, str], ...]) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+class ServerFraming:
+    """One server-side HTTP/1.1 connection carrying DM requests (keep-alive).
+
+    Usage::
+
+        framing.feed(data)            # b"" when the peer closed
+        step = framing.next_request() # HttpRequest | Reject | NeedData
+        data = framing.respond(resp)  # then: if framing.must_close: close
+    """
+
+    def __init__(self, *, max_body: int):
+        self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        self._max_body = max_body
+        self._head: h11.Request | None = None
+        self._body: BodyLimiter | None = None
+
+    def feed(self, data: bytes) -> None:
+        """Give the bytes read from the socket (``b""`` at end of stream)."""
+        self._conn.receive_data(data)
+
+    @property
+    def must_close(self) -> bool:
+        """Whether the connection has to be closed after the last response."""
+        return (self._conn.our_state, self._conn.their_state) != (h11.DONE, h11.DONE)
+
+    def next_request(self) -> HttpRequest | Reject | NeedData:
+        """Advance: a whole request, a rejection to write before closing, or NeedData."""
+        try:
+            return self._advance()
+        except h11.RemoteProtocolError as exc:
+            status = exc.error_status_hint
+            return self._reject(status, f"bad HTTP request: {exc}")
+        except MalformedMessageError as exc:
+            return self._reject(exc.status_hint or 400, str(exc))
+
+    def _advance(self) -> HttpRequest | Reject | NeedData:
+        while True:
+            if self._conn.their_state is h11.DONE and self._conn.our_state is h11.DONE:
+                self._conn.start_next_cycle()
+            event = self._conn.next_event()
+            if event is h11.NEED_DATA:
+                return NeedData.MORE
+            if isinstance(event, h11.ConnectionClosed):
+                return NeedData.CLOSED
+            if isinstance(event, h11.Request):
+                headers = _pairs(event.headers.raw_items())
+                # SPEC §7: the body is capped by the message size before it is read.
+                check_content_length(headers, self._max_body)
+                self._head = event
+                self._body = BodyLimiter(self._max_body)
+            elif isinstance(event, h11.Data) and self._body is not None:
+                self._body.feed(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage) and self._head is not None:
+                head, body = self._head, self._body
+                self._head = self._body = None
+                return HttpRequest(
+                    method=head.method.decode("ascii", "replace"),
+                    target=head.target.decode("ascii", "replace"),
+                    headers=_pairs(head.headers.raw_items()),
+                    body=body.body() if body is not None else b"",
+                )
+
+    def _reject(self, status: int, text: str) -> Reject:
+        response = attrs.evolve(
+            error_response(status, text),
+            headers=(*error_response(status, text).headers, ("Connection", "close")),
+        )
+        try:
+            data = self.respond(response)
+        except h11.LocalProtocolError:
+            data = b""
+        return Reject(data=data, reason=text)
+
+    def respond(self, response: HttpResponse) -> bytes:
+        """The bytes of ``response`` to the current request."""
+        out = self._conn.send(
+            h11.Response(status_code=response.status, headers=_encode_headers(response.headers))
+        )
+        out = out or b""
+        out += self._conn.send(h11.Data(data=response.body)) or b""
+        out += self._conn.send(h11.EndOfMessage()) or b""
+        return out
+
+
+class ClientFraming:
+    """One client-side HTTP/1.1 connection: one DM message POSTed per exchange."""
+
+    def __init__(self, *, max_body: int):
+        self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
+        self._max_body = max_body
+        self._head: h11.Response | None = None
+        self._body: BodyLimiter | None = None
+
+    @property
+    def reusable(self) -> bool:
+        """Whether another request may be sent on this connection (keep-alive)."""
+        states = (self._conn.our_state, self._conn.their_state)
+        return states in ((h11.IDLE, h11.IDLE), (h11.DONE, h11.DONE))
+
+    def request(self, request: HttpRequest) -> bytes:
+        """The bytes of ``request`` (a whole message with Content-Length)."""
+        if self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE:
+            self._conn.start_next_cycle()
+        out = self._conn.send(
+            h11.Request(
+                method=request.method,
+                target=request.target,
+                headers=_encode_headers(request.headers),
+            )
+        )
+        out = out or b""
+        out += self._conn.send(h11.Data(data=request.body)) or b""
+        out += self._conn.send(h11.EndOfMessage()) or b""
+        return out
+
+    def feed(self, data: bytes) -> None:
+        """Give the bytes read from the socket (``b""`` at end of stream)."""
+        self._conn.receive_data(data)
+
+    def next_response(self) -> HttpResponse | NeedData:
+        """The whole response once it has arrived, else ``NeedData.MORE``.
+
+        Raises:
+            RemoteProtocolError: ``http.framing`` for broken HTTP or a connection
+                closed before the response was complete.
+            MalformedMessageError: ``http.body-too-large`` when the response body
+                exceeds the message size limit (checked before reading it).
+        """
+        while True:
+            try:
+                event = self._conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise RemoteProtocolError("http.framing", f"bad HTTP response: {exc}") from None
+            if event is h11.NEED_DATA:
+                return NeedData.MORE
+            if isinstance(event, h11.ConnectionClosed):
+                raise RemoteProtocolError("http.framing", "server closed the connection")
+            if isinstance(event, h11.Response):
+                headers = _pairs(event.headers.raw_items())
+                check_content_length(headers, self._max_body)
+                self._head = event
+                self._body = BodyLimiter(self._max_body)
+            elif isinstance(event, h11.Data) and self._body is not None:
+                self._body.feed(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage) and self._head is not None:
+                head, body = self._head, self._body
+                self._head = self._body = None
+                return HttpResponse(
+                    status=head.status_code,
+                    headers=_pairs(head.headers.raw_items()),
+                    body=body.body() if body is not None else b"",
+                )

@@ -1,0 +1,147 @@
+"""Package 0 delivery over UDP (WSP push) and HTTP, blocking (SPEC §5.3)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+
+from dmproto.bindings.http import HttpRequest, HttpResponse, check_status, parse_url
+from dmproto.bindings.push import (
+    PushAccepted,
+    PushKind,
+    ServerSecret,
+    accept_push,
+    answer_push_request,
+    push_datagram,
+    push_request,
+)
+from dmproto.errors import MalformedMessageError
+from dmproto.limits import DEFAULT_LIMITS, Limits
+from dmproto.notification import DM_PUSH_PORT
+
+from ._http import HttpClient, HttpServer
+
+__all__ = ["PushListener", "send_push_http", "send_push_udp"]
+
+
+def send_push_udp(
+    package0: bytes, host: str, port: int = DM_PUSH_PORT, *, transaction_id: int = 1
+) -> None:
+    """Send ``package0`` as a WSP push datagram to ``host:port`` (default 2948)."""
+    datagram = push_datagram(package0, transaction_id=transaction_id)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.sendto(datagram, (host, port))
+
+
+def send_push_http(
+    url: str, package0: bytes, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0
+) -> None:
+    """POST ``package0`` to a device's push URL.
+
+    Raises:
+        HttpStatusError: the device answered anything but 200.
+        OSError: network failure or timeout.
+    """
+    target = parse_url(url)
+    with HttpClient(ssl_context=ssl_context, timeout=timeout, max_body=64 * 1024) as http:
+        response = http.exchange(target, push_request(target, package0))
+    check_status(response.status)
+
+
+class PushListener:
+    """Device side: receives Package 0 on UDP (and optionally HTTP) and verifies it.
+
+    ``lookup(server_id)`` gives the stored server password and nonce; each verified
+    push is passed to ``on_push(accepted)`` in the listener's thread (start the
+    session there with ``ClientSession.from_notification``). Pushes that fail
+    verification or do not parse are ignored (SPEC §5.2).
+    """
+
+    def __init__(
+        self,
+        lookup: Callable[[str], ServerSecret | None],
+        on_push: Callable[[PushAccepted], None],
+        *,
+        host: str = "127.0.0.1",
+        udp_port: int | None = 0,
+        http_port: int | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ):
+        self._lookup = lookup
+        self._on_push = on_push
+        self._limits = limits
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._udp: socket.socket | None = None
+        self._http: HttpServer | None = None
+        if udp_port is not None:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self._udp = socket.socket(family, socket.SOCK_DGRAM)
+            self._udp.bind((host, udp_port))
+            self._udp.settimeout(0.2)
+        if http_port is not None:
+            self._http = HttpServer(
+                self._answer, host=host, port=http_port, max_body=limits.max_message_size
+            )
+
+    @property
+    def udp_port(self) -> int | None:
+        """The UDP port listened on (``None`` without UDP)."""
+        return None if self._udp is None else int(self._udp.getsockname()[1])
+
+    @property
+    def http_url(self) -> str | None:
+        """The HTTP URL accepting Package 0 POSTs (``None`` without HTTP)."""
+        if self._http is None:
+            return None
+        return f"http://{self._http.host}:{self._http.port}/push"
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
+        response, accepted = answer_push_request(request, self._lookup, limits=self._limits)
+        if accepted is not None:
+            self._on_push(accepted)
+        return response
+
+    def _receive_udp(self) -> None:
+        assert self._udp is not None
+        while not self._stop.is_set():
+            try:
+                data = self._udp.recv(self._limits.max_message_size + 1)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with contextlib.suppress(MalformedMessageError):
+                accepted = accept_push(data, PushKind.WSP, self._lookup, limits=self._limits)
+                if accepted is not None:
+                    self._on_push(accepted)
+
+    def start(self) -> PushListener:
+        """Listen in background threads; returns ``self``."""
+        if self._udp is not None:
+            self._threads.append(threading.Thread(target=self._receive_udp, daemon=True))
+        if self._http is not None:
+            self._threads.append(threading.Thread(target=self._http.serve_forever, daemon=True))
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop listening and wait for the threads."""
+        self._stop.set()
+        if self._http is not None:
+            self._http.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._udp is not None:
+            self._udp.close()
+
+    def __enter__(self) -> PushListener:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
