@@ -65,8 +65,14 @@ def test_server_framing_counts_chunked_bodies() -> None:
     assert isinstance(req, HttpRequest) and req.body == b"abcdefgh"
 
 
-@pytest.mark.parametrize("garbage", [b"\x16\x03\x01\x00\xa5garbage\r\n\r\n", b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                                     b"POST /dm HTTP/1.1\r\nContent-Length: x\r\n\r\n"])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x16\x03\x01\x00\xa5garbage\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        b"POST /dm HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+    ],
+)
 def test_server_framing_answers_garbage_with_400(garbage: bytes) -> None:
     framing = ServerFraming(max_body=100)
     framing.feed(garbage)
