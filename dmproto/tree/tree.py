@@ -21,6 +21,7 @@ import attrs
 
 from ..codec.model import Alert, Item, Location, Meta
 from ..codes import AlertCode, StatusCode
+from ..errors import InvalidValueError
 from ..outcome import CommandOutcome
 from ._compat import seq
 from .acl import Acl, AclCommand, parse_acl
@@ -269,6 +270,20 @@ class ManagementTree:
         parent = self._nodes[parent_path]
         kids = tuple(new_name if c == path[-1] else c for c in parent.children)
         self._nodes[parent_path] = attrs.evolve(parent, children=kids)
+
+    def set_acl(self, uri: str, acl: str) -> None:
+        """Set a node's ACL property locally (``""`` = no value, inherit).
+
+        Raises:
+            InvalidValueError: ``acl.syntax`` for a malformed ACL, or ``acl.root``
+                when clearing the root ACL (SPEC §6.3: the root always has one).
+            TreeCommandError: 404 when the node does not exist.
+        """
+        path = parse_path(uri)
+        parsed = parse_acl(acl)
+        if not path and parsed is None:
+            raise InvalidValueError("acl.root", "the root ACL must have a value")
+        self.update_node(path, attrs.evolve(self.require(path), acl=parsed), stamp=False)
 
     def remove_server(self, server_id: str) -> None:
         """Delete a ServerID from every ACL (SPEC §6.3 "Deleting a ServerID")."""
