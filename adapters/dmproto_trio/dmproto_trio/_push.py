@@ -1,0 +1,133 @@
+"""Package 0 delivery over UDP (WSP push) and HTTP, trio (SPEC §5.3)."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import ssl
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from dmproto.bindings.http import HttpRequest, HttpResponse, check_status, parse_url
+from dmproto.bindings.push import (
+    PushAccepted,
+    PushKind,
+    ServerSecret,
+    accept_push,
+    answer_push_request,
+    push_datagram,
+    push_request,
+)
+from dmproto.errors import MalformedMessageError
+from dmproto.limits import DEFAULT_LIMITS, Limits
+from dmproto.notification import DM_PUSH_PORT
+
+from ._http import HttpClient, HttpServer
+
+__all__ = ["PushListener", "send_push_http", "send_push_udp"]
+
+OnPush = Callable[[PushAccepted], "Awaitable[None] | None"]
+
+
+def _family(host: str) -> int:
+    return trio.socket.AF_INET6 if ":" in host else trio.socket.AF_INET
+
+
+async def send_push_udp(
+    package0: bytes, host: str, port: int = DM_PUSH_PORT, *, transaction_id: int = 1
+) -> None:
+    """Send ``package0`` as a WSP push datagram to ``host:port`` (default 2948)."""
+    with trio.socket.socket(_family(host), trio.socket.SOCK_DGRAM) as sock:
+        await sock.sendto(push_datagram(package0, transaction_id=transaction_id), (host, port))
+
+
+async def send_push_http(
+    url: str, package0: bytes, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0
+) -> None:
+    """POST ``package0`` to a device's push URL.
+
+    Raises:
+        HttpStatusError: the device answered anything but 200.
+        OSError / trio.TooSlowError: network failure or timeout.
+    """
+    target = parse_url(url)
+    async with HttpClient(ssl_context=ssl_context, timeout=timeout, max_body=64 * 1024) as http:
+        response = await http.exchange(target, push_request(target, package0))
+    check_status(response.status)
+
+
+class PushListener:
+    """Device side: receives Package 0 on UDP (and optionally HTTP) and verifies it.
+
+    ``lookup(server_id)`` gives the stored server password and nonce; each verified
+    push is passed to ``on_push(accepted)`` (function or async function, run as a
+    task of the listener's nursery). Pushes that fail verification or do not parse
+    are ignored (SPEC §5.2). Run it with ``await nursery.start(listener.serve)``.
+    """
+
+    def __init__(
+        self,
+        lookup: Callable[[str], ServerSecret | None],
+        on_push: OnPush,
+        *,
+        host: str = "127.0.0.1",
+        udp_port: int | None = 0,
+        http_port: int | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ):
+        self._lookup = lookup
+        self._on_push = on_push
+        self._host = host
+        self._udp_port = udp_port
+        self._limits = limits
+        self.udp_port: int | None = None
+        self._nursery: trio.Nursery | None = None
+        self._http: HttpServer | None = None
+        if http_port is not None:
+            self._http = HttpServer(
+                self._answer, host=host, port=http_port, max_body=limits.max_message_size
+            )
+
+    @property
+    def http_url(self) -> str | None:
+        """The HTTP URL accepting Package 0 POSTs (``None`` without HTTP)."""
+        if self._http is None:
+            return None
+        return f"http://{self._http.host}:{self._http.port}/push"
+
+    def _deliver(self, accepted: PushAccepted) -> None:
+        async def run() -> None:
+            result = self._on_push(accepted)
+            if inspect.isawaitable(result):
+                await result
+
+        assert self._nursery is not None
+        self._nursery.start_soon(run)
+
+    async def _answer(self, request: HttpRequest) -> HttpResponse:
+        response, accepted = answer_push_request(request, self._lookup, limits=self._limits)
+        if accepted is not None:
+            self._deliver(accepted)
+        return response
+
+    async def _receive_udp(self, sock: trio.socket.SocketType) -> None:
+        while True:
+            data = await sock.recv(self._limits.max_message_size + 1)
+            with contextlib.suppress(MalformedMessageError):
+                accepted = accept_push(data, PushKind.WSP, self._lookup, limits=self._limits)
+                if accepted is not None:
+                    self._deliver(accepted)
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen until cancelled; reports readiness to ``nursery.start``."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            if self._udp_port is not None:
+                sock = trio.socket.socket(_family(self._host), trio.socket.SOCK_DGRAM)
+                await sock.bind((self._host, self._udp_port))
+                self.udp_port = int(sock.getsockname()[1])
+                nursery.start_soon(self._receive_udp, sock)
+            if self._http is not None:
+                await nursery.start(self._http.serve)
+            task_status.started()
