@@ -71,6 +71,7 @@ class ManagementTree:
         self._nodes: dict[Path, Node] = {(): root}
         self._mounts: dict[Path, Backend] = {}
         self._undo: list[Callable[[], None]] = []
+        self._open_savepoints = 0
         self._clock = clock
         self.binary_wire = binary_wire
         self.ddf = DdfRules()
@@ -158,6 +159,7 @@ class ManagementTree:
 
     def savepoint(self) -> Savepoint:
         """Remember the current state; pair with :meth:`rollback` or :meth:`release`."""
+        self._open_savepoints += 1
         return Savepoint(nodes=dict(self._nodes), undo_len=len(self._undo))
 
     def rollback(self, point: Savepoint) -> bool:
@@ -166,6 +168,7 @@ class ManagementTree:
         Returns ``False`` when an undo hook raised (the stored copy is restored
         anyway; the device may be inconsistent: SPEC §1.5 516).
         """
+        self._close_savepoint()
         self._nodes = dict(point.nodes)
         ok = True
         while len(self._undo) > point.undo_len:
@@ -178,8 +181,14 @@ class ManagementTree:
 
     def release(self, point: Savepoint) -> None:
         """Keep the changes made since ``point`` (forget the undo steps when outermost)."""
-        if point.undo_len == 0:
+        self._close_savepoint()
+        if self._open_savepoints == 0:
             self._undo.clear()
+
+    def _close_savepoint(self) -> None:
+        if self._open_savepoints <= 0:
+            raise InvalidValueError("tree.savepoint", "no savepoint is open")
+        self._open_savepoints -= 1
 
     # -- local mutations (no ACL checks) -----------------------------------------
 
