@@ -36,8 +36,8 @@ Reasons raised (all :class:`~dmproto.errors.MalformedMessageError`, with a byte
 offset as ``position``): ``limit.message-size``, ``limit.depth``,
 ``limit.elements``, ``limit.data-size``, ``xml.entity`` (entity declaration),
 ``xml.external`` (external reference), ``xml.dtd``, ``xml.syntax`` (not well-formed,
-including undefined entities and truncation), ``xml.encoding`` (raw Data in an
-undecodable encoding).
+including undefined entities and truncation), ``xml.encoding`` (a declared encoding
+expat cannot read, or raw Data markup undecodable in it).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ class _Builder:
         encoding = "utf-8" if self._encoding in _UTF8_NAMES else self._encoding
         try:
             return codecs.decode(raw, encoding)
-        except (LookupError, UnicodeError, ValueError) as exc:
+        except (LookupError, UnicodeError, ValueError, TypeError) as exc:
             raise MalformedMessageError(
                 "xml.encoding",
                 f"Data markup not decodable as {encoding}",
@@ -224,6 +224,13 @@ def _parse_once(data: bytes, limits: Limits) -> Element:
         raise MalformedMessageError(
             "xml.external",
             "external reference refused",
+            position=max(expat.CurrentByteIndex, 0),
+        ) from None
+    except (LookupError, ValueError, UnicodeError) as exc:
+        # pyexpat refuses the declared encoding (unknown, multi-byte, not text).
+        raise MalformedMessageError(
+            "xml.encoding",
+            f"unsupported document encoding: {exc}",
             position=max(expat.CurrentByteIndex, 0),
         ) from None
     except DTDForbidden:  # pragma: no cover - DTDs are allowed (without entities)
