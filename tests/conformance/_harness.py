@@ -1,0 +1,289 @@
+"""One test-facing surface over the three adapters (sync, asyncio, trio).
+
+Each harness can serve (a DM server in a background thread, with its own event loop
+for asyncio/trio), run many client sessions concurrently in the calling thread, and
+listen for / send Package 0. Every wait is bounded so a broken adapter fails a test
+instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import attrs
+
+from dmproto.bindings.push import PushAccepted, ServerSecret
+from dmproto.session import ClientSession, ServerConfig
+
+Handler = Callable[[Any, Any], None]
+Lookup = Callable[[str], "ServerSecret | None"]
+OnPush = Callable[[PushAccepted], None]
+
+
+@attrs.frozen
+class ClientRun:
+    """One client session to run: the session, its handler, the server URL."""
+
+    session: ClientSession
+    handler: Handler
+    url: str
+
+
+class Harness(Protocol):
+    name: str
+
+    def serving(
+        self, handler: Handler, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+    ) -> contextlib.AbstractContextManager[str]: ...
+
+    def run_clients(
+        self, runs: list[ClientRun], *, ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0, deadline: float = 60.0,
+    ) -> list[Any]: ...
+
+    def listening(
+        self, lookup: Lookup, on_push: OnPush, *, http: bool = False
+    ) -> contextlib.AbstractContextManager[tuple[int, str | None]]: ...
+
+    def send_push_udp(self, package0: bytes, port: int) -> None: ...
+
+    def send_push_http(self, url: str, package0: bytes) -> None: ...
+
+
+class _LoopThread:
+    """An asyncio event loop running in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Any, timeout: float = 10.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+
+class SyncHarness:
+    name = "sync"
+
+    def __init__(self) -> None:
+        import dmproto_sync
+
+        self.mod = dmproto_sync
+
+    @contextlib.contextmanager
+    def serving(
+        self, handler: Handler, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+    ) -> Iterator[str]:
+        with self.mod.DMServer(handler, config=config, ssl_context=ssl_context,
+                               timeout=timeout) as server:
+            yield server.url
+
+    def run_clients(
+        self, runs: list[ClientRun], *, ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0, deadline: float = 60.0,
+    ) -> list[Any]:
+        def one(run: ClientRun) -> Any:
+            try:
+                return self.mod.run_client_session(
+                    run.session, run.handler, server_url=run.url, ssl_context=ssl_context,
+                    timeout=timeout,
+                )
+            except Exception as exc:
+                return exc
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(runs))) as pool:
+            futures = [pool.submit(one, run) for run in runs]
+            return [f.result(timeout=deadline) for f in futures]
+
+    @contextlib.contextmanager
+    def listening(
+        self, lookup: Lookup, on_push: OnPush, *, http: bool = False
+    ) -> Iterator[tuple[int, str | None]]:
+        with self.mod.PushListener(lookup, on_push, http_port=0 if http else None) as listener:
+            assert listener.udp_port is not None
+            yield listener.udp_port, listener.http_url
+
+    def send_push_udp(self, package0: bytes, port: int) -> None:
+        self.mod.send_push_udp(package0, "127.0.0.1", port)
+
+    def send_push_http(self, url: str, package0: bytes) -> None:
+        self.mod.send_push_http(url, package0)
+
+
+class AsyncioHarness:
+    name = "asyncio"
+
+    def __init__(self) -> None:
+        import dmproto_asyncio
+
+        self.mod = dmproto_asyncio
+
+    @contextlib.contextmanager
+    def serving(
+        self, handler: Handler, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+    ) -> Iterator[str]:
+        lt = _LoopThread()
+        server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context,
+                                   timeout=timeout)
+        try:
+            lt.run(server.start())
+            yield server.url
+        finally:
+            with contextlib.suppress(Exception):
+                lt.run(server.aclose())
+            lt.stop()
+
+    def run_clients(
+        self, runs: list[ClientRun], *, ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0, deadline: float = 60.0,
+    ) -> list[Any]:
+        async def main() -> list[Any]:
+            coros = [
+                self.mod.run_client_session(
+                    run.session, run.handler, server_url=run.url, ssl_context=ssl_context,
+                    timeout=timeout,
+                )
+                for run in runs
+            ]
+            return list(
+                await asyncio.wait_for(asyncio.gather(*coros, return_exceptions=True), deadline)
+            )
+
+        return asyncio.run(main())
+
+    @contextlib.contextmanager
+    def listening(
+        self, lookup: Lookup, on_push: OnPush, *, http: bool = False
+    ) -> Iterator[tuple[int, str | None]]:
+        lt = _LoopThread()
+        listener = self.mod.PushListener(lookup, on_push, http_port=0 if http else None)
+        try:
+            lt.run(listener.start())
+            assert listener.udp_port is not None
+            yield listener.udp_port, listener.http_url
+        finally:
+            with contextlib.suppress(Exception):
+                lt.run(listener.aclose())
+            lt.stop()
+
+    def send_push_udp(self, package0: bytes, port: int) -> None:
+        asyncio.run(self.mod.send_push_udp(package0, "127.0.0.1", port))
+
+    def send_push_http(self, url: str, package0: bytes) -> None:
+        asyncio.run(self.mod.send_push_http(url, package0))
+
+
+class TrioHarness:
+    name = "trio"
+
+    def __init__(self) -> None:
+        import dmproto_trio
+        import trio
+
+        self.mod = dmproto_trio
+        self.trio = trio
+
+    @contextlib.contextmanager
+    def _background(self, start: Callable[..., Any]) -> Iterator[None]:
+        """Run ``nursery.start(start)`` in a trio loop in a thread until the block exits."""
+        trio = self.trio
+        ready = threading.Event()
+        state: dict[str, Any] = {}
+
+        async def main() -> None:
+            async with trio.open_nursery() as nursery:
+                state["token"] = trio.lowlevel.current_trio_token()
+                state["cancel"] = nursery.cancel_scope.cancel
+                try:
+                    await nursery.start(start)
+                finally:
+                    ready.set()
+
+        def run() -> None:
+            try:
+                trio.run(main)
+            except BaseException as exc:  # surfaced to the test below
+                state["error"] = exc
+                ready.set()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        assert ready.wait(10), "trio server did not start"
+        if "error" in state:
+            raise state["error"]
+        try:
+            yield
+        finally:
+            trio.from_thread.run_sync(state["cancel"], trio_token=state["token"])
+            thread.join(timeout=10)
+
+    @contextlib.contextmanager
+    def serving(
+        self, handler: Handler, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+    ) -> Iterator[str]:
+        server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context,
+                                   timeout=timeout)
+        with self._background(server.serve):
+            yield server.url
+
+    def run_clients(
+        self, runs: list[ClientRun], *, ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0, deadline: float = 60.0,
+    ) -> list[Any]:
+        trio = self.trio
+        results: list[Any] = [None] * len(runs)
+
+        async def one(index: int, run: ClientRun) -> None:
+            try:
+                results[index] = await self.mod.run_client_session(
+                    run.session, run.handler, server_url=run.url, ssl_context=ssl_context,
+                    timeout=timeout,
+                )
+            except Exception as exc:
+                results[index] = exc
+
+        async def main() -> None:
+            with trio.fail_after(deadline):
+                async with trio.open_nursery() as nursery:
+                    for index, run in enumerate(runs):
+                        nursery.start_soon(one, index, run)
+
+        trio.run(main)
+        return results
+
+    @contextlib.contextmanager
+    def listening(
+        self, lookup: Lookup, on_push: OnPush, *, http: bool = False
+    ) -> Iterator[tuple[int, str | None]]:
+        listener = self.mod.PushListener(lookup, on_push, http_port=0 if http else None)
+        with self._background(listener.serve):
+            assert listener.udp_port is not None
+            yield listener.udp_port, listener.http_url
+
+    def send_push_udp(self, package0: bytes, port: int) -> None:
+        self.trio.run(self.mod.send_push_udp, package0, "127.0.0.1", port)
+
+    def send_push_http(self, url: str, package0: bytes) -> None:
+        self.trio.run(self.mod.send_push_http, url, package0)
+
+
+HARNESSES: dict[str, Callable[[], Harness]] = {
+    "sync": SyncHarness,
+    "asyncio": AsyncioHarness,
+    "trio": TrioHarness,
+}
