@@ -267,7 +267,9 @@ def _add_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
     if path[:1] == (INBOX,) and len(path) == 2 and ctx.tree.node(path) is None:
         path = _inbox_place(ctx, path, meta.type)
     fmt, value = value_from_wire(item.data, meta.format)
-    node = Node(name=path[-1] if path else ".", format=fmt, type=meta.type, value=value)
+    # SPEC §1.4: a leaf's Type defaults to text/plain when Meta omits it.
+    node_type = meta.type or (None if fmt is NodeFormat.NODE else "text/plain")
+    node = Node(name=path[-1] if path else ".", format=fmt, type=node_type, value=value)
     _create(ctx, path, node)
     return StatusCode.OK
 
