@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import attrs
 
+from ..errors import MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..notification import (
     NOTIFICATION_CONTENT_TYPE,
@@ -25,13 +26,14 @@ from ..notification import (
     verify_notification,
 )
 from ..security import NonceUsed
-from .http import HttpRequest, Url, header_value
+from .http import HttpRequest, HttpResponse, Url, check_content_length, error_response, header_value
 
 __all__ = [
     "PushAccepted",
     "PushKind",
     "ServerSecret",
     "accept_push",
+    "answer_push_request",
     "is_push_request",
     "push_datagram",
     "push_request",
@@ -119,3 +121,28 @@ def is_push_request(headers: tuple[tuple[str, str], ...]) -> bool:
     """Whether an HTTP request carries a Package 0 (its content type)."""
     value = header_value(headers, "content-type") or ""
     return value.split(";", 1)[0].strip().lower() == NOTIFICATION_CONTENT_TYPE
+
+
+def answer_push_request(
+    request: HttpRequest,
+    lookup: Callable[[str], ServerSecret | None],
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[HttpResponse, PushAccepted | None]:
+    """Device side of Package 0 over HTTP: the response to write and the verified push.
+
+    A verified or ignored (unknown server, bad digest: SPEC §5.2 says ignore) push is
+    answered 200 without telling which; a request that is not a Package 0 gets
+    405/415/400.
+    """
+    if request.method != "POST":
+        return error_response(405, "Package 0 is POSTed"), None
+    if not is_push_request(request.headers):
+        return error_response(415, f"expected {NOTIFICATION_CONTENT_TYPE}"), None
+    try:
+        check_content_length(request.headers, limits.max_message_size)
+        accepted = accept_push(request.body, PushKind.RAW, lookup, limits=limits)
+    except MalformedMessageError as exc:
+        return error_response(exc.status_hint or 400, str(exc)), None
+    ok = HttpResponse(status=200, headers=(("Content-Length", "0"),), body=b"")
+    return ok, accepted

@@ -19,6 +19,8 @@ session is aborted and forgotten, never left half-applied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from ..codec import decode_message
@@ -38,6 +40,9 @@ from .steps import Deliver, Respond, ServerStep
 
 __all__ = ["Exchange", "ServerEndpoint"]
 
+#: ``on_message(request, response, session)`` observer type.
+Observer = Callable[[HttpRequest, HttpResponse, "ServerSession | None"], None]
+
 #: Query parameter carrying the session token in the RespURI we hand out.
 TOKEN_PARAM = "s"  # noqa: S105 (a parameter name, not a secret)
 
@@ -53,9 +58,10 @@ class _Entry:
 class Exchange:
     """One HTTP request being answered by one session."""
 
-    def __init__(self, endpoint: ServerEndpoint, entry: _Entry):
+    def __init__(self, endpoint: ServerEndpoint, entry: _Entry, request: HttpRequest):
         self._endpoint = endpoint
         self._entry = entry
+        self._request = request
         self._closed = False
 
     @property
@@ -85,12 +91,15 @@ class Exchange:
             messages = session.messages_to_send(now)
         self._finish()
         if not messages:
-            return error_response(500, "the DM session produced no message")
-        out = messages[0]
-        return HttpResponse(
-            status=200, headers=response_headers(out.body, out.media_type, out.headers),
-            body=out.body,
-        )
+            response = error_response(500, "the DM session produced no message")
+        else:
+            out = messages[0]
+            response = HttpResponse(
+                status=200, headers=response_headers(out.body, out.media_type, out.headers),
+                body=out.body,
+            )
+        self._endpoint._observe(self._request, response, session)
+        return response
 
     def abandon(self, now: float) -> None:
         """The handler failed or was cancelled: abort the session and forget it."""
@@ -119,6 +128,9 @@ class ServerEndpoint:
             Host header.
         scheme: ``"http"`` or ``"https"`` (what the adapter serves).
         max_sessions: concurrent sessions; more Package 1s are refused with 503.
+        on_message: called with every request, its response and the session it
+            reached (``None`` when refused) — for access logs, transcripts and
+            persisting ``session.snapshot()``; it must not raise.
     """
 
     def __init__(
@@ -129,8 +141,10 @@ class ServerEndpoint:
         public_url: str | None = None,
         scheme: str = "http",
         max_sessions: int = 10_000,
+        on_message: Observer | None = None,
     ):
         self.config = config
+        self.on_message = on_message
         self.path = path
         self.public_url = public_url.rstrip("/") if public_url else None
         self.scheme = scheme
@@ -150,12 +164,25 @@ class ServerEndpoint:
         """The sessions currently open."""
         return [entry.session for entry in self._by_token.values()]
 
+    def _observe(
+        self, request: HttpRequest, response: HttpResponse, session: ServerSession | None
+    ) -> HttpResponse:
+        if self.on_message is not None:
+            self.on_message(request, response, session)
+        return response
+
     def open(self, request: HttpRequest, now: float) -> Exchange | HttpResponse:
         """Route ``request`` and feed it to its session.
 
         Returns an :class:`Exchange` to pump, or an error response when the request
         cannot reach a session (405, 404, 409, 413, 415, 400, 503).
         """
+        opened = self._open(request, now)
+        if isinstance(opened, HttpResponse):
+            return self._observe(request, opened, None)
+        return opened
+
+    def _open(self, request: HttpRequest, now: float) -> Exchange | HttpResponse:
         path, _, query = request.target.partition("?")
         if path != self.path:
             return error_response(404, "no DM endpoint at this path")
@@ -173,7 +200,7 @@ class ServerEndpoint:
             # SPEC §7: one exchange at a time per session; a concurrent request is refused.
             return error_response(409, "a request of this session is in progress")
         entry.busy = True
-        exchange = Exchange(self, entry)
+        exchange = Exchange(self, entry, request)
         try:
             entry.session.receive_message(
                 request.body,
