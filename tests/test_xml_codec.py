@@ -153,3 +153,18 @@ def test_decode_encode_message_wbxml(message: Message) -> None:
 def test_xml_and_wbxml_decode_to_the_same_model(message: Message) -> None:
     xml = decode_message(encode_message(message, Encoding.XML))
     assert xml == decode_message(encode_message(message, Encoding.WBXML))
+
+
+def test_raw_xml_redeclares_prefixes_bound_outside_data() -> None:
+    doc = (
+        b'<SyncML xmlns:p="urn:p"><Item><Data xmlns:q="u&amp;"> <p:a q:x="1"/>t'
+        b'<b xmlns:p="o"><p:c/></b></Data></Item></SyncML>'
+    )
+    raw = parse_xml(doc).children[0].children[0].raw_xml
+    assert raw == (
+        ' <p:a xmlns:p="urn:p" xmlns:q="u&amp;" q:x="1"/>t'
+        '<b xmlns:q="u&amp;" xmlns:p="o"><p:c/></b>'
+    )
+    # and so the canonical output parses again to the same tree
+    again = parse_xml(serialize_xml(parse_xml(doc)))
+    assert again.children[0].children[0].raw_xml == raw

@@ -95,6 +95,7 @@ class _Builder:
         self._sizes: list[int] = []
         self._elements = 0
         self._open_data = 0  # SyncML <Data> elements currently open
+        self._bindings: list[tuple[str, str]] = []  # prefixed xmlns in scope
         self._encoding = "utf-8"
         self.root: Element | None = None
 
@@ -107,6 +108,19 @@ class _Builder:
         """Remember the declared encoding (for slicing raw Data)."""
         if encoding:
             self._encoding = encoding.lower()
+
+    def ns_start(self, prefix: str | None, uri: str | None) -> None:
+        """A namespace declaration comes into scope (before its element's start)."""
+        if prefix:
+            self._bindings.append((prefix, uri or ""))
+
+    def ns_end(self, prefix: str | None) -> None:
+        """A namespace declaration goes out of scope (after its element's end)."""
+        if prefix:
+            for i in range(len(self._bindings) - 1, -1, -1):
+                if self._bindings[i][0] == prefix:
+                    del self._bindings[i]
+                    break
 
     def start(self, tag: str, attrs: object) -> None:
         """Open an element: check limits, resolve its page, link it to its parent."""
@@ -174,22 +188,51 @@ class _Builder:
             element.parts.clear()
 
     def _inner_xml(self, element: Element, end: int) -> str:
-        """The input text between the start tag at element.position and ``end``."""
+        """The input text between the start tag at element.position and ``end``.
+
+        Prefixes bound outside ``<Data>`` (on an ancestor or on Data itself) that
+        the markup uses are re-declared on each top-level child, so the text stays
+        well-formed on its own; otherwise it is exactly the input.
+        """
         match = _START_TAG.match(self._data, element.position)
         if match is None:  # pragma: no cover - expat accepted this start tag
             raise MalformedMessageError(
                 "xml.syntax", "unreadable Data start tag", position=element.position
             )
-        raw = self._data[match.end() : end]
+        begin = match.end()
+        raw = self._data[begin:end]
+        scope = dict(self._bindings)  # innermost declaration wins
+        needed = {p: u for p, u in scope.items() if f"{p}:".encode() in raw}
+        cuts: list[tuple[int, str]] = []
+        if needed:
+            for child in element.children:
+                tag = _START_TAG.match(self._data, child.position)
+                if tag is None:  # pragma: no cover - expat accepted this start tag
+                    continue
+                name_end = child.position + len(tag.group().split(None, 1)[0].rstrip(b"/>"))
+                own = tag.group()
+                decls = "".join(
+                    f' xmlns:{p}="{u.translate(_ATTR_ESCAPES)}"'
+                    for p, u in needed.items()
+                    if f"xmlns:{p}".encode() not in own
+                )
+                cuts.append((name_end, decls))
         encoding = "utf-8" if self._encoding in _UTF8_NAMES else self._encoding
         try:
-            return codecs.decode(raw, encoding)
+            pieces: list[str] = []
+            last = begin
+            for at, decls in cuts:
+                pieces.append(codecs.decode(self._data[last:at], encoding))
+                pieces.append(decls)
+                last = at
+            pieces.append(codecs.decode(self._data[last:end], encoding))
         except (LookupError, UnicodeError, ValueError, TypeError) as exc:
             raise MalformedMessageError(
                 "xml.encoding",
                 f"Data markup not decodable as {encoding}",
-                position=match.end(),
+                position=begin,
             ) from exc
+        return "".join(pieces)
 
 
 def _parse_once(data: bytes, limits: Limits) -> Element:
@@ -205,6 +248,8 @@ def _parse_once(data: bytes, limits: Limits) -> Element:
     expat.EndElementHandler = builder.end
     expat.CharacterDataHandler = builder.data
     expat.XmlDeclHandler = builder.xml_decl
+    expat.StartNamespaceDeclHandler = builder.ns_start
+    expat.EndNamespaceDeclHandler = builder.ns_end
     try:
         parser.feed(data)
         parser.close()
