@@ -1,65 +1,301 @@
-"""The DM client session (device side). Skeleton: being implemented."""
+"""The DM client session (device side): SPEC §3.1–3.4, §4.
+
+Package 1 (Alert 1200/1201, DevInfo, credentials) goes out on the first
+``messages_to_send``; every server message is answered with a SyncHdr Status
+first, then a Status (and Results) for each command, once the application has
+answered every command it was handed (``respond``). Authentication (SPEC §4.3):
+stored credentials and nonce in Package 1; on a 401/407 challenge Package 1 is sent
+again (next MsgID, to RespURI) with the requested scheme; 212 ends client
+authentication for the session; with HMAC every message carries the MAC header.
+The server is authenticated from its SyncHdr Cred or HMAC header and challenged
+when that fails.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from ..codec.model import Alert
+from ..codec.model import (
+    Add,
+    Alert,
+    Atomic,
+    Command,
+    Copy,
+    Delete,
+    Exec,
+    Get,
+    Location,
+    Message,
+    Replace,
+    Results,
+    Status,
+    SyncHdr,
+)
+from ..codec.model import (
+    Sequence as SequenceCmd,
+)
+from ..codes import AlertCode, StatusCode
+from ..errors import LocalProtocolError
 from ..outcome import CommandOutcome
-from ._types import OutgoingMessage, SessionState
+from ..security import RESET_NONCE, NonceUsed
+from . import _auth
+from ._build import build, evolve
+from ._core import Endpoint
+from ._handshake import PeerCheck
+from ._packaging import Unit
+from ._state import Phase, State
+from ._types import OutgoingMessage
 from .config import ClientConfig
-from .events import Event
+from .events import CommandReceived, EndReason, NonceRole
+from .ui import UI_ALERT_CODES, parse_ui_alert
 
 __all__ = ["ClientSession"]
 
+#: Commands a server may send that the application executes (SPEC §1.3 matrix).
+_MANAGEMENT = (Add, Replace, Delete, Copy, Get, Exec, Atomic, SequenceCmd)
 
-class ClientSession:
-    """Client role state machine (see docs/session-api.md)."""
 
-    def __init__(self, config: ClientConfig) -> None:
-        self.config = config
+class ClientSession(Endpoint):
+    """Client role state machine; see ``docs/session-api.md``."""
+
+    _role = "client"
+    _our_nonce_role = NonceRole.CLIENT
+    _config: ClientConfig
+
+    def __init__(self, config: ClientConfig, *, _state: State | None = None) -> None:
+        self._config = config
+        if _state is not None:
+            self._s = _state
+            return
+        session_id = config.session_id
+        if session_id is None:
+            # SPEC §3.2: client-generated, unique for that client.
+            session_id = format(int.from_bytes(config.random_bytes(2), "big") or 1, "X")
+        self._s = State(
+            role=self._role,
+            session_id=session_id,
+            encoding=config.encoding,
+            our_turn=True,
+            url=config.server_uri,
+            creds=config.credentials,
+            scheme=config.auth_scheme if config.credentials is not None else None,
+            nonce=config.client_nonce,
+            peer_creds=config.server_credentials,
+            peer_scheme=config.server_auth_scheme if config.server_credentials else None,
+            peer_nonce=config.server_nonce,
+            trusted=config.server_credentials is None,
+            initial=list(config.initial_alerts),
+        )
+        self._s.out = self._package1()
 
     @classmethod
     def from_notification(
-        cls, notification: Any, nonce_used: Any, *, config: ClientConfig
+        cls, notification: Any, nonce_used: NonceUsed | None, *, config: ClientConfig
     ) -> ClientSession:
-        raise NotImplementedError
+        """Start a server-initiated session from a verified Package 0.
+
+        SPEC §3.2: Alert 1200 and SessionID = the notification's session id as
+        uppercase hex. SPEC §5.2: if the notification verified only with the reset
+        nonce, Package 1 credentials use the reset nonce, the server is expected to
+        use it too, and both sides then issue fresh nonces.
+        """
+        session = cls(evolve(config, session_id=notification.session_id_text))
+        s = session._s
+        s.alert_code = AlertCode.SERVER_INITIATED_MGMT
+        if nonce_used is NonceUsed.RESET:
+            s.nonce = RESET_NONCE
+            s.try_reset = True
+        s.out = session._package1()
+        return session
 
     @classmethod
     def restore(cls, snapshot: dict[str, Any], *, config: ClientConfig) -> ClientSession:
-        raise NotImplementedError
+        """Rebuild a session from :meth:`snapshot` output (another process is fine)."""
+        return cls(config, _state=cls._restore_state(snapshot))
 
-    @property
-    def state(self) -> SessionState:
-        raise NotImplementedError
-
-    def receive_message(
-        self, body: bytes, *, media_type: str, headers: Sequence[tuple[str, str]] = (),
-        now: float,
-    ) -> None:
-        raise NotImplementedError
-
-    def next_event(self) -> Event | None:
-        raise NotImplementedError
+    # ------------------------------------------------------------ app input
 
     def respond(self, handle: int, outcome: CommandOutcome) -> None:
-        raise NotImplementedError
+        """Answer the command handed out as ``CommandReceived(handle, ...)``.
+
+        Raises:
+            LocalProtocolError: unknown/answered handle, or children not matching.
+        """
+        self._answer(handle, outcome)
 
     def queue_alert(self, alert: Alert) -> int:
-        raise NotImplementedError
+        """Queue a client alert (1224/1226) for the next package; its Status comes
+        back as ``CommandCompleted(handle, ...)``.
+
+        Raises:
+            LocalProtocolError: the session has ended, or not a client alert.
+        """
+        if self._s.ended is not None:
+            raise LocalProtocolError("session.finished", "the session has ended")
+        if alert.code not in (AlertCode.CLIENT_EVENT, AlertCode.GENERIC_ALERT):
+            raise LocalProtocolError("session.alert", "clients send only alerts 1224/1226")
+        unit = self._track(alert)
+        self._s.queued.append(unit)
+        return unit.handle or 0
+
+    # ------------------------------------------------------------ role hooks
+
+    def _package1(self) -> list[Unit]:
+        """SPEC §3.2: Alert 1200/1201, the DevInfo Replace, client alerts."""
+        s = self._s
+        units = [Unit(command=Alert(cmd_id=None, code=s.alert_code))]
+        units.append(Unit(command=build(Replace, cmd_id=None, items=self._config.dev_info)))
+        units.extend(Unit(command=alert) for alert in s.initial)
+        return units
+
+    def _header(self, cred_allowed: bool) -> SyncHdr:
+        s = self._s
+        config = self._config
+        cred = None
+        if cred_allowed and not s.authed:
+            cred = _auth.build_cred(s.scheme, s.creds, s.nonce)
+        # SPEC §3.2: Source LocName = auth user name for md5/HMAC.
+        name = s.creds.username if s.creds is not None and s.scheme is not None else None
+        return SyncHdr(
+            ver_proto=config.ver_proto,
+            session_id=s.session_id,
+            msg_id=str(s.next_msg_id),
+            target=Location(loc_uri=config.server_uri),
+            source=Location(loc_uri=config.device_id, loc_name=name),
+            cred=cred,
+            meta=self._meta(),
+        )
+
+    def _ready(self) -> bool:
+        s = self._s
+        if not s.our_turn or self._unanswered():
+            return False
+        # Statuses first, then our own commands (queued alerts, 1222).
+        units = self._answers_to_units()
+        if s.queued:
+            units.extend(s.queued)
+            s.queued = []
+        s.out = [*units, *s.out]
+        if not s.peer_final and all(isinstance(u.command, Status | Results) for u in s.out):
+            # SPEC §3.7: ask for the rest of the server's package.
+            s.out.append(Unit(command=Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)))
+        return True
 
     def messages_to_send(self, now: float) -> list[OutgoingMessage]:
-        raise NotImplementedError
+        """The next message to POST (to ``url``), or ``[]`` while waiting for the
+        server or for ``respond()`` on a handed-out command."""
+        return super().messages_to_send(now)
 
-    def abort(self) -> None:
-        raise NotImplementedError
+    def receive_message(
+        self,
+        body: bytes,
+        *,
+        media_type: str,
+        headers: Sequence[tuple[str, str]] = (),
+        now: float,
+    ) -> None:
+        """Feed the server's response (see :meth:`Endpoint.receive_message`)."""
+        super().receive_message(body, media_type=media_type, headers=headers, now=now)
 
-    def get_timer(self) -> float | None:
-        raise NotImplementedError
+    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
+        s = self._s
+        header = message.header
+        s.our_turn = True
+        s.peer_msg_ref = header.msg_id
+        s.peer_final = message.final
+        if header.resp_uri:
+            s.url = header.resp_uri  # SPEC §3.5: next message goes to RespURI
+        commands = list(message.commands)
+        hdr = next((c for c in commands if isinstance(c, Status) and c.cmd_ref == "0"), None)
+        peer = self._authenticate_peer(message, body, headers)
+        if peer is PeerCheck.TERMINATE:
+            self._terminate_auth("server authentication failed")
+            return
+        ours = self._read_our_auth(hdr)
+        if ours is PeerCheck.TERMINATE:
+            self._terminate_auth(f"server refused our credentials ({hdr.code if hdr else 0})")
+            return
+        if ours is PeerCheck.OK and hdr is not None:
+            s.phase = Phase.MANAGEMENT
+        challenged = ours is PeerCheck.CHALLENGED
+        peer_ok = peer is PeerCheck.OK
+        management = [c for c in commands if not isinstance(c, Status | Results)]
+        if challenged:
+            # SPEC §3.2: revert to Package 1 (next MsgID, to RespURI, new credentials);
+            # the server's auth-failure message holds only Statuses.
+            s.out = self._package1()
+            return
+        if not peer_ok:
+            if not management:
+                # SPEC §3.3: never challenge with a SyncHdr-Status-only package.
+                self._end(EndReason.AUTHENTICATION_FAILED, "server not authenticated")
+                return
+            code = s.hdr_status.code if s.hdr_status is not None else 401
+            for refused in management:
+                self._auto(refused, header.msg_id, code)
+            return
+        for command in commands:
+            if isinstance(command, Status):
+                if command.cmd_ref != "0":
+                    self._on_status(command)
+                continue
+            if isinstance(command, Results):
+                continue  # servers send no Results in DM; nothing to answer
+            if self._dispatch(command, header.msg_id):
+                return
+        self._complete_tracked()
+        if (message.final and not management and s.lo_in is None and s.hdr_status is not None \
+                and s.hdr_status.chal is None) or (message.final and not management and hdr is None
+                                                  and s.lo_in is None):
+            # SPEC §3.1: a server package with no command and no challenge ends the
+            # session; the client sends nothing.
+            s.our_turn = False
+            self._end(EndReason.COMPLETED)
 
-    def handle_timer(self, now: float) -> None:
-        raise NotImplementedError
+    def _dispatch(self, command: Command, msg_ref: str) -> bool:
+        """Handle one server command; True when the session ended (1223)."""
+        if not command.cmd_id:
+            self._auto(command, msg_ref, StatusCode.BAD_REQUEST)  # missing CmdID ⇒ 400
+            return False
+        if isinstance(command, Alert):
+            return self._alert(command, msg_ref)
+        if not isinstance(command, _MANAGEMENT):
+            # SPEC §1.2: commands DM does not use ⇒ 406.
+            self._auto(command, msg_ref, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
+            return False
+        whole = self._intake(command, msg_ref)
+        if whole is not None:
+            handle = self._ask(whole, msg_ref)
+            self._emit(CommandReceived(handle=handle, command=whole))
+        return False
 
-    def snapshot(self) -> dict[str, Any]:
-        raise NotImplementedError
+    def _alert(self, alert: Alert, msg_ref: str) -> bool:
+        s = self._s
+        code = alert.code
+        if code == AlertCode.SESSION_ABORT:
+            # SPEC §3.9: a client receiving 1223 SHOULD NOT respond.
+            s.our_turn = False
+            s.answers.clear()
+            self._end(EndReason.ABORTED_BY_PEER, "server sent Alert 1223")
+            return True
+        if code == AlertCode.NEXT_MESSAGE:
+            self._auto(alert, msg_ref, StatusCode.OK)
+        elif code == AlertCode.NO_END_OF_DATA:
+            self._drop_lo_out()
+            self._auto(alert, msg_ref, StatusCode.OK)
+        elif code in UI_ALERT_CODES:
+            request = parse_ui_alert(alert)
+            if request is None:
+                self._auto(alert, msg_ref, StatusCode.INCOMPLETE_COMMAND)  # SPEC §3.10
+            else:
+                handle = self._ask(alert, msg_ref)
+                self._emit(CommandReceived(handle=handle, command=alert, ui=request))
+        else:
+            self._auto(alert, msg_ref, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
+        return False
+
+    def _terminate_auth(self, detail: str) -> None:
+        # SPEC §4.1: the client just stops; nothing more is sent.
+        self._s.our_turn = False
+        self._end(EndReason.AUTHENTICATION_FAILED, detail)

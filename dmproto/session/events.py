@@ -151,7 +151,7 @@ class DeviceConnected(Event):
     #: 1200 (server-initiated) or 1201 (client-initiated).
     alert_code: int
     #: DevInfo Replace Items (Source/LocURI ``./DevInfo/...``).
-    dev_info: tuple[Item, ...] = attrs.field(converter=tuple)
+    dev_info: tuple[Item, ...]
 
 
 @final
@@ -161,7 +161,7 @@ class GenericAlertReceived(Event):
 
     alert: Alert
     correlator: str | None
-    items: tuple[Item, ...] = attrs.field(converter=tuple)
+    items: tuple[Item, ...]
 
 
 @final
@@ -170,7 +170,7 @@ class ClientEventReceived(Event):
     """(Server) A Client Event Alert 1224, already answered 200."""
 
     alert: Alert
-    items: tuple[Item, ...] = attrs.field(converter=tuple)
+    items: tuple[Item, ...]
 
 
 @final

@@ -1,67 +1,434 @@
-"""The DM server session. Skeleton: being implemented."""
+"""The DM server session: SPEC §3.1, §3.3, §3.6–3.9, §4.
+
+Package 1 is held until the application supplies the device's account
+(``AccountRequested`` → ``supply_account``); the device is then authenticated
+(challenge 401/407 with a fresh NextNonce, 212, or HMAC per message) and reported
+(``DeviceConnected``, client events, generic alerts). Each device message gets
+exactly one response. When the device's package is complete and every command sent
+has its Status, ``PackageCompleted`` asks the application for the next package
+(``queue`` + ``send_package``) or the end (``finish``: a Status-only package).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from ..codec.model import Command
-from ._types import OutgoingMessage, SessionState
+from ..codec import detect_encoding
+from ..codec.model import (
+    Add,
+    Alert,
+    Atomic,
+    Command,
+    Copy,
+    Delete,
+    Exec,
+    Get,
+    Item,
+    Location,
+    Message,
+    Replace,
+    Results,
+    Sequence,
+    Status,
+    SyncHdr,
+)
+from ..codes import AlertCode, StatusCode
+from ..errors import LocalProtocolError, RemoteProtocolError
+from ..outcome import CommandOutcome
+from ..security import AuthScheme
+from . import _auth
+from ._core import Endpoint
+from ._handshake import PeerCheck
+from ._ledger import ROOT
+from ._packaging import Unit
+from ._state import HeldMessage, LoIn, Phase, State
 from .config import Account, ServerConfig
-from .events import Event
+from .events import (
+    AccountRequested,
+    ClientEventReceived,
+    CommandCompleted,
+    DeviceConnected,
+    EndReason,
+    GenericAlertReceived,
+    NonceRole,
+    PackageCompleted,
+)
+from .ui import UI_ALERT_CODES
 
 __all__ = ["ServerSession"]
 
+#: What a server may queue (SPEC §1.3 server→client matrix; UI alerts).
+_QUEUEABLE = (Add, Replace, Delete, Copy, Get, Exec, Atomic, Sequence, Alert)
 
-class ServerSession:
-    """Server role state machine (see docs/session-api.md)."""
 
-    def __init__(self, config: ServerConfig) -> None:
-        self.config = config
+class ServerSession(Endpoint):
+    """Server role state machine; see ``docs/session-api.md``."""
+
+    _role = "server"
+    _our_nonce_role = NonceRole.SERVER
+    _config: ServerConfig
+
+    def __init__(self, config: ServerConfig, *, _state: State | None = None) -> None:
+        self._config = config
+        if _state is not None:
+            self._s = _state
+            return
+        self._s = State(
+            role=self._role,
+            session_id="",
+            encoding=config.encoding if config.encoding is not None else _xml(),
+        )
 
     @classmethod
     def restore(cls, snapshot: dict[str, Any], *, config: ServerConfig) -> ServerSession:
-        raise NotImplementedError
+        """Rebuild a session from :meth:`snapshot` output (another process is fine)."""
+        return cls(config, _state=cls._restore_state(snapshot))
 
     @property
-    def state(self) -> SessionState:
-        raise NotImplementedError
+    def device_id(self) -> str | None:
+        """The device's SyncHdr Source/LocURI once Package 1 arrived."""
+        return self._s.device_id
 
-    def receive_message(
-        self, body: bytes, *, media_type: str, headers: Sequence[tuple[str, str]] = (),
-        now: float,
-    ) -> None:
-        raise NotImplementedError
-
-    def next_event(self) -> Event | None:
-        raise NotImplementedError
+    # ------------------------------------------------------------ app input
 
     def supply_account(self, account: Account) -> None:
-        raise NotImplementedError
+        """The device's account, answering ``AccountRequested``.
+
+        Raises:
+            LocalProtocolError: no account was requested.
+        """
+        s = self._require(Phase.WAIT_ACCOUNT, "supply_account")
+        s.peer_creds = account.credentials
+        s.peer_scheme = account.auth_scheme if account.credentials is not None else None
+        s.peer_nonce = account.client_nonce
+        s.try_reset = account.accept_reset_nonce
+        s.creds = account.server_credentials
+        s.scheme = account.server_auth_scheme if account.server_credentials else None
+        s.nonce = account.server_nonce
+        s.account_known = True
+        s.phase = Phase.SETUP
+        held, s.held = s.held, None
+        assert held is not None
+        self._handle(held.message, held.body, held.headers)
 
     def reject_device(self) -> None:
-        raise NotImplementedError
+        """Refuse the device: 401 for its SyncHdr and commands, then the end.
+
+        Raises:
+            LocalProtocolError: no account was requested.
+        """
+        s = self._require(Phase.WAIT_ACCOUNT, "reject_device")
+        held, s.held = s.held, None
+        assert held is not None
+        s.phase = Phase.SETUP
+        self._hdr_status(held.message, StatusCode.INVALID_CREDENTIALS)
+        self._refuse(held.message, StatusCode.INVALID_CREDENTIALS)
+        s.end_after_send = EndReason.REJECTED
 
     def queue(self, command: Command) -> int:
-        raise NotImplementedError
+        """Queue a command for the next package; returns its handle.
+
+        CmdIDs are assigned when sent. The device's answer comes back as
+        ``CommandCompleted(handle, outcome)``.
+
+        Raises:
+            LocalProtocolError: the session ended, or the command is not one a
+                server sends (Add/Replace/Delete/Copy/Get/Exec/Atomic/Sequence,
+                UI Alert 1100–1104).
+        """
+        if self._s.ended is not None:
+            raise LocalProtocolError("session.finished", "the session has ended")
+        if not isinstance(command, _QUEUEABLE) or (
+            isinstance(command, Alert) and command.code not in UI_ALERT_CODES
+        ):
+            raise LocalProtocolError("session.command", "not a command a server sends")
+        unit = self._track(command)
+        self._s.queued.append(unit)
+        assert unit.handle is not None
+        return unit.handle
 
     def send_package(self) -> None:
-        raise NotImplementedError
+        """Send the queued commands as the next package (after ``PackageCompleted``).
+        With nothing queued this is :meth:`finish`.
+
+        Raises:
+            LocalProtocolError: not waiting for the application.
+        """
+        s = self._require(Phase.WAIT_APP, "send_package")
+        units: list[Unit] = []
+        for unit in s.queued:
+            if self._oversize(unit):
+                # SPEC §3.7a: never send an object over the device's MaxObjSize.
+                assert unit.handle is not None
+                del s.tracked[unit.handle]
+                self._emit(CommandCompleted(handle=unit.handle, outcome=CommandOutcome(code=416)))
+            else:
+                units.append(unit)
+        s.queued = []
+        if not units:
+            self.finish()
+            return
+        s.out = units
+        s.package += 1
+        s.phase = Phase.MANAGEMENT
 
     def finish(self) -> None:
-        raise NotImplementedError
+        """End the session with a Status-only package (SPEC §3.3).
 
-    def messages_to_send(self, now: float) -> list[OutgoingMessage]:
-        raise NotImplementedError
+        Raises:
+            LocalProtocolError: not waiting for the application.
+        """
+        s = self._require(Phase.WAIT_APP, "finish")
+        s.phase = Phase.MANAGEMENT
+        s.end_after_send = EndReason.COMPLETED
 
-    def abort(self) -> None:
-        raise NotImplementedError
+    # ------------------------------------------------------------ role hooks
 
-    def get_timer(self) -> float | None:
-        raise NotImplementedError
+    def _require(self, phase: Phase, what: str) -> State:
+        s = self._s
+        if s.phase is not phase or s.ended is not None:
+            raise LocalProtocolError("session.state", f"cannot {what} in phase {s.phase.value}")
+        return s
 
-    def handle_timer(self, now: float) -> None:
-        raise NotImplementedError
+    def _header(self, cred_allowed: bool) -> SyncHdr:
+        s = self._s
+        config = self._config
+        cred = None
+        if cred_allowed and not s.authed:
+            cred = _auth.build_cred(s.scheme, s.creds, s.nonce)
+        name = s.creds.username if s.creds is not None and s.scheme is not None else None
+        return SyncHdr(
+            ver_proto=config.ver_proto,
+            session_id=s.session_id,
+            msg_id=str(s.next_msg_id),
+            target=Location(loc_uri=s.device_id or ""),
+            source=Location(loc_uri=config.server_uri, loc_name=name),
+            resp_uri=config.resp_uri,
+            cred=cred,
+            meta=self._meta(),
+        )
 
-    def snapshot(self) -> dict[str, Any]:
-        raise NotImplementedError
+    def _ready(self) -> bool:
+        s = self._s
+        if not s.our_turn or s.phase in (Phase.WAIT_ACCOUNT, Phase.WAIT_APP):
+            return False
+        units = self._answers_to_units()
+        if (
+            not s.peer_final
+            and s.end_after_send is None
+            and all(isinstance(u.command, Status | Results) for u in s.out)
+        ):
+            # SPEC §3.7: "Next Message" response — SyncHdr Status + Alert 1222.
+            s.out.append(Unit(command=Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)))
+        s.out = [*units, *s.out]
+        return True
+
+    def _terminate_auth(self, detail: str) -> None:
+        # SPEC §4.1: terminate; the device still gets its (Status-only) response.
+        self._s.end_after_send = EndReason.AUTHENTICATION_FAILED
+
+    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
+        s = self._s
+        header = message.header
+        if self._config.encoding is None:
+            s.encoding = detect_encoding(body)  # follow the device
+        if not s.session_id:
+            s.session_id = header.session_id
+        if s.device_id is None:
+            s.device_id = header.source.loc_uri
+            s.username = header.source.loc_name or _auth.hmac_username(headers)
+        elif header.source.loc_uri != s.device_id:
+            raise RemoteProtocolError("session.device", "another device in this session")
+        s.our_turn = True
+        s.peer_msg_ref = header.msg_id
+        s.peer_final = message.final
+        if not s.account_known:
+            s.held = HeldMessage(message=message, body=body, headers=headers)
+            s.phase = Phase.WAIT_ACCOUNT
+            scheme = None
+            if header.cred is not None:
+                found = _auth.cred_scheme(header.cred)
+                scheme = found.value if found is not None else None
+            elif _auth.hmac_username(headers) is not None:
+                scheme = AuthScheme.HMAC.value
+            self._emit(
+                AccountRequested(device_id=s.device_id, username=s.username, scheme=scheme)
+            )
+            return
+        self._handle(message, body, headers)
+
+    def _refuse(self, message: Message, code: int) -> None:
+        """SPEC §3.6: after an auth failure, only Statuses (one per command)."""
+        for command in message.commands:
+            if not isinstance(command, Status | Results):
+                self._auto(command, message.header.msg_id, code)
+
+    def _handle(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
+        s = self._s
+        msg_ref = message.header.msg_id
+        check = self._authenticate_peer(message, body, headers)
+        if check is not PeerCheck.OK:
+            if check is PeerCheck.TERMINATE:
+                self._terminate_auth("device authentication failed")
+            code = s.hdr_status.code if s.hdr_status is not None else 401
+            self._refuse(message, code)
+            return
+        if s.phase is Phase.SETUP:
+            s.phase = Phase.MANAGEMENT
+            self._connected(message)
+        hdr = next(
+            (c for c in message.commands if isinstance(c, Status) and c.cmd_ref == "0"), None
+        )
+        ours = self._read_our_auth(hdr)
+        if ours is PeerCheck.TERMINATE:
+            self._terminate_auth("device refused our credentials")
+        for command in message.commands:
+            if isinstance(command, Status):
+                if command.cmd_ref != "0":
+                    self._on_status(command)
+            elif isinstance(command, Results):
+                self._on_results(command, msg_ref)
+            else:
+                self._dispatch(command, msg_ref)
+        if ours is PeerCheck.CHALLENGED and s.end_after_send is None:
+            self._resend_refused()
+        if message.final:
+            # Results may trail their Status into a later message of the package.
+            self._complete_tracked()
+        self._after_message()
+
+    def _connected(self, message: Message) -> None:
+        s = self._s
+        dev_info: list[Item] = []
+        for command in message.commands:
+            if isinstance(command, Replace):
+                dev_info.extend(command.items)
+            elif isinstance(command, Alert) and command.code in (
+                AlertCode.SERVER_INITIATED_MGMT,
+                AlertCode.CLIENT_INITIATED_MGMT,
+            ):
+                s.alert_code = command.code
+        s.dev_info = tuple(dev_info)
+        self._emit(
+            DeviceConnected(
+                device_id=s.device_id or "",
+                session_id=s.session_id,
+                alert_code=s.alert_code,
+                dev_info=s.dev_info,
+            )
+        )
+
+    def _dispatch(self, command: Command, msg_ref: str) -> None:
+        s = self._s
+        if not command.cmd_id:
+            self._auto(command, msg_ref, StatusCode.BAD_REQUEST)
+            return
+        if isinstance(command, Replace):
+            self._auto(command, msg_ref, StatusCode.OK)  # DevInfo (SPEC §3.3)
+            return
+        if not isinstance(command, Alert):
+            # SPEC §1.3: clients send only Replace (DevInfo), Results, Alert.
+            self._auto(command, msg_ref, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
+            return
+        code = command.code
+        if code == AlertCode.GENERIC_ALERT:
+            self._auto(command, msg_ref, self._generic_alert_code(command))
+            self._emit(
+                GenericAlertReceived(
+                    alert=command, correlator=command.correlator, items=command.items
+                )
+            )
+        elif code == AlertCode.CLIENT_EVENT:
+            self._auto(command, msg_ref, StatusCode.OK)
+            self._emit(ClientEventReceived(alert=command, items=command.items))
+        elif code == AlertCode.SESSION_ABORT:
+            # SPEC §3.9: answer with Statuses (Alert and SyncHdr), no new commands.
+            self._auto(command, msg_ref, StatusCode.OK)
+            s.out = []
+            s.end_after_send = EndReason.ABORTED_BY_PEER
+        elif code == AlertCode.NO_END_OF_DATA:
+            self._drop_lo_out()
+            self._auto(command, msg_ref, StatusCode.OK)
+        elif code in (
+            AlertCode.NEXT_MESSAGE,
+            AlertCode.SERVER_INITIATED_MGMT,
+            AlertCode.CLIENT_INITIATED_MGMT,
+        ):
+            self._auto(command, msg_ref, StatusCode.OK)
+        else:
+            self._auto(command, msg_ref, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
+
+    def _generic_alert_code(self, alert: Alert) -> int:
+        """SPEC §3.11: 200 on success, 415 for an unsupported Type."""
+        accepted = self._config.generic_alert_types
+        if accepted is None:
+            return StatusCode.OK
+        for item in alert.items:
+            kind = item.meta.type if item.meta is not None else None
+            if kind is None or kind.strip() not in accepted:
+                return StatusCode.UNSUPPORTED_MEDIA_TYPE
+        return StatusCode.OK
+
+    def _on_results(self, results: Results, msg_ref: str) -> None:
+        """Attach Results to the Get they answer (large ones reassembled; SPEC §3.6:
+        no Status for Results unless it is not 200)."""
+        whole = self._intake(results, msg_ref)
+        if not isinstance(whole, Results):
+            return
+        found = self._results_target(results)
+        if found is None:
+            return
+        handle, path = found
+        tracked = self._s.tracked.get(handle)
+        if tracked is not None:
+            tracked.results.setdefault(path, []).extend(whole.items)
+
+    def _results_target(self, results: Results) -> tuple[int, str] | None:
+        s = self._s
+        # SPEC §8.1 tolerance: MsgRef may be missing; then it is our last message.
+        msg_ref = results.msg_ref or str(s.next_msg_id - 1)
+        sent = s.sent.get(f"{msg_ref}:{results.cmd_ref}")
+        if sent is not None and sent.handle is not None:
+            return sent.handle, sent.path
+        return None
+
+    def _lo_started(self, lo: LoIn, command: Command) -> None:
+        if isinstance(command, Results):
+            found = self._results_target(command)
+            if found is not None:
+                lo.handle, lo.path = found
+
+    def _resend_refused(self) -> None:
+        """SPEC §4.3: the device challenged us; send the refused commands again
+        with new credentials (their 401/407 Statuses are not reported)."""
+        s = self._s
+        again: list[Unit] = []
+        for handle, tracked in list(s.tracked.items()):
+            if tracked.codes.get(ROOT) in (
+                StatusCode.INVALID_CREDENTIALS,
+                StatusCode.MISSING_CREDENTIALS,
+            ):
+                tracked.codes.clear()
+                tracked.status_items.clear()
+                again.append(Unit(command=tracked.command, handle=handle))
+        s.out = [*again, *s.out]
+
+    def _after_message(self) -> None:
+        """After a device message: ask the application for the next package when
+        the device's package is complete and nothing of ours is outstanding."""
+        s = self._s
+        if s.end_after_send is not None or not s.peer_final or s.out or s.phase is Phase.SETUP:
+            return
+        if any(sent.handle in s.tracked for sent in s.sent.values()):
+            # SPEC §3.6: the device closed its package without a Status we need.
+            raise RemoteProtocolError(
+                "session.missing-status", "the device's package lacks a Status", status_hint=400
+            )
+        s.phase = Phase.WAIT_APP
+        self._emit(PackageCompleted(package=s.package))
+
+
+def _xml() -> Any:
+    from ..codec import Encoding
+
+    return Encoding.XML

@@ -16,6 +16,7 @@ import attrs
 from ..codec.model import Alert, Item, XmlData
 from ..codes import AlertCode, StatusCode
 from ..outcome import CommandOutcome
+from ._build import build
 
 __all__ = [
     "EchoType",
@@ -74,7 +75,7 @@ class UiRequest:
     #: The text to show (DISPLAY/CONFIRM/TEXT INPUT) or the title (choices).
     text: str
     #: Choices for 1103/1104, numbered from 1 in this order.
-    choices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    choices: tuple[str, ...] = ()
 
 
 def _positive_int(text: str) -> int | None:
@@ -150,7 +151,8 @@ def parse_ui_alert(alert: Alert) -> UiRequest | None:
     answers such an alert 412)."""
     if alert.code not in UI_ALERT_CODES or len(alert.items) < 2:
         return None
-    return UiRequest(
+    return build(
+        UiRequest,
         kind=AlertCode(alert.code),
         options=parse_ui_options(_text(alert.items[0])),
         text=_text(alert.items[1]),
@@ -169,7 +171,7 @@ def ui_alert(
     opts = format_ui_options(options) if options is not None else ""
     items = [Item(data=opts or None), Item(data=text)]
     items.extend(Item(data=choice) for choice in choices)
-    return Alert(cmd_id=None, code=int(kind), items=tuple(items))
+    return build(Alert, cmd_id=None, code=int(kind), items=tuple(items))
 
 
 def confirm_outcome(accepted: bool) -> CommandOutcome:
@@ -179,11 +181,13 @@ def confirm_outcome(accepted: bool) -> CommandOutcome:
 
 def text_input_outcome(text: str) -> CommandOutcome:
     """SPEC §3.10: 1102 ⇒ Status 200 with the user's text in an Item."""
-    return CommandOutcome(code=StatusCode.OK, status_items=(Item(data=text),))
+    return build(CommandOutcome, code=StatusCode.OK, status_items=(Item(data=text),))
 
 
 def choice_outcome(numbers: tuple[int, ...]) -> CommandOutcome:
     """SPEC §3.10: 1103/1104 ⇒ Status 200 with one Item per chosen number."""
-    return CommandOutcome(
-        code=StatusCode.OK, status_items=tuple(Item(data=str(n)) for n in numbers)
+    return build(
+        CommandOutcome,
+        code=StatusCode.OK,
+        status_items=tuple(Item(data=str(n)) for n in numbers),
     )

@@ -1,0 +1,134 @@
+"""Authentication handshakes: building our credentials, checking the peer's.
+
+SPEC §4.1–4.4: application-layer credentials travel only in SyncHdr/Cred (basic,
+md5) or in the ``x-syncml-hmac`` transport header (HMAC); challenges only in the
+SyncHdr Status (401 invalid / 407 missing) with a Chal carrying a fresh NextNonce.
+The primitives are :mod:`dmproto.security`; this module only decides which to use.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+from ..codec.model import Chal, Cred, Meta, SyncHdr
+from ..errors import MalformedMessageError
+from ..security import (
+    HMAC_HEADER,
+    AuthScheme,
+    Challenge,
+    Credentials,
+    NoncePolicy,
+    NonceUsed,
+    basic_credential,
+    build_hmac_header,
+    format_hmac_header,
+    md5_credential,
+    parse_hmac_header,
+    verify_basic,
+    verify_mac,
+    verify_md5,
+)
+
+__all__ = ["Verdict", "build_cred", "challenge", "header_value", "hmac_headers", "verify_peer"]
+
+
+class Verdict(enum.Enum):
+    """Result of checking the peer's credentials for one message."""
+
+    OK = "ok"
+    MISSING = "missing"  #: SPEC §4.3: answer 407 + Chal
+    INVALID = "invalid"  #: SPEC §4.3: answer 401 + Chal
+    WRONG_SCHEME = "wrong-scheme"  #: SPEC §4.1: another type than the one asked for
+
+
+def header_value(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    """The first header called *name* (case-insensitive), or None."""
+    wanted = name.lower()
+    for key, value in headers:
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def build_cred(scheme: AuthScheme | None, creds: Credentials | None, nonce: bytes) -> Cred | None:
+    """SyncHdr Cred for *scheme* (SPEC §4.2); None for HMAC (transport header) or no auth."""
+    if scheme is None or creds is None or scheme is AuthScheme.HMAC:
+        return None
+    data = basic_credential(creds) if scheme is AuthScheme.BASIC else md5_credential(creds, nonce)
+    # SPEC §4.2: Meta Type = scheme, Format b64 (MUST for md5).
+    return Cred(meta=Meta(type=scheme.value, format="b64"), data=data)
+
+
+def hmac_headers(
+    scheme: AuthScheme | None, creds: Credentials | None, nonce: bytes, body: bytes
+) -> tuple[tuple[str, str], ...]:
+    """SPEC §4.4: the ``x-syncml-hmac`` header over the exact body, when HMAC is used."""
+    if scheme is not AuthScheme.HMAC or creds is None:
+        return ()
+    return ((HMAC_HEADER, format_hmac_header(build_hmac_header(creds, nonce, body))),)
+
+
+def challenge(scheme: AuthScheme, nonce: bytes) -> Chal:
+    """A Chal for *scheme*; basic carries no NextNonce (SPEC §4.3)."""
+    return Challenge(
+        scheme=scheme, next_nonce=None if scheme is AuthScheme.BASIC else nonce
+    ).to_chal()
+
+
+def hmac_username(headers: Sequence[tuple[str, str]]) -> str | None:
+    """The username of a well-formed x-syncml-hmac header, else None."""
+    value = header_value(headers, HMAC_HEADER)
+    if value is None:
+        return None
+    try:
+        return parse_hmac_header(value).username
+    except MalformedMessageError:
+        return None
+
+
+def cred_scheme(cred: Cred) -> AuthScheme | None:
+    """The scheme a Cred names (SyncML default Type: basic); None if unknown."""
+    text = cred.meta.type if cred.meta is not None and cred.meta.type else AuthScheme.BASIC.value
+    try:
+        return AuthScheme.from_meta_type(text)
+    except MalformedMessageError:
+        return None
+
+
+def verify_peer(
+    *,
+    expected: AuthScheme,
+    creds: Credentials,
+    nonce: bytes,
+    header: SyncHdr,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    policy: NoncePolicy,
+) -> tuple[Verdict, NonceUsed | None]:
+    """Check the peer's credentials for one message against what we require."""
+    mac_text = header_value(headers, HMAC_HEADER)
+    if expected is AuthScheme.HMAC:
+        if mac_text is None:
+            return (Verdict.WRONG_SCHEME if header.cred is not None else Verdict.MISSING), None
+        try:
+            mac = parse_hmac_header(mac_text)
+        except MalformedMessageError:
+            return Verdict.INVALID, None
+        used = verify_mac(mac.mac, creds, nonce, body, policy=policy)
+        if used is None or mac.username != creds.username:
+            return Verdict.INVALID, None
+        return Verdict.OK, used
+    if header.cred is None:
+        return (Verdict.WRONG_SCHEME if mac_text is not None else Verdict.MISSING), None
+    scheme = cred_scheme(header.cred)
+    if scheme is None:
+        return Verdict.INVALID, None
+    if scheme is not expected:
+        return Verdict.WRONG_SCHEME, None
+    if scheme is AuthScheme.BASIC:
+        return (Verdict.OK if verify_basic(header.cred.data, creds) else Verdict.INVALID), None
+    used = verify_md5(header.cred.data, creds, nonce, policy=policy)
+    if used is None:
+        return Verdict.INVALID, None
+    return Verdict.OK, used

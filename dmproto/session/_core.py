@@ -1,0 +1,530 @@
+"""Machinery shared by both roles: receive shell, ledger, large objects, sending.
+
+:class:`Endpoint` owns a :class:`~._state.State` and implements everything that is
+the same for client and server; ``client.py``/``server.py`` add the role rules
+(``_process``, ``_header``, ``_ready``). Errors: anything the peer did wrong is a
+:class:`RemoteProtocolError` raised from ``receive_message`` (the session is then
+finished, but ``abort()`` can still produce one abort message); misuse by the
+application is a :class:`LocalProtocolError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from ..codec import Encoding, decode_message, detect_encoding
+from ..codec.model import (
+    Alert,
+    Command,
+    Item,
+    ItemCommand,
+    Location,
+    Message,
+    Meta,
+    Results,
+    Status,
+    SyncHdr,
+)
+from ..codes import AlertCode, StatusCode
+from ..errors import LocalProtocolError, RemoteProtocolError
+from ..outcome import CommandOutcome
+from ..security import new_nonce
+from . import _auth
+from ._build import build, evolve
+from ._handshake import Handshake
+from ._ledger import Answer, Ref, SentRef, Tracked, check_shape, ref_of, status_commands
+from ._packaging import Unit, assemble, data_size, join_data
+from ._state import LoIn, Phase, State
+from ._types import OutgoingMessage, SessionState
+from .config import MIN_MSG_SIZE, ClientConfig, ServerConfig
+from .events import CommandCompleted, EndReason, Event, NonceChanged, NonceRole, SessionEnded
+
+__all__ = ["Endpoint"]
+
+SNAPSHOT_FORMAT = "dmproto.session"
+SNAPSHOT_VERSION = 1
+
+
+class Endpoint(Handshake):
+    """Base of :class:`ClientSession` and :class:`ServerSession`."""
+
+    _role: ClassVar[str] = ""
+    _config: ClientConfig | ServerConfig
+    _s: State
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def state(self) -> SessionState:
+        """``ACTIVE`` until the session ended (``SessionEnded`` queued)."""
+        return SessionState.FINISHED if self._s.ended is not None else SessionState.ACTIVE
+
+    @property
+    def session_id(self) -> str:
+        """The SessionID shared by every message of this session (SPEC §3.5)."""
+        return self._s.session_id
+
+    def next_event(self) -> Event | None:
+        """The next event, or None. State advances as events are handed out."""
+        if not self._s.events:
+            return None
+        return self._s.events.pop(0)
+
+    def get_timer(self) -> float | None:
+        """When ``handle_timer`` should be called next (inactivity deadline)."""
+        if self._s.ended is not None:
+            return None
+        return self._s.deadline
+
+    def handle_timer(self, now: float) -> None:
+        """End the session with ``TIMED_OUT`` once the inactivity deadline passed."""
+        s = self._s
+        if s.ended is None and s.deadline is not None and now >= s.deadline:
+            self._end(EndReason.TIMED_OUT, "no message within the inactivity timeout")
+
+    def abort(self) -> None:
+        """Queue a session abort (Alert 1223, SPEC §3.9) and end the session.
+
+        Raises:
+            LocalProtocolError: ``session.finished`` when the session already ended
+                (except after a peer protocol error: one abort message is allowed).
+        """
+        s = self._s
+        if s.ended is not None and s.ended is not EndReason.PROTOCOL_ERROR:
+            raise LocalProtocolError("session.finished", "the session has ended")
+        if s.abort_pending:
+            return
+        s.abort_pending = True
+        if s.ended is None:
+            self._end(EndReason.ABORTED, "aborted by the application")
+
+    def snapshot(self) -> dict[str, Any]:
+        """Versioned, JSON-serialisable state; see :meth:`restore`."""
+        from .snapshot import dump
+
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "role": self._role,
+            "state": dump(self._s),
+        }
+
+    @classmethod
+    def _restore_state(cls, snapshot: dict[str, Any]) -> State:
+        from ..errors import InvalidValueError
+        from .snapshot import load
+
+        if (
+            not isinstance(snapshot, dict)
+            or snapshot.get("format") != SNAPSHOT_FORMAT
+            or snapshot.get("version") != SNAPSHOT_VERSION
+            or snapshot.get("role") != cls._role
+        ):
+            raise InvalidValueError("session.snapshot", "not a snapshot of this session role")
+        state = load(snapshot.get("state"))
+        if not isinstance(state, State):
+            raise InvalidValueError("session.snapshot", "snapshot holds no session state")
+        return state
+
+    def receive_message(
+        self,
+        body: bytes,
+        *,
+        media_type: str,
+        headers: Sequence[tuple[str, str]] = (),
+        now: float,
+    ) -> None:
+        """Feed one whole message from the peer.
+
+        Raises:
+            RemoteProtocolError: malformed message (``MalformedMessageError``) or a
+                protocol violation; the session is finished afterwards (``abort()``
+                may still produce an abort message).
+        """
+        s = self._s
+        if s.ended is not None and not s.abort_pending:
+            return  # SPEC §3.9: after the end any message is ignored
+        try:
+            if s.our_turn:
+                raise RemoteProtocolError(
+                    "session.out-of-turn", "a message arrived while our answer is pending"
+                )
+            message = decode_message(body, limits=self._config.limits)
+            self._check_header(message.header)
+            if s.ended is not None:
+                s.our_turn = True  # only the pending abort answer remains
+                s.peer_msg_ref = message.header.msg_id
+                return
+            s.deadline = now + self._config.inactivity_timeout
+            self._process(message, body, list(headers))
+        except RemoteProtocolError as exc:
+            if s.ended is None:
+                self._end(EndReason.PROTOCOL_ERROR, exc.reason)
+            s.our_turn = True
+            raise
+
+    def messages_to_send(self, now: float) -> list[OutgoingMessage]:
+        """Messages to transmit now (usually zero or one)."""
+        s = self._s
+        if s.abort_pending:
+            if not (s.our_turn or self._role == "client"):
+                return []
+            s.abort_pending = False
+            # SPEC §3.9: the abort MAY carry Statuses for executed commands, MUST Final.
+            s.out = [
+                *self._answers_to_units(only_answered=True),
+                Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT)),
+            ]
+            msg = self._send(now, final=True)
+            s.phase = Phase.DONE
+            return [msg]
+        if s.ended is not None and s.end_after_send is None:
+            return []
+        if not self._ready():
+            return []
+        return [self._send(now, final=s.peer_final)]
+
+    # ------------------------------------------------------------ role hooks
+
+    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
+        raise NotImplementedError
+
+    def _header(self, cred_allowed: bool) -> SyncHdr:
+        raise NotImplementedError
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ helpers
+
+    def _max_attempts(self) -> int:
+        return self._config.max_auth_attempts
+
+    def _finished(self) -> bool:
+        return self._s.ended is not None
+
+    def _emit(self, event: Event) -> None:
+        self._s.events.append(event)
+
+    def _end(self, reason: EndReason, detail: str = "") -> None:
+        s = self._s
+        if s.ended is not None:
+            return
+        s.ended = reason
+        # Queued commands that never left complete locally (SPEC §3.13 215).
+        for unit in [*s.queued, *s.out]:
+            if unit.handle is not None and unit.handle in s.tracked:
+                del s.tracked[unit.handle]
+                self._emit(CommandCompleted(handle=unit.handle, outcome=CommandOutcome(code=215)))
+        s.queued.clear()
+        self._emit(SessionEnded(reason=reason, detail=detail))
+
+    def _new_handle(self) -> int:
+        handle = self._s.next_handle
+        self._s.next_handle += 1
+        return handle
+
+    def _fresh_nonce(self) -> bytes:
+        return new_nonce(self._config.random_bytes)
+
+    def _nonce_changed(self, role: NonceRole, nonce: bytes) -> None:
+        self._emit(NonceChanged(role=role, nonce=nonce))
+
+    def _check_header(self, header: SyncHdr) -> None:
+        """SessionID and MsgID rules (SPEC §3.5), peer limits (SPEC §3.7a)."""
+        s = self._s
+        if s.session_id and header.session_id != s.session_id:
+            raise RemoteProtocolError("session.session-id", "SessionID differs from the session's")
+        try:
+            msg_id = int(header.msg_id)
+        except ValueError:
+            raise RemoteProtocolError("session.msg-id", "MsgID is not a number") from None
+        # SPEC §3.5: MsgID increases by one per message in each direction; a repeated
+        # or older MsgID is a duplicate.
+        if msg_id <= s.last_peer_msg_id:
+            raise RemoteProtocolError("session.msg-id", "MsgID repeated or out of order")
+        s.last_peer_msg_id = msg_id
+        meta = header.meta
+        if meta is not None:
+            if meta.max_msg_size is not None:
+                s.peer_max_msg = max(meta.max_msg_size, MIN_MSG_SIZE)
+            if meta.max_obj_size is not None:
+                s.peer_max_obj = max(meta.max_obj_size, 1)
+
+    def _hdr_status(self, message: Message, code: int, chal_scheme: Any = None) -> None:
+        """SPEC §3.6: the SyncHdr Status (CmdRef 0), first in our next message;
+        with a Chal (fresh NextNonce) when *chal_scheme* is given (SPEC §4.3)."""
+        header = message.header
+        chal = None
+        if chal_scheme is not None:
+            nonce = self._fresh_nonce()
+            self._s.issued_nonce = nonce
+            chal = _auth.challenge(chal_scheme, nonce)
+        self._s.hdr_status = build(
+            Status,
+            cmd_id=None,
+            msg_ref=header.msg_id,
+            cmd_ref="0",
+            cmd="SyncHdr",
+            code=code,
+            target_refs=(header.target.loc_uri,),
+            source_refs=(header.source.loc_uri,),
+            chal=chal,
+        )
+
+    def _auto(self, command: Command, msg_ref: str, code: int) -> None:
+        """Answer a command ourselves (the spec fixes the answer)."""
+        ref = ref_of(command, msg_ref) if not isinstance(command, Status) else None
+        if ref is None:
+            return
+        self._s.answers.append(Answer(ref=ref, outcome=_uniform(ref, code)))
+
+    def _ask(self, command: Command, msg_ref: str) -> int:
+        """Register a command the application must answer; returns its handle."""
+        handle = self._new_handle()
+        self._s.answers.append(Answer(ref=ref_of(command, msg_ref), handle=handle))
+        return handle
+
+    def _answer(self, handle: int, outcome: CommandOutcome) -> None:
+        for answer in self._s.answers:
+            if answer.handle == handle:
+                if answer.outcome is not None:
+                    raise LocalProtocolError(
+                        "session.answered", f"handle {handle} already answered"
+                    )
+                check_shape(answer.ref, outcome)
+                answer.outcome = outcome
+                return
+        raise LocalProtocolError("session.handle", f"no pending command with handle {handle}")
+
+    def _unanswered(self) -> bool:
+        return any(answer.outcome is None for answer in self._s.answers)
+
+    def _answers_to_units(self, *, only_answered: bool = False) -> list[Unit]:
+        units: list[Unit] = []
+        for answer in self._s.answers:
+            if answer.outcome is None:
+                assert only_answered
+                continue
+            for command in status_commands(answer.ref, self._limit_results(answer.outcome)):
+                units.append(Unit(command=command))
+        self._s.answers.clear()
+        return units
+
+    def _limit_results(self, outcome: CommandOutcome) -> CommandOutcome:
+        """SPEC §3.7a/§3.8: never send an object over the peer's MaxObjSize (416)."""
+        limit = self._s.peer_max_obj
+        if limit is None or not any(data_size(i.data) > limit for i in outcome.results):
+            return outcome
+        return evolve(outcome, code=StatusCode.REQUESTED_SIZE_TOO_BIG, results=())
+
+    # ------------------------------------------------------------ large objects
+
+    def _intake(self, command: Command, msg_ref: str) -> Command | None:
+        """Large-object reassembly (SPEC §3.8). Returns the command to process, or
+        None when it was a chunk (answered 213/411/416/424 here)."""
+        s = self._s
+        single = (
+            command if isinstance(command, ItemCommand | Results) and len(command.items) == 1
+            else None
+        )
+        lo = s.lo_in
+        if lo is not None:
+            item = single.items[0] if single is not None else None
+            if single is not None and item is not None and _lo_key(single) == (
+                lo.name, lo.target, lo.source
+            ):
+                if item.data is not None and not isinstance(item.data, str | bytes):
+                    item = evolve(item, data=item.data.text)
+                if isinstance(item.data, str | bytes):
+                    lo.parts.append(item.data)
+                    lo.received += data_size(item.data)
+                if lo.received > self._max_obj():
+                    s.lo_in = None
+                    self._auto(command, msg_ref, StatusCode.REQUESTED_SIZE_TOO_BIG)
+                    return None
+                if item.more_data:
+                    self._auto(command, msg_ref, StatusCode.CHUNKED_ITEM_ACCEPTED)
+                    return None
+                s.lo_in = None
+                if lo.received != lo.total:
+                    # SPEC §3.8: size mismatch ⇒ 424, MUST NOT commit.
+                    self._lo_failed(lo, StatusCode.SIZE_MISMATCH)
+                    self._auto(command, msg_ref, StatusCode.SIZE_MISMATCH)
+                    return None
+                whole = evolve(item, data=join_data(lo.parts), meta=lo.meta, more_data=False)
+                return evolve(single, items=(whole,))
+            # SPEC §3.8: a new command before the last chunk ⇒ Alert 1225, no commit.
+            s.lo_in = None
+            self._lo_failed(lo, StatusCode.NOT_EXECUTED)
+            self._alert_no_end_of_data(lo)
+        if single is None or not single.items[0].more_data:
+            return command
+        item = single.items[0]
+        size = item.meta.size if item.meta is not None else None
+        if size is None and single.meta is not None:
+            size = single.meta.size
+        if size is None:
+            self._auto(command, msg_ref, StatusCode.SIZE_REQUIRED)  # SPEC §3.8: 411
+            return None
+        if size > self._max_obj():
+            self._auto(command, msg_ref, StatusCode.REQUESTED_SIZE_TOO_BIG)  # SPEC §3.8: 416
+            return None
+        data = item.data.text if item.data is not None and not isinstance(
+            item.data, str | bytes) else item.data
+        meta = evolve(item.meta, size=None) if item.meta is not None else None
+        name, target, source = _lo_key(single)
+        s.lo_in = LoIn(
+            name=name, target=target, source=source,
+            command=evolve(single, items=(evolve(item, data=None, more_data=False),)),
+            meta=meta,
+            parts=[data] if data is not None else [],
+            received=data_size(data),
+            total=size,
+        )
+        self._lo_started(s.lo_in, single)
+        self._auto(command, msg_ref, StatusCode.CHUNKED_ITEM_ACCEPTED)
+        return None
+
+    def _max_obj(self) -> int:
+        limit = self._config.limits.max_data_size
+        if self._config.max_obj_size is not None:
+            limit = min(limit, self._config.max_obj_size)
+        return limit
+
+    def _lo_started(self, lo: LoIn, command: Command) -> None:
+        """Hook: the server links Results chunks to the handle awaiting them."""
+
+    def _lo_failed(self, lo: LoIn, code: int) -> None:
+        """Hook: the server records a failed Results reassembly."""
+
+    def _alert_no_end_of_data(self, lo: LoIn) -> None:
+        item = Item(
+            target=Location(loc_uri=lo.source) if lo.source else None,
+            source=Location(loc_uri=lo.target) if lo.target else None,
+        )
+        alert = build(Alert, cmd_id=None, code=AlertCode.NO_END_OF_DATA, items=(item,))
+        self._s.out.append(Unit(command=alert))
+
+    def _drop_lo_out(self, lo_id: int | None = None) -> None:
+        """Stop sending a chunked object (peer refused a chunk or sent 1225)."""
+        self._s.out = [
+            unit for unit in self._s.out
+            if unit.lo_id is None or (lo_id is not None and unit.lo_id != lo_id)
+        ]
+
+    # ------------------------------------------------------------ ledger in
+
+    def _on_status(self, status: Status) -> None:
+        """Correlate a Status with what we sent (SPEC §3.5 MsgRef/CmdRef)."""
+        s = self._s
+        key = f"{status.msg_ref}:{status.cmd_ref}"
+        sent = s.sent.get(key)
+        if sent is None:
+            return
+        if sent.lo_id is not None or sent.handle is None:
+            del s.sent[key]
+        if sent.lo_id is not None and status.code == StatusCode.CHUNKED_ITEM_ACCEPTED:
+            return
+        if sent.lo_id is not None:
+            self._drop_lo_out(sent.lo_id)
+        tracked = s.tracked.get(sent.handle) if sent.handle is not None else None
+        if tracked is not None:
+            tracked.codes[sent.path] = status.code
+            tracked.status_items[sent.path] = status.items
+
+    def _complete_tracked(self) -> None:
+        s = self._s
+        for handle in list(s.tracked):
+            tracked = s.tracked[handle]
+            if tracked.complete() and (s.lo_in is None or s.lo_in.handle != handle):
+                del s.tracked[handle]
+                s.sent = {k: v for k, v in s.sent.items() if v.handle != handle}
+                self._emit(CommandCompleted(handle=handle, outcome=tracked.outcome()))
+
+    def _track(self, command: Command) -> Unit:
+        handle = self._new_handle()
+        self._s.tracked[handle] = Tracked(handle=handle, command=command)
+        return Unit(command=command, handle=handle)
+
+    def _oversize(self, unit: Unit) -> bool:
+        limit = self._s.peer_max_obj
+        command = unit.command
+        if limit is None or not isinstance(command, ItemCommand):
+            return False
+        return any(data_size(item.data) > limit for item in command.items)
+
+    # ------------------------------------------------------------ sending
+
+    def _send(self, now: float, *, final: bool) -> OutgoingMessage:
+        s = self._s
+        config = self._config
+        units = s.out
+        header = self._header(cred_allowed=True)
+        lead: list[Command] = [s.hdr_status] if s.hdr_status is not None else []
+        assembly = assemble(
+            header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
+            final=final, next_lo_id=s.next_lo_id,
+        )
+        msg_id = header.msg_id
+        for taken in assembly.taken:
+            if taken.partial and taken.unit.lo_id == s.next_lo_id:
+                s.next_lo_id += 1
+            if taken.unit.handle is None and not taken.partial:
+                continue
+            for path, cmd_id in taken.ids:
+                s.sent[f"{msg_id}:{cmd_id}"] = SentRef(
+                    handle=taken.unit.handle,
+                    path=path,
+                    lo_id=taken.unit.lo_id if taken.partial else None,
+                )
+        s.out = [*assembly.remainder, *units[assembly.consumed:]]
+        s.next_msg_id += 1
+        s.hdr_status = None
+        s.our_turn = False
+        s.deadline = now + config.inactivity_timeout
+        headers = _auth.hmac_headers(s.scheme, s.creds, s.nonce, assembly.body)
+        if s.issued_nonce is not None:
+            # SPEC §4.3: the nonce we issued is the one the peer must use next.
+            s.peer_nonce, s.issued_nonce = s.issued_nonce, None
+            self._nonce_changed(
+                NonceRole.SERVER if self._role == "client" else NonceRole.CLIENT, s.peer_nonce
+            )
+        if s.end_after_send is not None:
+            reason, s.end_after_send = s.end_after_send, None
+            self._end(reason)
+        if s.ended is not None:
+            s.phase = Phase.DONE
+        return build(
+            OutgoingMessage,
+            body=assembly.body,
+            media_type=s.encoding.media_type,
+            headers=headers,
+            url=s.url,
+        )
+
+    def _meta(self) -> Meta:
+        # SPEC §3.7a: advertise MaxMsgSize (and MaxObjSize) in every SyncHdr.
+        return Meta(max_msg_size=self._config.max_msg_size, max_obj_size=self._config.max_obj_size)
+
+
+def _uniform(ref: Ref, code: int) -> CommandOutcome:
+    return build(
+        CommandOutcome, code=code, children=tuple(_uniform(child, code) for child in ref.children)
+    )
+
+
+def _lo_key(command: ItemCommand | Results) -> tuple[str, str | None, str | None]:
+    item = command.items[0]
+    return (
+        command.name,
+        item.target.loc_uri if item.target is not None else None,
+        item.source.loc_uri if item.source is not None else None,
+    )
+
+
+def encoding_of(body: bytes) -> Encoding:
+    """The encoding the peer used (XML or WBXML)."""
+    return detect_encoding(body)
+

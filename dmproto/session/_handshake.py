@@ -1,0 +1,141 @@
+"""Authentication state shared by both roles (SPEC §4.1–4.4).
+
+:class:`Handshake` is mixed into :class:`~._core.Endpoint`: it checks the peer's
+credentials for each message (setting our SyncHdr Status: 212/200, or 401/407 with a
+Chal carrying a fresh NextNonce) and reads the peer's Status for our SyncHdr (212,
+200, or a challenge we must answer with the requested scheme).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from ..codec.model import Message, Status
+from ..codes import StatusCode
+from ..security import RESET_NONCE, AuthScheme, Challenge, NoncePolicy, NonceUsed
+from . import _auth
+from ._auth import Verdict
+from ._state import State
+from .events import Event, NonceRole, PeerAuthenticated
+
+__all__ = ["Handshake", "PeerCheck"]
+
+
+class PeerCheck(enum.Enum):
+    """What checking the peer's credentials for one message decided."""
+
+    OK = "ok"
+    CHALLENGED = "challenged"  #: our SyncHdr Status is 401/407 + Chal
+    TERMINATE = "terminate"  #: SPEC §4.1: wrong scheme after a challenge / retries exhausted
+
+
+class Handshake:
+    """Authentication steps; needs ``_s``, ``_config``, ``_emit``, ``_hdr_status``."""
+
+    _s: State
+    _our_nonce_role: NonceRole
+
+    def _emit(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def _hdr_status(self, message: Message, code: int, chal_scheme: object = None) -> None:
+        raise NotImplementedError
+
+    def _max_attempts(self) -> int:
+        raise NotImplementedError
+
+    def _authenticate_peer(
+        self, message: Message, body: bytes, headers: list[tuple[str, str]]
+    ) -> PeerCheck:
+        """Check the peer's Cred / HMAC header and set our SyncHdr Status."""
+        s = self._s
+        if s.peer_scheme is None or s.peer_creds is None:
+            s.trusted = True
+            self._hdr_status(message, StatusCode.OK)
+            return PeerCheck.OK
+        if s.peer_authed and s.peer_scheme is not AuthScheme.HMAC:
+            # SPEC §4.3: 212 was given: no more credentials needed this session.
+            self._hdr_status(message, StatusCode.OK)
+            return PeerCheck.OK
+        verdict, used = _auth.verify_peer(
+            expected=s.peer_scheme,
+            creds=s.peer_creds,
+            nonce=s.peer_nonce,
+            header=message.header,
+            headers=headers,
+            body=body,
+            policy=NoncePolicy(try_reset=s.try_reset),
+        )
+        if verdict is Verdict.OK:
+            first = not s.peer_authed
+            s.peer_authed = s.trusted = True
+            s.challenged = None
+            if used is NonceUsed.RESET:
+                # SPEC §5.2: the peer resynchronised with the reset nonce; our own
+                # credentials use it too until fresh nonces are exchanged.
+                s.nonce = RESET_NONCE
+            if first:
+                self._emit(PeerAuthenticated(scheme=s.peer_scheme.value))
+            hmac = s.peer_scheme is AuthScheme.HMAC
+            # SPEC §3.6: 212 once (md5/basic), 200 per message with HMAC.
+            code = StatusCode.AUTHENTICATION_ACCEPTED if first and not hmac else StatusCode.OK
+            # SPEC §4.3/§4.4: a fresh NextNonce for the next session (md5) or the
+            # next message (HMAC); basic has none.
+            fresh = s.peer_scheme is not AuthScheme.BASIC and (first or hmac)
+            self._hdr_status(message, code, s.peer_scheme if fresh else None)
+            return PeerCheck.OK
+        if verdict is Verdict.WRONG_SCHEME and s.challenged is not None:
+            # SPEC §4.1: a challenge answered with another type ⇒ terminate.
+            self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
+            return PeerCheck.TERMINATE
+        s.peer_attempts += 1
+        if s.peer_attempts > self._max_attempts():
+            self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
+            return PeerCheck.TERMINATE
+        s.challenged = s.peer_scheme
+        # SPEC §4.3: 407 when credentials are missing, 401 when refused; with a
+        # Chal carrying a fresh nonce (also resynchronises a stale one).
+        code = (
+            StatusCode.MISSING_CREDENTIALS
+            if verdict is Verdict.MISSING
+            else StatusCode.INVALID_CREDENTIALS
+        )
+        self._hdr_status(message, code, s.peer_scheme)
+        return PeerCheck.CHALLENGED
+
+    def _read_our_auth(self, hdr: Status | None) -> PeerCheck:
+        """The peer's Status for our SyncHdr: OK, CHALLENGED (answer with the
+        requested scheme) or TERMINATE (refused / retries exhausted)."""
+        s = self._s
+        if hdr is None:
+            return PeerCheck.OK
+        chal = Challenge.from_chal(hdr.chal) if hdr.chal is not None else None
+        if hdr.code in (StatusCode.INVALID_CREDENTIALS, StatusCode.MISSING_CREDENTIALS):
+            s.attempts += 1
+            if chal is None or s.creds is None or s.attempts > self._max_attempts():
+                return PeerCheck.TERMINATE
+            # SPEC §4.1: answer with the requested type (the type may change only
+            # before we were accepted; afterwards it must stay the same).
+            if s.authed and chal.scheme is not s.scheme:
+                return PeerCheck.TERMINATE
+            s.scheme = chal.scheme
+            s.authed = False
+            if chal.next_nonce is not None:
+                self._take_nonce(chal.next_nonce)
+            return PeerCheck.CHALLENGED
+        if hdr.code >= 300:
+            return PeerCheck.TERMINATE
+        if hdr.code == StatusCode.AUTHENTICATION_ACCEPTED:
+            s.authed = True  # SPEC §4.3: 212 ⇒ no more credentials this session
+        if chal is not None and chal.next_nonce is not None:
+            self._take_nonce(chal.next_nonce)
+        return PeerCheck.OK
+
+    def _take_nonce(self, nonce: bytes) -> None:
+        # SPEC §4.3: use the latest nonce; persist it only from an authenticated peer.
+        s = self._s
+        s.nonce = nonce
+        if s.trusted:
+            from .events import NonceChanged
+
+            self._emit(NonceChanged(role=self._our_nonce_role, nonce=nonce))

@@ -1,0 +1,281 @@
+"""Message assembly: CmdID numbering, MaxMsgSize splitting, large-object chunks.
+
+SPEC §3.7/§3.7a: a message never exceeds the peer's MaxMsgSize, measured on the
+encoded bytes (XML or WBXML); a command is never split across messages — only a
+single large item *value* is, via Large Object chunking (SPEC §3.8: MoreData on
+every chunk but the last, Meta/Size on the first only, nothing after a chunk in the
+same message). Results too big for one message are first split by Items (several
+Results with the same CmdRef, SPEC §3.12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from ..codec import Encoding, encode_message
+from ..codec.model import (
+    Atomic,
+    Command,
+    Item,
+    ItemCommand,
+    Message,
+    Meta,
+    Results,
+    Sequence,
+    Status,
+    SyncHdr,
+    XmlData,
+)
+from ..errors import LocalProtocolError
+from ._build import build, evolve
+from ._ledger import ROOT
+
+__all__ = ["Assembly", "Taken", "Unit", "assemble", "data_size", "join_data", "number"]
+
+DataValue = str | bytes
+
+
+@attrs.define(kw_only=True)
+class Unit:
+    """One command waiting to be sent (CmdIDs are assigned when serialised)."""
+
+    command: Command
+    #: Application handle when a Status is expected and reported; else None.
+    handle: int | None = None
+    #: Large-object id once chunking started; total size as transported.
+    lo_id: int | None = None
+    lo_total: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Taken:
+    """A unit as it went out: its wire CmdIDs by path, and whether it was a
+    non-final chunk (the peer answers 213)."""
+
+    unit: Unit
+    ids: tuple[tuple[str, str], ...]
+    partial: bool
+
+
+@attrs.frozen(kw_only=True)
+class Assembly:
+    """One built message and what it consumed from the queue."""
+
+    message: Message
+    body: bytes
+    taken: tuple[Taken, ...]
+    #: How many queue entries were consumed; ``remainder`` (if any) replaces them.
+    consumed: int
+    remainder: tuple[Unit, ...] = ()
+
+
+def data_size(data: str | bytes | XmlData | None) -> int:
+    """Size of an item value as transported (SPEC §3.8: bytes; b64 text length)."""
+    if data is None:
+        return 0
+    if isinstance(data, XmlData):
+        data = data.text
+    if isinstance(data, str):
+        return len(data.encode("utf-8", "surrogatepass"))
+    return len(data)
+
+
+def join_data(parts: list[str | bytes]) -> str | bytes:
+    """Concatenate chunk values (text stays text; any binary part makes it binary)."""
+    if all(isinstance(part, str) for part in parts):
+        return "".join(part for part in parts if isinstance(part, str))
+    return b"".join(
+        part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        for part in parts
+    )
+
+
+def number(
+    command: Command, counter: list[int], path: str = ROOT
+) -> tuple[Command, list[tuple[str, str]]]:
+    """Assign CmdIDs (SPEC §3.5: unique in the message, never 0, nested included)."""
+    cmd_id = str(counter[0])
+    counter[0] += 1
+    ids = [(path, cmd_id)]
+    if isinstance(command, Atomic | Sequence):
+        children: list[Command] = []
+        for index, child in enumerate(command.commands):
+            numbered, child_ids = number(child, counter, f"{path}.{index}")
+            children.append(numbered)
+            ids.extend(child_ids)
+        return evolve(command, cmd_id=cmd_id, commands=tuple(children)), ids
+    return evolve(command, cmd_id=cmd_id), ids
+
+
+def _encode(
+    header: SyncHdr,
+    lead: list[Command],
+    units: list[Unit],
+    extra: Unit | None,
+    final: bool,
+    encoding: Encoding,
+) -> tuple[Message, bytes, list[list[tuple[str, str]]]]:
+    counter = [1]
+    commands: list[Command] = []
+    for command in lead:
+        numbered, _ = number(command, counter)
+        commands.append(numbered)
+    all_ids: list[list[tuple[str, str]]] = []
+    for unit in [*units, *([extra] if extra is not None else [])]:
+        numbered, ids = number(unit.command, counter)
+        commands.append(numbered)
+        all_ids.append(ids)
+    message = build(Message, header=header, commands=tuple(commands), final=final)
+    return message, encode_message(message, encoding), all_ids
+
+
+def _chunkable(unit: Unit) -> bool:
+    command = unit.command
+    if not isinstance(command, ItemCommand | Results) or len(command.items) != 1:
+        return False
+    data = command.items[0].data
+    return data is not None and data_size(data) > 1
+
+
+def _split_chunk(unit: Unit, length: int, lo_id: int) -> tuple[Unit, Unit]:
+    """(chunk, remainder): the first *length* units of the value, and the rest."""
+    command = unit.command
+    assert isinstance(command, ItemCommand | Results)
+    item = command.items[0]
+    data = item.data
+    if isinstance(data, XmlData):
+        data = data.text
+    assert isinstance(data, str | bytes)
+    total = unit.lo_total if unit.lo_total is not None else data_size(data)
+    meta = item.meta
+    if unit.lo_id is None:
+        # SPEC §3.8: Meta/Size (total size as transported) in the first chunk only.
+        meta = evolve(meta, size=total) if meta is not None else Meta(size=total)
+    chunk_item = evolve(item, data=data[:length], meta=meta, more_data=True)
+    rest_meta = evolve(item.meta, size=None) if item.meta is not None else None
+    rest_item = evolve(item, data=data[length:], meta=rest_meta, more_data=False)
+    lo = unit.lo_id if unit.lo_id is not None else lo_id
+    chunk = Unit(
+        command=evolve(command, items=(chunk_item,)),
+        handle=unit.handle,
+        lo_id=lo,
+        lo_total=total,
+    )
+    remainder = Unit(
+        command=evolve(command, items=(rest_item,)),
+        handle=unit.handle,
+        lo_id=lo,
+        lo_total=total,
+    )
+    return chunk, remainder
+
+
+def _value_length(unit: Unit) -> int:
+    command = unit.command
+    assert isinstance(command, ItemCommand | Results)
+    data = command.items[0].data
+    if isinstance(data, XmlData):
+        data = data.text
+    assert isinstance(data, str | bytes)
+    return len(data)
+
+
+def _split_items(unit: Unit) -> tuple[Unit, Unit] | None:
+    command = unit.command
+    if not isinstance(command, Results) or len(command.items) < 2:
+        return None
+    half = len(command.items) // 2
+    first = evolve(command, items=command.items[:half])
+    second = evolve(command, items=command.items[half:])
+    return Unit(command=first, handle=unit.handle), Unit(command=second, handle=unit.handle)
+
+
+def _largest(lo: int, hi: int, fits: Callable[[int], bool]) -> int:
+    """Largest n in [lo, hi] with fits(n), assuming monotonic; lo - 1 if none."""
+    best = lo - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            best, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def assemble(
+    header: SyncHdr,
+    lead: list[Command],
+    units: list[Unit],
+    *,
+    limit: int | None,
+    encoding: Encoding,
+    final: bool,
+    next_lo_id: int,
+) -> Assembly:
+    """Build the next message: *lead* (SyncHdr Status, always sent) then as many
+    *units* as fit in *limit* bytes; Final only when *final* and everything fits.
+
+    Raises:
+        LocalProtocolError: ``session.too-large`` when not even the lead plus one
+            piece of the first unit fits (MaxMsgSize too small for this content).
+    """
+
+    def fits(k: int, extra: Unit | None = None) -> bool:
+        _, body, _ = _encode(header, lead, units[:k], extra, False, encoding)
+        return limit is None or len(body) <= limit
+
+    message, body, ids = _encode(header, lead, units, None, final, encoding)
+    if limit is None or len(body) <= limit:
+        taken = tuple(
+            Taken(unit=u, ids=tuple(i), partial=False) for u, i in zip(units, ids, strict=True)
+        )
+        return Assembly(message=message, body=body, taken=taken, consumed=len(units))
+    # SPEC §3.7: the rest goes in later messages of the package; no Final here.
+    k = max(_largest(0, len(units) - 1, fits), 0)
+    extra: Unit | None = None
+    remainder: tuple[Unit, ...] = ()
+    consumed = k
+    if k < len(units):
+        unit = units[k]
+        halves = _split_items(unit)
+        if halves is not None and fits(k, halves[0]):
+            extra, remainder, consumed = halves[0], (halves[1],), k + 1
+        elif halves is not None and k == 0:
+            # Even half does not fit: split further on the next round.
+            return assemble(
+                header, lead, [*halves, *units[1:]], limit=limit, encoding=encoding,
+                final=final, next_lo_id=next_lo_id,
+            )
+        elif _chunkable(unit):
+            size = _value_length(unit)
+            length = _largest(
+                1, size - 1, lambda n: fits(k, _split_chunk(unit, n, next_lo_id)[0])
+            )
+            if length >= 1:
+                chunk, rest = _split_chunk(unit, length, next_lo_id)
+                extra, remainder, consumed = chunk, (rest,), k + 1
+    if k == 0 and extra is None:
+        raise LocalProtocolError(
+            "session.too-large", "a command does not fit in the peer's MaxMsgSize"
+        )
+    sent = units[:k] + ([extra] if extra is not None else [])
+    message, body, ids = _encode(header, lead, sent, None, False, encoding)
+    taken = tuple(
+        Taken(unit=u, ids=tuple(i), partial=u is extra and bool(remainder) and u.lo_id is not None)
+        for u, i in zip(sent, ids, strict=True)
+    )
+    return Assembly(
+        message=message, body=body, taken=taken, consumed=consumed, remainder=remainder
+    )
+
+
+def strip_item_data(item: Item) -> Item:
+    """The item without its value (kept while a large object is reassembled)."""
+    return evolve(item, data=None, more_data=False)
+
+
+def is_status(command: Command) -> bool:
+    """Status commands need no Status of their own."""
+    return isinstance(command, Status)

@@ -1,0 +1,122 @@
+"""The whole mutable state of one session, as one snapshot-able record.
+
+Everything a session knows lives in :class:`State` (plain values, model objects,
+events and the small records below), so :mod:`.snapshot` can serialise it
+generically and a session can resume in another process mid-package.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from ..codec import Encoding
+from ..codec.model import Command, Item, Message, Meta, Status
+from ..security import AuthScheme, Credentials
+from ._ledger import Answer, SentRef, Tracked
+from ._packaging import Unit
+from .events import EndReason, Event
+
+__all__ = ["HeldMessage", "LoIn", "Phase", "State"]
+
+
+class Phase(enum.Enum):
+    """Where the session is (the rules for each live in client.py / server.py)."""
+
+    SETUP = "setup"  #: Package 1 not yet accepted (client) / device not yet authenticated
+    WAIT_ACCOUNT = "wait-account"  #: server: AccountRequested emitted
+    MANAGEMENT = "management"  #: packages 2..n
+    WAIT_APP = "wait-app"  #: server: PackageCompleted emitted
+    DONE = "done"
+
+
+@attrs.define(kw_only=True)
+class LoIn:
+    """A large object being reassembled (SPEC §3.8)."""
+
+    name: str
+    target: str | None
+    source: str | None
+    #: The first chunk's command (item data removed) and its item Meta.
+    command: Command
+    meta: Meta | None
+    parts: list[str | bytes] = attrs.field(factory=list)
+    received: int = 0
+    total: int = 0
+    #: Server: the handle whose Results these are (completion waits for them).
+    handle: int | None = None
+    path: str = ""
+
+
+@attrs.define(kw_only=True)
+class HeldMessage:
+    """Server: Package 1 kept while the application looks up the account."""
+
+    message: Message
+    body: bytes
+    headers: list[tuple[str, str]]
+
+
+@attrs.define(kw_only=True)
+class State:
+    """Everything one session knows (see the module docstring)."""
+
+    role: str
+    session_id: str
+    encoding: Encoding
+    phase: Phase = Phase.SETUP
+    our_turn: bool = False
+    next_msg_id: int = 1
+    next_handle: int = 1
+    next_lo_id: int = 1
+    last_peer_msg_id: int = 0
+    peer_msg_ref: str = ""
+    peer_final: bool = True
+    peer_max_msg: int | None = None
+    peer_max_obj: int | None = None
+    url: str | None = None
+    deadline: float | None = None
+    events: list[Event] = attrs.field(factory=list)
+    hdr_status: Status | None = None
+    answers: list[Answer] = attrs.field(factory=list)
+    out: list[Unit] = attrs.field(factory=list)
+    queued: list[Unit] = attrs.field(factory=list)
+    tracked: dict[int, Tracked] = attrs.field(factory=dict)
+    sent: dict[str, SentRef] = attrs.field(factory=dict)
+    lo_in: LoIn | None = None
+    ended: EndReason | None = None
+    #: End (with this reason) once the next message has been handed out.
+    end_after_send: EndReason | None = None
+    #: An abort message (Alert 1223) is still to be produced.
+    abort_pending: bool = False
+    # Our credentials towards the peer (SPEC §4.3).
+    creds: Credentials | None = None
+    scheme: AuthScheme | None = None
+    nonce: bytes = b""
+    authed: bool = False
+    attempts: int = 0
+    # What we require of the peer.
+    peer_creds: Credentials | None = None
+    peer_scheme: AuthScheme | None = None
+    peer_nonce: bytes = b""
+    peer_authed: bool = False
+    peer_attempts: int = 0
+    challenged: AuthScheme | None = None
+    #: Nonce in the Chal of our pending SyncHdr Status; it replaces ``peer_nonce``
+    #: (and is reported with NonceChanged) only when that message is handed out.
+    issued_nonce: bytes | None = None
+    try_reset: bool = False
+    #: Whether nonces from the peer may be persisted (SPEC §4.3: not from an
+    #: unauthenticated peer).
+    trusted: bool = False
+    # Client.
+    alert_code: int = 1201
+    initial: list[Command] = attrs.field(factory=list)
+    # Server.
+    device_id: str | None = None
+    username: str | None = None
+    held: HeldMessage | None = None
+    account_known: bool = False
+    package: int = 1
+    dev_info: tuple[Item, ...] = ()

@@ -1,0 +1,258 @@
+"""Test helpers for session tests: deterministic randomness, configs, and a
+client/server :class:`Pair` that pumps real encoded messages between the two."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from dmproto.codec import Encoding
+from dmproto.codec.model import Command, Item, Location, Meta
+from dmproto.outcome import CommandOutcome
+from dmproto.security import AuthScheme, Credentials
+from dmproto.session import (
+    Account,
+    ClientConfig,
+    ClientSession,
+    OutgoingMessage,
+    ServerConfig,
+    ServerSession,
+    SessionState,
+)
+from dmproto.session import events as ev
+
+DEVICE_ID = "IMEI:493005100592800"
+SERVER_URI = "http://www.syncml.org/mgmt-server"
+CLIENT_CREDS = Credentials(username="Bruce2", password="OhBehave")
+SERVER_CREDS = Credentials(username="mgmt-server", password="server-secret")
+
+
+def seeded_random(seed: int = 0) -> Callable[[int], bytes]:
+    """A deterministic ``random_bytes`` (hash counter), for reproducible transcripts."""
+    counter = [0]
+
+    def random_bytes(n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            counter[0] += 1
+            out += hashlib.sha256(f"{seed}:{counter[0]}".encode()).digest()
+        return out[:n]
+
+    return random_bytes
+
+
+def dev_info_items() -> tuple[Item, ...]:
+    values = [
+        ("DevId", DEVICE_ID),
+        ("Man", "Device Factory, Inc."),
+        ("Mod", "SmartPhone2000"),
+        ("DmV", "1.0.0.1"),
+        ("Lang", "US-en"),
+    ]
+    return tuple(
+        Item(
+            source=Location(loc_uri=f"./DevInfo/{name}"),
+            meta=Meta(format="chr", type="text/plain"),
+            data=value,
+        )
+        for name, value in values
+    )
+
+
+def client_config(**changes: Any) -> ClientConfig:
+    base: dict[str, Any] = {
+        "random_bytes": seeded_random(1),
+        "server_uri": SERVER_URI,
+        "device_id": DEVICE_ID,
+        "dev_info": dev_info_items(),
+        "credentials": CLIENT_CREDS,
+        "auth_scheme": AuthScheme.MD5,
+        "client_nonce": b"client-nonce",
+        "server_credentials": SERVER_CREDS,
+        "server_auth_scheme": AuthScheme.MD5,
+        "server_nonce": b"server-nonce",
+        "session_id": "1",
+    }
+    base.update(changes)
+    return ClientConfig(**base)
+
+
+def server_config(**changes: Any) -> ServerConfig:
+    base: dict[str, Any] = {"random_bytes": seeded_random(2), "server_uri": SERVER_URI}
+    base.update(changes)
+    return ServerConfig(**base)
+
+
+def account(**changes: Any) -> Account:
+    base: dict[str, Any] = {
+        "credentials": CLIENT_CREDS,
+        "auth_scheme": AuthScheme.MD5,
+        "client_nonce": b"client-nonce",
+        "server_credentials": SERVER_CREDS,
+        "server_auth_scheme": AuthScheme.MD5,
+        "server_nonce": b"server-nonce",
+    }
+    base.update(changes)
+    return Account(**base)
+
+
+def ok_answer(event: ev.CommandReceived) -> CommandOutcome:
+    """Answer everything 200 (Get: one Results item echoing the target)."""
+    return _ok(event.command)
+
+
+def _ok(command: Any) -> CommandOutcome:
+    from dmproto.codec.model import Atomic, Get, Sequence
+
+    if isinstance(command, Atomic | Sequence):
+        return CommandOutcome(code=200, children=tuple(_ok(c) for c in command.commands))
+    if isinstance(command, Get):
+        results = tuple(
+            Item(source=Location(loc_uri=item.target.loc_uri if item.target else ""), data="v")
+            for item in command.items
+        )
+        return CommandOutcome(code=200, results=results)
+    return CommandOutcome(code=200)
+
+
+@attrs.define
+class Pair:
+    """A client and a server session wired together in memory.
+
+    ``packages``: lists of commands the server application queues, one list per
+    package; after the last the server calls ``finish()``. ``answer`` is the client
+    application. With ``snapshot_every`` both sessions are snapshotted, sent
+    through JSON and restored before every message.
+    """
+
+    client: ClientSession
+    server: ServerSession
+    account: Account | None = attrs.field(factory=account)
+    packages: list[list[Command]] = attrs.field(factory=list)
+    answer: Callable[[ev.CommandReceived], CommandOutcome] = ok_answer
+    snapshot_every: bool = False
+    tamper: Callable[[str, OutgoingMessage], OutgoingMessage | None] | None = None
+    client_events: list[ev.Event] = attrs.field(factory=list)
+    server_events: list[ev.Event] = attrs.field(factory=list)
+    handles: dict[int, Command] = attrs.field(factory=dict)
+    transcript: list[tuple[str, bytes]] = attrs.field(factory=list)
+    now: float = 0.0
+    on_server_event: Callable[[Pair, ev.Event], bool] | None = None
+
+    @classmethod
+    def make(cls, *, client: dict[str, Any] | None = None, server: dict[str, Any] | None = None,
+             **kwargs: Any) -> Pair:
+        return cls(
+            client=ClientSession(client_config(**(client or {}))),
+            server=ServerSession(server_config(**(server or {}))),
+            **kwargs,
+        )
+
+    def completed(self) -> dict[int, CommandOutcome]:
+        return {
+            e.handle: e.outcome for e in self.server_events if isinstance(e, ev.CommandCompleted)
+        }
+
+    def received(self) -> list[ev.CommandReceived]:
+        return [e for e in self.client_events if isinstance(e, ev.CommandReceived)]
+
+    def ended(self, side: str) -> ev.SessionEnded | None:
+        events = self.client_events if side == "client" else self.server_events
+        found = [e for e in events if isinstance(e, ev.SessionEnded)]
+        return found[-1] if found else None
+
+    def _roundtrip(self) -> None:
+        if not self.snapshot_every:
+            return
+        c_snap = json.loads(json.dumps(self.client.snapshot()))
+        s_snap = json.loads(json.dumps(self.server.snapshot()))
+        self.client = ClientSession.restore(c_snap, config=self.client._config)
+        self.server = ServerSession.restore(s_snap, config=self.server._config)
+
+    def drain_server(self) -> None:
+        while (event := self.server.next_event()) is not None:
+            self.server_events.append(event)
+            if self.on_server_event is not None and self.on_server_event(self, event):
+                continue
+            if isinstance(event, ev.AccountRequested):
+                if self.account is None:
+                    self.server.reject_device()
+                else:
+                    self.server.supply_account(self.account)
+            elif isinstance(event, ev.PackageCompleted):
+                if self.packages:
+                    for command in self.packages.pop(0):
+                        self.handles[self.server.queue(command)] = command
+                    self.server.send_package()
+                else:
+                    self.server.finish()
+
+    def drain_client(self) -> None:
+        while (event := self.client.next_event()) is not None:
+            self.client_events.append(event)
+            if isinstance(event, ev.CommandReceived):
+                self.client.respond(event.handle, self.answer(event))
+
+    def _deliver(self, direction: str, msg: OutgoingMessage) -> OutgoingMessage | None:
+        self.transcript.append((direction, msg.body))
+        if self.tamper is not None:
+            return self.tamper(direction, msg)
+        return msg
+
+    def step(self) -> bool:
+        """One client message and the server's response; False when nothing moved."""
+        self._roundtrip()
+        self.now += 1.0
+        out = self.client.messages_to_send(self.now)
+        if not out:
+            return False
+        assert len(out) == 1
+        msg = self._deliver("c2s", out[0])
+        if msg is None:
+            return True
+        self.server.receive_message(msg.body, media_type=msg.media_type, headers=msg.headers,
+                                    now=self.now)
+        self.drain_server()
+        self._roundtrip()
+        replies = self.server.messages_to_send(self.now)
+        assert len(replies) == 1, "the server must answer every client message exactly once"
+        reply = self._deliver("s2c", replies[0])
+        if reply is None:
+            return True
+        self.client.receive_message(reply.body, media_type=reply.media_type,
+                                    headers=reply.headers, now=self.now)
+        self.drain_client()
+        return True
+
+    def run(self, max_rounds: int = 60) -> Pair:
+        self.drain_client()
+        for _ in range(max_rounds):
+            if not self.step():
+                break
+            if self.client.state is SessionState.FINISHED and not self.client.messages_to_send(
+                self.now
+            ):
+                break
+        self.drain_server()
+        self.drain_client()
+        return self
+
+
+__all__ = [
+    "CLIENT_CREDS",
+    "DEVICE_ID",
+    "SERVER_CREDS",
+    "SERVER_URI",
+    "Encoding",
+    "Pair",
+    "account",
+    "client_config",
+    "dev_info_items",
+    "ok_answer",
+    "seeded_random",
+    "server_config",
+]
