@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
-from dmproto.bindings.server import Exchange, ServerEndpoint
+from dmproto.bindings.server import Exchange, Observer, ServerEndpoint
 from dmproto.bindings.steps import Deliver, Send
 from dmproto.session import ClientSession, ServerConfig, ServerSession
 from dmproto.session.events import Event, SessionEnded
@@ -81,6 +81,8 @@ class DMServer:
         ssl_context: server TLS context (https) or ``None``.
         timeout: seconds a connection may stay silent.
         public_url: externally visible base URL for RespURIs.
+        on_message: ``on_message(request, response, session)`` after every
+            exchange (access log, transcript, snapshot persistence).
         clock: monotonic clock in seconds.
     """
 
@@ -96,6 +98,7 @@ class DMServer:
         timeout: float = 30.0,
         public_url: str | None = None,
         max_sessions: int = 10_000,
+        on_message: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._handler = handler
@@ -107,6 +110,7 @@ class DMServer:
             public_url=public_url,
             scheme="https" if ssl_context is not None else "http",
             max_sessions=max_sessions,
+            on_message=on_message,
         )
         self._http = HttpServer(
             self._answer,

@@ -15,7 +15,7 @@ from dmproto_adapter_base.handlers import Handler, call_handler
 
 from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
-from dmproto.bindings.server import Exchange, ServerEndpoint
+from dmproto.bindings.server import Exchange, Observer, ServerEndpoint
 from dmproto.bindings.steps import Deliver, Send
 from dmproto.session import ClientSession, ServerConfig, ServerSession
 from dmproto.session.events import Event, SessionEnded
@@ -78,6 +78,8 @@ class DMServer:
         ssl_context: server TLS context (https) or ``None``.
         timeout: seconds a connection may stay silent.
         public_url: externally visible base URL for RespURIs.
+        on_message: ``on_message(request, response, session)`` after every
+            exchange (access log, transcript, snapshot persistence).
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class DMServer:
         timeout: float = 30.0,
         public_url: str | None = None,
         max_sessions: int = 10_000,
+        on_message: Observer | None = None,
         clock: Callable[[], float] = trio.current_time,
     ):
         self._handler = handler
@@ -102,6 +105,7 @@ class DMServer:
             public_url=public_url,
             scheme="https" if ssl_context is not None else "http",
             max_sessions=max_sessions,
+            on_message=on_message,
         )
         self._http = HttpServer(
             self._answer,
