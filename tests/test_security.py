@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import contextlib
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -251,3 +253,27 @@ def test_secret_not_in_error_text() -> None:
         md5_credential(Credentials(username="u", password="pw\ud800secret"), b"n")
     assert "secret" not in str(info.value)
     assert "pw" not in str(info.value)
+
+
+def test_hashing_is_confined_to_one_module() -> None:
+    # SPEC §4 / task: every digest goes through dmproto/security/hashing.py.
+    root = Path(__file__).resolve().parent.parent / "dmproto"
+    offenders = []
+    for path in [
+        *root.joinpath("security").rglob("*.py"),
+        *root.joinpath("notification").rglob("*.py"),
+    ]:
+        if path.name == "hashing.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            offenders += [
+                f"{path.name}: {name}"
+                for name in names
+                if name.split(".")[0] in {"hashlib", "hmac", "cryptography"}
+            ]
+    assert offenders == []

@@ -73,8 +73,8 @@ class AuthScheme(enum.Enum):
 class Credentials:
     """A username and its password; the password never shows in ``repr``/``str``."""
 
-    username: str
-    password: str = attrs.field(repr=False)
+    username: str = attrs.field(validator=attrs.validators.instance_of(str))
+    password: str = attrs.field(repr=False, validator=attrs.validators.instance_of(str))
 
 
 def _user_pass(username: str, password: str) -> bytes:
@@ -123,9 +123,7 @@ def nonce_candidates(nonce: bytes, policy: NoncePolicy) -> tuple[tuple[NonceUsed
     return tuple(candidates)
 
 
-def nested_digest(
-    username: str, password: str, nonce: bytes, body: bytes | None = None
-) -> bytes:
+def nested_digest(username: str, password: str, nonce: bytes, body: bytes | None = None) -> bytes:
     """``H(B64(H(username:password)):nonce[:B64(H(body))])``, 16 raw octets.
 
     SPEC §4.2 (md5 Cred without *body*), §4.4 (MAC over the message body) and §5.2
