@@ -16,7 +16,7 @@ rules, kept raw in :attr:`WspPush.headers`) — and strict about every length:
 nothing may run past the headers region or the PDU.
 
 Reasons raised: ``limit.message-size``, ``wsp.truncated``, ``wsp.pdu-type``,
-``wsp.uintvar``, ``wsp.content-type``, ``wsp.header``, ``wsp.text``,
+``wsp.uintvar``, ``wsp.content-type``, ``wsp.header``,
 ``wsp.application-id``, ``wsp.headers-length``, ``sms.udh``.
 """
 
@@ -218,8 +218,11 @@ class _Reader:
         return self.uintvar() if first == _LENGTH_QUOTE else first
 
     def text(self) -> str:
-        """WSP Text-string / Token-text: optional Quote, octets up to NUL."""
-        start = self.pos
+        """WSP Text-string / Token-text: optional Quote, octets up to NUL.
+
+        Decoded as ISO-8859-1 so that any octet string is readable (WSP texts are
+        US-ASCII in practice; a stray 8-bit header must not make the push unreadable).
+        """
         if self.peek() == _TEXT_QUOTE:
             self.pos += 1
         terminator = self.data.find(b"\x00", self.pos, self.end)
@@ -227,10 +230,7 @@ class _Reader:
             raise self.fail("wsp.truncated", "text without its NUL terminator")
         raw = self.data[self.pos : terminator]
         self.pos = terminator + 1
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedMessageError("wsp.text", "text is not UTF-8", position=start) from None
+        return raw.decode("latin-1")
 
 
 def _well_known_type(code: int) -> str:
