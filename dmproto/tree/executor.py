@@ -266,7 +266,12 @@ def _add_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
         return StatusCode.OK
     if path[:1] == (INBOX,) and len(path) == 2 and ctx.tree.node(path) is None:
         path = _inbox_place(ctx, path, meta.type)
-    fmt, value = value_from_wire(item.data, meta.format)
+    data = item.data
+    found = ctx.tree.ddf.rule_for(path)
+    if data is None and found is not None and found[1].default_value is not None:
+        # SPEC §6.4: DDF DefaultValue fills a leaf added without Data.
+        data = found[1].default_value
+    fmt, value = value_from_wire(data, meta.format)
     # SPEC §1.4: a leaf's Type defaults to text/plain when Meta omits it.
     node_type = meta.type or (None if fmt is NodeFormat.NODE else "text/plain")
     node = Node(name=path[-1] if path else ".", format=fmt, type=node_type, value=value)
@@ -330,9 +335,6 @@ def _create_one(ctx: _Ctx, path: Path, node: Node) -> None:
         pattern, rule = found
         if Access.ADD not in rule.access:
             raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "ddf.access", "Add")
-        if node.format is not NodeFormat.NODE and node.value is None and rule.default_value:
-            fmt, value = value_from_wire(rule.default_value, (rule.df_format or node.format).value)
-            node = attrs.evolve(node, format=fmt, value=value)
         if rule.df_format is not None and _format_family(rule.df_format) != _format_family(
             node.format
         ):
@@ -364,12 +366,16 @@ def _import_tnds(
     entries = flatten_tnds(decode_tnds_data(data), base)
     if base == (INBOX,):
         entries = _inbox_entries(ctx, entries)
-    tops = {
-        e.path for e in entries if ctx.tree.node(e.path[:-1]) is not None or e.path[:-1] == base
-    }
+    listed = {e.path for e in entries}
+    tops = {e.path for e in entries if e.path[:-1] not in listed}
+    # One command: rights are checked where the subtree attaches; the nodes inside
+    # take the ACLs the TNDS gives them (SPEC §6.7).
+    inner = attrs.evolve(ctx, server_id=None)
     for entry in entries:
         existing = ctx.tree.node(entry.path)
-        if replace and existing is not None and entry.path in tops:
+        if entry.path not in tops:
+            _create(inner, entry.path, entry.node)
+        elif replace and existing is not None:
             # SPEC §1.5 Replace/TNDS: delete the sub-nodes, replace the node, re-add.
             _check_acl(ctx, entry.path, AclCommand.REPLACE)
             for child in existing.children:

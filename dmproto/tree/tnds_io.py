@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import attrs
 
-from ..codec.model import XmlData
+from ..codec.model import Item, Location, Meta, XmlData
 from ..codec.tnds import (
     MgmtTree,
     RTProperties,
@@ -29,16 +29,22 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ._compat import seq
 from .errors import TreeCommandError
 from .node import Node
-from .uri import PROPERTY_NAMES, format_uri
+from .tree import ManagementTree
+from .uri import PROPERTY_NAMES, format_uri, parse_path
 from .values import NodeFormat, Value, value_from_wire, value_size
 
 __all__ = [
     "TNDS_TYPES",
+    "TNDS_WBXML",
+    "TNDS_XML",
     "TndsEntry",
     "decode_tnds_data",
     "encode_subtree",
+    "export_subtree",
     "export_tnds",
     "flatten_tnds",
+    "load_ddf",
+    "tnds_item",
 ]
 
 Path = tuple[str, ...]
@@ -185,3 +191,71 @@ def flatten_tnds(document: MgmtTree, base: Path) -> tuple[TndsEntry, ...]:
     for top in document.nodes:
         visit(top, base)
     return tuple(out)
+
+
+def export_subtree(
+    tree: ManagementTree,
+    uri: str,
+    *,
+    properties: frozenset[str] = ALL_PROPERTIES,
+    wbxml: bool = False,
+) -> bytes:
+    """The device's own TNDS export of the subtree at ``uri`` (no ACL filtering).
+
+    Binary values are base64 text with Format ``b64`` in XML and raw OPAQUE with
+    Format ``bin`` in WBXML (SPEC §6.2).
+    """
+    start = parse_path(uri)
+    tree.require(start)
+
+    def kids(path: Path) -> tuple[Path, ...]:
+        return tuple((*path, c) for c in tree.require(path).children)
+
+    document = export_tnds(
+        tree.require, kids, tree.read_value, start, properties=properties, binary_as_b64=not wbxml
+    )
+    return encode_subtree(document, wbxml=wbxml)
+
+
+def tnds_item(target_uri: str, document: bytes) -> Item:
+    """An Item carrying a TNDS document for an Add/Replace of ``target_uri``
+    (Meta Type ``+xml`` or ``+wbxml`` chosen from the document's first byte)."""
+    is_xml = document.lstrip()[:1] == b"<" or document.startswith(b"\xef\xbb\xbf")
+    if is_xml:
+        text = document.decode("utf-8")
+        start = text.find("<MgmtTree")
+        return Item(
+            target=Location(loc_uri=target_uri),
+            meta=Meta(format="xml", type=TNDS_XML),
+            data=XmlData(text[start:] if start >= 0 else text),
+        )
+    return Item(
+        target=Location(loc_uri=target_uri),
+        meta=Meta(format="bin", type=TNDS_WBXML),
+        data=document,
+    )
+
+
+def load_ddf(
+    tree: ManagementTree, document: bytes, base_uri: str = ".", *, limits: Limits = DEFAULT_LIMITS
+) -> None:
+    """Load a DDF document (XML or WBXML) describing the subtree below ``base_uri``.
+
+    Its rules hold for later commands; existing matching nodes take its AccessType
+    and Scope at once (SPEC §6.4).
+
+    Raises:
+        MalformedMessageError: the document cannot be decoded.
+        InvalidValueError: ``ddf.value`` for unknown AccessType/DFFormat names.
+    """
+    base = parse_path(base_uri)
+    tree.ddf.load(decode_tree_document(document, limits=limits), base)
+    for path in tree.paths():
+        found = tree.ddf.rule_for(path) if path else None
+        if found is not None:
+            node = tree.require(path)
+            rule = found[1]
+            updated = attrs.evolve(
+                node, access=rule.access, permanent=rule.permanent or node.permanent
+            )
+            tree.update_node(path, updated, stamp=False)

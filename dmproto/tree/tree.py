@@ -185,6 +185,11 @@ class ManagementTree:
         if self._open_savepoints == 0:
             self._undo.clear()
 
+    def _journal(self, step: Callable[[], None]) -> None:
+        # Undo steps are only needed while a savepoint is open.
+        if self._open_savepoints:
+            self._undo.append(step)
+
     def _close_savepoint(self) -> None:
         if self._open_savepoints <= 0:
             raise InvalidValueError("tree.savepoint", "no savepoint is open")
@@ -221,7 +226,7 @@ class ManagementTree:
         backend = self.backend_for(path)
         if backend is not None:
             _guard(backend.added, uri, node)
-            self._undo.append(lambda: backend.deleted(uri, node))
+            self._journal(lambda: backend.deleted(uri, node))
         self._nodes[path] = node
         self._nodes[path[:-1]] = attrs.evolve(parent, children=(*parent.children, path[-1]))
 
@@ -241,7 +246,7 @@ class ManagementTree:
         backend = self.backend_for(path)
         if backend is not None:
             _guard(backend.replaced, uri, old, new)
-            self._undo.append(lambda: backend.replaced(uri, new, old))
+            self._journal(lambda: backend.replaced(uri, new, old))
         self._nodes[path] = new
 
     def remove_subtree(self, path: Path) -> None:
@@ -255,7 +260,7 @@ class ManagementTree:
             if backend is not None:
                 node, uri = self._nodes[sub], format_uri(sub)
                 _guard(backend.deleted, uri, node)
-                self._undo.append(_undo_add(backend, uri, node))
+                self._journal(_undo_add(backend, uri, node))
         for sub in doomed:
             del self._nodes[sub]
         parent = self._nodes[path[:-1]]
