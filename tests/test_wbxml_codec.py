@@ -35,12 +35,23 @@ def E(name: str, *content: Element | str | bytes, page: CodePage = S) -> Element
     return Element(name, page, children=children, parts=parts)
 
 
+def runs(parts: list[str | bytes]) -> tuple[str | bytes, ...]:
+    """Non-empty parts with adjacent runs of one type joined (what WBXML preserves)."""
+    out: list[str | bytes] = []
+    for part in parts:
+        if part and out and type(out[-1]) is type(part):
+            out[-1] += part  # type: ignore[operator]
+        elif part:
+            out.append(part)
+    return tuple(out)
+
+
 def shape(element: Element) -> tuple[object, ...]:
-    """Everything the codec must preserve: names, pages, non-empty parts with types."""
+    """Everything the codec must preserve: names, pages, text runs with types."""
     return (
         element.name,
         element.page,
-        tuple(p for p in element.parts if p),
+        runs(element.parts),
         tuple(shape(c) for c in element.children),
     )
 
@@ -271,6 +282,15 @@ def test_literal_tags_and_skipped_attributes_and_pis() -> None:
     assert root.parts == []
 
 
+def test_literal_name_from_another_page_takes_that_page() -> None:
+    """libwbxml (SyncML 1.1 tables) writes Correlator as a LITERAL while page 1 is current."""
+    table = b"Correlator\x00"
+    body = b"\x6a\x5a\x00\x01\x07\x01\x44\x00\x03x\x00\x01\x01"  # <Meta>[p1]<Format/></Meta>
+    root = parse_wbxml(HEAD + bytes([len(table)]) + table + body).root
+    assert [(c.name, c.page) for c in root.children] == [("Meta", S), ("Correlator", S)]
+    assert root.children[1].parts == ["x"]
+
+
 @pytest.mark.parametrize(
     ("charset", "raw", "text"),
     [(0x6A, b"\xc3\xa9", "é"), (4, b"\xe9", "é"), (3, b"e", "e"), (0, b"\xc3\xa9", "é")],
@@ -301,6 +321,11 @@ def test_encoder_options_header_and_string_table() -> None:
     assert (doc.version, doc.fpi) == (0x03, "-//SYNCML//DTD SyncML 1.2//EN")
     assert shape(doc.root) == shape(tree)
     assert serialize_wbxml(tree, options=opts) == packed  # deterministic
+
+
+def test_encoder_merges_adjacent_runs_of_one_kind() -> None:
+    out = serialize_wbxml(E("Data", "a", "", "b", b"\x01", b"\x02", "c"))
+    assert out[5:] == b"\x4f\x03ab\x00\xc3\x02\x01\x02\x03c\x00\x01"
 
 
 def test_encoder_empty_elements_and_raw_xml() -> None:
@@ -352,9 +377,7 @@ def test_deep_trees_encode_without_recursion() -> None:
 
 # --------------------------------------------------------------------------- properties
 
-_TEXT = st.text(
-    st.characters(codec="utf-8", exclude_characters="\x00"), max_size=8
-)
+_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=8)
 _PARTS = st.lists(st.one_of(_TEXT, st.binary(max_size=8)), max_size=3)
 
 

@@ -23,7 +23,8 @@ one of these reasons:
 * ``wbxml.invalid-text`` — bytes that are not valid in the document's charset.
 * ``wbxml.entity`` — ENTITY naming no valid character.
 * ``wbxml.unknown-page`` — SWITCH_PAGE to a page other than 0, 1, 2.
-* ``wbxml.unknown-tag`` — a tag token (or LITERAL name) not defined on its page.
+* ``wbxml.unknown-tag`` — a tag token not defined on its page, or a LITERAL name
+  defined on none of the three pages (the current page is tried first).
 * ``wbxml.unsupported-token`` — EXT_* extension tokens.
 * ``wbxml.unexpected-token`` — a token where the grammar forbids it (text outside the
   root element, LITERAL/PI tokens inside an attribute list).
@@ -316,8 +317,9 @@ class _Parser:
                 continue
             if root is not None and not stack:
                 if not self.data[start:].strip(_WHITESPACE):
-                    # libwbxml quirk (SPEC §2.5): an embedded document in OPAQUE
-                    # carries the white space that followed it in the XML Data.
+                    # libwbxml quirk (SPEC §2.5): after an embedded document it
+                    # writes the XML white space that followed it as a second
+                    # OPAQUE run, so the joined Data bytes end in white space.
                     break
                 raise _malformed(
                     "wbxml.trailing-data", "data after the end of the root element", start
@@ -338,7 +340,8 @@ class _Parser:
             elif token in _EXT_TOKENS:
                 raise _malformed("wbxml.unsupported-token", f"extension token 0x{token:02x}", start)
             else:
-                element = Element(self.tag_name(token, page, start), page, position=start)
+                name, tag_page = self.tag(token, page, start)
+                element = Element(name, tag_page, position=start)
                 if token & TAG_ATTRIBUTES:
                     # SyncML uses no attributes (SPEC §2.1); some Nokia encoders
                     # write a LITERAL xmlns attribute: skip attribute lists.
@@ -372,22 +375,29 @@ class _Parser:
             raise _malformed("wbxml.unknown-page", f"unknown code page {number}", start)
         return CodePage(number)
 
-    def tag_name(self, token: int, page: CodePage, start: int) -> str:
+    def tag(self, token: int, page: CodePage, start: int) -> tuple[str, CodePage]:
+        """The name and code page of the element a tag token opens."""
         identity = token & TAG_ID_MASK
         if identity == GlobalToken.LITERAL:
             # LITERAL, LITERAL_C, LITERAL_A, LITERAL_AC: the name is in the string table.
             name, _ = self.table_string(start)
-            if name not in TAG_TOKENS[page]:
-                raise _malformed(
-                    "wbxml.unknown-tag", f"literal tag {name!r} unknown on page {page.name}", start
-                )
-            return name
+            if name in TAG_TOKENS[page]:
+                return name, page
+            # A LITERAL carries no page: libwbxml writes SyncML 1.2 tags its 1.1
+            # table lacks (Correlator) as literals while page 1 is still current.
+            # Accept a name known on another DM page (SPEC §2.3), page 0 first.
+            for other in CodePage:
+                if name in TAG_TOKENS[other]:
+                    return name, other
+            raise _malformed(
+                "wbxml.unknown-tag", f"literal tag {name!r} unknown on the DM code pages", start
+            )
         name_of = TAG_NAMES[page].get(identity)
         if name_of is None:
             raise _malformed(
                 "wbxml.unknown-tag", f"tag 0x{identity:02x} unknown on page {page.name}", start
             )
-        return name_of
+        return name_of, page
 
     def text(self, token: int, start: int, element: Element, size: int) -> int:
         """Append one run of character data to ``element``; return its new size."""
@@ -460,7 +470,7 @@ def parse_wbxml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> WbxmlDocumen
 
     Accepts WBXML 1.0–1.3, numeric or textual public ids (with or without the NUL
     after the FPI), code pages 0–2 with SWITCH_PAGE anywhere, STR_I, STR_T, OPAQUE and
-    ENTITY text, LITERAL tags whose name is known on the page, and skips attribute
+    ENTITY text, LITERAL tags whose name is known on a DM page, and skips attribute
     lists and PIs (SPEC §2, §9 "Codec"). Character data is kept as separate parts:
     ``str`` for strings, ``bytes`` for OPAQUE runs.
 
@@ -506,10 +516,23 @@ def _walk(root: Element) -> Iterator[Element]:
 
 
 def _text_runs(element: Element) -> list[str | bytes]:
-    """What an element's content is written as: its parts, or its raw XML text."""
+    """What an element's content is written as: its parts, or its raw XML text.
+
+    Adjacent runs of the same kind are merged (one STR_I per text run): the same
+    content, fewer bytes, and libwbxml's ``wbxml2xml`` garbles vCard Data made of
+    several STR_I runs into nested CDATA sections.
+    """
     if not element.children and element.raw_xml is not None and not element.parts:
         return [element.raw_xml]
-    return [part for part in element.parts if part]
+    runs: list[str | bytes] = []
+    for part in element.parts:
+        if not part:
+            continue
+        if runs and type(runs[-1]) is type(part):
+            runs[-1] += part  # type: ignore[operator]  # same type, checked above
+        else:
+            runs.append(part)
+    return runs
 
 
 def _encode_text(text: str) -> bytes:
