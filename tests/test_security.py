@@ -277,3 +277,12 @@ def test_hashing_is_confined_to_one_module() -> None:
                 if name.split(".")[0] in {"hashlib", "hmac", "cryptography"}
             ]
     assert offenders == []
+
+
+def test_challenge_nonce_formats() -> None:
+    chr_chal = Chal(meta=Meta(type="syncml:auth-md5", format="chr", next_nonce="plain"))
+    assert Challenge.from_chal(chr_chal).next_nonce == b"plain"
+    odd = Chal(meta=Meta(type="syncml:auth-md5", format="hex", next_nonce="00"))
+    with pytest.raises(MalformedMessageError) as info:
+        Challenge.from_chal(odd)
+    assert info.value.reason == "chal.nonce-format"

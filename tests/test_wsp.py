@@ -240,3 +240,36 @@ def test_wireshark_decodes_our_push(tmp_path: Path) -> None:
     assert "Content-Type: application/vnd.syncml.notification" in out
     assert "x-wap-application:syncml.dm" in out
     assert "(42 bytes)" in out  # the whole Package 0 is the body
+
+
+@pytest.mark.parametrize(
+    ("headers", "app_id"),
+    [
+        (b"\xc4\xaf\x02\x00\x07", 7),  # long-integer application id
+        (b"\xc4\x7f\x01\xaf\x87", 7),  # shift-delimiter + page before the header
+        (b"\xc4\x02\xaf\x87", 7),  # short-cut shift
+        (b"\x7fapplication/vnd.syncml.notification\x00\xaf\x87", 7),  # quoted text
+    ],
+)
+def test_more_header_encodings(headers: bytes, app_id: int) -> None:
+    push = parse_wsp_push(_push(headers))
+    assert push.application_id == app_id
+    assert push.content_type == NOTIFICATION_CONTENT_TYPE
+
+
+def test_general_form_errors() -> None:
+    for headers, reason in ((b"\x00", "wsp.content-type"), (b"\x02\x00\x44", "wsp.content-type")):
+        with pytest.raises(MalformedMessageError) as info:
+            parse_wsp_push(_push(headers))
+        assert info.value.reason == reason
+
+
+@given(st.integers(0, 0xFFFFFFFF))
+def test_uintvar_round_trip(value: int) -> None:
+    from dmproto.notification.wsp import _Reader, _uintvar
+
+    encoded = _uintvar(value)
+    assert len(encoded) <= 5
+    reader = _Reader(encoded)
+    assert reader.uintvar() == value
+    assert reader.remaining() == 0
