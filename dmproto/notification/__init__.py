@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .package0 import (
     DEFAULT_ACCEPTED_VERSIONS,
+    MAX_SERVER_ID_OCTETS,
     NOTIFICATION_CONTENT_TYPE,
     NOTIFICATION_VERSION,
     Initiator,

@@ -32,6 +32,7 @@ from ..security.hashing import MD5_SIZE, constant_time_equal
 
 __all__ = [
     "DEFAULT_ACCEPTED_VERSIONS",
+    "MAX_SERVER_ID_OCTETS",
     "NOTIFICATION_CONTENT_TYPE",
     "NOTIFICATION_VERSION",
     "Initiator",
