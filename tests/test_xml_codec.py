@@ -168,3 +168,13 @@ def test_raw_xml_redeclares_prefixes_bound_outside_data() -> None:
     # and so the canonical output parses again to the same tree
     again = parse_xml(serialize_xml(parse_xml(doc)))
     assert again.children[0].children[0].raw_xml == raw
+
+
+def test_indented_output_keeps_text() -> None:
+    root = parse_xml(b"<a><b> x </b><c><d/></c><e>t<f/></e></a>")
+    pretty = serialize_xml(root, indent="  ")
+    assert pretty == (
+        b'<a xmlns="SYNCML:SYNCML1.2">\n  <b> x </b>\n  <c>\n    <d/>\n  </c>\n'
+        b"  <e>t<f/></e>\n</a>\n"
+    )
+    assert parse_xml(pretty) == root

@@ -367,7 +367,9 @@ def _text(part: str | bytes) -> str:
     return part.translate(_ESCAPES)
 
 
-def serialize_xml(root: Element, *, xml_declaration: bool = False) -> bytes:
+def serialize_xml(
+    root: Element, *, xml_declaration: bool = False, indent: str | None = None
+) -> bytes:
     """Write an :class:`Element` tree as canonical UTF-8 XML.
 
     No prolog unless ``xml_declaration``; ``xmlns`` on the root and wherever an
@@ -375,19 +377,24 @@ def serialize_xml(root: Element, *, xml_declaration: bool = False) -> bytes:
     MetInf child of ``<Meta>`` carries ``xmlns="syncml:metinf"``); empty elements as
     ``<Final/>``; ``raw_xml`` written verbatim. Iterative, so any depth is fine.
 
+    ``indent`` (for people, e.g. ``"  "``) puts each child of an element that has
+    only element children on its own indented line; text content is never changed.
+
     Raises:
         EncodeError: a ``bytes`` part (``xml.binary``) or a character XML cannot
             carry (``xml.invalid-char``).
     """
     out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>'] if xml_declaration else []
-    # (element, parent's effective namespace, parent's page) or a closing tag string.
-    stack: list[tuple[Element, str | None, CodePage | None] | str] = [(root, None, None)]
+    # (element, parent's effective namespace, parent's page, depth) or closing text.
+    stack: list[tuple[Element, str | None, CodePage | None, int] | str] = [
+        (root, None, None, 0)
+    ]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             out.append(item)
             continue
-        element, parent_ns, parent_page = item
+        element, parent_ns, parent_page, depth = item
         if element.namespace is not None:
             namespace = element.namespace
         elif element.page is parent_page and parent_ns is not None:
@@ -400,10 +407,15 @@ def serialize_xml(root: Element, *, xml_declaration: bool = False) -> bytes:
         elif element.children or element.parts:
             out.append(">")
             out.extend(_text(p) for p in element.parts)
-            stack.append(f"</{element.name}>")
-            stack.extend(
-                (child, namespace, element.page) for child in reversed(element.children)
-            )
+            # Indent only between element children: text content stays exact.
+            pad = None if indent is None or element.parts else "\n" + indent * depth
+            stack.append(f"</{element.name}>" if pad is None else f"{pad}</{element.name}>")
+            for child in reversed(element.children):
+                stack.append((child, namespace, element.page, depth + 1))
+                if pad is not None:
+                    stack.append(pad + str(indent))
         else:
             out.append("/>")
+    if indent is not None:
+        out.append("\n")
     return "".join(out).encode("utf-8")
