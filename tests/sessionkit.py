@@ -220,6 +220,7 @@ class Pair:
         self._roundtrip()
         replies = self.server.messages_to_send(self.now)
         assert len(replies) == 1, "the server must answer every client message exactly once"
+        self.drain_server()
         reply = self._deliver("s2c", replies[0])
         if reply is None:
             return True

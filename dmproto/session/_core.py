@@ -198,6 +198,34 @@ class Endpoint(Handshake):
 
     # ------------------------------------------------------------ helpers
 
+    def _pending_with_answers(self) -> list[Unit]:
+        """Our pending units with the new answers merged in: older Statuses first
+        (so none starves), then the new ones, then our own commands; a stale Alert
+        1222 is dropped (it only belongs right after a non-final peer message)."""
+        old = [
+            u for u in self._s.out
+            if not (isinstance(u.command, Alert) and u.command.code == AlertCode.NEXT_MESSAGE)
+        ]
+        statuses = [u for u in old if isinstance(u.command, Status | Results)]
+        others = [u for u in old if not isinstance(u.command, Status | Results)]
+        return [*statuses, *self._answers_to_units(), *others]
+
+    def _ask_next_message(self) -> None:
+        """SPEC §3.7: while the peer's package is open and we have no command of our
+        own to send, ask for its next message with Alert 1222."""
+        s = self._s
+        if not s.peer_final and all(isinstance(u.command, Status | Results) for u in s.out):
+            s.out.append(Unit(command=Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)))
+
+    def _note_final(self, final: bool) -> None:
+        """SPEC §3.7: track whether the peer's package is closed. A message without
+        Final after our package closed starts a new (multi-message) peer package."""
+        s = self._s
+        if final:
+            s.peer_final = True
+        elif s.our_closed:
+            s.peer_final = False
+
     def _max_attempts(self) -> int:
         return self._config.max_auth_attempts
 
@@ -480,6 +508,7 @@ class Endpoint(Handshake):
                     lo_id=taken.unit.lo_id if taken.partial else None,
                 )
         s.out = [*assembly.remainder, *units[assembly.consumed:]]
+        s.our_closed = assembly.message.final
         s.next_msg_id += 1
         s.hdr_status = None
         s.our_turn = False

@@ -67,6 +67,10 @@ def ref_of(command: Command, msg_id: str) -> Ref:
     SPEC §3.5: TargetRef/SourceRef echo the command's Item Target/Source LocURIs.
     """
     items = command.items if isinstance(command, ItemCommand) else ()
+    # SPEC §3.5: TargetRef/SourceRef are optional for commands; echo them for
+    # single-Item commands only (as the SPEC §8.1 example does) to keep Statuses small.
+    if len(items) != 1:
+        items = ()
     return Ref(
         msg_ref=msg_id,
         cmd_ref=command.cmd_id or "",

@@ -256,7 +256,9 @@ def assemble(
             if length >= 1:
                 chunk, rest = _split_chunk(unit, length, next_lo_id)
                 extra, remainder, consumed = chunk, (rest,), k + 1
-    if k == 0 and extra is None:
+    if k == 0 and extra is None and not lead:
+        # With a lead (the SyncHdr Status) the message still makes progress; the
+        # next one has more room (no Chal/Cred), so only an empty one is an error.
         raise LocalProtocolError(
             "session.too-large", "a command does not fit in the peer's MaxMsgSize"
         )

@@ -72,7 +72,10 @@ class State:
     next_lo_id: int = 1
     last_peer_msg_id: int = 0
     peer_msg_ref: str = ""
+    #: The peer's current package is closed (its Final arrived, SPEC §3.7).
     peer_final: bool = True
+    #: Our last message carried Final (our package is closed).
+    our_closed: bool = True
     peer_max_msg: int | None = None
     peer_max_obj: int | None = None
     url: str | None = None

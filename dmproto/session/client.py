@@ -171,15 +171,10 @@ class ClientSession(Endpoint):
         s = self._s
         if not s.our_turn or self._unanswered():
             return False
-        # Statuses first, then our own commands (queued alerts, 1222).
-        units = self._answers_to_units()
-        if s.queued:
-            units.extend(s.queued)
-            s.queued = []
-        s.out = [*units, *s.out]
-        if not s.peer_final and all(isinstance(u.command, Status | Results) for u in s.out):
-            # SPEC §3.7: ask for the rest of the server's package.
-            s.out.append(Unit(command=Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)))
+        # Statuses first, then the rest of our package, then newly queued alerts.
+        s.out = [*self._pending_with_answers(), *s.queued]
+        s.queued = []
+        self._ask_next_message()
         return True
 
     def messages_to_send(self, now: float) -> list[OutgoingMessage]:
@@ -203,7 +198,7 @@ class ClientSession(Endpoint):
         header = message.header
         s.our_turn = True
         s.peer_msg_ref = header.msg_id
-        s.peer_final = message.final
+        self._note_final(message.final)
         if header.resp_uri:
             s.url = header.resp_uri  # SPEC §3.5: next message goes to RespURI
         commands = list(message.commands)
@@ -245,12 +240,13 @@ class ClientSession(Endpoint):
             if self._dispatch(command, header.msg_id):
                 return
         self._complete_tracked()
-        if (message.final and not management and s.lo_in is None and s.hdr_status is not None \
-                and s.hdr_status.chal is None) or (message.final and not management and hdr is None
-                                                  and s.lo_in is None):
+        if message.final and not management and s.lo_in is None and not s.out:
             # SPEC §3.1: a server package with no command and no challenge ends the
-            # session; the client sends nothing.
+            # session; the client sends nothing (so no nonce is issued either).
             s.our_turn = False
+            s.issued_nonce = None
+            s.hdr_status = None
+            s.answers.clear()
             self._end(EndReason.COMPLETED)
 
     def _dispatch(self, command: Command, msg_ref: str) -> bool:

@@ -212,15 +212,10 @@ class ServerSession(Endpoint):
         s = self._s
         if not s.our_turn or s.phase in (Phase.WAIT_ACCOUNT, Phase.WAIT_APP):
             return False
-        units = self._answers_to_units()
-        if (
-            not s.peer_final
-            and s.end_after_send is None
-            and all(isinstance(u.command, Status | Results) for u in s.out)
-        ):
+        s.out = self._pending_with_answers()
+        if s.end_after_send is None:
             # SPEC §3.7: "Next Message" response — SyncHdr Status + Alert 1222.
-            s.out.append(Unit(command=Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)))
-        s.out = [*units, *s.out]
+            self._ask_next_message()
         return True
 
     def _terminate_auth(self, detail: str) -> None:
@@ -241,7 +236,7 @@ class ServerSession(Endpoint):
             raise RemoteProtocolError("session.device", "another device in this session")
         s.our_turn = True
         s.peer_msg_ref = header.msg_id
-        s.peer_final = message.final
+        self._note_final(message.final)
         if not s.account_known:
             s.held = HeldMessage(message=message, body=body, headers=headers)
             s.phase = Phase.WAIT_ACCOUNT
