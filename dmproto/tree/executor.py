@@ -363,7 +363,7 @@ def _import_tnds(
     ctx: _Ctx, base: Path, data: str | bytes | XmlData | None, *, replace: bool
 ) -> None:
     """Add (or Replace) the subtree a TNDS document describes below ``base``."""
-    entries = flatten_tnds(decode_tnds_data(data), base)
+    entries = flatten_tnds(decode_tnds_data(data, limits=ctx.tree.limits), base)
     if base == (INBOX,):
         entries = _inbox_entries(ctx, entries)
     listed = {e.path for e in entries}

@@ -22,6 +22,7 @@ import attrs
 from ..codec.model import Alert, Item, Location, Meta
 from ..codes import AlertCode, StatusCode
 from ..errors import InvalidValueError
+from ..limits import DEFAULT_LIMITS, Limits
 from ..outcome import CommandOutcome
 from ._compat import seq
 from .acl import Acl, AclCommand, parse_acl
@@ -58,6 +59,9 @@ class ManagementTree:
         clock: returns the current time as ISO 8601 basic UTC (``20010711T163817Z``)
             for TStamp; ``None`` leaves TStamp unset.
         binary_wire: how binary values are returned in Results.
+        max_nodes: most nodes the tree holds; an Add beyond it gets 420 (Device
+            full), so a hostile server cannot exhaust memory.
+        limits: bounds for decoding TNDS documents received in commands.
     """
 
     def __init__(
@@ -66,6 +70,8 @@ class ManagementTree:
         root_acl: str = DEFAULT_ROOT_ACL,
         clock: Callable[[], str] | None = None,
         binary_wire: BinaryWire = BinaryWire.B64,
+        max_nodes: int = 100_000,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         root = Node(name=".", format=NodeFormat.NODE, acl=parse_acl(root_acl), permanent=True)
         self._nodes: dict[Path, Node] = {(): root}
@@ -74,6 +80,8 @@ class ManagementTree:
         self._open_savepoints = 0
         self._clock = clock
         self.binary_wire = binary_wire
+        self.max_nodes = max_nodes
+        self.limits = limits
         self.ddf = DdfRules()
         self._pending_exec: dict[str, ExecRequest] = {}
         self._alerts: list[Alert] = []
@@ -208,6 +216,8 @@ class ManagementTree:
             raise TreeCommandError(StatusCode.ALREADY_EXISTS, "tree.exists", ".")
         if path in self._nodes:
             raise TreeCommandError(StatusCode.ALREADY_EXISTS, "tree.exists", format_uri(path))
+        if len(self._nodes) >= self.max_nodes:
+            raise TreeCommandError(StatusCode.DEVICE_FULL, "tree.full", format_uri(path))
         parent = self._nodes.get(path[:-1])
         if parent is None or not parent.is_interior:
             # SPEC §1.5 Add: the parent must be an existing interior node.
@@ -340,9 +350,13 @@ class ManagementTree:
         that reports ``result_code`` with the Exec's Correlator (SPEC §3.11, FUMO).
 
         Raises:
-            KeyError: no pending Exec has that correlator.
+            InvalidValueError: ``exec.unknown_correlator`` when no pending Exec has it.
         """
-        request = self._pending_exec.pop(correlator)
+        request = self._pending_exec.pop(correlator, None)
+        if request is None:
+            raise InvalidValueError(
+                "exec.unknown_correlator", "no pending Exec with this Correlator"
+            )
         alert = Alert(
             cmd_id=None,
             code=AlertCode.GENERIC_ALERT,
