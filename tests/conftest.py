@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
+from datapaths import CORPUS, DATA
 from hypothesis import HealthCheck, settings
 
-DATA = Path(__file__).parent / "data"
-CORPUS = DATA / "corpus"
+__all__ = ["CORPUS", "DATA"]
 
 settings.register_profile(
     "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS
+from datapaths import CORPUS
 
 from dmproto.cli.main import main
 from dmproto.codec import Encoding, decode_message, encode_message

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 import pytest
-from conftest import CORPUS
+from datapaths import CORPUS
 
 from dmproto.codec import Encoding, decode_message, detect_encoding, encode_message
 from dmproto.codec.model import Alert, Atomic, Item, Message, Replace, Sequence, XmlData

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
-from conftest import CORPUS
+from datapaths import CORPUS
 
 from dmproto.codec import decode_message
 from dmproto.codec.xml import parse_xml

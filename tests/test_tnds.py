@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS
+from datapaths import CORPUS
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import identifiers, texts

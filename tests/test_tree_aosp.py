@@ -32,7 +32,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS
+from datapaths import CORPUS
 from test_tree_support import add, get, replace
 
 from dmproto.codec.model import Delete, Item, Location

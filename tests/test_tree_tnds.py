@@ -7,7 +7,7 @@ rules, including libwbxml's ``ddf-001.ddf`` example (SPEC §6.4, §6.5, §3.12).
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS
+from datapaths import CORPUS
 from test_tree_support import add, add_node, delete, get, open_tree, replace, std_tree, value
 
 from dmproto.codec.model import Add, Replace, XmlData
