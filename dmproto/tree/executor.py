@@ -16,6 +16,9 @@ Design choices where the spec is open: malformed URIs get 400; Copy onto a missi
 target creates it (needs Add on the parent); Exec inside Atomic is refused with 500
 (DM RepPro 4.1.6.6 allows Exec only in SyncBody or Sequence, and an Exec cannot be
 undone); a UI cancel inside Atomic fails the Atomic like a "No".
+
+Get (values, properties, listings) is in :mod:`dmproto.tree.query`; the shared
+checks are in :mod:`dmproto.tree.context`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from ..codec.model import (
     Get,
     Item,
     Location,
-    Meta,
     Replace,
     Sequence,
     XmlData,
@@ -43,38 +45,31 @@ from ..outcome import CommandOutcome
 from ._compat import seq
 from .acl import Acl, AclCommand, parse_acl
 from .backend import ExecRequest
+from .context import (
+    INBOX,
+    Ctx,
+    ItemCmd,
+    check_access,
+    check_acl,
+    fail,
+    merged_meta,
+    node_path,
+    target_of,
+)
 from .errors import TreeCommandError
 from .node import Access, Node
+from .query import execute_get
 from .tnds_io import (
     TNDS_TYPES,
     TndsEntry,
     decode_tnds_data,
-    encode_subtree,
-    export_tnds,
     flatten_tnds,
 )
 from .tree import ManagementTree, Path, UiHandler
-from .uri import ListKind, ParsedUri, check_uri_limits, format_uri, parse_path, parse_uri
-from .values import NodeFormat, value_from_wire, value_to_wire
+from .uri import format_uri, parse_path, parse_uri
+from .values import NodeFormat, value_from_wire
 
 __all__ = ["execute_command"]
-
-_ItemCmd = Add | Replace | Delete | Copy | Exec
-
-#: SPEC §6.6 Inbox: reserved node where MOs are dropped for placement.
-INBOX = "Inbox"
-
-
-@attrs.define
-class _Ctx:
-    tree: ManagementTree
-    server_id: str | None  # None = the device itself (bootstrap): no ACL checks
-    ui: UiHandler | None
-    in_atomic: bool = False
-
-
-def _fail(code: StatusCode, reason: str, detail: str = "") -> TreeCommandError:
-    return TreeCommandError(code, reason, detail)
 
 
 def execute_command(
@@ -89,13 +84,13 @@ def execute_command(
     ``server_id=None`` runs with the device's own authority (no ACL checks), as a
     bootstrap does (SPEC §6.7).
     """
-    return _run(_Ctx(tree=tree, server_id=server_id, ui=ui), command)
+    return _run(Ctx(tree=tree, server_id=server_id, ui=ui), command)
 
 
 # -- dispatch and groups ---------------------------------------------------------
 
 
-def _run(ctx: _Ctx, command: object) -> CommandOutcome:
+def _run(ctx: Ctx, command: object) -> CommandOutcome:
     if isinstance(command, Atomic):
         return _atomic(ctx, command)
     if isinstance(command, Sequence):
@@ -106,7 +101,7 @@ def _run(ctx: _Ctx, command: object) -> CommandOutcome:
         # SPEC §1.5: Get inside Atomic -> 500.
         if ctx.in_atomic:
             return CommandOutcome(code=StatusCode.COMMAND_FAILED)
-        return _get(ctx, command)
+        return execute_get(ctx, command)
     if isinstance(command, Exec) and ctx.in_atomic:
         return CommandOutcome(code=StatusCode.COMMAND_FAILED)
     if isinstance(command, Add | Replace | Delete | Copy | Exec):
@@ -145,7 +140,7 @@ def _rolled_back(outcome: CommandOutcome) -> CommandOutcome:
     )
 
 
-def _atomic(ctx: _Ctx, atomic: Atomic) -> CommandOutcome:
+def _atomic(ctx: Ctx, atomic: Atomic) -> CommandOutcome:
     if ctx.in_atomic:
         # SPEC §1.5: nested Atomic -> 500 (and the parent fails with 507).
         return CommandOutcome(
@@ -175,7 +170,7 @@ def _atomic(ctx: _Ctx, atomic: Atomic) -> CommandOutcome:
     )
 
 
-def _sequence(ctx: _Ctx, sequence: Sequence) -> CommandOutcome:
+def _sequence(ctx: Ctx, sequence: Sequence) -> CommandOutcome:
     out: list[CommandOutcome] = []
     stop = False
     for child in sequence.commands:
@@ -193,7 +188,7 @@ def _sequence(ctx: _Ctx, sequence: Sequence) -> CommandOutcome:
     return CommandOutcome(code=StatusCode.OK, children=seq(out))
 
 
-def _alert(ctx: _Ctx, alert: Alert) -> CommandOutcome:
+def _alert(ctx: Ctx, alert: Alert) -> CommandOutcome:
     # SPEC §3.10: UI alerts 1100-1104; a client without UI answers 406.
     if alert.code is None or not 1100 <= alert.code <= 1104 or ctx.ui is None:
         return CommandOutcome(code=StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
@@ -203,7 +198,7 @@ def _alert(ctx: _Ctx, alert: Alert) -> CommandOutcome:
 # -- item commands -----------------------------------------------------------------
 
 
-def _item_command(ctx: _Ctx, command: _ItemCmd) -> CommandOutcome:
+def _item_command(ctx: Ctx, command: ItemCmd) -> CommandOutcome:
     if not command.items:
         return CommandOutcome(code=StatusCode.INCOMPLETE_COMMAND)
     point = ctx.tree.savepoint()
@@ -221,46 +216,13 @@ def _item_command(ctx: _Ctx, command: _ItemCmd) -> CommandOutcome:
     return CommandOutcome(code=code)
 
 
-def _target(item: Item) -> ParsedUri:
-    if item.target is None:
-        raise _fail(StatusCode.INCOMPLETE_COMMAND, "item.target", "Item without Target")
-    return parse_uri(item.target.loc_uri)
-
-
-def _meta(command: _ItemCmd | Get, item: Item) -> Meta:
-    # The Item's Meta refines the command's Meta field by field.
-    base, own = command.meta or Meta(), item.meta or Meta()
-    return Meta(
-        format=own.format or base.format,
-        type=own.type or base.type,
-        size=own.size if own.size is not None else base.size,
-    )
-
-
-def _check_acl(ctx: _Ctx, path: Path, command: AclCommand) -> None:
-    # SPEC §6.3: rights are checked against the authenticated server's ServerID.
-    if ctx.server_id is not None and not ctx.tree.allows(path, command, ctx.server_id):
-        raise _fail(StatusCode.PERMISSION_DENIED, "acl.denied", format_uri(path))
-
-
-def _check_access(node: Node, access: Access) -> None:
-    # SPEC §6.4: AccessType is independent of the ACL; a missing command -> 405.
-    if not node.allows(access):
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "access.denied", access.value)
-
-
-def _node_path(ctx: _Ctx, parsed: ParsedUri) -> Path:
-    check_uri_limits(parsed.path, ctx.tree.uri_limits())
-    return parsed.path
-
-
-def _add_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
-    parsed = _target(item)
+def _add_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
+    parsed = target_of(item)
     if parsed.prop is not None or parsed.listing is not None:
         # SPEC §6.2: no Add on properties.
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "add.property")
-    path = _node_path(ctx, parsed)
-    meta = _meta(command, item)
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "add.property")
+    path = node_path(ctx, parsed)
+    meta = merged_meta(command, item)
     if meta.type in TNDS_TYPES:
         _import_tnds(ctx, path, item.data, replace=False)
         return StatusCode.OK
@@ -279,17 +241,17 @@ def _add_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
     return StatusCode.OK
 
 
-def _inbox_place(ctx: _Ctx, path: Path, mo_type: str | None) -> Path:
+def _inbox_place(ctx: Ctx, path: Path, mo_type: str | None) -> Path:
     # SPEC §6.6 Inbox: the device places an MO dropped in ./Inbox by its MO type.
     for rule_path, rule in ctx.tree.ddf.rules.items():
         if mo_type is not None and rule.ddf_name == mo_type and rule_path[-1] is None:
             parent = tuple(s for s in rule_path[:-1] if s is not None)
             if len(parent) == len(rule_path) - 1:
                 return (*parent, path[-1])
-    raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "inbox.unknown_type", mo_type or "")
+    raise fail(StatusCode.COMMAND_NOT_ALLOWED, "inbox.unknown_type", mo_type or "")
 
 
-def _inbox_entries(ctx: _Ctx, entries: tuple[TndsEntry, ...]) -> tuple[TndsEntry, ...]:
+def _inbox_entries(ctx: Ctx, entries: tuple[TndsEntry, ...]) -> tuple[TndsEntry, ...]:
     # SPEC §6.7/§6.6: each top MO of a TNDS added to ./Inbox goes where its type lives.
     moved: dict[Path, Path] = {}
     out = []
@@ -299,23 +261,23 @@ def _inbox_entries(ctx: _Ctx, entries: tuple[TndsEntry, ...]) -> tuple[TndsEntry
             moved[path] = _inbox_place(ctx, path, entry.node.type)
         top = moved.get(path[:2])
         if top is None:
-            raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "inbox.path")
+            raise fail(StatusCode.COMMAND_NOT_ALLOWED, "inbox.path")
         out.append(attrs.evolve(entry, path=(*top, *path[2:])))
     return tuple(out)
 
 
-def _create(ctx: _Ctx, path: Path, node: Node) -> None:
+def _create(ctx: Ctx, path: Path, node: Node) -> None:
     """Create one node with implicit interior ancestors (SPEC §1.5 Add, §6.3)."""
     tree = ctx.tree
     if not path or tree.node(path) is not None:
-        raise _fail(StatusCode.ALREADY_EXISTS, "add.exists", format_uri(path))
+        raise fail(StatusCode.ALREADY_EXISTS, "add.exists", format_uri(path))
     depth = len(path) - 1
     while depth > 0 and tree.node(path[:depth]) is None:
         depth -= 1
     anchor = tree.require(path[:depth])
     if not anchor.is_interior:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "add.under_leaf", format_uri(path[:depth]))
-    _check_acl(ctx, path[:depth], AclCommand.ADD)
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "add.under_leaf", format_uri(path[:depth]))
+    check_acl(ctx, path[:depth], AclCommand.ADD)
     for level in range(depth + 1, len(path)):
         implicit = Node(name=path[level - 1], format=NodeFormat.NODE)
         try:
@@ -328,21 +290,21 @@ def _create(ctx: _Ctx, path: Path, node: Node) -> None:
     _create_one(ctx, path, node)
 
 
-def _create_one(ctx: _Ctx, path: Path, node: Node) -> None:
+def _create_one(ctx: Ctx, path: Path, node: Node) -> None:
     tree = ctx.tree
     found = tree.ddf.rule_for(path)
     if found is not None:
         pattern, rule = found
         if Access.ADD not in rule.access:
-            raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "ddf.access", "Add")
+            raise fail(StatusCode.COMMAND_NOT_ALLOWED, "ddf.access", "Add")
         if rule.df_format is not None and _format_family(rule.df_format) != _format_family(
             node.format
         ):
-            raise _fail(StatusCode.UNSUPPORTED_MEDIA_TYPE, "ddf.format", rule.df_format.value)
+            raise fail(StatusCode.UNSUPPORTED_MEDIA_TYPE, "ddf.format", rule.df_format.value)
         siblings = tree.require(path[:-1]).children
         count = sum(tree.ddf.matches(pattern, (*path[:-1], s)) for s in siblings)
         if rule.max_occurs is not None and count >= rule.max_occurs:
-            raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "ddf.occurrence", format_uri(path))
+            raise fail(StatusCode.COMMAND_NOT_ALLOWED, "ddf.occurrence", format_uri(path))
     if (
         ctx.server_id is not None
         and node.is_interior
@@ -360,7 +322,7 @@ def _format_family(fmt: NodeFormat) -> NodeFormat:
 
 
 def _import_tnds(
-    ctx: _Ctx, base: Path, data: str | bytes | XmlData | None, *, replace: bool
+    ctx: Ctx, base: Path, data: str | bytes | XmlData | None, *, replace: bool
 ) -> None:
     """Add (or Replace) the subtree a TNDS document describes below ``base``."""
     entries = flatten_tnds(decode_tnds_data(data, limits=ctx.tree.limits), base)
@@ -377,7 +339,7 @@ def _import_tnds(
             _create(inner, entry.path, entry.node)
         elif replace and existing is not None:
             # SPEC §1.5 Replace/TNDS: delete the sub-nodes, replace the node, re-add.
-            _check_acl(ctx, entry.path, AclCommand.REPLACE)
+            check_acl(ctx, entry.path, AclCommand.REPLACE)
             for child in existing.children:
                 _delete_path(ctx, (*entry.path, child))
             new = attrs.evolve(
@@ -393,12 +355,12 @@ def _import_tnds(
             _create(ctx, entry.path, entry.node)
 
 
-def _replace_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
-    parsed = _target(item)
+def _replace_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
+    parsed = target_of(item)
     if parsed.listing is not None:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "replace.list")
-    path = _node_path(ctx, parsed)
-    meta = _meta(command, item)
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "replace.list")
+    path = node_path(ctx, parsed)
+    meta = merged_meta(command, item)
     if meta.type in TNDS_TYPES and parsed.prop is None:
         ctx.tree.require(path)
         _import_tnds(ctx, path, item.data, replace=True)
@@ -406,17 +368,17 @@ def _replace_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
     node = ctx.tree.require(path)
     if parsed.prop is not None:
         return _replace_property(ctx, path, node, parsed.prop, item)
-    _check_access(node, Access.REPLACE)
-    _check_acl(ctx, path, AclCommand.REPLACE)
+    check_access(node, Access.REPLACE)
+    check_acl(ctx, path, AclCommand.REPLACE)
     if node.is_interior:
         # An interior node has no value; only its properties can be replaced.
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "replace.interior")
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "replace.interior")
     fmt, value = value_from_wire(item.data, meta.format)
     if fmt is NodeFormat.NODE:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "replace.to_interior")
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "replace.to_interior")
     found = ctx.tree.ddf.rule_for(path)
     if found and found[1].df_format and _format_family(found[1].df_format) != _format_family(fmt):
-        raise _fail(StatusCode.UNSUPPORTED_MEDIA_TYPE, "ddf.format", found[1].df_format.value)
+        raise fail(StatusCode.UNSUPPORTED_MEDIA_TYPE, "ddf.format", found[1].df_format.value)
     new = attrs.evolve(node, format=fmt, value=value, type=meta.type or node.type)
     ctx.tree.update_node(path, new)
     return StatusCode.OK
@@ -429,11 +391,11 @@ def _text(data: str | bytes | XmlData | None) -> str:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise _fail(StatusCode.BAD_REQUEST, "property.encoding") from None
+            raise fail(StatusCode.BAD_REQUEST, "property.encoding") from None
     return data or ""
 
 
-def _replace_property(ctx: _Ctx, path: Path, node: Node, prop: str, item: Item) -> int:
+def _replace_property(ctx: Ctx, path: Path, node: Node, prop: str, item: Item) -> int:
     text = _text(item.data)
     if prop == "ACL":
         # SPEC §6.3: interior: Replace on the node or its parent; leaf: only the
@@ -442,71 +404,71 @@ def _replace_property(ctx: _Ctx, path: Path, node: Node, prop: str, item: Item) 
             own = node.is_interior and ctx.tree.allows(path, AclCommand.REPLACE, ctx.server_id)
             parent = ctx.tree.allows(path[:-1] if path else (), AclCommand.REPLACE, ctx.server_id)
             if not (own or parent):
-                raise _fail(StatusCode.PERMISSION_DENIED, "acl.denied", format_uri(path))
+                raise fail(StatusCode.PERMISSION_DENIED, "acl.denied", format_uri(path))
         try:
             acl = parse_acl(text)
         except InvalidValueError:
-            raise _fail(StatusCode.BAD_REQUEST, "acl.syntax") from None
+            raise fail(StatusCode.BAD_REQUEST, "acl.syntax") from None
         if not path and acl is None:
             # SPEC §6.3: the root ACL must always have a value.
-            raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "acl.root_empty")
+            raise fail(StatusCode.COMMAND_NOT_ALLOWED, "acl.root_empty")
         ctx.tree.update_node(path, attrs.evolve(node, acl=acl))
         return StatusCode.OK
     if prop not in ("Name", "Title"):
         # SPEC §6.2: Format, Size, TStamp, Type, VerNo are Get-only.
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "property.read_only", prop)
-    _check_acl(ctx, path, AclCommand.REPLACE)
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "property.read_only", prop)
+    check_acl(ctx, path, AclCommand.REPLACE)
     if prop == "Title":
         if len(text.encode("utf-8")) > 255:
-            raise _fail(StatusCode.BAD_REQUEST, "property.title_length")
+            raise fail(StatusCode.BAD_REQUEST, "property.title_length")
         ctx.tree.update_node(path, attrs.evolve(node, title=text))
         return StatusCode.OK
     # SPEC §6.1: permanent nodes (and the root) cannot be renamed.
     if not path or node.permanent:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "rename.permanent")
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "rename.permanent")
     if "/" in text or parse_path(text) != (text,):
-        raise _fail(StatusCode.BAD_REQUEST, "rename.syntax")
+        raise fail(StatusCode.BAD_REQUEST, "rename.syntax")
     if text != path[-1]:
         ctx.tree.rename(path, text)
     return StatusCode.OK
 
 
-def _delete_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
-    parsed = _target(item)
+def _delete_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
+    parsed = target_of(item)
     if parsed.prop is not None or parsed.listing is not None:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "delete.property")
-    _delete_path(ctx, _node_path(ctx, parsed))
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "delete.property")
+    _delete_path(ctx, node_path(ctx, parsed))
     return StatusCode.OK
 
 
-def _delete_path(ctx: _Ctx, path: Path) -> None:
+def _delete_path(ctx: Ctx, path: Path) -> None:
     if not path:
         # SPEC §1.5 Delete: the root cannot be deleted.
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "delete.root")
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "delete.root")
     node = ctx.tree.require(path)
-    _check_access(node, Access.DELETE)
-    _check_acl(ctx, path, AclCommand.DELETE)
+    check_access(node, Access.DELETE)
+    check_acl(ctx, path, AclCommand.DELETE)
     # SPEC §6.1: permanent nodes (anywhere in the subtree) cannot be deleted.
     if any(ctx.tree.require(p).permanent for p in ctx.tree.walk(path)):
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "delete.permanent")
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "delete.permanent")
     ctx.tree.remove_subtree(path)
 
 
-def _copy_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
+def _copy_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
     # SPEC §1.5 Copy: leaf to leaf; needs Get on the source and Replace (or Add on
     # the parent, for a new target) on the destination.
     if item.source is None:
-        raise _fail(StatusCode.INCOMPLETE_COMMAND, "copy.source")
-    src = _node_path(ctx, parse_uri(item.source.loc_uri))
-    dst_parsed = _target(item)
+        raise fail(StatusCode.INCOMPLETE_COMMAND, "copy.source")
+    src = node_path(ctx, parse_uri(item.source.loc_uri))
+    dst_parsed = target_of(item)
     if dst_parsed.prop is not None or dst_parsed.listing is not None:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "copy.property")
-    dst = _node_path(ctx, dst_parsed)
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "copy.property")
+    dst = node_path(ctx, dst_parsed)
     source = ctx.tree.require(src)
     if source.is_interior:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "copy.interior")
-    _check_access(source, Access.GET)
-    _check_acl(ctx, src, AclCommand.GET)
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "copy.interior")
+    check_access(source, Access.GET)
+    check_acl(ctx, src, AclCommand.GET)
     value = ctx.tree.read_value(src)
     target = ctx.tree.node(dst)
     if target is None:
@@ -516,28 +478,28 @@ def _copy_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
         _create(ctx, dst, new)
         return StatusCode.OK
     if target.is_interior:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "copy.interior")
-    _check_acl(ctx, dst, AclCommand.REPLACE)
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "copy.interior")
+    check_acl(ctx, dst, AclCommand.REPLACE)
     if not target.allows(Access.REPLACE):
         # SPEC §1.5 Copy: target not overwritable for a non-ACL reason -> 403.
-        raise _fail(StatusCode.FORBIDDEN, "copy.forbidden")
+        raise fail(StatusCode.FORBIDDEN, "copy.forbidden")
     ctx.tree.update_node(
         dst, attrs.evolve(target, format=source.format, type=source.type, value=value)
     )
     return StatusCode.OK
 
 
-def _exec_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
-    parsed = _target(item)
+def _exec_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
+    parsed = target_of(item)
     if parsed.prop is not None or parsed.listing is not None:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "exec.property")
-    path = _node_path(ctx, parsed)
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "exec.property")
+    path = node_path(ctx, parsed)
     node = ctx.tree.require(path)
-    _check_access(node, Access.EXEC)
-    _check_acl(ctx, path, AclCommand.EXEC)
+    check_access(node, Access.EXEC)
+    check_acl(ctx, path, AclCommand.EXEC)
     backend = ctx.tree.backend_for(path)
     if backend is None:
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "exec.no_handler")
+        raise fail(StatusCode.COMMAND_NOT_ALLOWED, "exec.no_handler")
     data = item.data.text if isinstance(item.data, XmlData) else item.data
     correlator = command.correlator if isinstance(command, Exec) else None
     request = ExecRequest(
@@ -546,17 +508,16 @@ def _exec_item(ctx: _Ctx, command: _ItemCmd, item: Item) -> int:
     try:
         result = backend.execute(request)
     except Exception:  # application code: any failure is the command's 500
-        raise _fail(StatusCode.COMMAND_FAILED, "exec.failed") from None
+        raise fail(StatusCode.COMMAND_FAILED, "exec.failed") from None
     if result.code == StatusCode.ACCEPTED_FOR_PROCESSING:
         # SPEC §1.5 Exec / FUMO: 202 now, a Generic Alert with the Correlator later.
         ctx.tree.exec_accepted(request)
     elif result.code >= 300:
-        raise _fail(
-            StatusCode(result.code)
-            if result.code in StatusCode._value2member_map_
-            else StatusCode.COMMAND_FAILED,
-            "exec.refused",
-        )
+        try:
+            code = StatusCode(result.code)
+        except ValueError:
+            code = StatusCode.COMMAND_FAILED
+        raise fail(code, "exec.refused")
     return result.code
 
 
@@ -570,111 +531,3 @@ _ITEM_HANDLERS = {
 
 
 # -- Get -------------------------------------------------------------------------------
-
-
-def _get(ctx: _Ctx, command: Get) -> CommandOutcome:
-    if not command.items:
-        return CommandOutcome(code=StatusCode.INCOMPLETE_COMMAND)
-    results: list[Item] = []
-    try:
-        for item in command.items:
-            results.extend(_get_item(ctx, command, item))
-    except TreeCommandError as exc:
-        return CommandOutcome(code=exc.code)
-    return CommandOutcome(code=StatusCode.OK, results=seq(results))
-
-
-def _readable(ctx: _Ctx, path: Path) -> bool:
-    node = ctx.tree.require(path)
-    if not node.allows(Access.GET):
-        return False
-    return ctx.server_id is None or ctx.tree.allows(path, AclCommand.GET, ctx.server_id)
-
-
-def _leaf_item(ctx: _Ctx, path: Path, node: Node, *, with_data: bool = True) -> Item:
-    uri = format_uri(path)
-    if node.is_interior:
-        data: str | bytes | None = "/".join(node.children)
-        meta = Meta(format="node", type=node.type)
-    else:
-        data, fmt_name = value_to_wire(node.format, ctx.tree.read_value(path), ctx.tree.binary_wire)
-        # SPEC §1.5 Results: Meta only when not the defaults chr / text/plain.
-        mtype = None if node.type in (None, "text/plain") else node.type
-        fmt = None if fmt_name == "chr" else fmt_name
-        meta = Meta(format=fmt, type=mtype)
-    return Item(
-        source=Location(loc_uri=uri),
-        meta=meta if (meta.format or meta.type) else None,
-        data=data if with_data else None,
-    )
-
-
-def _get_item(ctx: _Ctx, command: Get, item: Item) -> list[Item]:
-    parsed = _target(item)
-    path = _node_path(ctx, parsed)
-    if path[:1] == (INBOX,):
-        # SPEC §6.6: Get on ./Inbox or below -> 405.
-        raise _fail(StatusCode.COMMAND_NOT_ALLOWED, "inbox.get")
-    node = ctx.tree.require(path)
-    _check_access(node, Access.GET)
-    _check_acl(ctx, path, AclCommand.GET)
-    if parsed.prop is not None:
-        return [_property_item(ctx, path, node, parsed.prop)]
-    if parsed.listing is None:
-        return [_leaf_item(ctx, path, node)]
-
-    def visible(p: Path) -> tuple[Path, ...]:
-        kids = ctx.tree.require(p).children
-        return tuple(c for c in ((*p, k) for k in kids) if _readable(ctx, c))
-
-    if parsed.listing.kind is ListKind.TNDS:
-        doc = export_tnds(
-            ctx.tree.require,
-            visible,
-            ctx.tree.read_value,
-            path,
-            properties=parsed.listing.properties,
-        )
-        try:
-            text = encode_subtree(doc).decode("utf-8")
-        except NotImplementedError:
-            raise _fail(StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED, "tnds.unsupported") from None
-        start = text.find("<MgmtTree")
-        return [
-            Item(
-                source=Location(loc_uri=format_uri(path)),
-                meta=Meta(format="xml", type=TNDS_TYPES[0]),
-                data=XmlData(text[start:] if start >= 0 else text),
-            )
-        ]
-    # SPEC §3.12 Struct / StructData: one Item per readable node, parents first.
-    out: list[Item] = []
-    stack = [path]
-    while stack:
-        current = stack.pop()
-        cnode = ctx.tree.require(current)
-        with_data = parsed.listing.kind is ListKind.STRUCT_DATA and not cnode.is_interior
-        out.append(_leaf_item(ctx, current, cnode, with_data=with_data))
-        stack.extend(reversed(visible(current)))
-    return out
-
-
-def _property_item(ctx: _Ctx, path: Path, node: Node, prop: str) -> Item:
-    # SPEC §6.2 / §3.12: property values are strings; unset ones are empty.
-    from .values import value_size
-
-    values: dict[str, str | None] = {
-        "ACL": str(node.acl) if node.acl is not None else "",
-        "Format": node.format.value,
-        "Name": node.name,
-        "Title": node.title or "",
-        "TStamp": node.tstamp or "",
-        "Type": node.type or "",
-        "VerNo": str(node.verno),
-        # SPEC §6.2: Size MUST NOT be supported for interior nodes.
-        "Size": None if node.is_interior else str(value_size(ctx.tree.read_value(path))),
-    }
-    value = values[prop]
-    if value is None:
-        raise _fail(StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED, "property.unsupported", prop)
-    return Item(source=Location(loc_uri=f"{format_uri(path)}?prop={prop}"), data=value)

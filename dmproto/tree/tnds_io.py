@@ -27,6 +27,7 @@ from ..codes import StatusCode
 from ..errors import MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from ._compat import seq
+from .acl import parse_acl
 from .errors import TreeCommandError
 from .node import Node
 from .tree import ManagementTree
@@ -150,8 +151,6 @@ def decode_tnds_data(
 
 
 def _entry_node(tn: TreeNode) -> Node:
-    from .acl import parse_acl
-
     rt = tn.rt_properties or RTProperties()
     interior = (
         rt.format == "node"
