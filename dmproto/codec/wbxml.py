@@ -77,10 +77,19 @@ _MB_MAX_BYTES = 5
 _CHARSETS: dict[int, str] = {0: "utf-8", 3: "ascii", 4: "latin-1", 0x6A: "utf-8"}
 _UTF8 = 0x6A
 _WHITESPACE = b" \t\r\n"
-_PAGES = frozenset(int(page) for page in CodePage)
+_PAGES = tuple(CodePage)
 
+# Plain ints for the token loop (enum attribute lookups cost more than the work).
+_SWITCH_PAGE = int(GlobalToken.SWITCH_PAGE)
+_END = int(GlobalToken.END)
+_ENTITY = int(GlobalToken.ENTITY)
+_STR_I = int(GlobalToken.STR_I)
+_PI = int(GlobalToken.PI)
+_STR_T = int(GlobalToken.STR_T)
+_OPAQUE = int(GlobalToken.OPAQUE)
 _EXT_TOKENS = frozenset(
-    {
+    int(t)
+    for t in (
         GlobalToken.EXT_I_0,
         GlobalToken.EXT_I_1,
         GlobalToken.EXT_I_2,
@@ -90,11 +99,24 @@ _EXT_TOKENS = frozenset(
         GlobalToken.EXT_0,
         GlobalToken.EXT_1,
         GlobalToken.EXT_2,
-    }
+    )
 )
-_TEXT_TOKENS = frozenset(
-    {GlobalToken.STR_I, GlobalToken.STR_T, GlobalToken.OPAQUE, GlobalToken.ENTITY}
+_TEXT_TOKENS = frozenset((_STR_I, _STR_T, _OPAQUE, _ENTITY))
+_LITERAL_TAGS = frozenset(
+    int(t)
+    for t in (
+        GlobalToken.LITERAL,
+        GlobalToken.LITERAL_A,
+        GlobalToken.LITERAL_C,
+        GlobalToken.LITERAL_AC,
+    )
 )
+#: (page << 6 | tag identity) -> (name, page), for every tag of the three pages.
+_TAGS: dict[int, tuple[str, CodePage]] = {
+    (int(page) << 6) | identity: (name, page)
+    for page, names in TAG_NAMES.items()
+    for identity, name in names.items()
+}
 
 
 def _check_options(instance: WbxmlOptions, attribute: attrs.Attribute[int], value: int) -> None:
@@ -303,20 +325,21 @@ class _Parser:
     def body(self) -> Element:
         """Read the body: *PI element *PI, iteratively."""
         limits = self.limits
-        page = CodePage.SYNCML
+        data = self.data
+        page = 0  # SPEC §2.3: every document starts on page 0
         stack: list[Element] = []
         sizes: list[int] = []  # character-data bytes of each open element
         root: Element | None = None
         count = 0
         while self.pos < self.end:
             start = self.pos
-            token = self.data[start]
+            token = data[start]
             self.pos += 1
-            if token == GlobalToken.PI:
+            if token == _PI:
                 self.skip_attributes(start)
                 continue
             if root is not None and not stack:
-                if not self.data[start:].strip(_WHITESPACE):
+                if not data[start:].strip(_WHITESPACE):
                     # libwbxml quirk (SPEC §2.5): after an embedded document it
                     # writes the XML white space that followed it as a second
                     # OPAQUE run, so the joined Data bytes end in white space.
@@ -324,9 +347,9 @@ class _Parser:
                 raise _malformed(
                     "wbxml.trailing-data", "data after the end of the root element", start
                 )
-            if token == GlobalToken.SWITCH_PAGE:
+            if token == _SWITCH_PAGE:
                 page = self.switch_page(start)
-            elif token == GlobalToken.END:
+            elif token == _END:
                 if not stack:
                     raise _malformed("wbxml.unbalanced-end", "END with no open element", start)
                 stack.pop()
@@ -340,8 +363,10 @@ class _Parser:
             elif token in _EXT_TOKENS:
                 raise _malformed("wbxml.unsupported-token", f"extension token 0x{token:02x}", start)
             else:
-                name, tag_page = self.tag(token, page, start)
-                element = Element(name, tag_page, position=start)
+                tag = _TAGS.get((page << 6) | (token & TAG_ID_MASK))
+                if tag is None:
+                    tag = self.unusual_tag(token, page, start)
+                element = Element(tag[0], tag[1], position=start)
                 if token & TAG_ATTRIBUTES:
                     # SyncML uses no attributes (SPEC §2.1); some Nokia encoders
                     # write a LITERAL xmlns attribute: skip attribute lists.
@@ -368,17 +393,17 @@ class _Parser:
             raise _malformed("wbxml.empty", "no root element", self.end)
         return root
 
-    def switch_page(self, start: int) -> CodePage:
+    def switch_page(self, start: int) -> int:
         number = self.byte("the code page")
         # SPEC §2.3: pages 0 SyncML, 1 MetInf, 2 DM DDF.
-        if number not in _PAGES:
+        if number >= len(_PAGES):
             raise _malformed("wbxml.unknown-page", f"unknown code page {number}", start)
-        return CodePage(number)
+        return number
 
-    def tag(self, token: int, page: CodePage, start: int) -> tuple[str, CodePage]:
-        """The name and code page of the element a tag token opens."""
-        identity = token & TAG_ID_MASK
-        if identity == GlobalToken.LITERAL:
+    def unusual_tag(self, token: int, page_number: int, start: int) -> tuple[str, CodePage]:
+        """A LITERAL tag's name and page, or the error for a tag not on its page."""
+        page = _PAGES[page_number]
+        if token in _LITERAL_TAGS:
             # LITERAL, LITERAL_C, LITERAL_A, LITERAL_AC: the name is in the string table.
             name, _ = self.table_string(start)
             if name in TAG_TOKENS[page]:
@@ -386,28 +411,26 @@ class _Parser:
             # A LITERAL carries no page: libwbxml writes SyncML 1.2 tags its 1.1
             # table lacks (Correlator) as literals while page 1 is still current.
             # Accept a name known on another DM page (SPEC §2.3), page 0 first.
-            for other in CodePage:
+            for other in _PAGES:
                 if name in TAG_TOKENS[other]:
                     return name, other
             raise _malformed(
                 "wbxml.unknown-tag", f"literal tag {name!r} unknown on the DM code pages", start
             )
-        name_of = TAG_NAMES[page].get(identity)
-        if name_of is None:
-            raise _malformed(
-                "wbxml.unknown-tag", f"tag 0x{identity:02x} unknown on page {page.name}", start
-            )
-        return name_of, page
+        identity = token & TAG_ID_MASK
+        raise _malformed(
+            "wbxml.unknown-tag", f"tag 0x{identity:02x} unknown on page {page.name}", start
+        )
 
     def text(self, token: int, start: int, element: Element, size: int) -> int:
         """Append one run of character data to ``element``; return its new size."""
         part: str | bytes
-        if token == GlobalToken.STR_I:
+        if token == _STR_I:
             raw, at = self.inline_string()
             part, run = self.decode(raw, at), len(raw)
-        elif token == GlobalToken.STR_T:
+        elif token == _STR_T:
             part, run = self.table_string(start)
-        elif token == GlobalToken.OPAQUE:
+        elif token == _OPAQUE:
             # SPEC §2.5: raw bytes; length checked against the input before slicing.
             run = self.length("OPAQUE data")
             part = self.data[self.pos : self.pos + run]
