@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from test_tree_support import add, add_node, delete, exec_, get, open_tree, replace, value
 
 from dmproto.codec.model import Alert, Atomic, Item, Sequence
@@ -25,11 +27,14 @@ def snapshot(tree: ManagementTree) -> dict[tuple[str, ...], Node | None]:
     return {p: tree.node(p) for p in tree.paths()}
 
 
-def confirm(answer: int) -> Alert:
+def confirm() -> Alert:
+    """A 1101 confirmation alert (the ``ui`` callable decides the answer)."""
     return Alert(cmd_id="9", code=1101, items=[Item(), Item(data="Sure?")])
 
 
-def ui_answer(code: int):  # type: ignore[no-untyped-def]
+def ui_answer(code: int) -> Callable[[Alert], CommandOutcome]:
+    """A UI that answers confirmations with ``code`` and everything else with 200."""
+
     def ui(alert: Alert) -> CommandOutcome:
         return CommandOutcome(code=code if alert.code == 1101 else 200)
 
@@ -93,7 +98,7 @@ def test_get_nested_in_sequence_inside_atomic_is_500() -> None:
 def test_confirm_no_inside_atomic_fails_it() -> None:
     tree = open_tree()
     out = tree.execute(
-        Atomic(cmd_id="1", commands=[add("./a", "1"), confirm(304), add("./b", "2")]),
+        Atomic(cmd_id="1", commands=[add("./a", "1"), confirm(), add("./b", "2")]),
         server_id=SRV,
         ui=ui_answer(304),
     )
@@ -103,7 +108,7 @@ def test_confirm_no_inside_atomic_fails_it() -> None:
 
 def test_confirm_yes_inside_atomic_and_no_ui_is_406() -> None:
     tree = open_tree()
-    cmd = Atomic(cmd_id="1", commands=[confirm(200), add("./a", "1")])
+    cmd = Atomic(cmd_id="1", commands=[confirm(), add("./a", "1")])
     assert codes(tree.execute(cmd, server_id=SRV, ui=ui_answer(200))) == (200, [200, 200])
     tree = open_tree()
     assert codes(tree.execute(cmd, server_id=SRV)) == (507, [406, 215])
@@ -122,7 +127,7 @@ def test_sequence_continues_after_errors_but_stops_after_no_or_cancel() -> None:
             cmd_id="1",
             commands=[
                 add("./a", "1"),
-                confirm(answer),
+                confirm(),
                 add("./b", "2"),
                 Atomic(cmd_id="5", commands=[add("./c", "3")]),
             ],

@@ -13,6 +13,7 @@ from test_tree_support import add, add_node, get, replace, std_tree, value
 
 from dmproto.codec.model import Meta
 from dmproto.errors import InvalidValueError
+from dmproto.session.events import NonceRole
 from dmproto.tree.stdobj import (
     AppAuth,
     AuthLevel,
@@ -134,6 +135,15 @@ def test_store_nonce_updates_and_creates() -> None:
     assert info2 is not None and info2.server_nonce == b"n" and info2.client_nonce is None
     with pytest.raises(InvalidValueError):
         store_nonce(bare, "nobody", AuthLevel.CLCRED, b"x")
+
+
+def test_store_nonce_from_session_event_roles() -> None:
+    tree = std_tree()
+    add_account(tree, ACCOUNT)
+    store_nonce(tree, "dm.example.com", NonceRole.CLIENT, b"c")
+    store_nonce(tree, "dm.example.com", NonceRole.SERVER, b"s")
+    info = find_account(tree, "dm.example.com")
+    assert info is not None and (info.client_nonce, info.server_nonce) == (b"c", b"s")
 
 
 def test_account_created_by_server_commands_is_found() -> None:

@@ -20,6 +20,7 @@ import attrs
 
 from ..codec.model import Item, Location, Meta
 from ..errors import InvalidValueError
+from ..session.events import NonceRole
 from .acl import Acl, AclCommand, parse_acl
 from .ddf import DdfRule
 from .node import ALL_ACCESS, Access, Node
@@ -321,15 +322,22 @@ def find_account(tree: ManagementTree, server_id: str) -> AccountInfo | None:
     )
 
 
-def store_nonce(tree: ManagementTree, server_id: str, level: AuthLevel, nonce: bytes) -> None:
+def store_nonce(
+    tree: ManagementTree, server_id: str, level: AuthLevel | NonceRole, nonce: bytes
+) -> None:
     """Store a new nonce in ``AppAuth/<level>/AAuthData`` of the server's account
     (SPEC §4.3: CLCRED = nonce from the server, SRVCRED = nonce we issued).
+
+    ``level`` may be the role of a session ``NonceChanged`` event: its CLIENT nonce
+    is CLCRED, its SERVER nonce SRVCRED.
 
     Creates the AppAuth entry or AAuthData leaf when missing.
 
     Raises:
         InvalidValueError: ``account.unknown`` when no account has that ServerID.
     """
+    if isinstance(level, NonceRole):
+        level = AuthLevel.CLCRED if level is NonceRole.CLIENT else AuthLevel.SRVCRED
     base = _account_path(tree, server_id)
     if base is None:
         raise InvalidValueError("account.unknown", "no DMAcc account for this ServerID")
