@@ -62,6 +62,7 @@ class Exchange:
         self._endpoint = endpoint
         self._entry = entry
         self._request = request
+        self._built: HttpResponse | None = None
         self._closed = False
 
     @property
@@ -75,11 +76,18 @@ class Exchange:
         return self._entry.token
 
     def poll(self, now: float) -> ServerStep:
-        """The next event for the handler, or the HTTP response once all are handled."""
+        """The next event for the handler, or the HTTP response once all are handled.
+
+        Events the session emits while building the response (``SessionEnded`` after
+        the last package) are delivered before the response is handed out.
+        """
         event = self.session.next_event()
         if event is not None:
             return Deliver(event=event)
-        return Respond(response=self._response(now))
+        if self._built is None:
+            self._built = self._response(now)
+            return self.poll(now)
+        return Respond(response=self._built)
 
     def _response(self, now: float) -> HttpResponse:
         session = self.session

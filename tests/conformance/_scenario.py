@@ -21,7 +21,7 @@ from dmproto.session import (
     ServerSession,
 )
 from dmproto.session import events as ev
-from dmproto.tree import ManagementTree
+from dmproto.tree import ManagementTree, Node, NodeFormat
 from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
 
 SERVER_ID = "dmproto-conformance"
@@ -34,7 +34,11 @@ def server_config(**changes: Any) -> ServerConfig:
 
 
 def device_tree(dev_id: str) -> ManagementTree:
-    return build_device_tree(DeviceInfo(dev_id=dev_id, man="Acme", mod="Conformance"))
+    """The standard objects plus ``./Vendor``, an interior node any server may manage."""
+    tree = build_device_tree(DeviceInfo(dev_id=dev_id, man="Acme", mod="Conformance"))
+    tree.add_node(("Vendor",), Node(name="Vendor", format=NodeFormat.NODE))
+    tree.set_acl("./Vendor", "Add=*&Get=*&Replace=*&Delete=*&Exec=*")
+    return tree
 
 
 def client_config(
