@@ -237,6 +237,16 @@ def ddf_document() -> bytes:
                                     ),
                                 ),
                                 TreeNode(node_name="Serial", df_properties=df("chr", "Add", "Get")),
+                                TreeNode(
+                                    node_name="Cert",
+                                    df_properties=df(
+                                        "b64",
+                                        "Add",
+                                        "Get",
+                                        "Delete",
+                                        df_type_mime=("application/pkix-cert",),
+                                    ),
+                                ),
                             ],
                         ),
                         TreeNode(
@@ -274,6 +284,20 @@ def test_ddf_rules_are_enforced_on_later_commands() -> None:
     # ... but such nodes go away with their ancestor
     assert tree.execute(delete("./App/one"), server_id=SRV).code == 200
     assert tree.execute(add_node("./App/Single"), server_id=SRV).code == 200
+
+
+def test_ddf_type_and_minimum_occurrence() -> None:
+    tree = open_tree()
+    tree.execute(add_node("./App"), server_id=SRV)
+    load_ddf(tree, ddf_document())
+    tree.execute(add_node("./App/one"), server_id=SRV)
+    cert = "./App/one/Cert"
+    assert tree.execute(add(cert, "AA==", fmt="b64", mtype="text/plain"), server_id=SRV).code == 415
+    assert tree.execute(add(cert, "AA==", fmt="b64"), server_id=SRV).code == 200
+    assert value(tree, cert + "?prop=Type") == "application/pkix-cert"
+    # Occurrence One: the node cannot be deleted on its own, only with its parent
+    assert tree.execute(delete(cert), server_id=SRV).code == 405
+    assert tree.execute(delete("./App/one"), server_id=SRV).code == 200
 
 
 def test_ddf_unknown_access_type_is_refused() -> None:

@@ -5,7 +5,9 @@ subtree. :meth:`DdfRules.load` turns it into path patterns (an empty NodeName, t
 ``<X>`` placeholder, matches any name) with their AccessType, DFFormat, Occurrence,
 Scope, DefaultValue and CaseSense. The tree applies a matching rule to every node it
 creates (AccessType and Scope become the node's ``access``/``permanent``), and the
-executor checks DFFormat (415) and Occurrence (405) on Add and fills DefaultValue.
+executor checks DFFormat and DFType MIME (415) and the Occurrence maximum (405) on
+Add, the Occurrence minimum on Delete (405), and fills DefaultValue (and the first
+DFType MIME as the default Type).
 CaseSense is recorded but names are always compared case-sensitively.
 """
 
@@ -39,6 +41,7 @@ class DdfRule:
 
     access: frozenset[Access] = ALL_ACCESS
     df_format: NodeFormat | None = None
+    min_occurs: int = 0
     max_occurs: int | None = None
     permanent: bool = False
     default_value: str | None = None
@@ -53,13 +56,14 @@ def _rule(props: DFProperties) -> DdfRule:
         fmt = NodeFormat(props.df_format) if props.df_format else None
     except ValueError:
         raise InvalidValueError("ddf.value", "unknown AccessType or DFFormat") from None
-    max_occurs = _OCCURRENCE.get(props.occurrence or "One", (1, 1))[1]
+    min_occurs, max_occurs = _OCCURRENCE.get(props.occurrence or "One", (1, 1))
     if props.occurrence in ("ZeroOrN", "OneOrN"):
         n = props.occurrence_n or ""
         max_occurs = int(n) if n.isdigit() else None
     return DdfRule(
         access=access,
         df_format=fmt,
+        min_occurs=min_occurs,
         max_occurs=max_occurs,
         permanent=props.scope == "Permanent",
         default_value=props.default_value,
@@ -101,6 +105,11 @@ class DdfRules:
                 if best is None or score > best[0]:
                     best = (score, pattern, rule)
         return (best[1], best[2]) if best else None
+
+    @staticmethod
+    def siblings_matching(pattern: Pattern, parent: tuple[str, ...], names: tuple[str, ...]) -> int:
+        """How many of ``names`` (children of ``parent``) fit ``pattern``."""
+        return sum(DdfRules.matches(pattern, (*parent, n)) for n in names)
 
     @staticmethod
     def matches(pattern: Pattern, path: tuple[str, ...]) -> bool:

@@ -234,8 +234,9 @@ def _add_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
         # SPEC §6.4: DDF DefaultValue fills a leaf added without Data.
         data = found[1].default_value
     fmt, value = value_from_wire(data, meta.format)
-    # SPEC §1.4: a leaf's Type defaults to text/plain when Meta omits it.
-    node_type = meta.type or (None if fmt is NodeFormat.NODE else "text/plain")
+    # SPEC §1.4: a leaf's Type defaults to text/plain (or the DDF's DFType).
+    default_type = found[1].mime_types[0] if found and found[1].mime_types else "text/plain"
+    node_type = meta.type or (None if fmt is NodeFormat.NODE else default_type)
     node = Node(name=path[-1] if path else ".", format=fmt, type=node_type, value=value)
     _create(ctx, path, node)
     return StatusCode.OK
@@ -301,8 +302,10 @@ def _create_one(ctx: Ctx, path: Path, node: Node) -> None:
             node.format
         ):
             raise fail(StatusCode.UNSUPPORTED_MEDIA_TYPE, "ddf.format", rule.df_format.value)
+        if rule.mime_types and not node.is_interior and node.type not in rule.mime_types:
+            raise fail(StatusCode.UNSUPPORTED_MEDIA_TYPE, "ddf.type", node.type or "")
         siblings = tree.require(path[:-1]).children
-        count = sum(tree.ddf.matches(pattern, (*path[:-1], s)) for s in siblings)
+        count = tree.ddf.siblings_matching(pattern, path[:-1], siblings)
         if rule.max_occurs is not None and count >= rule.max_occurs:
             raise fail(StatusCode.COMMAND_NOT_ALLOWED, "ddf.occurrence", format_uri(path))
     if (
@@ -451,6 +454,12 @@ def _delete_path(ctx: Ctx, path: Path) -> None:
     # SPEC §6.1: permanent nodes (anywhere in the subtree) cannot be deleted.
     if any(ctx.tree.require(p).permanent for p in ctx.tree.walk(path)):
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "delete.permanent")
+    found = ctx.tree.ddf.rule_for(path)
+    if found is not None and found[1].min_occurs:
+        # SPEC §6.4 Occurrence: a required node cannot be deleted on its own.
+        siblings = ctx.tree.require(path[:-1]).children
+        if ctx.tree.ddf.siblings_matching(found[0], path[:-1], siblings) <= found[1].min_occurs:
+            raise fail(StatusCode.COMMAND_NOT_ALLOWED, "ddf.occurrence", format_uri(path))
     ctx.tree.remove_subtree(path)
 
 
