@@ -23,19 +23,20 @@ from _scenario import (
 from _tls import TlsPair
 
 from dmproto.bindings.push import PushAccepted, ServerSecret
+from dmproto.codec.model import Command
 from dmproto.notification import build_notification
 from dmproto.security import AuthScheme
 from dmproto.session import ClientSession
 from dmproto.session.events import EndReason
 
-INVENTORY = [get("./DevInfo/Mod"), get("./DevInfo/Man")]
-EDITS = [add("./Vendor/Color", "red"), replace("./Vendor/Color", "blue"),
+INVENTORY: list[Command] = [get("./DevInfo/Mod"), get("./DevInfo/Man")]
+EDITS: list[Command] = [add("./Vendor/Color", "red"), replace("./Vendor/Color", "blue"),
          get("./Vendor/Color"), delete("./Vendor/Color"), get("./Vendor/Color")]
 
 
-def _run_one(harness: Harness, scheme: AuthScheme | None, packages: list[list[object]],
+def _run_one(harness: Harness, scheme: AuthScheme | None, packages: list[list[Command]],
              **client_changes: object) -> tuple[ServerApp, DeviceApp, object]:
-    server = ServerApp(scheme=scheme, packages=packages)  # type: ignore[arg-type]
+    server = ServerApp(scheme=scheme, packages=packages)
     with harness.serving(server, server_config()) as url:
         tree = device_tree("IMEI:1")
         device = DeviceApp(tree)
@@ -61,8 +62,8 @@ def test_full_session_each_auth_scheme(harness: Harness, scheme: AuthScheme | No
 
 def test_multi_message_package_and_large_object(harness: Harness) -> None:
     big = "x" * 40_000  # larger than both sides' MaxMsgSize: sent as a large object
-    many = [add(f"./Vendor/N{i}", f"value-{i}") for i in range(60)]
-    packages = [many, [replace("./Vendor/N0", big), get("./Vendor/N0")]]
+    many: list[Command] = [add(f"./Vendor/N{i}", f"value-{i}") for i in range(60)]
+    packages: list[list[Command]] = [many, [replace("./Vendor/N0", big), get("./Vendor/N0")]]
     server = ServerApp(scheme=AuthScheme.MD5, packages=packages)
     with harness.serving(server, server_config(max_msg_size=2048)) as url:
         tree = device_tree("IMEI:2")
