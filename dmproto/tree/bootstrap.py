@@ -16,7 +16,7 @@ import enum
 import attrs
 
 from ..codec import Encoding, decode_message
-from ..codec.model import Add, Atomic, Replace, Sequence
+from ..codec.model import Add, Atomic, Command, Replace, Sequence
 from ..errors import MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..outcome import CommandOutcome
@@ -45,7 +45,7 @@ class BootstrapResult:
     outcomes: tuple[CommandOutcome, ...] = attrs.field(default=(), converter=tuple)
 
 
-def _allowed(command: object) -> bool:
+def _allowed(command: Command) -> bool:
     # SPEC §6.7: the bootstrap's commands create/replace the account(s).
     if isinstance(command, Atomic | Sequence):
         return all(_allowed(c) for c in command.commands)

@@ -29,6 +29,7 @@ from ..codec.model import (
     Add,
     Alert,
     Atomic,
+    Command,
     Copy,
     Delete,
     Exec,
@@ -74,7 +75,7 @@ __all__ = ["execute_command"]
 
 def execute_command(
     tree: ManagementTree,
-    command: object,
+    command: Command,
     *,
     server_id: str | None,
     ui: UiHandler | None = None,
@@ -90,7 +91,7 @@ def execute_command(
 # -- dispatch and groups ---------------------------------------------------------
 
 
-def _run(ctx: Ctx, command: object) -> CommandOutcome:
+def _run(ctx: Ctx, command: Command) -> CommandOutcome:
     if isinstance(command, Atomic):
         return _atomic(ctx, command)
     if isinstance(command, Sequence):
@@ -110,7 +111,7 @@ def _run(ctx: Ctx, command: object) -> CommandOutcome:
     return CommandOutcome(code=StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
 
 
-def _not_executed(command: object) -> CommandOutcome:
+def _not_executed(command: Command) -> CommandOutcome:
     kids = command.commands if isinstance(command, Atomic | Sequence) else ()
     return CommandOutcome(
         code=StatusCode.NOT_EXECUTED, children=seq(_not_executed(c) for c in kids)

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import attrs
 
-from ..codec.model import Alert, Item, Location, Meta
+from ..codec.model import Alert, Command, Item, Location, Meta
 from ..codes import AlertCode, StatusCode
 from ..errors import InvalidValueError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -319,7 +319,7 @@ class ManagementTree:
     # -- command execution ---------------------------------------------------------
 
     def execute(
-        self, command: object, *, server_id: str, ui: UiHandler | None = None
+        self, command: Command, *, server_id: str, ui: UiHandler | None = None
     ) -> CommandOutcome:
         """Execute one server command with DM semantics; see :mod:`dmproto.tree.executor`.
 
