@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import messages
 
@@ -479,6 +479,8 @@ def test_element_round_trip(root: Element, string_table: bool, version: int) -> 
     assert serialize_wbxml(doc.root, options=options) == data
 
 
+# Generating whole messages dominates these tests' time: a modest number of examples.
+@settings(max_examples=50)
 @given(messages(data_kinds=("str", "bytes")), st.booleans(), st.sampled_from([1, 2, 3]))
 def test_model_round_trip(message: Message, string_table: bool, version: int) -> None:
     """decode(encode_wbxml(m)) == m, whatever the header and string-table options."""
@@ -488,6 +490,7 @@ def test_model_round_trip(message: Message, string_table: bool, version: int) ->
     assert decode_message(data, encoding=Encoding.WBXML) == message
 
 
+@settings(max_examples=50)
 @given(messages(data_kinds=("str",)))
 def test_xml_and_wbxml_forms_decode_alike(message: Message) -> None:
     """decode(xml_form) == decode(wbxml_form) for text-only Data."""
