@@ -167,3 +167,46 @@ def test_xml_or_garbage_is_malformed_and_bad_content_type_raises() -> None:
         apply_bootstrap(
             tree, junk, "application/vnd.syncml.dm+wbxml; SEC=NETWORKID; MAC=zz", network_id=IMSI
         )
+
+
+# -- CP profile (w7) ----------------------------------------------------------------
+
+
+def test_w7_application_maps_to_dmacc() -> None:
+    from dmproto.tree.cp import W7AppAuth, W7Application, apply_w7
+
+    tree = std_tree()
+    app = W7Application(
+        provider_id="cp.server",
+        addr="https://cp.server/dm",
+        name="Operator",
+        port=8443,
+        auths=(
+            W7AppAuth(level="APPSRV", auth_type="DIGEST", name="dev", secret="p1", data=b"n1"),
+            W7AppAuth(level="CLIENT", auth_type="DIGEST", name="srv", secret="p2", data=b"n2"),
+        ),
+    )
+    uri = apply_w7(tree, app)
+    info = find_account(tree, "cp.server")
+    assert info is not None and info.uri == uri
+    assert (info.client_username, info.client_nonce) == ("dev", b"n1")
+    assert (info.server_username, info.server_nonce) == ("srv", b"n2")
+    assert str(tree.node_at(uri).acl) == "Get=cp.server&Replace=cp.server&Delete=cp.server"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("bad", ["appid", "level"])
+def test_w7_rejects_foreign_or_unknown_values(bad: str) -> None:
+    from dmproto.errors import InvalidValueError
+    from dmproto.tree.cp import W7AppAuth, W7Application, apply_w7
+
+    tree = std_tree()
+    before = state(tree)
+    app = W7Application(
+        provider_id="p",
+        addr="http://p/",
+        app_id="w4" if bad == "appid" else "w7",
+        auths=(W7AppAuth(level="NOPE" if bad == "level" else "APPSRV", auth_type="BASIC"),),
+    )
+    with pytest.raises(InvalidValueError):
+        apply_w7(tree, app)
+    assert state(tree) == before
