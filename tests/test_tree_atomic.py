@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from test_tree_support import add, add_node, delete, exec_, get, open_tree, replace, value
 
 from dmproto.codec.model import Alert, Atomic, Item, Sequence
@@ -270,3 +271,18 @@ def test_backend_read_supplies_live_values() -> None:
     tree.mount("./Sensor", Live())
     assert value(tree, "./Sensor/t") == "live:./Sensor/t"
     assert value(tree, "./Sensor/t?prop=Size") == str(len("live:./Sensor/t"))
+
+
+def test_ui_hook_raising_inside_atomic_leaves_nothing_behind() -> None:
+    def broken_ui(alert: Alert) -> CommandOutcome:
+        raise KeyboardInterrupt
+
+    tree = open_tree()
+    with pytest.raises(KeyboardInterrupt):
+        tree.execute(
+            Atomic(cmd_id="1", commands=[add("./a", "1"), confirm()]), server_id=SRV, ui=broken_ui
+        )
+    assert tree.paths() == ((),)
+    # the tree still works and no savepoint is left open
+    assert not tree.in_transaction
+    assert tree.execute(add("./b", "1"), server_id=SRV).code == 200

@@ -156,6 +156,10 @@ def _atomic(ctx: Ctx, atomic: Atomic) -> CommandOutcome:
             done.append(_run(ctx, child))
             if _is_failure(done[-1]):
                 break
+    except BaseException:
+        # The application's ui hook raised: leave no partial change behind.
+        ctx.tree.rollback(point)
+        raise
     finally:
         ctx.in_atomic = False
     if not done or not _is_failure(done[-1]):
@@ -213,6 +217,9 @@ def _item_command(ctx: Ctx, command: ItemCmd) -> CommandOutcome:
         if exc.failed_uri is not None:
             status_items = (Item(target=Location(loc_uri=exc.failed_uri)),)
         return CommandOutcome(code=exc.code, status_items=seq(status_items))
+    except BaseException:
+        ctx.tree.rollback(point)
+        raise
     ctx.tree.release(point)
     return CommandOutcome(code=code)
 

@@ -165,6 +165,11 @@ class ManagementTree:
 
     # -- savepoints --------------------------------------------------------------
 
+    @property
+    def in_transaction(self) -> bool:
+        """True while a savepoint is open (an Atomic, a command, a bootstrap)."""
+        return self._open_savepoints > 0
+
     def savepoint(self) -> Savepoint:
         """Remember the current state; pair with :meth:`rollback` or :meth:`release`."""
         self._open_savepoints += 1
