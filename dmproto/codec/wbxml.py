@@ -196,6 +196,7 @@ class _Parser:
         "limits",
         "pos",
         "strtbl",
+        "strtbl_at",
         "strtbl_cache",
         "text_budget",
     )
@@ -208,6 +209,7 @@ class _Parser:
         self.charset = _UTF8
         self.codec = "utf-8"
         self.strtbl = b""
+        self.strtbl_at = 0
         self.strtbl_cache: dict[int, tuple[str, int]] = {}
         # STR_T references can repeat one long string-table entry many times; the
         # decoded text of the whole document is bounded like the message itself
@@ -271,19 +273,23 @@ class _Parser:
         cached = self.strtbl_cache.get(offset)
         if cached is not None:
             return cached
+        raw = self.table_entry(offset, "string-table offset", position)
+        entry = (self.decode(raw, self.strtbl_at + offset), len(raw))
+        self.strtbl_cache[offset] = entry
+        return entry
+
+    def table_entry(self, offset: int, what: str, position: int) -> bytes:
+        """The raw string-table entry starting at ``offset``."""
         if offset >= len(self.strtbl):
             raise _malformed(
                 "wbxml.string-table",
-                f"string-table offset {offset} outside a table of {len(self.strtbl)} bytes",
+                f"{what} {offset} outside a string table of {len(self.strtbl)} bytes",
                 position,
             )
         # SPEC §2.2: entries are NUL-terminated, but the AOSP vectors end the table
-        # without one, so an entry may also end at the end of the table.
+        # (the FPI) without one, so an entry may also end at the end of the table.
         nul = self.strtbl.find(b"\x00", offset)
-        raw = self.strtbl[offset:] if nul < 0 else self.strtbl[offset:nul]
-        entry = (self.decode(raw, position), len(raw))
-        self.strtbl_cache[offset] = entry
-        return entry
+        return self.strtbl[offset:] if nul < 0 else self.strtbl[offset:nul]
 
     # -- header ---------------------------------------------------------------
 
@@ -303,22 +309,15 @@ class _Parser:
             raise _malformed("wbxml.charset", f"unsupported charset MIBenum {charset}", charset_at)
         self.charset, self.codec = charset, codec
         size = self.length("string table")
+        self.strtbl_at = self.pos
         self.strtbl = self.data[self.pos : self.pos + size]
         self.pos += size
         fpi = None
         if fpi_index is not None:
             # SPEC §2.2: public id 0 + index of a textual FPI in the string table.
-            fpi = self._fpi(fpi_index)
+            raw = self.table_entry(fpi_index, "public id index", 1)
+            fpi = self.decode(raw, self.strtbl_at + fpi_index)
         return version, public_id, fpi
-
-    def _fpi(self, index: int) -> str:
-        if index >= len(self.strtbl):
-            raise _malformed(
-                "wbxml.string-table", f"public id index {index} outside the string table", 1
-            )
-        nul = self.strtbl.find(b"\x00", index)
-        raw = self.strtbl[index:] if nul < 0 else self.strtbl[index:nul]
-        return self.decode(raw, self.pos - len(self.strtbl) + index)
 
     # -- body -----------------------------------------------------------------
 
