@@ -289,6 +289,8 @@ def test_copy_status_paths() -> None:
     assert run(tree, copy("./missing", "./x")) == 404
     assert run(tree, copy("./i", "./x")) == 405
     assert run(tree, copy("./l", "./i")) == 405
+    assert run(tree, copy("./l?prop=ACL", "./x")) == 405
+    assert run(tree, copy("./l", "./x?prop=Title")) == 405
     node = tree.node(("l",))
     assert node is not None
     run(tree, add("./ro", "r"))

@@ -476,10 +476,11 @@ def _copy_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
     # the parent, for a new target) on the destination.
     if item.source is None:
         raise fail(StatusCode.INCOMPLETE_COMMAND, "copy.source")
-    src = node_path(ctx, parse_uri(item.source.loc_uri))
+    src_parsed = parse_uri(item.source.loc_uri)
     dst_parsed = target_of(item)
-    if dst_parsed.prop is not None or dst_parsed.listing is not None:
+    if any(p.prop is not None or p.listing is not None for p in (src_parsed, dst_parsed)):
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "copy.property")
+    src = node_path(ctx, src_parsed)
     dst = node_path(ctx, dst_parsed)
     source = ctx.tree.require(src)
     if source.is_interior:
