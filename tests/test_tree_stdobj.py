@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from test_tree_support import add, add_node, get, replace, std_tree, value
+from test_tree_support import add, add_node, copy, get, replace, std_tree, value
 
 from dmproto.codec.model import Meta
 from dmproto.errors import InvalidValueError
@@ -116,6 +116,14 @@ def test_secrets_are_not_readable_by_get() -> None:
     uris = [i.source.loc_uri for i in out.results if i.source]
     assert "./DMAcc/1/AppAuth/1/AAuthName" in uris
     assert not any(u.endswith(("AAuthSecret", "AAuthData")) for u in uris)
+    # nor through Copy, nor in listings of the root (Inbox stays hidden as well)
+    tree.set_acl(".", "Add=*&Get=*&Replace=*")
+    copy_cmd = copy("./DMAcc/1/AppAuth/1/AAuthSecret", "./stolen")
+    assert tree.execute(copy_cmd, server_id=sid).code == 405
+    struct = tree.execute(get(".?list=Struct"), server_id=sid)
+    listed = [i.source.loc_uri for i in struct.results if i.source]
+    assert "./DMAcc/1/AppAuth/1/AAuthName" in listed and "./Inbox" not in listed
+    assert not any(u.endswith(("AAuthSecret", "AAuthData")) for u in listed)
     # the account belongs to its server
     assert value(tree, "./DMAcc/1/ServerID", "someone.else") == 425
 

@@ -33,7 +33,8 @@ def execute_get(ctx: Ctx, command: Get) -> CommandOutcome:
 
 def _readable(ctx: Ctx, path: Path) -> bool:
     node = ctx.tree.require(path)
-    if not node.allows(Access.GET):
+    # SPEC §6.6: nothing below ./Inbox is readable, listings included.
+    if path[:1] == (INBOX,) or not node.allows(Access.GET):
         return False
     return ctx.server_id is None or ctx.tree.allows(path, AclCommand.GET, ctx.server_id)
 
