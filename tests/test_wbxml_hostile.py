@@ -38,6 +38,7 @@ def reason_of(data: bytes, limits: Limits | None = None) -> str:
     error = info.value
     assert isinstance(error.position, int) and 0 <= error.position <= len(data)
     assert error.reason.startswith(("wbxml.", "limit."))
+    assert error.status_hint == (413 if error.reason.startswith("limit.") else 400)
     return error.reason
 
 

@@ -182,7 +182,9 @@ class WbxmlDocument:
 
 
 def _malformed(reason: str, detail: str, position: int) -> MalformedMessageError:
-    return MalformedMessageError(reason, detail, position=position, status_hint=400)
+    # SPEC §3.13: 413 (request entity too large) answers a limit, 400 the rest.
+    hint = 413 if reason.startswith("limit.") else 400
+    return MalformedMessageError(reason, detail, position=position, status_hint=hint)
 
 
 class _Parser:
@@ -422,35 +424,45 @@ class _Parser:
         )
 
     def text(self, token: int, start: int, element: Element, size: int) -> int:
-        """Append one run of character data to ``element``; return its new size."""
+        """Append one run of character data to ``element``; return its new size.
+
+        The limits are checked on the run's byte length before it is decoded.
+        """
         part: str | bytes
         if token == _STR_I:
             raw, at = self.inline_string()
-            part, run = self.decode(raw, at), len(raw)
+            run = len(raw)
+            self.charge(size + run, run, start)
+            part = self.decode(raw, at)
         elif token == _STR_T:
             part, run = self.table_string(start)
+            self.charge(size + run, run, start)
         elif token == _OPAQUE:
             # SPEC §2.5: raw bytes; length checked against the input before slicing.
             run = self.length("OPAQUE data")
+            self.charge(size + run, run, start)
             part = self.data[self.pos : self.pos + run]
             self.pos += run
         else:
             code = self.mb_u_int32("the entity code")
             if not 0 < code <= 0x10FFFF or 0xD800 <= code <= 0xDFFF:
                 raise _malformed("wbxml.entity", f"entity {code} is not a character", start)
-            part, run = chr(code), 1
-        size += run
-        self.text_budget -= run
-        if size > self.limits.max_data_size or self.text_budget < 0:
-            raise _malformed(
-                "limit.data-size",
-                f"character data exceeds max_data_size {self.limits.max_data_size}"
-                if size > self.limits.max_data_size
-                else "decoded text exceeds max_message_size",
-                start,
-            )
+            run = 1
+            self.charge(size + run, run, start)
+            part = chr(code)
         element.parts.append(part)
-        return size
+        return size + run
+
+    def charge(self, element_size: int, run: int, start: int) -> None:
+        """Check an element's data size and the document's text budget."""
+        limit = self.limits.max_data_size
+        if element_size > limit:
+            raise _malformed(
+                "limit.data-size", f"character data exceeds max_data_size {limit}", start
+            )
+        self.text_budget -= run
+        if self.text_budget < 0:
+            raise _malformed("limit.data-size", "decoded text exceeds max_message_size", start)
 
     def skip_attributes(self, start: int) -> None:
         """Skip an attribute list or PI body up to its END (values are not kept)."""
