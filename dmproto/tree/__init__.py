@@ -8,7 +8,13 @@ Entry point for a device application::
 See :mod:`dmproto.tree.executor` for the command semantics (SPEC §1.5),
 :mod:`dmproto.tree.stdobj` for the standard objects and account helpers,
 :mod:`dmproto.tree.tnds_io` for TNDS, :mod:`dmproto.tree.ddf` for DDF rules and
-:mod:`dmproto.tree.bootstrap` for DM-profile bootstrap.
+:mod:`dmproto.tree.bootstrap` for DM-profile bootstrap and :mod:`dmproto.tree.cp`
+for the CP-profile w7 mapping.
+
+Backends (:class:`Backend`, mounted with :meth:`ManagementTree.mount`) map a
+subtree to device functions; Exec goes to the backend's ``execute`` hook, and an
+asynchronous Exec (202) is finished with :meth:`ManagementTree.complete_exec`, which
+queues the Generic Alert the session sends (:meth:`ManagementTree.take_generic_alerts`).
 """
 
 from __future__ import annotations
