@@ -20,9 +20,20 @@ libwbxml quirks found here (the comparisons normalise exactly these):
   (DS only: public id 0x0FD4/0x1203, a code page dmproto does not have) are only
   checked to be there.
 * It wraps some Data text in OPAQUE (SPEC.md §2.6(a): Item Data under Replace).
-* It turns LF into CRLF inside vCard Data (``text/x-vcard``, syncml-013/014).
+* ``xml2wbxml`` turns LF into CRLF inside some Data (vCards in syncml-013/014, many
+  generated Item Data) — blindly, so CRLF becomes CR CR LF — and not in other Data;
+  generated messages are compared with CR removed in direction (a).
+* ``wbxml2xml`` writes CR raw into the XML, which any XML reader turns into LF
+  (XML 1.0 §2.11); direction (b) compares with line ends normalised that way.
+* ``wbxml2xml`` copies OPAQUE bytes raw into the XML text, so binary Data cannot
+  survive direction (b); generated messages there use text-only Data.
 * Without ``-k`` it trims leading/trailing white space of text; for generated
   messages (whose Item Data may start or end with white space) ``-k`` is used.
+* For a root in namespace ``SYNCML:SYNCML1.1`` it uses its SyncML 1.1 table, which
+  lacks 1.2 tags such as Correlator: with ``-n`` it fails ("can't encode Literal"),
+  without it writes them as LITERAL tags *while page 1 is still current*. Generated
+  messages therefore go through ``xml2wbxml`` with its string table (exercising
+  STR_T and LITERAL), and our parser resolves a LITERAL name on any DM page.
 * Its XML reader refuses the unescaped ``&`` of AOSP's testalertconfirm.xml,
   testalertmultiplechoice.xml, testalertsinglechoice.xml and testalerttextinput.xml,
   so direction (a) skips those four (direction (b) still runs: our XML reader
@@ -34,7 +45,7 @@ libwbxml quirks found here (the comparisons normalise exactly these):
 * Given one Data element made of several STR_I runs, ``wbxml2xml`` writes vCard text
   as nested, broken CDATA sections; our serializer therefore merges adjacent runs.
 * ``syncml-011.xml`` is a DS DevInf document, not SyncML: skipped. The DS samples
-  004/005/010 carry DevInf markup in Data, which our WBXML encoder cannot write (no
+  003/004/005/010 carry DevInf markup in Data, which our WBXML encoder cannot write (no
   DevInf code page), so direction (b) skips them.
 """
 
