@@ -40,8 +40,10 @@ from .steps import Deliver, Respond, ServerStep
 
 __all__ = ["Exchange", "ServerEndpoint"]
 
-#: ``on_message(request, response, session)`` observer type.
-Observer = Callable[[HttpRequest, HttpResponse, "ServerSession | None"], None]
+#: ``on_message(request, response, session)`` observer type: called once with
+#: ``response=None`` when a request reached its session (before the handler sees its
+#: events) and once with the response written for it.
+Observer = Callable[[HttpRequest, "HttpResponse | None", "ServerSession | None"], None]
 
 #: Query parameter carrying the session token in the RespURI we hand out.
 TOKEN_PARAM = "s"  # noqa: S105 (a parameter name, not a secret)
@@ -136,9 +138,10 @@ class ServerEndpoint:
             Host header.
         scheme: ``"http"`` or ``"https"`` (what the adapter serves).
         max_sessions: concurrent sessions; more Package 1s are refused with 503.
-        on_message: called with every request, its response and the session it
-            reached (``None`` when refused) — for access logs, transcripts and
-            persisting ``session.snapshot()``; it must not raise.
+        on_message: called for every request with ``response=None`` once it reached
+            its session, then with its response and the session (``None`` when
+            refused) — for access logs, transcripts and persisting
+            ``session.snapshot()``; it must not raise.
     """
 
     def __init__(
@@ -209,6 +212,8 @@ class ServerEndpoint:
             return error_response(409, "a request of this session is in progress")
         entry.busy = True
         exchange = Exchange(self, entry, request)
+        if self.on_message is not None:
+            self.on_message(request, None, entry.session)
         try:
             entry.session.receive_message(
                 request.body,
