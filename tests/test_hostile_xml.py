@@ -138,3 +138,21 @@ def test_every_prefix_is_malformed(name: str) -> None:
     for end in range(len(whole)):
         with pytest.raises(MalformedMessageError):
             decode_message(data[:end])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"x" * 3000 + b"<!-- split -->" + b"x" * 3000,
+        b"<![CDATA[" + b"x" * 3000 + b"]]>" + b"x" * 3000,
+        b"x" * 20_000,  # longer than expat's text buffer: arrives in several runs
+        b"&amp;" * 5000,
+    ],
+)
+def test_data_size_limit_adds_up_text_runs(content: bytes) -> None:
+    with pytest.raises(MalformedMessageError) as info:
+        parse_xml(b"<a>" + content + b"</a>", limits=Limits(max_data_size=4096))
+    assert info.value.reason == "limit.data-size"
+    assert len(parse_xml(b"<a>" + content + b"</a>").text()) == len(content.replace(
+        b"<!-- split -->", b"").replace(b"<![CDATA[", b"").replace(b"]]>", b"").replace(
+        b"&amp;", b"&"))

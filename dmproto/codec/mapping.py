@@ -88,7 +88,11 @@ def _index(element: Element) -> dict[str, list[Element]]:
     """Children by local name, in document order (lenient about order and page)."""
     found: dict[str, list[Element]] = {}
     for child in element.children:
-        found.setdefault(child.name, []).append(child)
+        same = found.get(child.name)
+        if same is None:
+            found[child.name] = [child]
+        else:
+            same.append(child)
     return found
 
 
@@ -148,25 +152,43 @@ def _opt_int(index: dict[str, list[Element]], name: str, path: str) -> int | Non
     return None if found is None else _int(found[0], path)
 
 
+#: MetInf children read into Meta (SPEC §1.4): element name -> (field, is integer).
+_METINF_FIELDS: dict[str, tuple[str, bool]] = {
+    "Format": ("format", False),
+    "Type": ("type", False),
+    "Mark": ("mark", False),
+    "Size": ("size", True),
+    "Version": ("version", False),
+    "NextNonce": ("next_nonce", False),
+    "MaxMsgSize": ("max_msg_size", True),
+    "MaxObjSize": ("max_obj_size", True),
+}
+
+
 def _meta(element: Element, path: str) -> Meta:
-    """MetInf content of ``<Meta>`` (SPEC §1.4); DS-only MetInf is ignored."""
+    """MetInf content of ``<Meta>`` (SPEC §1.4); DS-only MetInf is ignored.
+
+    One pass over the children; the first occurrence of a field wins.
+    """
     path = f"{path}/Meta"
-    index = _index(element)
-    wrapper = index.get("MetInf")
-    if wrapper is not None:  # tolerate a MetInf wrapper element
-        index = _index(wrapper[0])
-        path = f"{path}/MetInf"
-    return Meta(
-        format=_opt_text(index, "Format", path),
-        type=_opt_text(index, "Type", path),
-        mark=_opt_text(index, "Mark", path),
-        size=_opt_int(index, "Size", path),
-        version=_opt_text(index, "Version", path),
-        next_nonce=_opt_text(index, "NextNonce", path),
-        max_msg_size=_opt_int(index, "MaxMsgSize", path),
-        max_obj_size=_opt_int(index, "MaxObjSize", path),
-        emi=_tup(_text(e, path) for e in index.get("EMI", ())),
-    )
+    children = element.children
+    for child in children:
+        if child.name == "MetInf":  # tolerate a MetInf wrapper element
+            children = child.children
+            path = f"{path}/MetInf"
+            break
+    fields: dict[str, object] = {}
+    emi: list[str] = []
+    for child in children:
+        name = child.name
+        spec = _METINF_FIELDS.get(name)
+        if spec is not None:
+            field, integer = spec
+            if field not in fields:
+                fields[field] = _int(child, path) if integer else _text(child, path)
+        elif name == "EMI":
+            emi.append(_text(child, path))
+    return Meta(emi=_tup(emi), **fields)  # type: ignore[arg-type]
 
 
 def _opt_meta(index: dict[str, list[Element]], path: str) -> Meta | None:
@@ -174,15 +196,23 @@ def _opt_meta(index: dict[str, list[Element]], path: str) -> Meta | None:
     return None if found is None else _meta(found[0], path)
 
 
+def _location_of(element: Element, path: str) -> Location:
+    """``(LocURI, LocName?)`` in any order, one pass; ``path`` names the element."""
+    loc_uri = loc_name = None
+    for child in element.children:
+        if child.name == "LocURI":
+            if loc_uri is None:
+                loc_uri = _text(child, path)
+        elif child.name == "LocName" and loc_name is None:
+            loc_name = _text(child, path)
+    if loc_uri is None:
+        raise _missing(path, "LocURI")
+    return Location(loc_uri=loc_uri, loc_name=loc_name)
+
+
 def _location(index: dict[str, list[Element]], name: str, path: str) -> Location | None:
     found = index.get(name)
-    if found is None:
-        return None
-    path = f"{path}/{name}"
-    inner = _index(found[0])
-    return Location(
-        loc_uri=_req_text(inner, "LocURI", path), loc_name=_opt_text(inner, "LocName", path)
-    )
+    return None if found is None else _location_of(found[0], f"{path}/{name}")
 
 
 def _req_location(index: dict[str, list[Element]], name: str, path: str) -> Location:
@@ -245,24 +275,37 @@ class _Decoder:
         return value
 
     def item(self, element: Element, path: str, command_meta: Meta | None) -> Item:
-        """``Item (Target?, Source?, Meta?, Data?, MoreData?)``."""
-        index = _index(element)
-        meta = _opt_meta(index, path)
-        data_el = index.get("Data")
+        """``Item (Target?, Source?, Meta?, Data?, MoreData?)``, any order, one pass."""
+        target = source = meta_el = data_el = None
+        more_data = False
+        for child in element.children:
+            name = child.name
+            if name == "Data":
+                data_el = data_el or child
+            elif name == "Target":
+                target = target or child
+            elif name == "Source":
+                source = source or child
+            elif name == "Meta":
+                meta_el = meta_el or child
+            elif name == "MoreData":
+                more_data = True
+        meta = None if meta_el is None else _meta(meta_el, path)
         data: str | bytes | XmlData | None = None
         if data_el is not None:
+            # SPEC §2.5: the effective Meta is the Item's, else the command's.
             format_ = meta.format if meta is not None else None
             type_ = meta.type if meta is not None else None
             if command_meta is not None:
                 format_ = format_ if format_ is not None else command_meta.format
                 type_ = type_ if type_ is not None else command_meta.type
-            data = self.data_value(data_el[0], path, format_, type_)
+            data = self.data_value(data_el, path, format_, type_)
         return Item(
-            target=_location(index, "Target", path),
-            source=_location(index, "Source", path),
+            target=None if target is None else _location_of(target, f"{path}/Target"),
+            source=None if source is None else _location_of(source, f"{path}/Source"),
             meta=meta,
             data=data,
-            more_data="MoreData" in index,
+            more_data=more_data,
         )
 
     def items(
@@ -276,9 +319,8 @@ class _Decoder:
                 position=path,
                 status_hint=413,
             )
-        return _tup(
-            self.item(e, f"{path}/Item[{n}]", command_meta) for n, e in enumerate(found, 1)
-        )
+        item = self.item
+        return tuple([item(e, f"{path}/Item[{n}]", command_meta) for n, e in enumerate(found, 1)])
 
     def commands_of(self, element: Element, path: str) -> list[Command]:
         """The commands among ``element``'s children, in document order."""
