@@ -9,11 +9,22 @@ session reports what the device answered to each queued command with the same ty
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from .codec.model import Item
 
 __all__ = ["CommandOutcome"]
+
+
+
+def _items(values: Iterable[Item]) -> tuple[Item, ...]:
+    return tuple(values)
+
+
+def _outcomes(values: Iterable[CommandOutcome]) -> tuple[CommandOutcome, ...]:
+    return tuple(values)
 
 
 @attrs.frozen(kw_only=True)
@@ -31,6 +42,6 @@ class CommandOutcome:
     """
 
     code: int
-    results: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
-    status_items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
-    children: tuple[CommandOutcome, ...] = attrs.field(default=(), converter=tuple)
+    results: tuple[Item, ...] = attrs.field(default=(), converter=_items)
+    status_items: tuple[Item, ...] = attrs.field(default=(), converter=_items)
+    children: tuple[CommandOutcome, ...] = attrs.field(default=(), converter=_outcomes)

@@ -24,6 +24,7 @@ Conventions (decided once here, relied upon everywhere):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar, TypeAlias
 
 import attrs
@@ -68,6 +69,19 @@ class XmlData:
 DataValue: TypeAlias = "str | bytes | XmlData"
 
 
+# Typed converters: with a bare tuple converter mypy cannot check the arguments.
+def _strs(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _items(values: Iterable[Item]) -> tuple[Item, ...]:
+    return tuple(values)
+
+
+def _commands(values: Iterable[Command]) -> tuple[Command, ...]:
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class Location:
     """A Target or Source: ``(LocURI, LocName?)``."""
@@ -92,7 +106,7 @@ class Meta:
     next_nonce: str | None = None
     max_msg_size: int | None = None
     max_obj_size: int | None = None
-    emi: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    emi: tuple[str, ...] = attrs.field(default=(), converter=_strs)
 
 
 @attrs.frozen(kw_only=True)
@@ -131,7 +145,7 @@ class ItemCommand:
     cmd_id: str | None
     no_resp: bool = False
     meta: Meta | None = None
-    items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
+    items: tuple[Item, ...] = attrs.field(default=(), converter=_items)
 
 
 @attrs.frozen(kw_only=True)
@@ -188,7 +202,7 @@ class Alert:
     no_resp: bool = False
     code: int | None = None
     correlator: str | None = None
-    items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
+    items: tuple[Item, ...] = attrs.field(default=(), converter=_items)
 
 
 @attrs.frozen(kw_only=True)
@@ -200,7 +214,7 @@ class Atomic:
     cmd_id: str | None
     no_resp: bool = False
     meta: Meta | None = None
-    commands: tuple[Command, ...] = attrs.field(default=(), converter=tuple)
+    commands: tuple[Command, ...] = attrs.field(default=(), converter=_commands)
 
 
 @attrs.frozen(kw_only=True)
@@ -212,7 +226,7 @@ class Sequence:
     cmd_id: str | None
     no_resp: bool = False
     meta: Meta | None = None
-    commands: tuple[Command, ...] = attrs.field(default=(), converter=tuple)
+    commands: tuple[Command, ...] = attrs.field(default=(), converter=_commands)
 
 
 @attrs.frozen(kw_only=True)
@@ -230,10 +244,10 @@ class Status:
     cmd_ref: str
     cmd: str
     code: int
-    target_refs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    source_refs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    target_refs: tuple[str, ...] = attrs.field(default=(), converter=_strs)
+    source_refs: tuple[str, ...] = attrs.field(default=(), converter=_strs)
     chal: Chal | None = None
-    items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
+    items: tuple[Item, ...] = attrs.field(default=(), converter=_items)
 
 
 @attrs.frozen(kw_only=True)
@@ -248,7 +262,7 @@ class Results:
     meta: Meta | None = None
     target_ref: str | None = None
     source_ref: str | None = None
-    items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
+    items: tuple[Item, ...] = attrs.field(default=(), converter=_items)
 
 
 @attrs.frozen(kw_only=True)
@@ -289,5 +303,5 @@ class Message:
     """A whole SyncML DM message: header, body commands in order, and Final."""
 
     header: SyncHdr
-    commands: tuple[Command, ...] = attrs.field(default=(), converter=tuple)
+    commands: tuple[Command, ...] = attrs.field(default=(), converter=_commands)
     final: bool = False

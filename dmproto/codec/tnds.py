@@ -19,6 +19,7 @@ position is the element path (e.g. ``MgmtTree/Node[1]/Node[2]/NodeName``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -40,6 +41,15 @@ __all__ = [
     "tree_from_element",
     "tree_to_element",
 ]
+
+
+
+def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _node_tuple(values: Iterable[TreeNode]) -> tuple[TreeNode, ...]:
+    return tuple(values)
 
 
 @attrs.frozen(kw_only=True)
@@ -69,7 +79,7 @@ class DFProperties:
     ``scope`` is ``"Permanent"`` or ``"Dynamic"``; ``case_sense`` ``"CS"``/``"CIS"``.
     """
 
-    access_type: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    access_type: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     default_value: str | None = None
     description: str | None = None
     df_format: str | None = None
@@ -77,7 +87,7 @@ class DFProperties:
     occurrence_n: str | None = None
     scope: str | None = None
     df_title: str | None = None
-    df_type_mime: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    df_type_mime: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     df_type_ddf_name: str | None = None
     case_sense: str | None = None
 
@@ -94,7 +104,7 @@ class TreeNode:
     path: str | None = None
     rt_properties: RTProperties | None = None
     df_properties: DFProperties | None = None
-    children: tuple[TreeNode, ...] = attrs.field(default=(), converter=tuple)
+    children: tuple[TreeNode, ...] = attrs.field(default=(), converter=_node_tuple)
     value: str | bytes | None = attrs.field(default=None, repr=False)
 
 
@@ -105,7 +115,7 @@ class MgmtTree:
     ver_dtd: str = "1.2"
     man: str | None = None
     mod: str | None = None
-    nodes: tuple[TreeNode, ...] = attrs.field(default=(), converter=tuple)
+    nodes: tuple[TreeNode, ...] = attrs.field(default=(), converter=_node_tuple)
 
 
 # ---------------------------------------------------------------------- decoding
