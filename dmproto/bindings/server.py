@@ -26,6 +26,7 @@ import attrs
 from ..codec import decode_message
 from ..errors import DMError, RemoteProtocolError
 from ..session import ServerConfig, ServerSession, SessionState
+from ..session.events import Event
 from .http import (
     HttpRequest,
     HttpResponse,
@@ -248,6 +249,29 @@ class ServerEndpoint:
         self._by_token[token] = entry
         self._by_key[key] = entry
         return entry
+
+    def handle(
+        self,
+        request: HttpRequest,
+        handler: Callable[[ServerSession, Event], None],
+        clock: Callable[[], float],
+    ) -> HttpResponse:
+        """Answer ``request`` in one call with a plain (non-async) ``handler``.
+
+        For single-threaded embeddings (a WSGI or ASGI app, a test): route, deliver
+        every event to ``handler(session, event)``, return the response. If the
+        handler raises, the session is abandoned and the error propagates.
+        """
+        opened = self.open(request, clock())
+        if isinstance(opened, HttpResponse):
+            return opened
+        try:
+            while isinstance(step := opened.poll(clock()), Deliver):
+                handler(opened.session, step.event)
+        except BaseException:
+            opened.abandon(clock())
+            raise
+        return step.response
 
     def next_deadline(self) -> float | None:
         """The earliest session timer, for the adapter's housekeeping sleep."""
