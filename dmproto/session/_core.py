@@ -491,9 +491,11 @@ class Endpoint(Handshake):
         units = s.out
         header = self._header(cred_allowed=True)
         lead: list[Command] = [s.hdr_status] if s.hdr_status is not None else []
+        # SPEC §3.6: an auth-failure answer holds only Statuses; it is never split.
+        challenging = s.hdr_status is not None and s.hdr_status.code in (401, 407)
         assembly = assemble(
             header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
-            final=final, next_lo_id=s.next_lo_id,
+            final=final or challenging, next_lo_id=s.next_lo_id, truncate=challenging,
         )
         msg_id = header.msg_id
         for taken in assembly.taken:
@@ -520,7 +522,8 @@ class Endpoint(Handshake):
             self._nonce_changed(
                 NonceRole.SERVER if self._role == "client" else NonceRole.CLIENT, s.peer_nonce
             )
-        if s.end_after_send is not None:
+        if s.end_after_send is not None and not s.out:
+            # Only once everything owed went out (a split last package continues).
             reason, s.end_after_send = s.end_after_send, None
             self._end(reason)
         if s.ended is not None:

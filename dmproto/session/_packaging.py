@@ -183,8 +183,12 @@ def _value_length(unit: Unit) -> int:
 
 
 def _split_items(unit: Unit) -> tuple[Unit, Unit] | None:
+    """Halve a multi-Item Results or untracked command (DevInfo Replace) that does
+    not fit; a tracked command keeps its one wire identity (one Status)."""
     command = unit.command
-    if not isinstance(command, Results) or len(command.items) < 2:
+    if not isinstance(command, Results | ItemCommand) or len(command.items) < 2:
+        return None
+    if unit.handle is not None and not isinstance(command, Results):
         return None
     half = len(command.items) // 2
     first = evolve(command, items=command.items[:half])
@@ -213,6 +217,7 @@ def assemble(
     encoding: Encoding,
     final: bool,
     next_lo_id: int,
+    truncate: bool = False,
 ) -> Assembly:
     """Build the next message: *lead* (SyncHdr Status, always sent) then as many
     *units* as fit in *limit* bytes; Final only when *final* and everything fits.
@@ -232,22 +237,35 @@ def assemble(
             Taken(unit=u, ids=tuple(i), partial=False) for u, i in zip(units, ids, strict=True)
         )
         return Assembly(message=message, body=body, taken=taken, consumed=len(units))
+    if truncate:
+        # An authentication-failure answer: what does not fit is dropped (the peer
+        # sends its package again anyway) and the message stays Final.
+        def fits_final(k: int) -> bool:
+            return len(_encode(header, lead, units[:k], None, final, encoding)[1]) <= limit
+
+        k = max(_largest(0, len(units), fits_final), 0)
+        message, body, ids = _encode(header, lead, units[:k], None, final, encoding)
+        taken = tuple(
+            Taken(unit=u, ids=tuple(i), partial=False) for u, i in zip(units, ids, strict=False)
+        )
+        return Assembly(message=message, body=body, taken=taken, consumed=len(units))
     # SPEC §3.7: the rest goes in later messages of the package; no Final here.
     k = max(_largest(0, len(units) - 1, fits), 0)
     extra: Unit | None = None
     remainder: tuple[Unit, ...] = ()
     consumed = k
     if k < len(units):
-        unit = units[k]
-        halves = _split_items(unit)
-        if halves is not None and fits(k, halves[0]):
-            extra, remainder, consumed = halves[0], (halves[1],), k + 1
-        elif halves is not None and k == 0:
-            # Even half does not fit: split further on the next round.
-            return assemble(
-                header, lead, [*halves, *units[1:]], limit=limit, encoding=encoding,
-                final=final, next_lo_id=next_lo_id,
-            )
+        # The next unit does not fit whole: split it by Items (untracked commands,
+        # Results) and then, for a single large value, into a chunk (SPEC §3.8).
+        unit, rests = units[k], list[Unit]()
+        while not fits(k, unit):
+            halves = _split_items(unit)
+            if halves is None:
+                break
+            unit, rest = halves
+            rests.insert(0, rest)
+        if fits(k, unit):
+            extra, remainder, consumed = unit, tuple(rests), k + 1
         elif _chunkable(unit):
             size = _value_length(unit)
             length = _largest(
@@ -255,7 +273,7 @@ def assemble(
             )
             if length >= 1:
                 chunk, rest = _split_chunk(unit, length, next_lo_id)
-                extra, remainder, consumed = chunk, (rest,), k + 1
+                extra, remainder, consumed = chunk, (rest, *rests), k + 1
     if k == 0 and extra is None and not lead:
         # With a lead (the SyncHdr Status) the message still makes progress; the
         # next one has more room (no Chal/Cred), so only an empty one is an error.

@@ -95,8 +95,11 @@ class ServerSession(Endpoint):
         """The device's account, answering ``AccountRequested``.
 
         Raises:
-            LocalProtocolError: no account was requested.
+            LocalProtocolError: no account was requested. After the session ended
+                this is a no-op.
         """
+        if self._s.ended is not None:
+            return  # the session ended meanwhile (SessionEnded follows in the events)
         s = self._require(Phase.WAIT_ACCOUNT, "supply_account")
         s.peer_creds = account.credentials
         s.peer_scheme = account.auth_scheme if account.credentials is not None else None
@@ -117,6 +120,8 @@ class ServerSession(Endpoint):
         Raises:
             LocalProtocolError: no account was requested.
         """
+        if self._s.ended is not None:
+            return
         s = self._require(Phase.WAIT_ACCOUNT, "reject_device")
         held, s.held = s.held, None
         assert held is not None
@@ -154,6 +159,8 @@ class ServerSession(Endpoint):
         Raises:
             LocalProtocolError: not waiting for the application.
         """
+        if self._s.ended is not None:
+            return
         s = self._require(Phase.WAIT_APP, "send_package")
         units: list[Unit] = []
         for unit in s.queued:
@@ -178,6 +185,8 @@ class ServerSession(Endpoint):
         Raises:
             LocalProtocolError: not waiting for the application.
         """
+        if self._s.ended is not None:
+            return
         s = self._require(Phase.WAIT_APP, "finish")
         s.phase = Phase.MANAGEMENT
         s.end_after_send = EndReason.COMPLETED
@@ -398,11 +407,14 @@ class ServerSession(Endpoint):
         with new credentials (their 401/407 Statuses are not reported)."""
         s = self._s
         again: list[Unit] = []
+        in_flight = {sent.handle for sent in s.sent.values()}
         for handle, tracked in list(s.tracked.items()):
-            if tracked.codes.get(ROOT) in (
+            refused = tracked.codes.get(ROOT) in (
                 StatusCode.INVALID_CREDENTIALS,
                 StatusCode.MISSING_CREDENTIALS,
-            ):
+            )
+            if refused or (handle in in_flight and ROOT not in tracked.codes):
+                s.sent = {k: v for k, v in s.sent.items() if v.handle != handle}
                 tracked.codes.clear()
                 tracked.status_items.clear()
                 again.append(Unit(command=tracked.command, handle=handle))
