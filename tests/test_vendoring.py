@@ -39,7 +39,8 @@ SCRIPT = textwrap.dedent(
             session.supply_account(Account(credentials=creds, auth_scheme=AuthScheme.MD5))
         elif isinstance(event, ev.PackageCompleted):
             if event.package == 1:
-                session.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo/Mod")),)))
+                target = Location(loc_uri="./DevInfo/Mod")
+                session.queue(Get(cmd_id=None, items=(Item(target=target),)))
                 session.send_package()
             else:
                 session.finish()
@@ -56,7 +57,8 @@ SCRIPT = textwrap.dedent(
         step = driver.poll(time.monotonic())
         if isinstance(step, Deliver):
             if isinstance(step.event, ev.CommandReceived):
-                session.respond(step.event.handle, tree.execute(step.event.command, server_id="srv"))
+                outcome = tree.execute(step.event.command, server_id="srv")
+                session.respond(step.event.handle, outcome)
         elif isinstance(step, Send):
             response = endpoint.handle(step.request, server_app, time.monotonic)
             driver.handle_response(response, time.monotonic())
