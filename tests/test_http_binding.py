@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import pytest
@@ -9,8 +10,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dmproto.bindings import http
+from dmproto.bindings.client import ClientDriver
+from dmproto.bindings.server import ServerEndpoint
+from dmproto.bindings.steps import Deliver, Done, Send
 from dmproto.codec import Encoding
+from dmproto.codec.model import Get, Item, Location
 from dmproto.errors import DMError, InvalidValueError, MalformedMessageError
+from dmproto.security import AuthScheme, Credentials
+from dmproto.session import (
+    Account,
+    ClientConfig,
+    ClientSession,
+    ServerConfig,
+    ServerSession,
+)
+from dmproto.session import events as ev
+from dmproto.tree import ManagementTree
+from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
 
 
 def test_parse_url_defaults_and_ports() -> None:
@@ -134,3 +150,122 @@ def test_body_limiter_counts_chunks() -> None:
         lim.feed(b"f")
     assert info.value.reason == "http.body-too-large"
     assert lim.body() == b"abcde"
+
+
+# -- the pure client driver and server endpoint, with real sessions --------------------
+
+CREDS = Credentials(username="dev", password="pw")
+
+
+def _server_app(session: ServerSession, event: ev.Event) -> None:
+    if isinstance(event, ev.AccountRequested):
+        session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
+    elif isinstance(event, ev.PackageCompleted):
+        if event.package == 1:
+            target = Location(loc_uri="./DevInfo/Mod")
+            session.queue(Get(cmd_id=None, items=(Item(target=target),)))
+            session.send_package()
+        else:
+            session.finish()
+
+
+def _client(dev_id: str = "IMEI:1") -> tuple[ClientSession, ManagementTree]:
+    tree = build_device_tree(DeviceInfo(dev_id=dev_id, man="Acme", mod="Unit"))
+    config = ClientConfig(
+        random_bytes=os.urandom, server_uri="http://127.0.0.1:9/dm", device_id=dev_id,
+        dev_info=devinfo_items(tree), credentials=CREDS, auth_scheme=AuthScheme.MD5,
+    )
+    return ClientSession(config), tree
+
+
+def _endpoint(**kw: object) -> ServerEndpoint:
+    config = ServerConfig(random_bytes=os.urandom, server_uri="srv", inactivity_timeout=5.0)
+    return ServerEndpoint(config, **kw)  # type: ignore[arg-type]
+
+
+def _first_request(driver: ClientDriver) -> Send:
+    step = driver.poll(0.0)
+    assert isinstance(step, Send)
+    return step
+
+
+def test_driver_and_endpoint_run_a_session_following_resp_uri() -> None:
+    seen: list[tuple[str, int | None]] = []
+    endpoint = _endpoint(on_message=lambda req, resp, s: seen.append(
+        (req.target, None if resp is None else resp.status)))
+    session, tree = _client()
+    driver = ClientDriver(session)
+    targets = []
+    now = 0.0
+    for _ in range(50):
+        step = driver.poll(now)
+        if isinstance(step, Deliver):
+            if isinstance(step.event, ev.CommandReceived):
+                outcome = tree.execute(step.event.command, server_id="srv")
+                session.respond(step.event.handle, outcome)
+        elif isinstance(step, Send):
+            targets.append(step.url.target)
+            assert dict(step.request.headers)["Content-Type"].startswith(http.DM_XML)
+            driver.handle_response(endpoint.handle(step.request, _server_app, lambda t=now: t), now)
+        else:
+            assert isinstance(step, Done)
+            break
+        now += 0.01
+    assert driver.ended is not None and driver.ended.reason is ev.EndReason.COMPLETED
+    # the first POST goes to the server URL, the next ones to the RespURI token
+    assert targets[0] == "/dm" and all(t.startswith("/dm?s=") for t in targets[1:])
+    assert len(targets) >= 2 and len(endpoint) == 0
+    # the observer sees each request once routed (None) and once answered (200)
+    assert seen[0] == ("/dm", None) and seen[1] == ("/dm", 200)
+
+
+def test_endpoint_routing_errors() -> None:
+    endpoint = _endpoint(max_sessions=1)
+    first = _first_request(ClientDriver(_client("IMEI:a")[0])).request
+    exchange = endpoint.open(first, 0.0)
+    assert not isinstance(exchange, http.HttpResponse)
+    # the same device + SessionID while its exchange is still open: 409
+    busy = endpoint.open(first, 0.0)
+    assert isinstance(busy, http.HttpResponse) and busy.status == 409
+    # a second device beyond max_sessions: 503
+    other = _first_request(ClientDriver(_client("IMEI:b")[0])).request
+    full = endpoint.open(other, 0.0)
+    assert isinstance(full, http.HttpResponse) and full.status == 503
+    # an unknown token: 404; a body that is not SyncML: 400
+    stale = http.HttpRequest(method="POST", target="/dm?s=nope", headers=first.headers,
+                             body=first.body)
+    assert endpoint.open(stale, 0.0).status == 404  # type: ignore[union-attr]
+    junk = http.HttpRequest(method="POST", target="/dm", headers=first.headers, body=b"<a/>")
+    assert endpoint.open(junk, 0.0).status == 400  # type: ignore[union-attr]
+    # the handler failing abandons (aborts and forgets) the session
+    exchange.abandon(0.0)
+    assert len(endpoint) == 0
+
+
+def test_endpoint_expires_idle_sessions() -> None:
+    endpoint = _endpoint()
+    request = _first_request(ClientDriver(_client()[0])).request
+    response = endpoint.handle(request, _server_app, lambda: 0.0)
+    assert response.status == 200 and len(endpoint) == 1
+    deadline = endpoint.next_deadline()
+    assert deadline is not None and deadline > 0
+    assert endpoint.expire(deadline - 1) == []
+    [ended] = endpoint.expire(deadline + 1)
+    events = []
+    while (event := ended.next_event()) is not None:
+        events.append(event)
+    assert any(isinstance(e, ev.SessionEnded) and e.reason is ev.EndReason.TIMED_OUT
+               for e in events)
+    assert len(endpoint) == 0
+
+
+def test_driver_ends_the_session_on_http_errors() -> None:
+    session, _ = _client()
+    driver = ClientDriver(session)
+    _first_request(driver)
+    with pytest.raises(http.HttpStatusError):
+        driver.handle_response(http.error_response(503, "busy"), 0.0)
+    assert isinstance(driver.poll(0.0), (Deliver, Done))
+    while isinstance(step := driver.poll(0.0), Deliver):
+        pass
+    assert isinstance(step, Done)
