@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 
@@ -206,7 +207,8 @@ def test_driver_and_endpoint_run_a_session_following_resp_uri() -> None:
         elif isinstance(step, Send):
             targets.append(step.url.target)
             assert dict(step.request.headers)["Content-Type"].startswith(http.DM_XML)
-            driver.handle_response(endpoint.handle(step.request, _server_app, lambda t=now: t), now)
+            clock = functools.partial(float, now)
+            driver.handle_response(endpoint.handle(step.request, _server_app, clock), now)
         else:
             assert isinstance(step, Done)
             break
