@@ -53,9 +53,17 @@ def _client_config() -> ClientConfig:
         for n, v in [("DevId", "dev1"), ("Man", "m"), ("Mod", "x"), ("DmV", "1.2"), ("Lang", "en")]
     )
     return ClientConfig(
-        random_bytes=_random(1), server_uri="http://srv/dm", device_id="dev1", dev_info=dev_info,
-        credentials=_CREDS, auth_scheme=AuthScheme.MD5, client_nonce=b"n1",
-        server_credentials=_SRV, server_nonce=b"n2", session_id="7", max_msg_size=2048,
+        random_bytes=_random(1),
+        server_uri="http://srv/dm",
+        device_id="dev1",
+        dev_info=dev_info,
+        credentials=_CREDS,
+        auth_scheme=AuthScheme.MD5,
+        client_nonce=b"n1",
+        server_credentials=_SRV,
+        server_nonce=b"n2",
+        session_id="7",
+        max_msg_size=2048,
     )
 
 
@@ -63,8 +71,9 @@ def _server_config() -> ServerConfig:
     return ServerConfig(random_bytes=_random(2), server_uri="http://srv/dm", max_msg_size=2048)
 
 
-_ACCOUNT = Account(credentials=_CREDS, client_nonce=b"n1", server_credentials=_SRV,
-                   server_nonce=b"n2")
+_ACCOUNT = Account(
+    credentials=_CREDS, client_nonce=b"n1", server_credentials=_SRV, server_nonce=b"n2"
+)
 
 
 def _play_client(client: ClientSession) -> None:
@@ -85,8 +94,11 @@ def _play_server(server: ServerSession) -> None:
         elif isinstance(event, ev.PackageCompleted):
             if event.package < 3:
                 server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)))
-                server.queue(Replace(cmd_id=None, items=(
-                    Item(target=Location(loc_uri="./b"), data="y" * 3000),)))
+                server.queue(
+                    Replace(
+                        cmd_id=None, items=(Item(target=Location(loc_uri="./b"), data="y" * 3000),)
+                    )
+                )
                 server.send_package()
             else:
                 server.finish()
@@ -103,14 +115,16 @@ def _states() -> dict[str, tuple[str, dict[str, Any], list[bytes]]]:
     for step in range(4):
         (c_msg,) = client.messages_to_send(float(step))
         seen.append(c_msg.body)
-        server.receive_message(c_msg.body, media_type=c_msg.media_type, headers=c_msg.headers,
-                               now=float(step))
+        server.receive_message(
+            c_msg.body, media_type=c_msg.media_type, headers=c_msg.headers, now=float(step)
+        )
         _play_server(server)
         (s_msg,) = server.messages_to_send(float(step))
         seen.append(s_msg.body)
         states[f"client_step{step}"] = ("client", client.snapshot(), seen)
-        client.receive_message(s_msg.body, media_type=s_msg.media_type, headers=s_msg.headers,
-                               now=float(step))
+        client.receive_message(
+            s_msg.body, media_type=s_msg.media_type, headers=s_msg.headers, now=float(step)
+        )
         _play_client(client)
         states[f"server_step{step}"] = ("server", server.snapshot(), seen)
         if client.state is SessionState.FINISHED:
@@ -154,7 +168,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
 
 
 def main() -> None:  # pragma: no cover - needs atheris
-    import atheris
+    import atheris  # type: ignore[import-untyped]
 
     name = sys.argv.pop(1)
     target = TARGETS[name]

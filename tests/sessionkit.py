@@ -144,8 +144,13 @@ class Pair:
     on_server_event: Callable[[Pair, ev.Event], bool] | None = None
 
     @classmethod
-    def make(cls, *, client: dict[str, Any] | None = None, server: dict[str, Any] | None = None,
-             **kwargs: Any) -> Pair:
+    def make(
+        cls,
+        *,
+        client: dict[str, Any] | None = None,
+        server: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Pair:
         return cls(
             client=ClientSession(client_config(**(client or {}))),
             server=ServerSession(server_config(**(server or {}))),
@@ -214,8 +219,9 @@ class Pair:
         msg = self._deliver("c2s", out[0])
         if msg is None:
             return True
-        self.server.receive_message(msg.body, media_type=msg.media_type, headers=msg.headers,
-                                    now=self.now)
+        self.server.receive_message(
+            msg.body, media_type=msg.media_type, headers=msg.headers, now=self.now
+        )
         self.drain_server()
         self._roundtrip()
         replies = self.server.messages_to_send(self.now)
@@ -226,8 +232,9 @@ class Pair:
         reply = self._deliver("s2c", replies[0])
         if reply is None:
             return True
-        self.client.receive_message(reply.body, media_type=reply.media_type,
-                                    headers=reply.headers, now=self.now)
+        self.client.receive_message(
+            reply.body, media_type=reply.media_type, headers=reply.headers, now=self.now
+        )
         self.drain_client()
         return True
 

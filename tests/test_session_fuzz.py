@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "fuzz"))
 
-from session_targets import SEEDS, TARGETS  # noqa: E402
+from session_targets import SEEDS, TARGETS
 
 
 def test_targets_cover_both_roles_and_several_states() -> None:
@@ -36,11 +36,11 @@ def mutated(draw: st.DrawFn) -> bytes:
         if kind == "flip" and data:
             data[pos] ^= draw(st.integers(1, 255))
         elif kind == "cut":
-            del data[pos: pos + draw(st.integers(1, 64))]
+            del data[pos : pos + draw(st.integers(1, 64))]
         elif kind == "insert":
             data[pos:pos] = draw(st.binary(min_size=1, max_size=16))
         else:
-            data[pos:pos] = data[pos: pos + draw(st.integers(1, 128))]
+            data[pos:pos] = data[pos : pos + draw(st.integers(1, 128))]
     return bytes(data)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sessionkit import Pair, account, client_config
 
 from dmproto.codec import Encoding, decode_message
 from dmproto.codec.model import (
     Add,
     Alert,
     Atomic,
+    Command,
     Copy,
     Delete,
     Exec,
@@ -20,7 +22,7 @@ from dmproto.codec.model import (
     Sequence,
     Status,
 )
-from dmproto.codes import AlertCode, StatusCode
+from dmproto.codes import AlertCode
 from dmproto.outcome import CommandOutcome
 from dmproto.security import RESET_NONCE, AuthScheme, NonceUsed
 from dmproto.session import ClientSession, SessionState
@@ -33,8 +35,6 @@ from dmproto.session.ui import (
     text_input_outcome,
     ui_alert,
 )
-
-from sessionkit import Pair, account, client_config
 
 
 def target(uri: str) -> tuple[Item, ...]:
@@ -52,7 +52,10 @@ def nonces(events: list[ev.Event], role: ev.NonceRole) -> list[bytes]:
 
 def test_md5_with_one_challenge() -> None:
     # The device's stored nonce is stale: one 401 + Chal, Package 1 again, then 212.
-    pair = Pair.make(client={"client_nonce": b"stale"}, packages=[[Get(cmd_id=None, items=target("./DevInfo/Mod"))]]).run()
+    pair = Pair.make(
+        client={"client_nonce": b"stale"},
+        packages=[[Get(cmd_id=None, items=target("./DevInfo/Mod"))]],
+    ).run()
     first, second = pair.transcript[1][1], pair.transcript[3][1]
     assert [s.code for s in hdr_statuses(first)] == [401]
     assert hdr_statuses(first)[0].chal is not None
@@ -64,12 +67,14 @@ def test_md5_with_one_challenge() -> None:
     assert pair.ended("client").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
     assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
     # The nonce the server issued to the client is the one the client persisted last.
-    assert nonces(pair.server_events, ev.NonceRole.CLIENT)[-1] == nonces(
-        pair.client_events, ev.NonceRole.CLIENT
-    )[-1]
-    assert nonces(pair.client_events, ev.NonceRole.SERVER)[-1] == nonces(
-        pair.server_events, ev.NonceRole.SERVER
-    )[-1]
+    assert (
+        nonces(pair.server_events, ev.NonceRole.CLIENT)[-1]
+        == nonces(pair.client_events, ev.NonceRole.CLIENT)[-1]
+    )
+    assert (
+        nonces(pair.client_events, ev.NonceRole.SERVER)[-1]
+        == nonces(pair.server_events, ev.NonceRole.SERVER)[-1]
+    )
 
 
 def test_basic_auth_accepted_for_the_session() -> None:
@@ -102,7 +107,7 @@ def test_hmac_on_every_message() -> None:
     pair.run()
     assert len(seen) == 6
     assert all(any(k == "x-syncml-hmac" for k, _ in headers) for _, headers in seen)
-    for direction, body in pair.transcript:
+    for _direction, body in pair.transcript:
         msg = decode_message(body)
         assert msg.header.cred is None
         for status in hdr_statuses(body):
@@ -122,8 +127,12 @@ def test_hmac_tampered_body_is_challenged() -> None:
 
     def corrupt(direction: str, msg):  # type: ignore[no-untyped-def]
         if direction == "c2s" and len(pair.transcript) == 1:
-            return type(msg)(body=msg.body.replace(b"Smart", b"Dumb!"), media_type=msg.media_type,
-                             headers=msg.headers, url=msg.url)
+            return type(msg)(
+                body=msg.body.replace(b"Smart", b"Dumb!"),
+                media_type=msg.media_type,
+                headers=msg.headers,
+                url=msg.url,
+            )
         return msg
 
     pair.tamper = corrupt
@@ -161,7 +170,10 @@ def test_every_command_type() -> None:
         Add(cmd_id=None, meta=Meta(format="node"), items=target("./n")),
         Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./n/v"), data="x"),)),
         Delete(cmd_id=None, items=target("./n/old")),
-        Copy(cmd_id=None, items=(Item(target=Location(loc_uri="./b"), source=Location(loc_uri="./a")),)),
+        Copy(
+            cmd_id=None,
+            items=(Item(target=Location(loc_uri="./b"), source=Location(loc_uri="./a")),),
+        ),
         Get(cmd_id=None, items=target("./n?list=Struct")),
         Exec(cmd_id=None, correlator="corr-1", items=target("./fw/Update")),
     ]
@@ -181,23 +193,34 @@ def test_every_command_type() -> None:
 
 
 def test_atomic_and_sequence_nested() -> None:
-    atomic = Atomic(cmd_id=None, commands=(
-        Add(cmd_id=None, items=target("./x")),
-        Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./y"), data="1"),)),
-    ))
-    seq = Sequence(cmd_id=None, commands=(
-        ui_alert(AlertCode.CONFIRM_OR_REJECT, "Proceed?"),
-        atomic,
-        Get(cmd_id=None, items=target("./z")),
-    ))
+    atomic = Atomic(
+        cmd_id=None,
+        commands=(
+            Add(cmd_id=None, items=target("./x")),
+            Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./y"), data="1"),)),
+        ),
+    )
+    seq = Sequence(
+        cmd_id=None,
+        commands=(
+            ui_alert(AlertCode.CONFIRM_OR_REJECT, "Proceed?"),
+            atomic,
+            Get(cmd_id=None, items=target("./z")),
+        ),
+    )
 
     def answer(event: ev.CommandReceived) -> CommandOutcome:
         assert isinstance(event.command, Sequence)
-        return CommandOutcome(code=200, children=(
-            CommandOutcome(code=304),
-            CommandOutcome(code=215, children=(CommandOutcome(code=215), CommandOutcome(code=215))),
-            CommandOutcome(code=215),
-        ))
+        return CommandOutcome(
+            code=200,
+            children=(
+                CommandOutcome(code=304),
+                CommandOutcome(
+                    code=215, children=(CommandOutcome(code=215), CommandOutcome(code=215))
+                ),
+                CommandOutcome(code=215),
+            ),
+        )
 
     pair = Pair.make(packages=[[seq]], answer=answer).run()
     outcome = pair.completed()[1]
@@ -207,7 +230,7 @@ def test_atomic_and_sequence_nested() -> None:
     # CmdIDs unique within the message, nested ones included.
     pkg2 = decode_message(pair.transcript[1][1])
     ids = [c.cmd_id for c in pkg2.commands]
-    seq_wire = [c for c in pkg2.commands if isinstance(c, Sequence)][0]
+    seq_wire = next(c for c in pkg2.commands if isinstance(c, Sequence))
     ids += [c.cmd_id for c in seq_wire.commands] + [c.cmd_id for c in seq_wire.commands[1].commands]  # type: ignore[union-attr]
     assert len(ids) == len(set(ids)) and "0" not in ids
 
@@ -231,9 +254,17 @@ def test_wrong_children_count_is_local_error() -> None:
         (AlertCode.MULTIPLE_CHOICE, choice_outcome((1, 3)), ("1", "3")),
     ],
 )
-def test_each_ui_alert(kind: AlertCode, answer: CommandOutcome, expected_items: tuple[str, ...]) -> None:
-    options = UiOptions(min_display_time=2, max_display_time=30, default_response="John Doe",
-                        max_length=20, input_type=None, echo_type=None)
+def test_each_ui_alert(
+    kind: AlertCode, answer: CommandOutcome, expected_items: tuple[str, ...]
+) -> None:
+    options = UiOptions(
+        min_display_time=2,
+        max_display_time=30,
+        default_response="John Doe",
+        max_length=20,
+        input_type=None,
+        echo_type=None,
+    )
     choices = ("red", "green", "blue") if kind >= AlertCode.SINGLE_CHOICE else ()
     alert = ui_alert(kind, "Pick", options=options, choices=choices)
     pair = Pair.make(packages=[[alert]], answer=lambda e: answer).run()
@@ -249,9 +280,14 @@ def test_each_ui_alert(kind: AlertCode, answer: CommandOutcome, expected_items: 
 
 
 def test_generic_alerts_and_client_events_in_package1_and_later() -> None:
-    ga = generic_alert("Reversed-Domain-Name: org.openmobilealliance.dm.firmwareupdate.downloadandupdate",
-                       "int", "200", mark="critical", correlator="corr-1",
-                       source="./FUMO/1")
+    ga = generic_alert(
+        "Reversed-Domain-Name: org.openmobilealliance.dm.firmwareupdate.downloadandupdate",
+        "int",
+        "200",
+        mark="critical",
+        correlator="corr-1",
+        source="./FUMO/1",
+    )
     ce = client_event("com.example/Login", "chr", "user")
     pair = Pair.make(client={"initial_alerts": (ga, ce)})
     later = pair.client.queue_alert(generic_alert("Content-Type: text/plain", "chr", "hello"))
@@ -266,10 +302,15 @@ def test_generic_alerts_and_client_events_in_package1_and_later() -> None:
 
 def test_unsupported_generic_alert_type_gets_415() -> None:
     ga = generic_alert("Content-Type: text/x-unknown", "chr", "x")
-    pair = Pair.make(client={"initial_alerts": (ga,)},
-                     server={"generic_alert_types": frozenset({"Content-Type: text/plain"})}).run()
-    statuses = [c for c in decode_message(pair.transcript[1][1]).commands
-                if isinstance(c, Status) and c.cmd == "Alert"]
+    pair = Pair.make(
+        client={"initial_alerts": (ga,)},
+        server={"generic_alert_types": frozenset({"Content-Type: text/plain"})},
+    ).run()
+    statuses = [
+        c
+        for c in decode_message(pair.transcript[1][1]).commands
+        if isinstance(c, Status) and c.cmd == "Alert"
+    ]
     assert sorted(s.code for s in statuses) == [200, 415]
 
 
@@ -278,18 +319,26 @@ def test_multi_message_packages_both_directions(encoding: Encoding) -> None:
     gets = [Get(cmd_id=None, items=target(f"./node/{i:03d}")) for i in range(40)]
 
     def answer(event: ev.CommandReceived) -> CommandOutcome:
-        item = event.command.items[0]  # type: ignore[union-attr]
-        return CommandOutcome(code=200, results=(
-            Item(source=Location(loc_uri=item.target.loc_uri), data="value-" * 10),))
+        assert isinstance(event.command, Get) and event.command.items[0].target is not None
+        uri = event.command.items[0].target.loc_uri
+        return CommandOutcome(
+            code=200, results=(Item(source=Location(loc_uri=uri), data="value-" * 10),)
+        )
 
-    pair = Pair.make(client={"max_msg_size": 1200, "encoding": encoding},
-                     server={"max_msg_size": 1300}, packages=[gets], answer=answer).run()
+    pair = Pair.make(
+        client={"max_msg_size": 1200, "encoding": encoding},
+        server={"max_msg_size": 1300},
+        packages=[gets],
+        answer=answer,
+    ).run()
     # (Package 1 goes out before the server's MaxMsgSize is known.)
     assert all(len(body) <= (1200 if d == "s2c" else 1300) for d, body in pair.transcript[1:])
     assert len(pair.transcript) > 8
     outcomes = pair.completed()
     assert len(outcomes) == 40
-    assert all(len(o.results) == 1 and o.results[0].data == "value-" * 10 for o in outcomes.values())
+    assert all(
+        len(o.results) == 1 and o.results[0].data == "value-" * 10 for o in outcomes.values()
+    )
     # Final only on the last message of a package; Alert 1222 asked for the rest.
     msgs = [decode_message(b) for _, b in pair.transcript]
     assert any(not m.final for m in msgs)
@@ -300,16 +349,29 @@ def test_multi_message_packages_both_directions(encoding: Encoding) -> None:
 @pytest.mark.parametrize("encoding", [Encoding.XML, Encoding.WBXML])
 def test_large_object_server_to_client(encoding: Encoding) -> None:
     value = "".join(f"{i:05d}," for i in range(800))  # 4800 bytes
-    cmd = Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./big"), meta=Meta(format="chr"), data=value),))
+    cmd = Replace(
+        cmd_id=None,
+        items=(Item(target=Location(loc_uri="./big"), meta=Meta(format="chr"), data=value),),
+    )
     pair = Pair.make(client={"max_msg_size": 1024, "encoding": encoding}, packages=[[cmd]]).run()
     (received,) = pair.received()
     assert received.command.items[0].data == value  # type: ignore[union-attr]
     assert received.command.items[0].meta.size is None  # type: ignore[union-attr]
-    codes = [s.code for d, b in pair.transcript if d == "c2s"
-             for s in decode_message(b).commands if isinstance(s, Status) and s.cmd == "Replace"]
+    codes = [
+        s.code
+        for d, b in pair.transcript
+        if d == "c2s"
+        for s in decode_message(b).commands
+        if isinstance(s, Status) and s.cmd == "Replace"
+    ]
     assert codes.count(213) >= 4 and codes[-1] == 200
-    first_chunk = [c for d, b in pair.transcript if d == "s2c" for c in decode_message(b).commands
-                   if isinstance(c, Replace)][0]
+    first_chunk = next(
+        c
+        for d, b in pair.transcript
+        if d == "s2c"
+        for c in decode_message(b).commands
+        if isinstance(c, Replace)
+    )
     assert first_chunk.items[0].more_data and first_chunk.items[0].meta.size == len(value)  # type: ignore[union-attr]
     assert pair.completed()[1].code == 200
 
@@ -318,10 +380,15 @@ def test_large_object_client_to_server_results() -> None:
     value = "x" * 5000
 
     def answer(event: ev.CommandReceived) -> CommandOutcome:
-        return CommandOutcome(code=200, results=(Item(source=Location(loc_uri="./big"), data=value),))
+        return CommandOutcome(
+            code=200, results=(Item(source=Location(loc_uri="./big"), data=value),)
+        )
 
-    pair = Pair.make(server={"max_msg_size": 1024}, packages=[[Get(cmd_id=None, items=target("./big"))]],
-                     answer=answer).run()
+    pair = Pair.make(
+        server={"max_msg_size": 1024},
+        packages=[[Get(cmd_id=None, items=target("./big"))]],
+        answer=answer,
+    ).run()
     outcome = pair.completed()[1]
     assert outcome.code == 200 and outcome.results[0].data == value
     assert all(len(b) <= 1024 for d, b in pair.transcript[1:] if d == "c2s")
@@ -340,12 +407,17 @@ def test_large_object_size_mismatch_gets_424() -> None:
 
     def lie(direction, msg):  # type: ignore[no-untyped-def]
         # Corrupt the declared size of the first chunk.
-        body = msg.body.replace(b"<Size xmlns=\"syncml:metinf\">3000</Size>",
-                                b"<Size xmlns=\"syncml:metinf\">3001</Size>")
+        body = msg.body.replace(
+            b'<Size xmlns="syncml:metinf">3000</Size>', b'<Size xmlns="syncml:metinf">3001</Size>'
+        )
         return type(msg)(body=body, media_type=msg.media_type, headers=msg.headers, url=msg.url)
 
-    pair = Pair.make(client={"max_msg_size": 1024, "server_credentials": None},
-                     account=account(server_credentials=None), packages=[[cmd]], tamper=lie).run()
+    pair = Pair.make(
+        client={"max_msg_size": 1024, "server_credentials": None},
+        account=account(server_credentials=None),
+        packages=[[cmd]],
+        tamper=lie,
+    ).run()
     assert not pair.received()
     assert pair.completed()[1].code == 424
 
@@ -363,15 +435,25 @@ def test_large_object_interrupted_gets_1225() -> None:
             state["n"] += 1
             if state["n"] == 2:
                 body = msg.body.replace(b"./big", b"./other")
-                return type(msg)(body=body, media_type=msg.media_type, headers=msg.headers,
-                                 url=msg.url)
+                return type(msg)(
+                    body=body, media_type=msg.media_type, headers=msg.headers, url=msg.url
+                )
         return msg
 
-    pair = Pair.make(client={"max_msg_size": 1024, "server_credentials": None},
-                     account=account(server_credentials=None), packages=[[cmd]], tamper=drop_chunk)
+    pair = Pair.make(
+        client={"max_msg_size": 1024, "server_credentials": None},
+        account=account(server_credentials=None),
+        packages=[[cmd]],
+        tamper=drop_chunk,
+    )
     pair.run()
-    alerts = [c for d, b in pair.transcript if d == "c2s" for c in decode_message(b).commands
-              if isinstance(c, Alert) and c.code == AlertCode.NO_END_OF_DATA]
+    alerts = [
+        c
+        for d, b in pair.transcript
+        if d == "c2s"
+        for c in decode_message(b).commands
+        if isinstance(c, Alert) and c.code == AlertCode.NO_END_OF_DATA
+    ]
     assert alerts
     assert all(e.command.items[0].data != value for e in pair.received())  # type: ignore[union-attr]
     assert parse_ui_options("") is not None
@@ -396,7 +478,9 @@ def test_abort_from_server() -> None:
             return True
         return False
 
-    pair = Pair.make(packages=[[Get(cmd_id=None, items=target("./a"))]] * 3, on_server_event=on_event).run()
+    pair = Pair.make(
+        packages=[[Get(cmd_id=None, items=target("./a"))]] * 3, on_server_event=on_event
+    ).run()
     last = decode_message(pair.transcript[-1][1])
     assert any(isinstance(c, Alert) and c.code == 1223 for c in last.commands)
     assert pair.ended("client").reason is ev.EndReason.ABORTED_BY_PEER  # type: ignore[union-attr]
@@ -410,9 +494,9 @@ def test_inactivity_timeout() -> None:
     pair.server.receive_message(out[0].body, media_type=out[0].media_type, now=100.0)
     assert pair.client.get_timer() == 130.0
     pair.client.handle_timer(129.0)
-    assert pair.client.state is SessionState.ACTIVE
+    assert pair.client.state.value == "active"
     pair.client.handle_timer(130.0)
-    assert pair.client.state is SessionState.FINISHED
+    assert pair.client.state.value == "finished"
     assert pair.client.get_timer() is None
     pair.drain_client()
     assert pair.ended("client").reason is ev.EndReason.TIMED_OUT  # type: ignore[union-attr]
@@ -423,14 +507,19 @@ def test_inactivity_timeout() -> None:
 
 @pytest.mark.parametrize("encoding", [Encoding.XML, Encoding.WBXML])
 def test_snapshot_restore_between_every_message(encoding: Encoding) -> None:
-    packages = [
+    packages: list[list[Command]] = [
         [Get(cmd_id=None, items=target("./a")), ui_alert(AlertCode.TEXT_INPUT, "Name?")],
         [Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./big"), data="w" * 2500),))],
     ]
-    plain = Pair.make(client={"client_nonce": b"stale", "max_msg_size": 1024, "encoding": encoding},
-                      packages=[list(p) for p in packages]).run()
-    snap = Pair.make(client={"client_nonce": b"stale", "max_msg_size": 1024, "encoding": encoding},
-                     packages=[list(p) for p in packages], snapshot_every=True).run()
+    plain = Pair.make(
+        client={"client_nonce": b"stale", "max_msg_size": 1024, "encoding": encoding},
+        packages=[list(p) for p in packages],
+    ).run()
+    snap = Pair.make(
+        client={"client_nonce": b"stale", "max_msg_size": 1024, "encoding": encoding},
+        packages=[list(p) for p in packages],
+        snapshot_every=True,
+    ).run()
     assert snap.transcript == plain.transcript  # byte-for-byte identical
     assert snap.completed() == plain.completed()
     assert [type(e) for e in snap.client_events] == [type(e) for e in plain.client_events]
@@ -439,9 +528,16 @@ def test_snapshot_restore_between_every_message(encoding: Encoding) -> None:
 def test_nonce_reset_after_package0_verified_with_reset_nonce() -> None:
     from dmproto.notification import build_notification
 
-    notification = build_notification(
-        server_id="com.mgmtsrv.manage", password="x", nonce=RESET_NONCE, session_id=0x1234,
-    ) if False else None
+    notification = (
+        build_notification(
+            server_id="com.mgmtsrv.manage",
+            password="x",
+            nonce=RESET_NONCE,
+            session_id=0x1234,
+        )
+        if False
+        else None
+    )
     del notification
 
     class Note:
@@ -449,15 +545,22 @@ def test_nonce_reset_after_package0_verified_with_reset_nonce() -> None:
 
     config = client_config(client_nonce=b"lost", server_nonce=b"lost-too", session_id=None)
     client = ClientSession.from_notification(Note(), NonceUsed.RESET, config=config)
-    pair = Pair(client=client, server=Pair.make().server,
-                packages=[[Get(cmd_id=None, items=target("./a"))]]).run()
+    pair = Pair(
+        client=client, server=Pair.make().server, packages=[[Get(cmd_id=None, items=target("./a"))]]
+    ).run()
     pkg1 = decode_message(pair.transcript[0][1])
     assert pkg1.header.session_id == "1234"
     assert any(isinstance(c, Alert) and c.code == 1200 for c in pkg1.commands)
     assert [s.code for s in hdr_statuses(pair.transcript[1][1])] == [212]
     # Both sides issued fresh nonces, and each stored what the other issued.
-    assert nonces(pair.server_events, ev.NonceRole.CLIENT)[-1] == nonces(pair.client_events, ev.NonceRole.CLIENT)[-1]
-    assert nonces(pair.client_events, ev.NonceRole.SERVER)[-1] == nonces(pair.server_events, ev.NonceRole.SERVER)[-1]
+    assert (
+        nonces(pair.server_events, ev.NonceRole.CLIENT)[-1]
+        == nonces(pair.client_events, ev.NonceRole.CLIENT)[-1]
+    )
+    assert (
+        nonces(pair.client_events, ev.NonceRole.SERVER)[-1]
+        == nonces(pair.server_events, ev.NonceRole.SERVER)[-1]
+    )
     assert RESET_NONCE not in nonces(pair.client_events, ev.NonceRole.CLIENT)
     assert pair.completed()[1].code == 200
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sessionkit import DEVICE_ID, SERVER_URI, client_config, server_config
 
 from dmproto.codec import decode_message
 from dmproto.codec.model import Alert, Get, Item, Location, Meta, Replace, Results, Status
@@ -15,8 +16,6 @@ from dmproto.security import AuthScheme, Credentials
 from dmproto.session import Account, ClientSession, ServerSession, SessionState
 from dmproto.session import events as ev
 from dmproto.session.ui import ui_alert
-
-from sessionkit import DEVICE_ID, SERVER_URI, client_config, server_config
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 XML = "application/vnd.syncml.dm+xml"
@@ -51,8 +50,13 @@ SPEC_PKG1 = hdr(1, to_server=True, cred=BASIC_BRUCE, extra=MAXMSG) + (
         f"<Item><Source><LocURI>./DevInfo/{n}</LocURI></Source><Meta>"
         '<Format xmlns="syncml:metinf">chr</Format><Type xmlns="syncml:metinf">text/plain</Type>'
         f"</Meta><Data>{v}</Data></Item>"
-        for n, v in [("DevId", DEVICE_ID), ("Man", "Device Factory, Inc."),
-                     ("Mod", "SmartPhone2000"), ("DmV", "1.0.0.1"), ("Lang", "US-en")]
+        for n, v in [
+            ("DevId", DEVICE_ID),
+            ("Man", "Device Factory, Inc."),
+            ("Mod", "SmartPhone2000"),
+            ("DmV", "1.0.0.1"),
+            ("Lang", "US-en"),
+        ]
     )
     + "</Replace><Final/></SyncBody></SyncML>"
 )
@@ -82,14 +86,19 @@ def test_spec_8_1_server_side() -> None:
     assert isinstance(events[-1], ev.PackageCompleted)
     assert server.messages_to_send(0.0) == []  # waiting for the application
     display = server.queue(ui_alert(AlertCode.DISPLAY, "Your antivirus software is being updated"))
-    get = server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./antivirus_data/version")),)))
+    get = server.queue(
+        Get(cmd_id=None, items=(Item(target=Location(loc_uri="./antivirus_data/version")),))
+    )
     server.send_package()
     (pkg2,) = server.messages_to_send(1.0)
     msg2 = decode_message(pkg2.body)
     assert msg2.header.msg_id == "1" and msg2.final
     sts = statuses(pkg2.body)
     assert [(s.cmd_ref, s.cmd, s.code, s.msg_ref) for s in sts] == [
-        ("0", "SyncHdr", 212, "1"), ("1", "Alert", 200, "1"), ("3", "Replace", 200, "1")]
+        ("0", "SyncHdr", 212, "1"),
+        ("1", "Alert", 200, "1"),
+        ("3", "Replace", 200, "1"),
+    ]
     assert sts[0].target_refs == (SERVER_URI,) and sts[0].source_refs == (DEVICE_ID,)
     alert = next(c for c in msg2.commands if isinstance(c, Alert))
     get_cmd = next(c for c in msg2.commands if isinstance(c, Get))
@@ -108,8 +117,13 @@ def test_spec_8_1_server_side() -> None:
     done = {e.handle: e.outcome for e in events if isinstance(e, ev.CommandCompleted)}
     assert done[display].code == 200
     assert done[get].results[0].data == "antivirus-inc/20010522b/5"
-    replace = server.queue(Replace(cmd_id=None, meta=Meta(format="b64", type="application/antivirus-inc.virusdef"),
-                                   items=(Item(target=Location(loc_uri="./antivirus_data"), data="AAECAw=="),)))
+    replace = server.queue(
+        Replace(
+            cmd_id=None,
+            meta=Meta(format="b64", type="application/antivirus-inc.virusdef"),
+            items=(Item(target=Location(loc_uri="./antivirus_data"), data="AAECAw=="),),
+        )
+    )
     server.send_package()
     (pkg4,) = server.messages_to_send(3.0)
     msg4 = decode_message(pkg4.body)
@@ -133,9 +147,14 @@ def test_spec_8_1_server_side() -> None:
 
 
 def test_spec_8_1_client_side() -> None:
-    client = ClientSession(client_config(auth_scheme=AuthScheme.BASIC, server_credentials=SERVER,
-                                         server_auth_scheme=AuthScheme.BASIC,
-                                         random_bytes=lambda n: b"\x01" * n))
+    client = ClientSession(
+        client_config(
+            auth_scheme=AuthScheme.BASIC,
+            server_credentials=SERVER,
+            server_auth_scheme=AuthScheme.BASIC,
+            random_bytes=lambda n: b"\x01" * n,
+        )
+    )
     (pkg1,) = client.messages_to_send(0.0)
     assert pkg1.url == SERVER_URI
     msg1 = decode_message(pkg1.body)
@@ -146,7 +165,8 @@ def test_spec_8_1_client_side() -> None:
         f"<TargetRef>{SERVER_URI}</TargetRef><SourceRef>{DEVICE_ID}</SourceRef><Data>212</Data></Status>"
         "<Status><CmdID>6</CmdID><MsgRef>1</MsgRef><CmdRef>1</CmdRef><Cmd>Alert</Cmd><Data>200</Data></Status>"
         "<Status><CmdID>7</CmdID><MsgRef>1</MsgRef><CmdRef>2</CmdRef><Cmd>Replace</Cmd><Data>200</Data></Status>"
-        "<Alert><CmdID>2</CmdID><Data>1100</Data><Item></Item><Item><Data>Your antivirus software is being updated</Data></Item></Alert>"
+        "<Alert><CmdID>2</CmdID><Data>1100</Data><Item></Item>"
+        "<Item><Data>Your antivirus software is being updated</Data></Item></Alert>"
         "<Get><CmdID>4</CmdID><Item><Target><LocURI>./antivirus_data/version</LocURI></Target></Item></Get>"
         "<Final/></SyncBody></SyncML>"
     )
@@ -154,16 +174,30 @@ def test_spec_8_1_client_side() -> None:
     events = drain(client)
     assert isinstance(events[0], ev.PeerAuthenticated)
     received = [e for e in events if isinstance(e, ev.CommandReceived)]
-    assert received[0].ui is not None and received[0].ui.text == "Your antivirus software is being updated"
+    assert (
+        received[0].ui is not None
+        and received[0].ui.text == "Your antivirus software is being updated"
+    )
     assert client.messages_to_send(1.0) == []  # commands still unanswered
     client.respond(received[0].handle, CommandOutcome(code=200))
-    client.respond(received[1].handle, CommandOutcome(code=200, results=(
-        Item(source=Location(loc_uri="./antivirus_data/version"), data="antivirus-inc/20010522b/5"),)))
+    client.respond(
+        received[1].handle,
+        CommandOutcome(
+            code=200,
+            results=(
+                Item(
+                    source=Location(loc_uri="./antivirus_data/version"),
+                    data="antivirus-inc/20010522b/5",
+                ),
+            ),
+        ),
+    )
     (pkg3,) = client.messages_to_send(2.0)
     msg3 = decode_message(pkg3.body)
     assert msg3.header.msg_id == "2" and msg3.header.cred is None and msg3.final
-    assert [(c.name, getattr(c, "cmd_ref", None), getattr(c, "code", None)) for c in msg3.commands] == [
-        ("Status", "0", 212), ("Status", "2", 200), ("Status", "4", 200), ("Results", "4", None)]
+    assert [
+        (c.name, getattr(c, "cmd_ref", None), getattr(c, "code", None)) for c in msg3.commands
+    ] == [("Status", "0", 212), ("Status", "2", 200), ("Status", "4", 200), ("Results", "4", None)]
     assert msg3.commands[2].target_refs == ("./antivirus_data/version",)  # type: ignore[union-attr]
     res = msg3.commands[3]
     assert isinstance(res, Results) and res.items[0].source.loc_uri == "./antivirus_data/version"  # type: ignore[union-attr]
@@ -179,7 +213,9 @@ def test_spec_8_1_client_side() -> None:
     client.respond(rec.handle, CommandOutcome(code=200))
     (pkg3b,) = client.messages_to_send(4.0)
     assert [(s.cmd, s.code, s.msg_ref) for s in statuses(pkg3b.body)] == [
-        ("SyncHdr", 200, "2"), ("Replace", 200, "2")]
+        ("SyncHdr", 200, "2"),
+        ("Replace", 200, "2"),
+    ]
     pkg4b = hdr(3, to_server=False) + (
         "<Status><CmdID>1</CmdID><MsgRef>3</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd><Data>200</Data></Status>"
         "<Final/></SyncBody></SyncML>"
@@ -203,7 +239,8 @@ def test_windows_package1_accepted(name: str) -> None:
     connected = next(e for e in events if isinstance(e, ev.DeviceConnected))
     assert connected.alert_code == 1201
     assert [i.source.loc_uri for i in connected.dev_info] == [  # type: ignore[union-attr]
-        f"./DevInfo/{n}" for n in ("DevId", "Man", "Mod", "DmV", "Lang")]
+        f"./DevInfo/{n}" for n in ("DevId", "Man", "Mod", "DmV", "Lang")
+    ]
     assert all(i.meta is None for i in connected.dev_info)
     (event,) = [e for e in events if isinstance(e, ev.ClientEventReceived)]
     assert event.items[0].meta.type == "com.microsoft/MDM/LoginStatus"  # type: ignore[union-attr]
@@ -220,9 +257,12 @@ def test_windows_package1_accepted(name: str) -> None:
     sts = statuses(reply.body)
     assert sts[0].cmd_ref == "0" and sts[0].code == 200
     # One Status per command, referencing the device's CmdIDs (which start at 2).
-    assert sorted(s.cmd_ref for s in sts[1:]) == sorted(c.cmd_id for c in original.commands)  # type: ignore[misc]
+    assert sorted(s.cmd_ref for s in sts[1:]) == sorted(c.cmd_id or "" for c in original.commands)
     assert all(s.code == 200 for s in sts)
-    assert msg.header.resp_uri == "https://mdm.example/MDM.svc?s=1" and msg.header.session_id == original.header.session_id
+    assert (
+        msg.header.resp_uri == "https://mdm.example/MDM.svc?s=1"
+        and msg.header.session_id == original.header.session_id
+    )
     assert "0" not in [c.cmd_id for c in msg.commands]
 
 
@@ -230,9 +270,13 @@ def test_aosp_conformance_server_package_decodes_into_client_events() -> None:
     # A real server package (WBXML, SyncML 1.1 FPI with DM/1.2, basic Cred, RespURI).
     body = (CORPUS / "aosp-dm12" / "testget.wbxml").read_bytes()
     original = decode_message(body)
-    client = ClientSession(client_config(
-        session_id=original.header.session_id, server_credentials=None,
-        device_id=original.header.target.loc_uri))
+    client = ClientSession(
+        client_config(
+            session_id=original.header.session_id,
+            server_credentials=None,
+            device_id=original.header.target.loc_uri,
+        )
+    )
     client.messages_to_send(0.0)
     client.receive_message(body, media_type="application/vnd.syncml.dm+wbxml", now=1.0)
     received = [e for e in drain(client) if isinstance(e, ev.CommandReceived)]

@@ -26,5 +26,5 @@ class OutgoingMessage:
 
     body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
     media_type: str
-    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+    headers: tuple[tuple[str, str], ...] = ()
     url: str | None = None

@@ -61,7 +61,7 @@ class ClientConfig(_Common):
     server_uri: str
     device_id: str
     #: DevInfo Replace Items (Source/LocURI ``./DevInfo/DevId`` ...; SPEC §3.2 item 3).
-    dev_info: tuple[Item, ...] = attrs.field(converter=tuple)
+    dev_info: tuple[Item, ...]
     credentials: Credentials | None = None
     #: Scheme used in Package 1 before any challenge (DMAcc AAuthPref); None = no Cred.
     auth_scheme: AuthScheme | None = AuthScheme.MD5
@@ -73,7 +73,7 @@ class ClientConfig(_Common):
     #: Message encoding we send (the server follows it).
     encoding: Encoding = Encoding.XML
     #: Client alerts (1224/1226) sent in Package 1.
-    initial_alerts: tuple[Alert, ...] = attrs.field(default=(), converter=tuple)
+    initial_alerts: tuple[Alert, ...] = ()
     #: SessionID of a client-initiated session; generated from random_bytes if None.
     session_id: str | None = None
 

@@ -1,0 +1,240 @@
+"""Session benchmark (not a test): ``python bench/session.py [--quick]``.
+
+Measures, for a client/server pair talking through real encode/decode:
+
+* sessions per second: MD5 with one challenge (stale device nonce), then one
+  package of 20 mixed commands (Get, Replace, Add, Delete, Exec, UI alert, Atomic),
+  answered by the client, then the Status-only end — in XML and in WBXML;
+* the share of that time spent in the codec (encode_message + decode_message);
+* memory per idle server session (tracemalloc), after Package 1 was answered
+  and the session waits for the device's next message; and the snapshot size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+import dmproto.session._core as core
+import dmproto.session._packaging as packaging
+from dmproto.codec import Encoding
+from dmproto.codec.model import Add, Atomic, Command, Delete, Exec, Get, Item, Location, Replace
+from dmproto.codes import AlertCode
+from dmproto.outcome import CommandOutcome
+from dmproto.security import AuthScheme, Credentials
+from dmproto.session import (
+    Account,
+    ClientConfig,
+    ClientSession,
+    ServerConfig,
+    ServerSession,
+    SessionState,
+)
+from dmproto.session import events as ev
+from dmproto.session.ui import ui_alert
+
+CREDS = Credentials(username="dev", password="secret")
+
+
+def rnd(seed: int) -> Any:
+    counter = [0]
+
+    def random_bytes(n: int) -> bytes:
+        counter[0] += 1
+        return hashlib.sha256(f"{seed}:{counter[0]}".encode()).digest()[:n]
+
+    return random_bytes
+
+
+DEV_INFO = tuple(
+    Item(source=Location(loc_uri=f"./DevInfo/{n}"), data=v)
+    for n, v in [
+        ("DevId", "IMEI:1"),
+        ("Man", "Acme"),
+        ("Mod", "X1"),
+        ("DmV", "1.2"),
+        ("Lang", "en-US"),
+    ]
+)
+
+
+def commands() -> list[Command]:
+    out: list[Command] = []
+    for i in range(3):
+        out += [
+            Get(cmd_id=None, items=(Item(target=Location(loc_uri=f"./DevDetail/N{i}")),)),
+            Replace(cmd_id=None, items=(Item(target=Location(loc_uri=f"./a/{i}"), data="x" * 40),)),
+            Add(cmd_id=None, items=(Item(target=Location(loc_uri=f"./b/{i}"), data="y"),)),
+            Delete(cmd_id=None, items=(Item(target=Location(loc_uri=f"./c/{i}")),)),
+            Exec(cmd_id=None, correlator=f"c{i}", items=(Item(target=Location(loc_uri="./e")),)),
+        ]
+    out += [ui_alert(AlertCode.DISPLAY, "Updating") for _ in range(3)]
+    out.append(
+        Atomic(
+            cmd_id=None,
+            commands=(
+                Add(cmd_id=None, items=(Item(target=Location(loc_uri="./t/1"), data="1"),)),
+                Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./t/2"), data="2"),)),
+            ),
+        )
+    )
+    out.append(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo/Mod")),)))
+    assert len(out) == 20
+    return out
+
+
+def answer(command: Any) -> CommandOutcome:
+    if isinstance(command, Atomic):
+        return CommandOutcome(code=200, children=tuple(answer(c) for c in command.commands))
+    if isinstance(command, Get):
+        target = command.items[0].target
+        uri = target.loc_uri if target is not None else ""
+        return CommandOutcome(code=200, results=(Item(source=Location(loc_uri=uri), data="value"),))
+    return CommandOutcome(code=200)
+
+
+def one_session(encoding: Encoding, seed: int) -> int:
+    client = ClientSession(
+        ClientConfig(
+            random_bytes=rnd(seed),
+            server_uri="https://dm.example/dm",
+            device_id="IMEI:1",
+            dev_info=DEV_INFO,
+            credentials=CREDS,
+            auth_scheme=AuthScheme.MD5,
+            client_nonce=b"stale",
+            encoding=encoding,
+            session_id="1",
+        )
+    )
+    server = ServerSession(
+        ServerConfig(random_bytes=rnd(seed + 1), server_uri="https://dm.example/dm")
+    )
+    account = Account(credentials=CREDS, client_nonce=b"fresh")
+    now, messages = 0.0, 0
+    while client.state is SessionState.ACTIVE:
+        out = client.messages_to_send(now)
+        if not out:
+            break
+        server.receive_message(
+            out[0].body, media_type=out[0].media_type, headers=out[0].headers, now=now
+        )
+        while (e := server.next_event()) is not None:
+            if isinstance(e, ev.AccountRequested):
+                server.supply_account(account)
+            elif isinstance(e, ev.PackageCompleted):
+                if e.package == 1:
+                    for command in commands():
+                        server.queue(command)
+                    server.send_package()
+                else:
+                    server.finish()
+        (reply,) = server.messages_to_send(now)
+        client.receive_message(
+            reply.body, media_type=reply.media_type, headers=reply.headers, now=now
+        )
+        while (e := client.next_event()) is not None:
+            if isinstance(e, ev.CommandReceived):
+                client.respond(e.handle, answer(e.command))
+        messages += 2
+    assert server.state is SessionState.FINISHED
+    return messages
+
+
+class CodecClock:
+    """Wraps the codec entry points the session uses to time them."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self._orig_encode = packaging.__dict__["encode_message"]
+        self._orig_decode = core.__dict__["decode_message"]
+
+    def __enter__(self) -> CodecClock:
+        def encode(*a: Any, **k: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return self._orig_encode(*a, **k)
+            finally:
+                self.spent += time.perf_counter() - t
+
+        def decode(*a: Any, **k: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return self._orig_decode(*a, **k)
+            finally:
+                self.spent += time.perf_counter() - t
+
+        packaging.__dict__["encode_message"] = encode
+        core.__dict__["decode_message"] = decode
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        packaging.__dict__["encode_message"] = self._orig_encode
+        core.__dict__["decode_message"] = self._orig_decode
+
+
+def rate(encoding: Encoding, n: int) -> None:
+    one_session(encoding, 0)  # warm up
+    with CodecClock() as clock:
+        start = time.perf_counter()
+        for i in range(n):
+            messages = one_session(encoding, i)
+        elapsed = time.perf_counter() - start
+    print(
+        f"{encoding.value:5s}: {n / elapsed:7.1f} sessions/s ({messages} messages each), "
+        f"codec share {100 * clock.spent / elapsed:4.1f}%"
+    )
+
+
+def idle_memory(n: int) -> None:
+    client_cfg = ClientConfig(
+        random_bytes=rnd(9),
+        server_uri="https://dm.example/dm",
+        device_id="IMEI:1",
+        dev_info=DEV_INFO,
+        credentials=CREDS,
+        client_nonce=b"fresh",
+        session_id="1",
+    )
+    server_cfg = ServerConfig(random_bytes=rnd(10), server_uri="https://dm.example/dm")
+    (pkg1,) = ClientSession(client_cfg).messages_to_send(0.0)
+    account = Account(credentials=CREDS, client_nonce=b"fresh")
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    sessions = []
+    for _ in range(n):
+        server = ServerSession(server_cfg)
+        server.receive_message(pkg1.body, media_type=pkg1.media_type, now=0.0)
+        while (e := server.next_event()) is not None:
+            if isinstance(e, ev.AccountRequested):
+                server.supply_account(account)
+            elif isinstance(e, ev.PackageCompleted):
+                server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)))
+                server.send_package()
+        server.messages_to_send(0.0)
+        sessions.append(server)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    used = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    snap = len(json.dumps(sessions[0].snapshot()))
+    print(
+        f"idle server session: {used / n / 1024:5.1f} KiB each (tracemalloc, {n} sessions); "
+        f"snapshot {snap} bytes of JSON"
+    )
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    n = 20 if quick else 200
+    print("pair: MD5 with one challenge, 20 mixed commands, Status-only end")
+    for encoding in (Encoding.XML, Encoding.WBXML):
+        rate(encoding, n)
+    idle_memory(100 if quick else 1000)
+
+
+if __name__ == "__main__":
+    main()
