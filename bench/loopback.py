@@ -1,0 +1,338 @@
+"""Loopback benchmark of the adapters: full DM sessions per second, and the overhead
+against a bare h11 server doing the same number of HTTP round trips.
+
+For each adapter (sync, asyncio, trio) and each concurrency (default 1, 100, 1000):
+
+* DM: a DM server (the adapter's ``DMServer``) and N concurrent simulated devices
+  (``run_client_session``, each with a standard device tree) run one full session
+  each: Package 1 with MD5 credentials, a Get of ./DevInfo/Mod, the device's
+  Status/Results, the server's closing package. Reported: sessions/s and HTTP
+  round trips/s.
+* bare: the same adapter's HTTP server answering a fixed 200 body (h11 framing, no
+  DM) and N concurrent clients doing the same total number of round trips.
+* ratio = DM round trips/s divided by bare round trips/s (1.0 = no DM overhead).
+* memory: tracemalloc peak of a separate DM run divided by N (client and server
+  sessions both live in this process), in KiB per concurrent session.
+
+Usage::
+
+    python bench/loopback.py [--counts 1,100,1000] [--adapters sync,asyncio,trio]
+
+It prints a table; it is not a test and asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dmproto.bindings.http import HttpRequest, HttpResponse, parse_url
+from dmproto.codec.model import Get, Item, Location
+from dmproto.security import AuthScheme, Credentials
+from dmproto.session import Account, ClientConfig, ClientSession, ServerConfig, ServerSession
+from dmproto.session import events as ev
+from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
+
+CREDS = Credentials(username="bench", password="bench-secret")
+BODY = b"<SyncML/>"
+
+
+def server_app(session: ServerSession, event: ev.Event) -> None:
+    if isinstance(event, ev.AccountRequested):
+        session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
+    elif isinstance(event, ev.PackageCompleted):
+        if event.package == 1:
+            target = Location(loc_uri="./DevInfo/Mod")
+            session.queue(Get(cmd_id=None, items=(Item(target=target),)))
+            session.send_package()
+        else:
+            session.finish()
+
+
+def make_device(url: str, index: int) -> tuple[ClientSession, Callable[[Any, Any], None]]:
+    tree = build_device_tree(DeviceInfo(dev_id=f"IMEI:{index}", man="Bench", mod="B1"))
+    config = ClientConfig(
+        random_bytes=os.urandom, server_uri=url, device_id=f"IMEI:{index}",
+        dev_info=devinfo_items(tree), credentials=CREDS, auth_scheme=AuthScheme.MD5,
+    )
+
+    def handler(session: ClientSession, event: ev.Event) -> None:
+        if isinstance(event, ev.CommandReceived):
+            session.respond(event.handle, tree.execute(event.command, server_id="bench"))
+
+    return ClientSession(config), handler
+
+
+async def bare_answer(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(status=200, headers=[("Content-Length", str(len(BODY)))], body=BODY)
+
+
+def bare_answer_sync(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(status=200, headers=[("Content-Length", str(len(BODY)))], body=BODY)
+
+
+def bare_request(url: str) -> tuple[Any, HttpRequest]:
+    target = parse_url(url)
+    headers = [("Host", target.host_header), ("Content-Length", str(len(BODY)))]
+    return target, HttpRequest(method="POST", target=target.target, headers=headers, body=BODY)
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.n = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: object, response: object, session: object) -> None:
+        if response is not None:
+            with self.lock:
+                self.n += 1
+
+
+# -- per-adapter drivers: serve in a background thread, run clients in this one -------
+
+
+class LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+class SyncBench:
+    name = "sync"
+
+    def __init__(self) -> None:
+        import dmproto_sync
+
+        self.m = dmproto_sync
+
+    @contextmanager
+    def dm_server(self, counter: Counter) -> Iterator[str]:
+        config = ServerConfig(random_bytes=os.urandom, server_uri="bench")
+        with self.m.DMServer(server_app, config=config, on_message=counter) as server:
+            yield server.url
+
+    @contextmanager
+    def bare_server(self) -> Iterator[str]:
+        server = self.m.HttpServer(bare_answer_sync, max_body=1 << 20)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.port}/dm"
+        finally:
+            server.close()
+            thread.join(10)
+
+    def _threads(self, n: int, work: Callable[[int], None]) -> None:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+
+    def run_sessions(self, url: str, n: int) -> None:
+        self._threads(n, lambda i: self.m.run_client_session(*make_device(url, i), timeout=60))
+
+    def run_bare(self, url: str, n: int, per_client: int) -> None:
+        target, request = bare_request(url)
+
+        def work(_: int) -> None:
+            with self.m.HttpClient(max_body=1 << 20, timeout=60) as client:
+                for _ in range(per_client):
+                    client.exchange(target, request)
+
+        self._threads(n, work)
+
+
+class AsyncioBench:
+    name = "asyncio"
+
+    def __init__(self) -> None:
+        import dmproto_asyncio
+
+        self.m = dmproto_asyncio
+
+    @contextmanager
+    def _serve(self, server: Any, start: Any, stop: Any) -> Iterator[None]:
+        lt = LoopThread()
+        try:
+            lt.run(start())
+            yield
+        finally:
+            lt.run(stop())
+            lt.stop()
+
+    @contextmanager
+    def dm_server(self, counter: Counter) -> Iterator[str]:
+        config = ServerConfig(random_bytes=os.urandom, server_uri="bench")
+        server = self.m.DMServer(server_app, config=config, on_message=counter)
+        with self._serve(server, server.start, server.aclose):
+            yield server.url
+
+    @contextmanager
+    def bare_server(self) -> Iterator[str]:
+        server = self.m.HttpServer(bare_answer, max_body=1 << 20)
+        with self._serve(server, server.start, server.aclose):
+            yield f"http://127.0.0.1:{server.port}/dm"
+
+    def run_sessions(self, url: str, n: int) -> None:
+        async def main() -> None:
+            await asyncio.gather(*(self.m.run_client_session(*make_device(url, i), timeout=60)
+                                   for i in range(n)))
+
+        asyncio.run(main())
+
+    def run_bare(self, url: str, n: int, per_client: int) -> None:
+        target, request = bare_request(url)
+
+        async def one() -> None:
+            async with self.m.HttpClient(max_body=1 << 20, timeout=60) as client:
+                for _ in range(per_client):
+                    await client.exchange(target, request)
+
+        async def main() -> None:
+            await asyncio.gather(*(one() for _ in range(n)))
+
+        asyncio.run(main())
+
+
+class TrioBench:
+    name = "trio"
+
+    def __init__(self) -> None:
+        import dmproto_trio
+        import trio
+
+        self.m = dmproto_trio
+        self.trio = trio
+
+    @contextmanager
+    def _serve(self, serve: Any) -> Iterator[None]:
+        trio = self.trio
+        ready = threading.Event()
+        state: dict[str, Any] = {}
+
+        async def main() -> None:
+            async with trio.open_nursery() as nursery:
+                state["token"] = trio.lowlevel.current_trio_token()
+                state["cancel"] = nursery.cancel_scope.cancel
+                await nursery.start(serve)
+                ready.set()
+
+        thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
+        thread.start()
+        ready.wait(10)
+        try:
+            yield
+        finally:
+            trio.from_thread.run_sync(state["cancel"], trio_token=state["token"])
+            thread.join(10)
+
+    @contextmanager
+    def dm_server(self, counter: Counter) -> Iterator[str]:
+        config = ServerConfig(random_bytes=os.urandom, server_uri="bench")
+        server = self.m.DMServer(server_app, config=config, on_message=counter)
+        with self._serve(server.serve):
+            yield server.url
+
+    @contextmanager
+    def bare_server(self) -> Iterator[str]:
+        server = self.m.HttpServer(bare_answer, max_body=1 << 20)
+        with self._serve(server.serve):
+            yield f"http://127.0.0.1:{server.port}/dm"
+
+    def run_sessions(self, url: str, n: int) -> None:
+        async def main() -> None:
+            async with self.trio.open_nursery() as nursery:
+                for i in range(n):
+                    session, handler = make_device(url, i)
+                    nursery.start_soon(
+                        lambda s=session, h=handler: self.m.run_client_session(s, h, timeout=60)
+                    )
+
+        self.trio.run(main)
+
+    def run_bare(self, url: str, n: int, per_client: int) -> None:
+        target, request = bare_request(url)
+
+        async def one() -> None:
+            async with self.m.HttpClient(max_body=1 << 20, timeout=60) as client:
+                for _ in range(per_client):
+                    await client.exchange(target, request)
+
+        async def main() -> None:
+            async with self.trio.open_nursery() as nursery:
+                for _ in range(n):
+                    nursery.start_soon(one)
+
+        self.trio.run(main)
+
+
+BENCHES = {"sync": SyncBench, "asyncio": AsyncioBench, "trio": TrioBench}
+
+
+def measure(bench: Any, n: int) -> dict[str, float]:
+    counter = Counter()
+    with bench.dm_server(counter) as url:
+        start = time.perf_counter()
+        bench.run_sessions(url, n)
+        dm_time = time.perf_counter() - start
+    trips = counter.n
+    per_client = max(1, round(trips / n))
+    with bench.bare_server() as url:
+        start = time.perf_counter()
+        bench.run_bare(url, n, per_client)
+        bare_time = time.perf_counter() - start
+    tracemalloc.start()
+    with bench.dm_server(Counter()) as url:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        bench.run_sessions(url, n)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    dm_rate = trips / dm_time
+    bare_rate = per_client * n / bare_time
+    return {
+        "sessions_s": n / dm_time,
+        "dm_trips_s": dm_rate,
+        "bare_trips_s": bare_rate,
+        "ratio": dm_rate / bare_rate,
+        "kib_per_session": peak / n / 1024,
+        "trips_per_session": trips / n,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", default="1,100,1000")
+    parser.add_argument("--adapters", default="sync,asyncio,trio")
+    args = parser.parse_args()
+    counts = [int(c) for c in args.counts.split(",")]
+    print(f"{'adapter':8} {'N':>5} {'sessions/s':>11} {'DM trips/s':>11} "
+          f"{'bare trips/s':>13} {'ratio':>6} {'trips/sess':>10} {'KiB/session':>12}")
+    for name in args.adapters.split(","):
+        bench = BENCHES[name]()
+        for n in counts:
+            r = measure(bench, n)
+            print(f"{name:8} {n:>5} {r['sessions_s']:>11.1f} {r['dm_trips_s']:>11.1f} "
+                  f"{r['bare_trips_s']:>13.1f} {r['ratio']:>6.2f} "
+                  f"{r['trips_per_session']:>10.1f} {r['kib_per_session']:>12.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
