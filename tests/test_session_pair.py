@@ -24,7 +24,7 @@ from dmproto.codec.model import (
 )
 from dmproto.codes import AlertCode
 from dmproto.outcome import CommandOutcome
-from dmproto.security import RESET_NONCE, AuthScheme, NonceUsed
+from dmproto.security import RESET_NONCE, AuthScheme, NonceUsed, md5_credential
 from dmproto.session import ClientSession, SessionState
 from dmproto.session import events as ev
 from dmproto.session.alerts import client_event, generic_alert
@@ -526,30 +526,26 @@ def test_snapshot_restore_between_every_message(encoding: Encoding) -> None:
 
 
 def test_nonce_reset_after_package0_verified_with_reset_nonce() -> None:
-    from dmproto.notification import build_notification
+    from dmproto.notification import build_notification, parse_notification, verify_notification
 
-    notification = (
-        build_notification(
-            server_id="com.mgmtsrv.manage",
-            password="x",
-            nonce=RESET_NONCE,
-            session_id=0x1234,
-        )
-        if False
-        else None
+    # The server lost the nonce: it signs Package 0 with the reset nonce (SPEC §5.2).
+    pkg0 = build_notification(
+        server_id="com.mgmtsrv.manage", password="server-secret", nonce=RESET_NONCE,
+        session_id=0x1234,
     )
-    del notification
-
-    class Note:
-        session_id_text = "1234"
-
+    used = verify_notification(pkg0, password="server-secret", nonce=b"lost-too")
+    assert used is NonceUsed.RESET
+    notification = parse_notification(pkg0)
     config = client_config(client_nonce=b"lost", server_nonce=b"lost-too", session_id=None)
-    client = ClientSession.from_notification(Note(), NonceUsed.RESET, config=config)
+    client = ClientSession.from_notification(notification, used, config=config)
     pair = Pair(
         client=client, server=Pair.make().server, packages=[[Get(cmd_id=None, items=target("./a"))]]
     ).run()
     pkg1 = decode_message(pair.transcript[0][1])
     assert pkg1.header.session_id == "1234"
+    # Package 1 credentials are built with the reset nonce.
+    assert pkg1.header.cred is not None
+    assert pkg1.header.cred.data == md5_credential(config.credentials, RESET_NONCE)  # type: ignore[arg-type]
     assert any(isinstance(c, Alert) and c.code == 1200 for c in pkg1.commands)
     assert [s.code for s in hdr_statuses(pair.transcript[1][1])] == [212]
     # Both sides issued fresh nonces, and each stored what the other issued.

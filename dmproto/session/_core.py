@@ -91,7 +91,9 @@ class Endpoint(Handshake):
                 (except after a peer protocol error: one abort message is allowed).
         """
         s = self._s
-        if s.ended is not None and s.ended is not EndReason.PROTOCOL_ERROR:
+        if s.phase is Phase.DONE or (
+            s.ended is not None and s.ended is not EndReason.PROTOCOL_ERROR
+        ):
             raise LocalProtocolError("session.finished", "the session has ended")
         if s.abort_pending:
             return

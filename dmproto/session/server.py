@@ -402,6 +402,11 @@ class ServerSession(Endpoint):
             if found is not None:
                 lo.handle, lo.path = found
 
+    def _lo_failed(self, lo: LoIn, code: int) -> None:
+        # SPEC §3.8: reassembled Results failed (424 / interrupted): report that code.
+        if lo.handle is not None and lo.handle in self._s.tracked:
+            self._s.tracked[lo.handle].codes[lo.path] = code
+
     def _resend_refused(self) -> None:
         """SPEC §4.3: the device challenged us; send the refused commands again
         with new credentials (their 401/407 Statuses are not reported)."""
