@@ -4,6 +4,7 @@ objects, many concurrent devices, rejected devices, server-initiated sessions.""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from _harness import ClientRun, Harness
@@ -26,7 +27,8 @@ from dmproto.bindings.push import PushAccepted, ServerSecret
 from dmproto.codec.model import Command
 from dmproto.notification import build_notification
 from dmproto.security import AuthScheme
-from dmproto.session import ClientSession
+from dmproto.session import ClientSession, ServerSession, SessionState
+from dmproto.session import events as ev
 from dmproto.session.events import EndReason
 
 INVENTORY: list[Command] = [get("./DevInfo/Mod"), get("./DevInfo/Man")]
@@ -142,4 +144,35 @@ def test_server_initiated_session_after_package0_over_udp(harness: Harness, tls:
         [result] = harness.run_clients([ClientRun(session, device, url)], ssl_context=tls.client)
     assert not isinstance(result, BaseException), result
     assert [o.code for o in server.results("IMEI:push")] == [200, 200]
+    assert device.ended is not None and device.ended.reason is EndReason.COMPLETED
+
+
+def test_client_timeout_during_a_slow_handler(harness: Harness) -> None:
+    gate = threading.Event()
+    server = ServerApp(scheme=None, packages=[INVENTORY])
+
+    def slow(session: ServerSession, event: ev.Event) -> None:
+        if isinstance(event, ev.PackageCompleted) and not gate.is_set():
+            gate.wait(1.0)  # longer than the client's timeout
+        server(session, event)
+
+    with harness.serving(slow, server_config(inactivity_timeout=1.0)) as url:
+        tree = device_tree("IMEI:slow")
+        session = ClientSession(client_config(url, tree, "IMEI:slow", None))
+        [result] = harness.run_clients([ClientRun(session, DeviceApp(tree), url)], timeout=0.3)
+        assert isinstance(result, BaseException)  # the client gave up ...
+        assert session.state is SessionState.FINISHED  # ... and aborted its session
+        gate.set()
+        # the server's session times out instead of waiting forever
+        deadline = time.monotonic() + 10
+        while "IMEI:slow" not in server.ended:
+            assert time.monotonic() < deadline, "server session never ended"
+            time.sleep(0.05)
+        assert server.ended["IMEI:slow"].reason is EndReason.TIMED_OUT
+        # and the server keeps serving other devices
+        tree2 = device_tree("IMEI:next")
+        device = DeviceApp(tree2)
+        session2 = ClientSession(client_config(url, tree2, "IMEI:next", None))
+        [result2] = harness.run_clients([ClientRun(session2, device, url)])
+    assert not isinstance(result2, BaseException), result2
     assert device.ended is not None and device.ended.reason is EndReason.COMPLETED
