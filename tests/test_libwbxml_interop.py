@@ -7,6 +7,9 @@ Two directions, for every XML message in the corpus and for generated messages:
 (b) our WBXML decoded by ``wbxml2xml`` and re-read by our XML parser equals the source.
 
 The tests skip when the tools are missing (Debian ``libwbxml2-utils``; CI installs it).
+At the end, Wireshark's WBXML dissector (``tshark``, skipped when missing) serves as a
+second, independent decoder of our output: its rendering of tags, strings and opaque
+runs must match our tree.
 
 libwbxml quirks found here (the comparisons normalise exactly these):
 
@@ -52,6 +55,7 @@ libwbxml quirks found here (the comparisons normalise exactly these):
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -61,6 +65,7 @@ from typing import Any
 import attrs
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import messages
 
 from dmproto.codec import Encoding, decode_message, encode_message
@@ -76,12 +81,10 @@ CORPUS = Path(__file__).parent / "data" / "corpus"
 XML2WBXML = shutil.which("xml2wbxml")
 WBXML2XML = shutil.which("wbxml2xml")
 
-pytestmark = [
-    pytest.mark.interop,
-    pytest.mark.skipif(
-        XML2WBXML is None or WBXML2XML is None, reason="libwbxml tools not installed"
-    ),
-]
+pytestmark = pytest.mark.interop
+needs_libwbxml = pytest.mark.skipif(
+    XML2WBXML is None or WBXML2XML is None, reason="libwbxml tools not installed"
+)
 
 SOURCES = sorted(
     [
@@ -179,6 +182,7 @@ def _model(root: Element) -> Message | None:
     return message_from_element(root) if root.name == "SyncML" and _is_dm(root) else None
 
 
+@needs_libwbxml
 @pytest.mark.parametrize(
     ("version", "strtbl"), [("1.2", False), ("1.2", True), ("1.1", True), ("1.3", False)]
 )
@@ -201,6 +205,7 @@ def test_libwbxml_wbxml_decodes_like_the_source_xml(path: Path, version: str, st
     assert _model(doc.root) == model
 
 
+@needs_libwbxml
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_our_wbxml_reads_back_through_libwbxml(path: Path) -> None:
     """Direction (b): our WBXML -> wbxml2xml -> our XML reader == the source."""
@@ -240,6 +245,7 @@ def xml_line_ends(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+@needs_libwbxml
 @settings(max_examples=25)
 @given(messages(data_kinds=("str",)))
 def test_generated_messages_through_libwbxml_encoder(message: Message) -> None:
@@ -250,6 +256,7 @@ def test_generated_messages_through_libwbxml_encoder(message: Message) -> None:
     assert map_text(got, drop_cr) == map_text(message, drop_cr)
 
 
+@needs_libwbxml
 @settings(max_examples=25)
 @given(messages(data_kinds=("str",)))
 def test_generated_messages_through_libwbxml_decoder(message: Message) -> None:
@@ -257,3 +264,103 @@ def test_generated_messages_through_libwbxml_decoder(message: Message) -> None:
     wbxml = encode_message(message, Encoding.WBXML)
     got = decode_message(libwbxml_decode(wbxml))
     assert got == map_text(message, xml_line_ends)
+
+
+# ------------------------------------------------------- Wireshark as a second decoder
+
+TSHARK = shutil.which("tshark")
+#: Dissect link-layer type USER0 (DLT 147) payloads as bare WBXML.
+_USER_DLT = 'uat:user_dlts:"User 0 (DLT=147)","wbxml","0","","0",""'
+
+
+def tshark_renderings(documents: list[bytes]) -> list[list[str]]:
+    """Wireshark's rendering column for each WBXML document (one tshark run)."""
+    assert TSHARK is not None
+    pcap = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 1 << 20, 147)
+    for number, document in enumerate(documents):
+        pcap += struct.pack("<IIII", number, 0, len(document), len(document)) + document
+    with tempfile.TemporaryDirectory() as tmp:
+        capture = Path(tmp) / "documents.pcap"
+        capture.write_bytes(pcap)
+        done = subprocess.run(
+            [TSHARK, "-n", "-r", str(capture), "-o", _USER_DLT, "-V"],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    frames: list[list[str]] = []
+    rows: list[str] | None = None
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("Frame "):
+            rows = None
+            frames.append([])
+        elif "Data representation" in line:
+            rows = frames[-1]
+        elif rows is not None and line.count("|") >= 4:
+            rendering = line.split("|", 4)[4].strip()  # strings may contain '|'
+            if rendering and rendering != "Rendering":
+                rows.append(rendering)
+    return frames
+
+
+def expected_renderings(root: Element) -> list[str]:
+    """What Wireshark should show for a tree we wrote: tags, strings, opaque sizes."""
+    out: list[str] = []
+    pending: list[Element | str] = [root]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif not item.parts and not item.children:
+            out.append(f"<{item.name} />")
+        else:
+            out.append(f"<{item.name}>")
+            for part in item.parts:
+                out.append(
+                    f"'{part}'" if isinstance(part, str) else f"({len(part)} bytes of opaque data)"
+                )
+            pending.append(f"</{item.name}>")
+            pending.extend(reversed(item.children))
+    return out
+
+
+def mask_escaped(ours: list[str], theirs: list[str]) -> tuple[list[str], list[str]]:
+    """Blank, on both sides, the strings Wireshark escapes (non-printable, non-ASCII)."""
+    if len(ours) != len(theirs):
+        return ours, theirs
+    keep = [not row.startswith("'") or (row.isascii() and row.isprintable()) for row in ours]
+    return (
+        [row if k else "'?'" for row, k in zip(ours, keep, strict=True)],
+        [row if k else "'?'" for row, k in zip(theirs, keep, strict=True)],
+    )
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_wireshark_reads_our_wbxml_like_we_do() -> None:
+    """Our WBXML of every DM corpus message, dissected by Wireshark's WBXML decoder."""
+    trees = [
+        parse_xml(path.read_bytes())
+        for path in SOURCES
+        if path.parent.name in DM_FOLDERS or path.name in DM_SAMPLES
+    ]
+    trees += [parse_wbxml(p.read_bytes()).root for p in sorted(CORPUS.glob("aosp-dm12/*.wbxml"))]
+    documents = [serialize_wbxml(tree) for tree in trees]
+    frames = tshark_renderings(documents)
+    assert len(frames) == len(documents)
+    for document, theirs in zip(documents, frames, strict=True):
+        ours, theirs = mask_escaped(expected_renderings(parse_wbxml(document).root), theirs)
+        assert theirs == ours
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+@settings(max_examples=3)
+@given(st.lists(messages(data_kinds=("str", "bytes")), min_size=8, max_size=8))
+def test_wireshark_reads_generated_messages_like_we_do(batch: list[Message]) -> None:
+    """Generated messages (binary Data included), one tshark run per batch."""
+    documents = [encode_message(message, Encoding.WBXML) for message in batch]
+    frames = tshark_renderings(documents)
+    assert len(frames) == len(documents)
+    for document, theirs in zip(documents, frames, strict=True):
+        ours, theirs = mask_escaped(expected_renderings(parse_wbxml(document).root), theirs)
+        assert theirs == ours
