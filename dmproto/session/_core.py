@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from ..codec import Encoding, decode_message, detect_encoding
+from ..codec import decode_message
 from ..codec.model import (
     Alert,
     Command,
@@ -33,7 +33,15 @@ from ..security import new_nonce
 from . import _auth
 from ._build import build, evolve
 from ._handshake import Handshake
-from ._ledger import Answer, Ref, SentRef, Tracked, check_shape, ref_of, status_commands
+from ._ledger import (
+    Answer,
+    SentRef,
+    Tracked,
+    check_shape,
+    ref_of,
+    status_commands,
+    uniform_outcome,
+)
 from ._packaging import Unit, assemble, data_size, join_data
 from ._state import LoIn, Phase, State
 from ._types import OutgoingMessage, SessionState
@@ -178,7 +186,7 @@ class Endpoint(Handshake):
                 *self._answers_to_units(only_answered=True),
                 Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT)),
             ]
-            msg = self._send(now, final=True)
+            msg = self._send(now, final=True, truncate=True)
             s.phase = Phase.DONE
             return [msg]
         if s.ended is not None and s.end_after_send is None:
@@ -308,7 +316,7 @@ class Endpoint(Handshake):
         ref = ref_of(command, msg_ref) if not isinstance(command, Status) else None
         if ref is None:
             return
-        self._s.answers.append(Answer(ref=ref, outcome=_uniform(ref, code)))
+        self._s.answers.append(Answer(ref=ref, outcome=uniform_outcome(ref, code)))
 
     def _ask(self, command: Command, msg_ref: str) -> int:
         """Register a command the application must answer; returns its handle."""
@@ -487,17 +495,18 @@ class Endpoint(Handshake):
 
     # ------------------------------------------------------------ sending
 
-    def _send(self, now: float, *, final: bool) -> OutgoingMessage:
+    def _send(self, now: float, *, final: bool, truncate: bool = False) -> OutgoingMessage:
         s = self._s
         config = self._config
         units = s.out
         header = self._header(cred_allowed=True)
         lead: list[Command] = [s.hdr_status] if s.hdr_status is not None else []
         # SPEC §3.6: an auth-failure answer holds only Statuses; it is never split.
-        challenging = s.hdr_status is not None and s.hdr_status.code in (401, 407)
+        # An abort is one Final message too (SPEC §3.9); what does not fit is dropped.
+        truncate = truncate or (s.hdr_status is not None and s.hdr_status.code in (401, 407))
         assembly = assemble(
             header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
-            final=final or challenging, next_lo_id=s.next_lo_id, truncate=challenging,
+            final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
         )
         msg_id = header.msg_id
         for taken in assembly.taken:
@@ -543,12 +552,6 @@ class Endpoint(Handshake):
         return Meta(max_msg_size=self._config.max_msg_size, max_obj_size=self._config.max_obj_size)
 
 
-def _uniform(ref: Ref, code: int) -> CommandOutcome:
-    return build(
-        CommandOutcome, code=code, children=tuple(_uniform(child, code) for child in ref.children)
-    )
-
-
 def _lo_key(command: ItemCommand | Results) -> tuple[str, str | None, str | None]:
     item = command.items[0]
     return (
@@ -556,9 +559,3 @@ def _lo_key(command: ItemCommand | Results) -> tuple[str, str | None, str | None
         item.target.loc_uri if item.target is not None else None,
         item.source.loc_uri if item.source is not None else None,
     )
-
-
-def encoding_of(body: bytes) -> Encoding:
-    """The encoding the peer used (XML or WBXML)."""
-    return detect_encoding(body)
-

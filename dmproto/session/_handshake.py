@@ -16,7 +16,7 @@ from ..security import RESET_NONCE, AuthScheme, Challenge, NoncePolicy, NonceUse
 from . import _auth
 from ._auth import Verdict
 from ._state import State
-from .events import Event, NonceRole, PeerAuthenticated
+from .events import Event, NonceChanged, NonceRole, PeerAuthenticated
 
 __all__ = ["Handshake", "PeerCheck"]
 
@@ -136,6 +136,4 @@ class Handshake:
         s = self._s
         s.nonce = nonce
         if s.trusted:
-            from .events import NonceChanged
-
             self._emit(NonceChanged(role=self._our_nonce_role, nonce=nonce))

@@ -18,13 +18,11 @@ from ..codec import Encoding, encode_message
 from ..codec.model import (
     Atomic,
     Command,
-    Item,
     ItemCommand,
     Message,
     Meta,
     Results,
     Sequence,
-    Status,
     SyncHdr,
     XmlData,
 )
@@ -289,13 +287,3 @@ def assemble(
     return Assembly(
         message=message, body=body, taken=taken, consumed=consumed, remainder=remainder
     )
-
-
-def strip_item_data(item: Item) -> Item:
-    """The item without its value (kept while a large object is reassembled)."""
-    return evolve(item, data=None, more_data=False)
-
-
-def is_status(command: Command) -> bool:
-    """Status commands need no Status of their own."""
-    return isinstance(command, Status)

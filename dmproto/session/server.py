@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec import detect_encoding
+from ..codec import Encoding, detect_encoding
 from ..codec.model import (
     Add,
     Alert,
@@ -76,7 +76,7 @@ class ServerSession(Endpoint):
         self._s = State(
             role=self._role,
             session_id="",
-            encoding=config.encoding if config.encoding is not None else _xml(),
+            encoding=config.encoding if config.encoding is not None else Encoding.XML,
         )
 
     @classmethod
@@ -439,8 +439,3 @@ class ServerSession(Endpoint):
         s.phase = Phase.WAIT_APP
         self._emit(PackageCompleted(package=s.package))
 
-
-def _xml() -> Any:
-    from ..codec import Encoding
-
-    return Encoding.XML
