@@ -158,11 +158,11 @@ PKG1_MODEL = Message(
         cred=Cred(meta=Meta(format="b64", type="syncml:auth-md5"), data="Zz6EivR3yeaaENcRN6lpAQ=="),
         meta=Meta(max_msg_size=5000),
     ),
-    commands=(  # type: ignore[arg-type]  # attrs converter=tuple is untyped in the model
+    commands=(
         Alert(cmd_id="1", code=1201),
         Replace(
             cmd_id="2",
-            items=(  # type: ignore[arg-type]
+            items=(
                 Item(
                     source=Location(loc_uri="./DevInfo/DevId"),
                     meta=Meta(format="chr", type="text/plain"),
@@ -196,7 +196,7 @@ def test_aosp_testget_model_level() -> None:
     assert (status.cmd, status.cmd_ref, status.code) == ("SyncHdr", "0", 212)
     assert message.commands[3] == Get(
         cmd_id="4",
-        items=(Item(target=Location(loc_uri="./DevDetail/URI/MaxDepth")),),  # type: ignore[arg-type]
+        items=(Item(target=Location(loc_uri="./DevDetail/URI/MaxDepth")),),
     )
     assert message.final
 

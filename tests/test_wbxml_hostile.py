@@ -14,15 +14,32 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_wbxml_codec import PKG1, TNDS, pkg1_tree
 
-from dmproto.codec.wbxml import parse_wbxml
+from dmproto.codec.wbxml import WbxmlOptions, parse_wbxml, serialize_wbxml
 from dmproto.errors import MalformedMessageError
 from dmproto.limits import Limits
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 AOSP_WBXML = sorted((CORPUS / "aosp-dm12").glob("*.wbxml"))
 CRASHERS = sorted((CORPUS / "libwbxml").glob("crash-*.fuzz"))
-SAMPLES = {p.name: p.read_bytes() for p in AOSP_WBXML}
+_LITERALS = b"SyncML\x00xmlns\x00Final\x00"
+SAMPLES = {
+    **{p.name: p.read_bytes() for p in AOSP_WBXML},
+    "spec-pkg1": PKG1,
+    "spec-tnds": TNDS,
+    # The same Package 1 with a textual FPI, string table references and WBXML 1.3.
+    "pkg1-strtbl": serialize_wbxml(
+        pkg1_tree("IMEI:493005100592800"),
+        options=WbxmlOptions(version=3, fpi="-//SYNCML//DTD SyncML 1.2//EN", string_table=True),
+    ),
+    # LITERAL tags, an attribute list, PIs, ENTITY (Nokia-style oddities).
+    "literals": b"\x02\xa4\x01\x6a"
+    + bytes([len(_LITERALS)])
+    + _LITERALS
+    + b"\x43\x05\x03pi\x00\x01\xc4\x00\x04\x07\x03SYNCML:SYNCML1.2\x00\x01"
+    + b"\x04\x0d\x4f\x02\x81\x20\x03a\x00\xc3\x01\xff\x01\x01",
+}
 
 HEAD = b"\x02\xa4\x01\x6a"  # WBXML 1.2, public id 0x1201, UTF-8; string table next
 EMPTY_TABLE = HEAD + b"\x00"
@@ -185,6 +202,7 @@ def test_message_size_limit_is_checked_first() -> None:
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_every_prefix_truncation_is_rejected(name: str) -> None:
     data = SAMPLES[name]
+    assert parse_wbxml(data).root.name in ("SyncML", "MgmtTree")  # the whole is valid
     for end in range(len(data)):
         with pytest.raises(MalformedMessageError):
             parse_wbxml(data[:end])
