@@ -10,7 +10,7 @@ round trip through the XML codec (and through WBXML for the ``"str"`` and
 * ``bytes`` Data comes with Item Meta Format ``bin`` (SPEC.md §2.5), non-empty;
 * :class:`XmlData` holds well-formed markup with at least one element.
 
-Entry point: ``messages(data_kinds=("str",), max_commands=6, max_depth=2)``.
+Entry point: ``messages(data_kinds=("str",), max_commands=4, max_depth=2)``.
 """
 
 # mypy: disable-error-code="arg-type"
@@ -71,7 +71,7 @@ _CHARS = st.characters(
 _DATA_CHARS = st.one_of(_CHARS, st.sampled_from(" \t\n\r&<>]\"'"))
 
 
-def identifiers(max_size: int = 24) -> st.SearchStrategy[str]:
+def identifiers(max_size: int = 12) -> st.SearchStrategy[str]:
     """Non-empty strings with no surrounding white space (survive the mapping's strip)."""
     return (
         st.text(_CHARS, min_size=1, max_size=max_size)
@@ -80,7 +80,7 @@ def identifiers(max_size: int = 24) -> st.SearchStrategy[str]:
     )
 
 
-def texts(max_size: int = 40) -> st.SearchStrategy[str]:
+def texts(max_size: int = 24) -> st.SearchStrategy[str]:
     """Item Data text: anything XML and WBXML carry, surrounding white space included."""
     return st.text(_DATA_CHARS, max_size=max_size)
 
@@ -165,7 +165,7 @@ def _item_command(draw: st.DrawFn, data_kinds: SequenceABC[str]) -> Any:
         "cmd_id": draw(_CMD_IDS),
         "no_resp": draw(st.booleans()),
         "meta": draw(st.none() | metas()),
-        "items": draw(st.lists(items(data_kinds), min_size=1, max_size=3)),
+        "items": draw(st.lists(items(data_kinds), min_size=1, max_size=2)),
     }
     if cls is Exec:
         fields["correlator"] = draw(st.none() | identifiers())
@@ -179,7 +179,7 @@ def _alert(draw: st.DrawFn, data_kinds: SequenceABC[str]) -> Alert:
         no_resp=draw(st.booleans()),
         code=draw(st.none() | st.integers(min_value=0, max_value=9999)),
         correlator=draw(st.none() | identifiers()),
-        items=draw(st.lists(items(data_kinds), max_size=3)),
+        items=draw(st.lists(items(data_kinds), max_size=2)),
     )
 
 
@@ -208,7 +208,7 @@ def _results(draw: st.DrawFn, data_kinds: SequenceABC[str]) -> Results:
         meta=draw(st.none() | metas()),
         target_ref=draw(st.none() | identifiers()),
         source_ref=draw(st.none() | identifiers()),
-        items=draw(st.lists(items(data_kinds), min_size=1, max_size=3)),
+        items=draw(st.lists(items(data_kinds), min_size=1, max_size=2)),
     )
 
 
@@ -240,7 +240,7 @@ def commands(
             "cmd_id": draw(_CMD_IDS),
             "no_resp": draw(st.booleans()),
             "meta": draw(st.none() | metas()),
-            "commands": draw(st.lists(commands(data_kinds, max_depth - 1), max_size=3)),
+            "commands": draw(st.lists(commands(data_kinds, max_depth - 1), max_size=2)),
         }
         return Atomic(**fields) if draw(st.booleans()) else Sequence(**fields)
 
@@ -272,7 +272,7 @@ def headers(draw: st.DrawFn) -> SyncHdr:
 def messages(
     draw: st.DrawFn,
     data_kinds: SequenceABC[str] = ("str",),
-    max_commands: int = 6,
+    max_commands: int = 4,
     max_depth: int = 2,
 ) -> Message:
     """A whole valid :class:`Message`.

@@ -53,7 +53,7 @@ def df_properties(draw: st.DrawFn) -> DFProperties:
     )
 
 
-def nodes(depth: int = 2, binary: bool = False) -> st.SearchStrategy[TreeNode]:
+def nodes(depth: int = 1, binary: bool = False) -> st.SearchStrategy[TreeNode]:
     @st.composite
     def node(draw: st.DrawFn) -> TreeNode:
         rt = draw(st.none() | rt_properties())
@@ -82,7 +82,7 @@ def attrs_evolve_format(rt: RTProperties | None) -> RTProperties:
 def trees(binary: bool = False) -> st.SearchStrategy[MgmtTree]:
     return st.builds(
         MgmtTree, ver_dtd=st.just("1.2"), man=maybe_id, mod=maybe_id,
-        nodes=st.lists(nodes(binary=binary), min_size=1, max_size=3),
+        nodes=st.lists(nodes(binary=binary), min_size=1, max_size=2),
     )
 
 
