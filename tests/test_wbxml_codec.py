@@ -414,6 +414,8 @@ def test_encoder_root_on_ddf_page_starts_with_switch_page() -> None:
         (E("Bogus"), "wbxml.unknown-tag"),
         (E("SyncML", E("MaxMsgSize", "1")), "wbxml.unknown-tag"),  # a MetInf tag on page 0
         (E("LocURI", "a\x00b"), "wbxml.nul-in-text"),
+        (E("LocURI", "a\ud800"), "wbxml.invalid-text"),
+        (Element("Data", raw_xml="<a>\x00</a>"), "wbxml.nul-in-text"),
     ],
 )
 def test_encoder_refuses_what_wbxml_cannot_carry(tree: Element, reason: str) -> None:

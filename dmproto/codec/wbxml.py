@@ -35,7 +35,7 @@ one of these reasons:
 * ``limit.message-size``, ``limit.depth``, ``limit.elements``, ``limit.data-size``.
 
 The serializer raises :class:`~dmproto.errors.EncodeError` (``wbxml.unknown-tag``,
-``wbxml.nul-in-text``) for trees WBXML cannot carry.
+``wbxml.nul-in-text``, ``wbxml.invalid-text``) for trees WBXML cannot carry.
 """
 
 from __future__ import annotations
@@ -570,7 +570,12 @@ def _text_runs(element: Element) -> list[str | bytes]:
 
 
 def _encode_text(text: str) -> bytes:
-    raw = text.encode("utf-8")
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EncodeError(
+            "wbxml.invalid-text", "text with a lone surrogate cannot be written as UTF-8"
+        ) from None
     if b"\x00" in raw:
         raise EncodeError("wbxml.nul-in-text", "text containing NUL cannot be written as WBXML")
     return raw
@@ -607,7 +612,8 @@ def serialize_wbxml(root: Element, *, options: WbxmlOptions | None = None) -> by
     without children but with ``raw_xml`` (and no parts) is written as that text.
 
     Raises:
-        EncodeError: a tag unknown on its page, or text containing NUL.
+        EncodeError: a tag unknown on its page, text containing NUL or a lone
+            surrogate.
     """
     opts = options if options is not None else WbxmlOptions()
     table = _StringTable(root, opts)
