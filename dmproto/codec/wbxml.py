@@ -35,7 +35,8 @@ one of these reasons:
 * ``limit.message-size``, ``limit.depth``, ``limit.elements``, ``limit.data-size``.
 
 The serializer raises :class:`~dmproto.errors.EncodeError` (``wbxml.unknown-tag``,
-``wbxml.nul-in-text``, ``wbxml.invalid-text``) for trees WBXML cannot carry.
+``wbxml.nul-in-text``, ``wbxml.invalid-text``, ``wbxml.too-large``) for trees WBXML
+cannot carry.
 """
 
 from __future__ import annotations
@@ -532,6 +533,8 @@ def parse_wbxml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> WbxmlDocumen
 
 def _mb_u_int32(value: int) -> bytes:
     """Encode ``value`` as a WBXML multi-byte integer (SPEC §2.1)."""
+    if value > _MB_MAX:
+        raise EncodeError("wbxml.too-large", f"{value} does not fit a WBXML mb_u_int32")
     out = [value & 0x7F]
     value >>= 7
     while value:
@@ -608,8 +611,10 @@ def serialize_wbxml(root: Element, *, options: WbxmlOptions | None = None) -> by
     Default: WBXML 1.2, public id 0x1201, UTF-8 (0x6A), empty string table (SPEC
     §2.1, §2.2). ``str`` parts become STR_I (or STR_T with ``string_table``),
     ``bytes`` parts OPAQUE; an element with no content is the bare tag token;
-    SWITCH_PAGE is written exactly where the page changes (SPEC §2.3). An element
-    without children but with ``raw_xml`` (and no parts) is written as that text.
+    SWITCH_PAGE is written exactly where the page changes (SPEC §2.3). Adjacent
+    parts of one kind are merged into one run; an element's parts are written before
+    its children. An element without children but with ``raw_xml`` (and no parts) is
+    written as that text; one with children is written as its children.
 
     Raises:
         EncodeError: a tag unknown on its page, text containing NUL or a lone
