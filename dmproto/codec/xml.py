@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import (  # type: ignore[import-untyped]
@@ -86,6 +87,10 @@ _UTF8_NAMES = frozenset({"utf-8", "utf8"})
 
 _new_element = Element.__new__
 
+StartHandler: TypeAlias = Callable[[str, object], None]
+EndHandler: TypeAlias = Callable[[str], None]
+DataHandler: TypeAlias = Callable[[str], None]
+
 
 def _resolve(tag: str) -> tuple[str, CodePage | None, str | None]:
     """expat's ``uri}local`` name -> (local name, page or None to inherit, namespace)."""
@@ -104,15 +109,11 @@ class _Builder:
         self._limits = limits
         self.expat: Any = None  # the pyexpat parser, set once created
         self._stack: list[Element] = []
-        self._max_elements = limits.max_elements
-        self._max_depth = limits.max_depth
-        self._max_data = limits.max_data_size
         # Text size of elements whose content came in several runs, by id(parts).
         self._run_sizes: dict[int, int] = {}
         self._tags: dict[str, tuple[str, CodePage | None, str | None]] = {}
-        self._elements = 0
-        self._open_data = 0  # SyncML <Data> elements currently open
         self._bindings: list[tuple[str, str]] = []  # prefixed xmlns in scope
+        self._text_handler: DataHandler = lambda text: None
         self._encoding = "utf-8"
         self.root: Element | None = None
 
@@ -139,84 +140,117 @@ class _Builder:
                     del self._bindings[i]
                     break
 
-    def start(self, tag: str, attrs: object) -> None:
-        """Open an element: check limits, resolve its page, link it to its parent."""
-        stack = self._stack
-        self._elements += 1
-        # Limits are checked before the element is built (STYLE C.8).
-        if self._elements > self._max_elements or len(stack) >= self._max_depth:
-            self._limit_exceeded()
-        resolved = self._tags.get(tag)
-        if resolved is None:
-            resolved = self._tags[tag] = _resolve(tag)
-        local, page, namespace = resolved
-        if page is None:
-            if stack:
-                page = stack[-1].page
-            else:
-                page = CodePage.DDF if local == "MgmtTree" else CodePage.SYNCML
-        # Hot path: Element's slots are filled directly, skipping the keyword
-        # argument handling of Element.__init__ (about a third of the parse time).
-        element = _new_element(Element)
-        element.name = local
-        element.page = page
-        element.children = []
-        element.parts = []
-        element.namespace = namespace
-        element.raw_xml = None
-        element.position = self.expat.CurrentByteIndex
-        if stack:
-            stack[-1].children.append(element)
-        else:
-            self.root = element
-        if local == "Data" and element.page is CodePage.SYNCML:
-            self._open_data += 1
-        stack.append(element)
+    def handlers(self) -> tuple[StartHandler, EndHandler, DataHandler]:
+        """The expat element and text handlers.
 
-    def _limit_exceeded(self) -> None:
+        Closures over local variables rather than methods: attribute lookups on
+        ``self`` were a large share of the per-element cost.
+        """
+        stack = self._stack
+        tags_get = self._tags.get
+        tags = self._tags
+        run_sizes = self._run_sizes
+        expat = self.expat
+        limits = self._limits
+        max_elements, max_depth, max_data = (
+            limits.max_elements, limits.max_depth, limits.max_data_size
+        )
+        syncml = CodePage.SYNCML
+        count = 0
+        open_data = 0  # SyncML <Data> elements currently open
+
+        def start(tag: str, attrs: object) -> None:
+            """Open an element: check limits, resolve its page, link it to its parent."""
+            nonlocal count, open_data
+            count += 1
+            # Limits are checked before the element is built (STYLE C.8).
+            if count > max_elements or len(stack) >= max_depth:
+                self._limit_exceeded(count > max_elements)
+            resolved = tags_get(tag)
+            if resolved is None:
+                resolved = tags[tag] = _resolve(tag)
+            local, page, namespace = resolved
+            # Element's slots are filled directly, skipping the keyword handling
+            # of Element.__init__ (a third of the parse time).
+            element = _new_element(Element)
+            if stack:
+                parent = stack[-1]
+                parent.children.append(element)
+                if page is None:
+                    page = parent.page
+            else:
+                self.root = element
+                if page is None:
+                    page = CodePage.DDF if local == "MgmtTree" else syncml
+            element.name = local
+            element.page = page
+            element.children = []
+            element.parts = []
+            element.namespace = namespace
+            element.raw_xml = None
+            element.position = expat.CurrentByteIndex
+            if local == "Data" and page is syncml:
+                open_data += 1
+            stack.append(element)
+
+        def data(text: str) -> None:
+            """Character data (text or CDATA) of the innermost open element."""
+            if not stack:
+                return
+            parts = stack[-1].parts
+            parts.append(text)
+            size = len(text)
+            if len(parts) > 1:  # text came in several runs (long, CDATA, comments)
+                key = id(parts)
+                size = run_sizes[key] = run_sizes.get(key, len(parts[0])) + size
+            if size > max_data:
+                raise MalformedMessageError(
+                    "limit.data-size",
+                    f"element content longer than {max_data}",
+                    position=expat.CurrentByteIndex,
+                    status_hint=413,
+                )
+
+        def end(tag: str) -> None:
+            """Close an element; slice raw Data markup; drop ignorable white space."""
+            nonlocal open_data
+            element = stack.pop()
+            children = element.children
+            if element.name == "Data" and element.page is syncml:
+                open_data -= 1
+                if children and open_data == 0:
+                    element.raw_xml = self._inner_xml(element, expat.CurrentByteIndex)
+            parts = element.parts
+            if children and parts and all(isinstance(p, str) and not p.strip() for p in parts):
+                parts.clear()
+
+        self._text_handler = data
+        return start, end, data
+
+    def data(self, text: str) -> None:
+        """Text from XMLParser itself (its entity table, empty here).
+
+        This method must exist: XMLParser turns an undefined entity reference
+        (possible after an external DTD, which is never fetched) into an error only
+        when its target has ``data``; otherwise it silently drops the reference.
+        """
+        self._text_handler(text)
+
+    def _limit_exceeded(self, elements: bool) -> None:
         position = self.expat.CurrentByteIndex
-        if self._elements > self._max_elements:
+        if elements:
             raise MalformedMessageError(
                 "limit.elements",
-                f"more than {self._max_elements} elements",
+                f"more than {self._limits.max_elements} elements",
                 position=position,
                 status_hint=413,
             )
         raise MalformedMessageError(
             "limit.depth",
-            f"element nesting deeper than {self._max_depth}",
+            f"element nesting deeper than {self._limits.max_depth}",
             position=position,
             status_hint=413,
         )
-
-    def data(self, text: str) -> None:
-        """Character data (text or CDATA) of the innermost open element."""
-        if not self._stack:
-            return
-        parts = self._stack[-1].parts
-        parts.append(text)
-        size = len(text)
-        if len(parts) > 1:  # text split in runs (long text, CDATA, comments): add up
-            key = id(parts)
-            size = self._run_sizes[key] = self._run_sizes.get(key, len(parts[0])) + size
-        if size > self._max_data:
-            raise MalformedMessageError(
-                "limit.data-size",
-                f"element content longer than {self._max_data}",
-                position=self.expat.CurrentByteIndex,
-                status_hint=413,
-            )
-
-    def end(self, tag: str) -> None:
-        """Close an element; slice raw Data markup; drop ignorable white space."""
-        element = self._stack.pop()
-        if element.name == "Data" and element.page is CodePage.SYNCML:
-            self._open_data -= 1
-            if element.children and self._open_data == 0:
-                element.raw_xml = self._inner_xml(element, self.expat.CurrentByteIndex)
-        parts = element.parts
-        if element.children and parts and all(isinstance(p, str) and not p.strip() for p in parts):
-            parts.clear()
 
     def _inner_xml(self, element: Element, end: int) -> str:
         """The input text between the start tag at element.position and ``end``.
@@ -275,9 +309,9 @@ def _parse_once(data: bytes, limits: Limits) -> Element:
     expat = builder.expat = parser.parser
     # Events go straight from expat to the builder (faster than XMLParser's
     # per-event wrappers); defusedxml's entity/DTD handlers stay installed.
-    expat.StartElementHandler = builder.start
-    expat.EndElementHandler = builder.end
-    expat.CharacterDataHandler = builder.data
+    expat.StartElementHandler, expat.EndElementHandler, expat.CharacterDataHandler = (
+        builder.handlers()
+    )
     expat.XmlDeclHandler = builder.xml_decl
     expat.StartNamespaceDeclHandler = builder.ns_start
     expat.EndNamespaceDeclHandler = builder.ns_end
