@@ -530,7 +530,9 @@ def test_nonce_reset_after_package0_verified_with_reset_nonce() -> None:
 
     # The server lost the nonce: it signs Package 0 with the reset nonce (SPEC §5.2).
     pkg0 = build_notification(
-        server_id="com.mgmtsrv.manage", password="server-secret", nonce=RESET_NONCE,
+        server_id="com.mgmtsrv.manage",
+        password="server-secret",
+        nonce=RESET_NONCE,
         session_id=0x1234,
     )
     used = verify_notification(pkg0, password="server-secret", nonce=b"lost-too")
@@ -566,3 +568,19 @@ def test_reject_device() -> None:
     assert [s.code for s in hdr_statuses(pair.transcript[1][1])] == [401]
     assert pair.ended("server").reason is ev.EndReason.REJECTED  # type: ignore[union-attr]
     assert pair.ended("client").reason is ev.EndReason.AUTHENTICATION_FAILED  # type: ignore[union-attr]
+
+
+def test_atomic_too_large_for_one_message_completes_413() -> None:
+    # SPEC §3.1: a whole Atomic must fit in one message; it cannot be chunked.
+    big = Atomic(
+        cmd_id=None,
+        commands=(
+            Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./a"), data="z" * 5000),)),
+        ),
+    )
+    small = Get(cmd_id=None, items=target("./b"))
+    pair = Pair.make(client={"max_msg_size": 2048}, packages=[[big, small]]).run()
+    assert pair.completed()[1].code == 413
+    assert pair.completed()[2].code == 200
+    assert [type(e.command).__name__ for e in pair.received()] == ["Get"]
+    assert pair.ended("client").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]

@@ -509,6 +509,13 @@ class Endpoint(Handshake):
             final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
         )
         msg_id = header.msg_id
+        for unit in assembly.rejected:
+            # SPEC §3.1/§3.7a: too large for the peer's MaxMsgSize ⇒ 413, not sent.
+            if unit.handle is not None and s.tracked.pop(unit.handle, None) is not None:
+                self._emit(CommandCompleted(
+                    handle=unit.handle,
+                    outcome=CommandOutcome(code=StatusCode.REQUEST_ENTITY_TOO_LARGE),
+                ))
         for taken in assembly.taken:
             if taken.partial and taken.unit.lo_id == s.next_lo_id:
                 s.next_lo_id += 1
@@ -520,7 +527,7 @@ class Endpoint(Handshake):
                     path=path,
                     lo_id=taken.unit.lo_id if taken.partial else None,
                 )
-        s.out = [*assembly.remainder, *units[assembly.consumed:]]
+        s.out = list(assembly.rest)
         s.our_closed = assembly.message.final
         s.next_msg_id += 1
         s.hdr_status = None

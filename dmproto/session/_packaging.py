@@ -59,14 +59,16 @@ class Taken:
 
 @attrs.frozen(kw_only=True)
 class Assembly:
-    """One built message and what it consumed from the queue."""
+    """One built message and what is left of the queue."""
 
     message: Message
     body: bytes
     taken: tuple[Taken, ...]
-    #: How many queue entries were consumed; ``remainder`` (if any) replaces them.
-    consumed: int
-    remainder: tuple[Unit, ...] = ()
+    #: The queue after this message (chunk and Item-split remainders first).
+    rest: tuple[Unit, ...] = ()
+    #: Queued commands that cannot fit in any message (SPEC §3.1: a command,
+    #: Atomic/Sequence included, MUST fit in one message): not sent.
+    rejected: tuple[Unit, ...] = ()
 
 
 def data_size(data: str | bytes | XmlData | None) -> int:
@@ -85,8 +87,7 @@ def join_data(parts: list[str | bytes]) -> str | bytes:
     if all(isinstance(part, str) for part in parts):
         return "".join(part for part in parts if isinstance(part, str))
     return b"".join(
-        part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
-        for part in parts
+        part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part for part in parts
     )
 
 
@@ -234,7 +235,7 @@ def assemble(
         taken = tuple(
             Taken(unit=u, ids=tuple(i), partial=False) for u, i in zip(units, ids, strict=True)
         )
-        return Assembly(message=message, body=body, taken=taken, consumed=len(units))
+        return Assembly(message=message, body=body, taken=taken)
     if truncate:
         # An authentication-failure answer: what does not fit is dropped (the peer
         # sends its package again anyway) and the message stays Final.
@@ -246,7 +247,7 @@ def assemble(
         taken = tuple(
             Taken(unit=u, ids=tuple(i), partial=False) for u, i in zip(units, ids, strict=False)
         )
-        return Assembly(message=message, body=body, taken=taken, consumed=len(units))
+        return Assembly(message=message, body=body, taken=taken)
     # SPEC §3.7: the rest goes in later messages of the package; no Final here.
     k = max(_largest(0, len(units) - 1, fits), 0)
     extra: Unit | None = None
@@ -266,12 +267,31 @@ def assemble(
             extra, remainder, consumed = unit, tuple(rests), k + 1
         elif _chunkable(unit):
             size = _value_length(unit)
-            length = _largest(
-                1, size - 1, lambda n: fits(k, _split_chunk(unit, n, next_lo_id)[0])
-            )
+            length = _largest(1, size - 1, lambda n: fits(k, _split_chunk(unit, n, next_lo_id)[0]))
             if length >= 1:
                 chunk, rest = _split_chunk(unit, length, next_lo_id)
                 extra, remainder, consumed = chunk, (rest, *rests), k + 1
+    if (
+        extra is None
+        and k < len(units)
+        and units[k].handle is not None
+        and not _chunkable(units[k])
+    ):
+        # The next queued command does not fit even right after the SyncHdr Status:
+        # never sendable (SPEC §3.1: a command, Atomic/Sequence included, MUST fit in
+        # one message). Leave it out (the caller completes it with 413), go on.
+        alone = _encode(header, lead, [units[k]], None, False, encoding)[1]
+        if len(alone) > limit:
+            after = assemble(
+                header,
+                lead,
+                [*units[:k], *units[k + 1 :]],
+                limit=limit,
+                encoding=encoding,
+                final=final,
+                next_lo_id=next_lo_id,
+            )
+            return evolve(after, rejected=(units[k], *after.rejected))
     if k == 0 and extra is None and not lead:
         # With a lead (the SyncHdr Status) the message still makes progress; the
         # next one has more room (no Chal/Cred), so only an empty one is an error.
@@ -284,6 +304,4 @@ def assemble(
         Taken(unit=u, ids=tuple(i), partial=u is extra and bool(remainder) and u.lo_id is not None)
         for u, i in zip(sent, ids, strict=True)
     )
-    return Assembly(
-        message=message, body=body, taken=taken, consumed=consumed, remainder=remainder
-    )
+    return Assembly(message=message, body=body, taken=taken, rest=(*remainder, *units[consumed:]))
