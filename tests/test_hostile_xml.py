@@ -156,3 +156,28 @@ def test_data_size_limit_adds_up_text_runs(content: bytes) -> None:
     assert len(parse_xml(b"<a>" + content + b"</a>").text()) == len(content.replace(
         b"<!-- split -->", b"").replace(b"<![CDATA[", b"").replace(b"]]>", b"").replace(
         b"&amp;", b"&"))
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        # the bare-& retry scans each section once (a lazy regex was quadratic here)
+        b"<a>" + b"<!--&" * 200_000,
+        b"<a>" + b"<![CDATA[&" * 200_000,
+        b"<a>" + b"&x" * 400_000 + b"</b>",
+    ],
+)
+def test_bare_ampersand_retry_is_linear(doc: bytes) -> None:
+    with pytest.raises(MalformedMessageError) as info:
+        parse_xml(doc)
+    assert info.value.reason == "xml.syntax"
+
+
+def test_many_namespace_declarations_around_data() -> None:
+    decls = b"".join(b' xmlns:p%d="u%d"' % (i, i) for i in range(50_000))
+    inner = b"".join(b"<p%d:x/>" % i for i in range(0, 50_000, 5_000))
+    doc = b"<SyncML" + decls + b"><Item><Data>" + inner * 20 + b"</Data></Item></SyncML>"
+    raw = parse_xml(doc).children[0].children[0].raw_xml
+    assert raw is not None
+    assert raw.count("xmlns:") == 200  # one declaration per top-level child, as used
+    assert raw.startswith('<p0:x xmlns:p0="u0"/>')

@@ -163,7 +163,7 @@ def test_raw_xml_redeclares_prefixes_bound_outside_data() -> None:
     raw = parse_xml(doc).children[0].children[0].raw_xml
     assert raw == (
         ' <p:a xmlns:p="urn:p" xmlns:q="u&amp;" q:x="1"/>t'
-        '<b xmlns:q="u&amp;" xmlns:p="o"><p:c/></b>'
+        '<b xmlns:p="o"><p:c/></b>'
     )
     # and so the canonical output parses again to the same tree
     again = parse_xml(serialize_xml(parse_xml(doc)))

@@ -64,15 +64,17 @@ __all__ = ["parse_xml", "serialize_xml"]
 # The end of a start tag, matched at the byte offset expat reports for it (attribute
 # values may contain '>', so a plain search for '>' is not enough).
 _START_TAG = re.compile(
-    rb"<[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>"
+    rb"(<[^\s/>]+)(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>"
 )
+# Namespace prefixes used by element or attribute names (over-approximated: any
+# ``name:`` after '<' or white space), and prefixes a start tag declares itself.
+_USED_PREFIX = re.compile(rb"[<\s]([^\s<>/=:\"'&;]+):")
+_DECLARED_PREFIX = re.compile(rb"\sxmlns:([^\s=/>]+)\s*=")
 
 # Bare '&' not starting a reference; CDATA sections and comments are matched first
 # so that their content is left alone.
-_BARE_AMP = re.compile(
-    rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|&(?!#[0-9]+;|#x[0-9A-Fa-f]+;|[^\s&;<>\"']+;)",
-    re.DOTALL,
-)
+_AMP_OR_SECTION = re.compile(rb"&|<!\[CDATA\[|<!--")
+_REFERENCE = re.compile(rb"#[0-9]+;|#x[0-9A-Fa-f]+;|[^\s&;<>\"']+;")
 
 # Characters XML 1.0 cannot carry at all (§2.2 Char production).
 _INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -112,7 +114,8 @@ class _Builder:
         # Text size of elements whose content came in several runs, by id(parts).
         self._run_sizes: dict[int, int] = {}
         self._tags: dict[str, tuple[str, CodePage | None, str | None]] = {}
-        self._bindings: list[tuple[str, str]] = []  # prefixed xmlns in scope
+        # Prefixed namespace declarations in scope: prefix -> URIs, innermost last.
+        self._bindings: dict[str, list[str]] = {}
         self._text_handler: DataHandler = lambda text: None
         self._encoding = "utf-8"
         self.root: Element | None = None
@@ -130,15 +133,15 @@ class _Builder:
     def ns_start(self, prefix: str | None, uri: str | None) -> None:
         """A namespace declaration comes into scope (before its element's start)."""
         if prefix:
-            self._bindings.append((prefix, uri or ""))
+            self._bindings.setdefault(prefix, []).append(uri or "")
 
     def ns_end(self, prefix: str | None) -> None:
         """A namespace declaration goes out of scope (after its element's end)."""
-        if prefix:
-            for i in range(len(self._bindings) - 1, -1, -1):
-                if self._bindings[i][0] == prefix:
-                    del self._bindings[i]
-                    break
+        uris = self._bindings.get(prefix or "")
+        if uris:
+            uris.pop()
+            if not uris:
+                del self._bindings[prefix or ""]
 
     def handlers(self) -> tuple[StartHandler, EndHandler, DataHandler]:
         """The expat element and text handlers.
@@ -265,23 +268,25 @@ class _Builder:
                 "xml.syntax", "unreadable Data start tag", position=element.position
             )
         begin = match.end()
-        raw = self._data[begin:end]
-        scope = dict(self._bindings)  # innermost declaration wins
-        needed = {p: u for p, u in scope.items() if f"{p}:".encode() in raw}
         cuts: list[tuple[int, str]] = []
-        if needed:
-            for child in element.children:
+        if self._bindings:
+            children = element.children
+            for n, child in enumerate(children):
                 tag = _START_TAG.match(self._data, child.position)
                 if tag is None:  # pragma: no cover - expat accepted this start tag
                     continue
-                name_end = child.position + len(tag.group().split(None, 1)[0].rstrip(b"/>"))
-                own = tag.group()
+                stop = children[n + 1].position if n + 1 < len(children) else end
+                # Linear: each child's text is scanned once for the prefixes it uses.
+                used = set(_USED_PREFIX.findall(self._data, child.position, stop))
+                own = set(_DECLARED_PREFIX.findall(tag.group()))
                 decls = "".join(
-                    f' xmlns:{p}="{u.translate(_ATTR_ESCAPES)}"'
-                    for p, u in needed.items()
-                    if f"xmlns:{p}".encode() not in own
+                    f' xmlns:{p}="{self._bindings[p][-1].translate(_ATTR_ESCAPES)}"'
+                    for p in sorted(p.decode("utf-8", "replace") for p in used - own)
+                    if self._bindings.get(p)
                 )
-                cuts.append((name_end, decls))
+                if decls:
+                    name_end = child.position + len(tag.group(1))
+                    cuts.append((name_end, decls))
         encoding = "utf-8" if self._encoding in _UTF8_NAMES else self._encoding
         try:
             pieces: list[str] = []
@@ -364,18 +369,35 @@ class _SyntaxError(Exception):
 
 
 def _escape_bare_ampersands(data: bytes) -> bytes | None:
-    """``data`` with every bare ``&`` rewritten to ``&amp;``; None if there is none."""
+    """``data`` with every bare ``&`` rewritten to ``&amp;``; None if there is none.
+
+    CDATA sections and comments are skipped. Linear: every search starts where
+    the previous one stopped (a lazy regex over unterminated sections was not).
+    """
+    out: list[bytes] = []
     found = False
-
-    def replace(match: re.Match[bytes]) -> bytes:
-        nonlocal found
-        if match.group() != b"&":
-            return match.group()
-        found = True
-        return b"&amp;"
-
-    rewritten = _BARE_AMP.sub(replace, data)
-    return rewritten if found else None
+    last = pos = 0
+    while True:
+        match = _AMP_OR_SECTION.search(data, pos)
+        if match is None:
+            break
+        token = match.group()
+        if token != b"&":
+            close = data.find(b"]]>" if token == b"<![CDATA[" else b"-->", match.end())
+            if close < 0:
+                break  # unterminated: nothing after it is rewritten
+            pos = close + 3
+            continue
+        pos = match.end()
+        if _REFERENCE.match(data, pos) is None:
+            out.append(data[last : match.start()])
+            out.append(b"&amp;")
+            last = pos
+            found = True
+    if not found:
+        return None
+    out.append(data[last:])
+    return b"".join(out)
 
 
 def parse_xml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Element:
