@@ -584,3 +584,34 @@ def test_atomic_too_large_for_one_message_completes_413() -> None:
     assert pair.completed()[2].code == 200
     assert [type(e.command).__name__ for e in pair.received()] == ["Get"]
     assert pair.ended("client").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("client_scheme", "required"),
+    [
+        (None, AuthScheme.MD5),  # no Cred until challenged: 407
+        (None, AuthScheme.BASIC),  # basic challenge carries no NextNonce
+        (AuthScheme.MD5, AuthScheme.HMAC),  # another scheme requested: 401, switch
+        (AuthScheme.BASIC, AuthScheme.MD5),
+    ],
+)
+def test_client_answers_challenge_with_requested_scheme(
+    client_scheme: AuthScheme | None, required: AuthScheme
+) -> None:
+    pair = Pair.make(
+        client={"auth_scheme": client_scheme, "server_credentials": None},
+        account=account(auth_scheme=required, server_credentials=None),
+        packages=[[Get(cmd_id=None, items=target("./a"))]],
+    ).run()
+    (challenge,) = hdr_statuses(pair.transcript[1][1])
+    assert challenge.code == (407 if client_scheme is None else 401)
+    assert challenge.chal is not None and challenge.chal.meta.type == required.value
+    assert (challenge.chal.meta.next_nonce is None) == (required is AuthScheme.BASIC)
+    retry = decode_message(pair.transcript[2][1])
+    if required is AuthScheme.HMAC:
+        assert retry.header.cred is None
+    else:
+        assert retry.header.cred is not None and retry.header.cred.meta is not None
+        assert retry.header.cred.meta.type == required.value
+    assert pair.completed()[1].code == 200
+    assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]

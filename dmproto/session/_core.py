@@ -474,12 +474,15 @@ class Endpoint(Handshake):
 
     def _complete_tracked(self) -> None:
         s = self._s
+        done: set[int] = set()
         for handle in list(s.tracked):
             tracked = s.tracked[handle]
             if tracked.complete() and (s.lo_in is None or s.lo_in.handle != handle):
                 del s.tracked[handle]
-                s.sent = {k: v for k, v in s.sent.items() if v.handle != handle}
+                done.add(handle)
                 self._emit(CommandCompleted(handle=handle, outcome=tracked.outcome()))
+        if done:
+            s.sent = {k: v for k, v in s.sent.items() if v.handle not in done}
 
     def _track(self, command: Command) -> Unit:
         handle = self._new_handle()
