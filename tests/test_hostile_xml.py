@@ -181,3 +181,15 @@ def test_many_namespace_declarations_around_data() -> None:
     assert raw is not None
     assert raw.count("xmlns:") == 200  # one declaration per top-level child, as used
     assert raw.startswith('<p0:x xmlns:p0="u0"/>')
+
+
+def test_deep_nesting_with_a_huge_depth_limit_is_still_malformed() -> None:
+    from dmproto.codec.tnds import decode_tree_document
+
+    roomy = Limits(max_depth=100_000)
+    body = HDR + b"<Atomic>" * 5000 + b"</Atomic>" * 5000 + END
+    assert reason_of(body, roomy) == "limit.depth"
+    tree = b"<MgmtTree>" + b"<Node>" * 5000 + b"</Node>" * 5000 + b"</MgmtTree>"
+    with pytest.raises(MalformedMessageError) as info:
+        decode_tree_document(tree, limits=roomy)
+    assert info.value.reason == "limit.depth"

@@ -23,7 +23,7 @@ it decodes, else ``bytes``; element markup is :class:`XmlData`.
 Reasons raised (:class:`~dmproto.errors.MalformedMessageError`, position = element
 path such as ``SyncML/SyncBody/Status[3]/Data``): ``message.root``,
 ``message.missing``, ``message.integer``, ``message.encoding``,
-``limit.commands``, ``limit.items``, ``limit.data-size``.
+``limit.commands``, ``limit.items``, ``limit.data-size``, ``limit.depth``.
 """
 
 from __future__ import annotations
@@ -478,9 +478,16 @@ def message_from_element(root: Element, *, limits: Limits = DEFAULT_LIMITS) -> M
     if body is None:
         raise _missing("SyncML", "SyncBody")
     decoder = _Decoder(limits)
+    try:
+        commands = decoder.commands_of(body[0], "SyncML/SyncBody")
+    except RecursionError:
+        # Only reachable with a Limits.max_depth far above the default 64.
+        raise MalformedMessageError(
+            "limit.depth", "commands nested too deeply", position="SyncML/SyncBody"
+        ) from None
     return Message(
         header=decoder.header(header[0], "SyncML/SyncHdr"),
-        commands=_tup(decoder.commands_of(body[0], "SyncML/SyncBody")),
+        commands=_tup(commands),
         final=any(c.name == "Final" for c in body[0].children),
     )
 

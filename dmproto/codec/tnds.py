@@ -13,6 +13,7 @@ when the node's Format is ``bin``, else UTF-8 text if it decodes, else ``bytes``
 
 Reasons raised (:class:`~dmproto.errors.MalformedMessageError`): those of the XML
 and WBXML parsers, ``detect.unknown``, ``tnds.root`` (the root is not MgmtTree),
+``limit.depth`` (nodes nested beyond the interpreter's recursion limit),
 ``tnds.encoding`` (OPAQUE text that is not UTF-8 outside ``<Value>``); the
 position is the element path (e.g. ``MgmtTree/Node[1]/Node[2]/NodeName``).
 """
@@ -251,18 +252,25 @@ def tree_from_element(root: Element) -> MgmtTree:
     """Build a :class:`MgmtTree` from a decoded ``<MgmtTree>`` element.
 
     Raises:
-        MalformedMessageError: ``tnds.root`` or ``tnds.encoding``.
+        MalformedMessageError: ``tnds.root``, ``tnds.encoding`` or ``limit.depth``.
     """
     if root.name != "MgmtTree":
         raise MalformedMessageError(
             "tnds.root", f"root element is {root.name!r}, not MgmtTree", position=root.name
         )
     index = _index(root)
+    try:
+        nodes = _nodes(index, "MgmtTree")
+    except RecursionError:
+        # Only reachable with a Limits.max_depth far above the default 64.
+        raise MalformedMessageError(
+            "limit.depth", "nodes nested too deeply", position="MgmtTree"
+        ) from None
     return MgmtTree(
         ver_dtd=_opt(index, "VerDTD", "MgmtTree") or "1.2",
         man=_opt(index, "Man", "MgmtTree"),
         mod=_opt(index, "Mod", "MgmtTree"),
-        nodes=_nodes(index, "MgmtTree"),
+        nodes=nodes,
     )
 
 
