@@ -19,7 +19,10 @@ Reading rules:
 * A SyncML ``<Data>`` element containing element markup (a TNDS document, a Windows
   profile) gets ``raw_xml``: the exact XML text between ``<Data>`` and ``</Data>``,
   sliced from the input bytes with expat's byte indexes (SPEC.md §1.2, Data
-  ``(#PCDATA)`` "may contain nested XML").
+  ``(#PCDATA)`` "may contain nested XML"). The one change: namespace prefixes
+  bound outside ``<Data>`` that the markup uses are re-declared on its top-level
+  elements, so the text is well-formed on its own and survives re-encoding.
+* Work is linear in the input size (no backtracking regex, no rescans).
 
 Recovery from an unescaped ``&`` (decision): field devices and test suites send
 ``<Data>MAXDT=15&DR=1</Data>`` (AOSP's ``testalertconfirm.xml``), which is not
