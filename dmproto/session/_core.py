@@ -200,7 +200,7 @@ class Endpoint(Handshake):
     def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
         raise NotImplementedError
 
-    def _header(self, cred_allowed: bool) -> SyncHdr:
+    def _header(self) -> SyncHdr:
         raise NotImplementedError
 
     def _ready(self) -> bool:
@@ -502,7 +502,7 @@ class Endpoint(Handshake):
         s = self._s
         config = self._config
         units = s.out
-        header = self._header(cred_allowed=True)
+        header = self._header()
         lead: list[Command] = [s.hdr_status] if s.hdr_status is not None else []
         # SPEC §3.6: an auth-failure answer holds only Statuses; it is never split.
         # An abort is one Final message too (SPEC §3.9); what does not fit is dropped.

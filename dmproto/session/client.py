@@ -37,6 +37,7 @@ from ..codec.model import (
 )
 from ..codes import AlertCode, StatusCode
 from ..errors import LocalProtocolError
+from ..notification import Notification
 from ..outcome import CommandOutcome
 from ..security import RESET_NONCE, NonceUsed
 from . import _auth
@@ -91,7 +92,7 @@ class ClientSession(Endpoint):
 
     @classmethod
     def from_notification(
-        cls, notification: Any, nonce_used: NonceUsed | None, *, config: ClientConfig
+        cls, notification: Notification, nonce_used: NonceUsed | None, *, config: ClientConfig
     ) -> ClientSession:
         """Start a server-initiated session from a verified Package 0.
 
@@ -137,7 +138,8 @@ class ClientSession(Endpoint):
             raise LocalProtocolError("session.alert", "clients send only alerts 1224/1226")
         unit = self._track(alert)
         self._s.queued.append(unit)
-        return unit.handle or 0
+        assert unit.handle is not None
+        return unit.handle
 
     # ------------------------------------------------------------ role hooks
 
@@ -149,11 +151,11 @@ class ClientSession(Endpoint):
         units.extend(Unit(command=alert) for alert in s.initial)
         return units
 
-    def _header(self, cred_allowed: bool) -> SyncHdr:
+    def _header(self) -> SyncHdr:
         s = self._s
         config = self._config
         cred = None
-        if cred_allowed and not s.authed:
+        if not s.authed:
             cred = _auth.build_cred(s.scheme, s.creds, s.nonce)
         # SPEC §3.2: Source LocName = auth user name for md5/HMAC.
         name = s.creds.username if s.creds is not None and s.scheme is not None else None

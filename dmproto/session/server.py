@@ -199,11 +199,11 @@ class ServerSession(Endpoint):
             raise LocalProtocolError("session.state", f"cannot {what} in phase {s.phase.value}")
         return s
 
-    def _header(self, cred_allowed: bool) -> SyncHdr:
+    def _header(self) -> SyncHdr:
         s = self._s
         config = self._config
         cred = None
-        if cred_allowed and not s.authed:
+        if not s.authed:
             cred = _auth.build_cred(s.scheme, s.creds, s.nonce)
         name = s.creds.username if s.creds is not None and s.scheme is not None else None
         return SyncHdr(
