@@ -210,16 +210,11 @@ def _location_of(element: Element, path: str) -> Location:
     return Location(loc_uri=loc_uri, loc_name=loc_name)
 
 
-def _location(index: dict[str, list[Element]], name: str, path: str) -> Location | None:
-    found = index.get(name)
-    return None if found is None else _location_of(found[0], f"{path}/{name}")
-
-
 def _req_location(index: dict[str, list[Element]], name: str, path: str) -> Location:
-    location = _location(index, name, path)
-    if location is None:
+    found = index.get(name)
+    if found is None:
         raise _missing(path, name)
-    return location
+    return _location_of(found[0], f"{path}/{name}")
 
 
 class _Decoder:
