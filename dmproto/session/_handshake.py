@@ -50,7 +50,11 @@ class Handshake:
         """Check the peer's Cred / HMAC header and set our SyncHdr Status."""
         s = self._s
         if s.peer_scheme is None or s.peer_creds is None:
+            # No application-layer authentication configured (transport-level only).
             s.trusted = True
+            if not s.peer_authed:
+                s.peer_authed = True
+                self._emit(PeerAuthenticated(scheme=None))
             self._hdr_status(message, StatusCode.OK)
             return PeerCheck.OK
         if s.peer_authed and s.peer_scheme is not AuthScheme.HMAC:
