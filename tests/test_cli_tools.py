@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -168,3 +169,31 @@ def test_command_from_json() -> None:
 def test_summarize_never_raises() -> None:
     assert "not a DM message" in summarize(b"\x00\x01garbage", None)
     assert "not a DM message" in summarize(b"<SyncML/>", "text/html")
+
+
+@pytest.mark.parametrize("adapter", ["sync", "asyncio", "trio"])
+def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path, adapter: str) -> None:
+    pytest.importorskip(f"dmproto_{adapter}")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dmproto", "serve", "--port", str(port), "--db",
+         str(tmp_path / "db.sqlite3"), "--adapter", adapter],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=15)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 130
+    assert err.strip() == "dmproto: interrupted"

@@ -487,10 +487,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         else:
             import trio
 
-            trio.run(server.serve)
+            try:
+                trio.run(server.serve)
+            except BaseException as exc:  # trio wraps Ctrl-C and errors in groups
+                raise _unwrap(exc) from None
     finally:
         store.close()
     return 0
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The one error inside (nested) exception groups; Ctrl-C wins."""
+    inner: Sequence[BaseException] = getattr(exc, "exceptions", ())
+    if isinstance(exc, KeyboardInterrupt) or not inner:
+        return exc
+    found = [_unwrap(e) for e in inner]
+    interrupt = [e for e in found if isinstance(e, KeyboardInterrupt)]
+    return interrupt[0] if interrupt else found[0]
 
 
 def _run_device_session(session: ClientSession, app: DeviceApp, url: str) -> int:
@@ -518,8 +531,12 @@ def cmd_device(args: argparse.Namespace) -> int:
             arrived.set()
 
         lookup = {args.server_id: secret}.get
-        with sync.PushListener(lookup, on_push, host=args.host, udp_port=args.listen_udp):
-            log("device", f"listening for Package 0 on udp {args.host}:{args.listen_udp}")
+        with sync.PushListener(lookup, on_push, host=args.host, udp_port=args.listen_udp,
+                               http_port=args.listen_http) as listener:
+            where = f"udp {args.host}:{listener.udp_port}"
+            if listener.http_url:
+                where += f" and {listener.http_url}"
+            log("device", f"listening for Package 0 on {where}")
             status = 0
             for _ in range(args.count):
                 while not arrived.wait(0.5):
@@ -680,6 +697,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     device.add_argument("--tree", help="JSON file {uri: value} loaded at start, saved at exit")
     device.add_argument("--listen-udp", type=int, metavar="PORT",
                         help="wait for Package 0 on this UDP port instead of connecting")
+    device.add_argument("--listen-http", type=int, metavar="PORT",
+                        help="also accept Package 0 as HTTP POST on this port")
     device.add_argument("--host", default="127.0.0.1", help="address to listen on")
     device.add_argument("--count", type=int, default=1, help="sessions to run when listening")
     device.set_defaults(func=cmd_device)
