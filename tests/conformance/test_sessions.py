@@ -24,10 +24,11 @@ from _scenario import (
 from _tls import TlsPair
 
 from dmproto.bindings.push import PushAccepted, ServerSecret
+from dmproto.codec import Encoding
 from dmproto.codec.model import Command
 from dmproto.notification import build_notification
 from dmproto.security import AuthScheme
-from dmproto.session import ClientSession, ServerSession, SessionState
+from dmproto.session import ClientSession, OutgoingMessage, ServerSession, SessionState
 from dmproto.session import events as ev
 from dmproto.session.events import EndReason
 
@@ -175,4 +176,28 @@ def test_client_timeout_during_a_slow_handler(harness: Harness) -> None:
         session2 = ClientSession(client_config(url, tree2, "IMEI:next", None))
         [result2] = harness.run_clients([ClientRun(session2, device, url)])
     assert not isinstance(result2, BaseException), result2
+    assert device.ended is not None and device.ended.reason is EndReason.COMPLETED
+
+
+def test_wbxml_session_with_hmac(harness: Harness) -> None:
+    seen: list[str] = []
+    server = ServerApp(scheme=AuthScheme.HMAC, packages=[INVENTORY, EDITS])
+    with harness.serving(server, server_config()) as url:
+        tree = device_tree("IMEI:wbxml")
+        device = DeviceApp(tree)
+        config = client_config(url, tree, "IMEI:wbxml", AuthScheme.HMAC,
+                               encoding=Encoding.WBXML)
+        session = ClientSession(config)
+        real_send = session.messages_to_send
+
+        def spy(now: float) -> list[OutgoingMessage]:
+            out = real_send(now)
+            seen.extend(m.media_type for m in out)
+            return out
+
+        session.messages_to_send = spy  # type: ignore[method-assign]
+        [result] = harness.run_clients([ClientRun(session, device, url)])
+    assert not isinstance(result, BaseException), result
+    assert seen and all(t == "application/vnd.syncml.dm+wbxml" for t in seen)
+    assert [o.code for o in server.results("IMEI:wbxml")] == [200] * 6 + [404]
     assert device.ended is not None and device.ended.reason is EndReason.COMPLETED

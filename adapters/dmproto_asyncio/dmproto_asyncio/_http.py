@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from dmproto_adapter_base.framing import ClientFraming, NeedData, Reject, ServerFraming
 
-from dmproto.bindings.http import HttpRequest, HttpResponse, Url
+from dmproto.bindings.http import HttpRequest, HttpResponse, Url, error_response
 from dmproto.errors import RemoteProtocolError
 
 __all__ = ["HttpClient", "HttpServer"]
@@ -188,7 +188,11 @@ class HttpServer:
                 await asyncio.wait_for(writer.drain(), self._timeout)
                 return
             assert isinstance(step, HttpRequest)
-            writer.write(framing.respond(await self._answer(step)))
+            try:
+                response = await self._answer(step)
+            except Exception:  # a bug in the answer must not stop the server
+                response = error_response(500, "internal server error")
+            writer.write(framing.respond(response))
             await asyncio.wait_for(writer.drain(), self._timeout)
             if framing.must_close:
                 return

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from dmproto_adapter_base.framing import ClientFraming, NeedData, Reject, ServerFraming
 
-from dmproto.bindings.http import HttpRequest, HttpResponse, Url
+from dmproto.bindings.http import HttpRequest, HttpResponse, Url, error_response
 from dmproto.errors import RemoteProtocolError
 
 __all__ = ["HttpClient", "HttpServer"]
@@ -205,7 +205,11 @@ class HttpServer:
                 conn.sendall(step.data)
                 return
             assert isinstance(step, HttpRequest)
-            conn.sendall(framing.respond(self._answer(step)))
+            try:
+                response = self._answer(step)
+            except Exception:  # a bug in the answer must not stop the server
+                response = error_response(500, "internal server error")
+            conn.sendall(framing.respond(response))
             if framing.must_close:
                 return
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import trio
 from dmproto_adapter_base.framing import ClientFraming, NeedData, Reject, ServerFraming
 
-from dmproto.bindings.http import HttpRequest, HttpResponse, Url
+from dmproto.bindings.http import HttpRequest, HttpResponse, Url, error_response
 from dmproto.errors import RemoteProtocolError
 
 __all__ = ["HttpClient", "HttpServer"]
@@ -202,7 +202,11 @@ class HttpServer:
                     await stream.send_all(step.data)
                 return
             assert isinstance(step, HttpRequest)
-            data = framing.respond(await self._answer(step))
+            try:
+                response = await self._answer(step)
+            except Exception:  # a bug in the answer must not stop the server
+                response = error_response(500, "internal server error")
+            data = framing.respond(response)
             with trio.fail_after(self._timeout):
                 await stream.send_all(data)
             if framing.must_close:
