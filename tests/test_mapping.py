@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from strategies import messages
 
 from dmproto.codec.element import CodePage, Element
@@ -248,3 +251,28 @@ def test_bytes_data_refused_by_xml_encoder() -> None:
     with pytest.raises(EncodeError):
         serialize_xml(root)
     assert message_from_element(root) == msg
+
+
+def _shuffle_keeping_same_name_order(root: Element, rnd: random.Random) -> None:
+    """Reorder every element's children; same-name siblings keep their order."""
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        if element.name in ("SyncBody", "Atomic", "Sequence"):
+            # command order is meaningful; only shuffle inside commands
+            stack.extend(element.children)
+            continue
+        groups: dict[str, list[Element]] = {}
+        for child in element.children:
+            groups.setdefault(child.name, []).append(child)
+        names = [c.name for c in element.children]
+        rnd.shuffle(names)
+        element.children = [groups[name].pop(0) for name in names]
+        stack.extend(element.children)
+
+
+@given(messages(data_kinds=("str", "xml")), st.randoms(use_true_random=False))
+def test_decoding_accepts_any_child_order(message: Message, rnd: random.Random) -> None:
+    root = message_to_element(message)
+    _shuffle_keeping_same_name_order(root, rnd)
+    assert message_from_element(parse_xml(serialize_xml(root))) == message
