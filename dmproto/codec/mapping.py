@@ -303,10 +303,8 @@ class _Decoder:
             more_data=more_data,
         )
 
-    def items(
-        self, index: dict[str, list[Element]], path: str, command_meta: Meta | None
-    ) -> Any:
-        found = index.get("Item", ())
+    def items(self, found: list[Element], path: str, command_meta: Meta | None) -> Any:
+        """The command's ``Item`` elements, within ``max_items_per_command``."""
         if len(found) > self.limits.max_items_per_command:
             raise MalformedMessageError(
                 "limit.items",
@@ -346,19 +344,32 @@ class _Decoder:
         return result
 
     def item_command(self, element: Element, path: str) -> Command:
-        """``(CmdID, NoResp?, Meta?, [Correlator?,] Item+)``: Add ... Exec."""
-        index = _index(element)
-        meta = _opt_meta(index, path)
-        cls = _ITEM_COMMANDS[element.name]
-        common: dict[str, Any] = {
-            "cmd_id": _opt_text(index, "CmdID", path),
-            "no_resp": "NoResp" in index,
+        """``(CmdID, NoResp?, Meta?, [Correlator?,] Item+)``: Add ... Exec; one pass."""
+        cmd_id = meta_el = correlator = None
+        no_resp = False
+        found: list[Element] = []
+        for child in element.children:
+            name = child.name
+            if name == "Item":
+                found.append(child)
+            elif name == "CmdID":
+                cmd_id = cmd_id or child
+            elif name == "Meta":
+                meta_el = meta_el or child
+            elif name == "NoResp":
+                no_resp = True
+            elif name == "Correlator":
+                correlator = correlator or child
+        meta = None if meta_el is None else _meta(meta_el, path)
+        fields: dict[str, Any] = {
+            "cmd_id": None if cmd_id is None else _text(cmd_id, path),
+            "no_resp": no_resp,
             "meta": meta,
-            "items": self.items(index, path, meta),
+            "items": self.items(found, path, meta),
         }
-        if cls is Exec:
-            common["correlator"] = _opt_text(index, "Correlator", path)
-        return cls(**common)
+        if element.name == "Exec":
+            fields["correlator"] = None if correlator is None else _text(correlator, path)
+        return _ITEM_COMMANDS[element.name](**fields)
 
     def alert(self, element: Element, path: str) -> Command:
         """``(CmdID, NoResp?, Data?, Correlator?, Item*)`` — any order (SPEC §1.2)."""
@@ -368,7 +379,7 @@ class _Decoder:
             no_resp="NoResp" in index,
             code=_opt_int(index, "Data", path),
             correlator=_opt_text(index, "Correlator", path),
-            items=self.items(index, path, None),
+            items=self.items(index.get("Item", []), path, None),
         )
 
     def container(self, element: Element, path: str) -> Command:
@@ -399,7 +410,7 @@ class _Decoder:
             target_refs=_tup(_text(e, path) for e in index.get("TargetRef", ())),
             source_refs=_tup(_text(e, path) for e in index.get("SourceRef", ())),
             chal=None if chal is None else Chal(meta=chal_meta or Meta()),
-            items=self.items(index, path, None),
+            items=self.items(index.get("Item", []), path, None),
         )
 
     def results(self, element: Element, path: str) -> Command:
@@ -413,7 +424,7 @@ class _Decoder:
             meta=meta,
             target_ref=_opt_text(index, "TargetRef", path),
             source_ref=_opt_text(index, "SourceRef", path),
-            items=self.items(index, path, meta),
+            items=self.items(index.get("Item", []), path, meta),
         )
 
     def header(self, element: Element, path: str) -> SyncHdr:
