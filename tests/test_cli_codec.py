@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 from datapaths import CORPUS
 
@@ -25,7 +26,11 @@ def test_decode_wbxml_prints_indented_xml(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert out.startswith('<SyncML xmlns="SYNCML:SYNCML1.2">\n  <SyncHdr>\n    <VerDTD>1.2')
     assert "        <LocURI>./DevDetail/URI/MaxDepth</LocURI>" in out
-    assert decode_message(out.encode()) == decode_message(GET.read_bytes())
+    original = decode_message(GET.read_bytes())
+    assert original.header.cred is not None
+    shown = decode_message(out.encode())
+    assert shown.commands == original.commands
+    assert shown.header.cred == attrs.evolve(original.header.cred, data="REDACTED")
 
 
 def test_decode_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,3 +146,14 @@ def test_subprocess_python_m_dmproto(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert run.stdout == b""
     assert run.stderr.decode().count("\n") == 1 and b"xml.syntax" in run.stderr
+
+
+def test_decode_hides_credentials_unless_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "U2N0czpTYW1wbGVDbGllbnQ="  # base64("Scts:SampleClient"), basic auth
+    assert main(["decode", str(GET)]) == 0
+    out = capsys.readouterr().out
+    assert secret not in out and "<Data>REDACTED</Data>" in out
+    assert main(["decode", "--json", str(GET)]) == 0
+    assert secret not in capsys.readouterr().out
+    assert main(["decode", "--show-credentials", str(GET)]) == 0
+    assert f"<Data>{secret}</Data>" in capsys.readouterr().out

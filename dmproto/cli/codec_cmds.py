@@ -9,7 +9,9 @@ between XML, WBXML and JSON on the command line.
   carries binary: base64 text with Meta Format ``b64`` (TND 8.3.7.2).
 * ``dmproto encode --to wbxml|xml [FILE|-]`` re-encodes (binary to stdout).
 
-A document whose root is ``MgmtTree`` is handled as a TNDS/DDF document, anything
+``decode`` replaces the SyncHdr ``<Cred>`` Data (for ``syncml:auth-basic`` it is
+the password, merely base64-encoded) with ``REDACTED`` unless ``--show-credentials``
+is given. A document whose root is ``MgmtTree`` is handled as a TNDS/DDF document, anything
 else as a DM message. Malformed input raises
 :class:`~dmproto.errors.MalformedMessageError`, which ``dmproto.cli.main`` prints
 as one line (problem and position) with exit status 2.
@@ -35,7 +37,7 @@ from ..codec.wbxml import DDF_OPTIONS, parse_wbxml, serialize_wbxml
 from ..codec.xml import parse_xml, serialize_xml
 from ..limits import DEFAULT_LIMITS
 
-__all__ = ["register", "to_json"]
+__all__ = ["REDACTED", "register", "to_json"]
 
 
 def _read_input(path: str) -> bytes:
@@ -94,6 +96,19 @@ def _binary_as_b64(message: Message) -> Message:
     return attrs.evolve(message, commands=tuple(command(c) for c in message.commands))
 
 
+#: What ``decode`` prints instead of a credential.
+REDACTED = "REDACTED"
+
+
+def _redacted(message: Message) -> Message:
+    """``message`` with the SyncHdr Cred Data hidden (it may be a password)."""
+    cred = message.header.cred
+    if cred is None:
+        return message
+    header = attrs.evolve(message.header, cred=attrs.evolve(cred, data=REDACTED))
+    return attrs.evolve(message, header=header)
+
+
 def _element(document: Message | MgmtTree) -> Element:
     if isinstance(document, MgmtTree):
         return tree_to_element(document)
@@ -102,6 +117,8 @@ def _element(document: Message | MgmtTree) -> Element:
 
 def _cmd_decode(args: argparse.Namespace) -> int:
     document = _decode(_read_input(args.file))
+    if isinstance(document, Message) and not args.show_credentials:
+        document = _redacted(document)
     if args.json:
         print(json.dumps(to_json(document), indent=2, ensure_ascii=False))
         return 0
@@ -135,6 +152,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     decode.add_argument("file", nargs="?", default="-", metavar="FILE", help="input (- = stdin)")
     decode.add_argument("--json", action="store_true", help="print the decoded model as JSON")
+    decode.add_argument(
+        "--show-credentials",
+        action="store_true",
+        help="print the SyncHdr Cred Data (hidden by default: it may be a password)",
+    )
     decode.set_defaults(func=_cmd_decode)
 
     encode = subparsers.add_parser(
