@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import pickle
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -271,3 +273,52 @@ def test_driver_ends_the_session_on_http_errors() -> None:
     while isinstance(step := driver.poll(0.0), Deliver):
         pass
     assert isinstance(step, Done)
+
+
+class _DictStore:
+    def __init__(self) -> None:
+        self.data: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
+
+    def save(self, token: str, key: tuple[str, str], snapshot: dict[str, Any]) -> None:
+        self.data[token] = (key, json.loads(json.dumps(snapshot)))
+
+    def load(self, token: str) -> tuple[tuple[str, str], dict[str, Any]] | None:
+        return self.data.get(token)
+
+    def delete(self, token: str) -> None:
+        self.data.pop(token, None)
+
+
+def test_a_restarted_endpoint_continues_a_session_from_the_store() -> None:
+    store = _DictStore()
+    session, tree = _client()
+    driver = ClientDriver(session)
+    endpoints = iter([_endpoint(store=store) for _ in range(20)])
+    sends = 0
+    for _ in range(50):
+        step = driver.poll(0.0)
+        if isinstance(step, Deliver):
+            if isinstance(step.event, ev.CommandReceived):
+                outcome = tree.execute(step.event.command, server_id="srv")
+                session.respond(step.event.handle, outcome)
+        elif isinstance(step, Send):
+            # every message is answered by a fresh endpoint ("another worker")
+            sends += 1
+            response = next(endpoints).handle(step.request, _server_app, lambda: 0.0)
+            assert response.status == 200
+            driver.handle_response(response, 0.0)
+        else:
+            break
+    assert sends >= 2
+    assert driver.ended is not None and driver.ended.reason is ev.EndReason.COMPLETED
+    assert store.data == {}  # the finished session was deleted from the store
+
+
+def test_routing_key() -> None:
+    request = _first_request(ClientDriver(_client("IMEI:k")[0])).request
+    key = http.routing_key(request)
+    assert key.token is None and key.device_id == "IMEI:k" and key.session_id
+    tokened = http.HttpRequest(method="POST", target="/dm?x=1&s=abc", headers=(), body=b"")
+    assert http.routing_key(tokened) == http.RoutingKey(token="abc")
+    with pytest.raises(MalformedMessageError):
+        http.routing_key(http.HttpRequest(method="POST", target="/dm?s=", headers=(), body=b"x"))

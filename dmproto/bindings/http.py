@@ -29,8 +29,9 @@ from collections.abc import Iterable
 
 import attrs
 
-from ..codec import Encoding, detect_encoding
+from ..codec import Encoding, decode_message, detect_encoding
 from ..errors import InvalidValueError, MalformedMessageError, RemoteProtocolError
+from ..limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
     "ACCEPT",
@@ -41,6 +42,7 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "HttpStatusError",
+    "RoutingKey",
     "Url",
     "check_content_length",
     "check_status",
@@ -52,6 +54,7 @@ __all__ = [
     "parse_url",
     "request_headers",
     "response_headers",
+    "routing_key",
 ]
 
 Headers = Iterable[tuple[str, str]]
@@ -389,3 +392,35 @@ class BodyLimiter:
     def body(self) -> bytes:
         """The whole body collected so far."""
         return b"".join(self._chunks)
+
+
+@attrs.frozen(kw_only=True)
+class RoutingKey:
+    """What identifies the session a request belongs to (server side).
+
+    ``token`` is the RespURI token the server handed out (query parameter), when the
+    device followed RespURI; otherwise ``session_id`` and ``device_id`` come from the
+    SyncHdr (SessionID, Source/LocURI: SPEC §3.5).
+    """
+
+    token: str | None = None
+    session_id: str | None = None
+    device_id: str | None = None
+
+
+def routing_key(
+    request: HttpRequest, *, param: str = "s", limits: Limits = DEFAULT_LIMITS
+) -> RoutingKey:
+    """The routing key of a DM request: the ``param`` token of the target's query,
+    else SessionID + device id peeked from the message header.
+
+    Raises:
+        MalformedMessageError: no token and the body is not a readable DM message.
+    """
+    _, _, query = request.target.partition("?")
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name == param and value:
+            return RoutingKey(token=value)
+    header = decode_message(request.body, limits=limits).header
+    return RoutingKey(session_id=header.session_id, device_id=header.source.loc_uri)

@@ -20,26 +20,44 @@ session is aborted and forgotten, never left half-applied.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import attrs
 
-from ..codec import decode_message
 from ..errors import DMError, RemoteProtocolError
 from ..session import ServerConfig, ServerSession, SessionState
 from ..session.events import Event
 from .http import (
     HttpRequest,
     HttpResponse,
+    RoutingKey,
     check_content_length,
     encoding_of,
     error_response,
     header_value,
     message_headers,
     response_headers,
+    routing_key,
 )
 from .steps import Deliver, Respond, ServerStep
 
-__all__ = ["Exchange", "ServerEndpoint"]
+__all__ = ["Exchange", "Observer", "ServerEndpoint", "SessionStore"]
+
+class SessionStore(Protocol):
+    """Persistence of server session snapshots (the scale-out path).
+
+    ``key`` is ``(SessionID, device id)``; snapshots are JSON-serialisable dicts.
+    """
+
+    def save(self, token: str, key: tuple[str, str], snapshot: dict[str, Any]) -> None:
+        """Store (or replace) the snapshot of the session with this token."""
+
+    def load(self, token: str) -> tuple[tuple[str, str], dict[str, Any]] | None:
+        """The key and snapshot saved for this token, or ``None``."""
+
+    def delete(self, token: str) -> None:
+        """Forget the session (it ended)."""
+
 
 #: ``on_message(request, response, session)`` observer type: called once with
 #: ``response=None`` when a request reached its session (before the handler sees its
@@ -125,6 +143,8 @@ class Exchange:
             self._entry.busy = False
             if self.session.state is not SessionState.ACTIVE:
                 self._endpoint._forget(self._entry)
+            else:
+                self._endpoint._save(self._entry)
 
 
 class ServerEndpoint:
@@ -143,6 +163,9 @@ class ServerEndpoint:
             its session, then with its response and the session (``None`` when
             refused) — for access logs, transcripts and persisting
             ``session.snapshot()``; it must not raise.
+        store: where session snapshots go after every exchange, so a restarted
+            server (or another worker sharing the store) continues a session from
+            its RespURI token; ``None`` keeps sessions in this process only.
     """
 
     def __init__(
@@ -154,9 +177,11 @@ class ServerEndpoint:
         scheme: str = "http",
         max_sessions: int = 10_000,
         on_message: Observer | None = None,
+        store: SessionStore | None = None,
     ):
         self.config = config
         self.on_message = on_message
+        self.store = store
         self.path = path
         self.public_url = public_url.rstrip("/") if public_url else None
         self.scheme = scheme
@@ -195,7 +220,7 @@ class ServerEndpoint:
         return opened
 
     def _open(self, request: HttpRequest, now: float) -> Exchange | HttpResponse:
-        path, _, query = request.target.partition("?")
+        path = request.target.partition("?")[0]
         if path != self.path:
             return error_response(404, "no DM endpoint at this path")
         if request.method != "POST":
@@ -203,7 +228,9 @@ class ServerEndpoint:
         try:
             check_content_length(request.headers, self.max_body)
             encoding = encoding_of(header_value(request.headers, "content-type"), request.body)
-            entry = self._route(request, _token(query))
+            entry = self._route(
+                request, routing_key(request, param=TOKEN_PARAM, limits=self.config.limits)
+            )
         except _Refused as refused:
             return refused.response
         except RemoteProtocolError as exc:
@@ -228,27 +255,57 @@ class ServerEndpoint:
                 entry.session.abort()
         return exchange
 
-    def _route(self, request: HttpRequest, token: str | None) -> _Entry:
-        if token is not None:
-            entry = self._by_token.get(token)
+    def _route(self, request: HttpRequest, route: RoutingKey) -> _Entry:
+        if route.token is not None:
+            entry = self._by_token.get(route.token) or self._restore(request, route.token)
             if entry is None:
                 raise _Refused(error_response(404, "unknown or expired DM session"))
             return entry
         # SPEC §3.5: SessionID + device (SyncHdr Source/LocURI) identify a session.
-        header = decode_message(request.body, limits=self.config.limits).header
-        key = (header.session_id, header.source.loc_uri)
+        key = (route.session_id or "", route.device_id or "")
         entry = self._by_key.get(key)
         if entry is not None:
             return entry
         if len(self._by_token) >= self.max_sessions:
             raise _Refused(error_response(503, "too many concurrent DM sessions"))
         token = self.config.random_bytes(12).hex()
-        base = self.public_url or f"{self.scheme}://{_host(request)}"
-        config = attrs.evolve(self.config, resp_uri=f"{base}{self.path}?{TOKEN_PARAM}={token}")
-        entry = _Entry(session=ServerSession(config), token=token, key=key)
-        self._by_token[token] = entry
-        self._by_key[key] = entry
+        entry = _Entry(session=ServerSession(self._config_for(request, token)), token=token,
+                       key=key)
+        self._remember(entry)
         return entry
+
+    def _config_for(self, request: HttpRequest, token: str) -> ServerConfig:
+        base = self.public_url or f"{self.scheme}://{_host(request)}"
+        return attrs.evolve(self.config, resp_uri=f"{base}{self.path}?{TOKEN_PARAM}={token}")
+
+    def _remember(self, entry: _Entry) -> None:
+        self._by_token[entry.token] = entry
+        self._by_key[entry.key] = entry
+
+    def _restore(self, request: HttpRequest, token: str) -> _Entry | None:
+        """A session another worker (or an earlier run) saved in the store."""
+        if self.store is None or len(self._by_token) >= self.max_sessions:
+            return None
+        saved = self.store.load(token)
+        if saved is None:
+            return None
+        key, snapshot = saved
+        try:
+            session = ServerSession.restore(snapshot, config=self._config_for(request, token))
+        except DMError:
+            self.store.delete(token)
+            return None
+        entry = _Entry(session=session, token=token, key=key)
+        self._remember(entry)
+        return entry
+
+    def _save(self, entry: _Entry) -> None:
+        if self.store is None:
+            return
+        if entry.session.state is SessionState.ACTIVE:
+            self.store.save(entry.token, entry.key, entry.session.snapshot())
+        else:
+            self.store.delete(entry.token)
 
     def handle(
         self,
@@ -293,6 +350,8 @@ class ServerEndpoint:
         return ended
 
     def _forget(self, entry: _Entry) -> None:
+        if self.store is not None:
+            self.store.delete(entry.token)
         self._by_token.pop(entry.token, None)
         if self._by_key.get(entry.key) is entry:
             del self._by_key[entry.key]
@@ -301,14 +360,6 @@ class ServerEndpoint:
 class _Refused(Exception):
     def __init__(self, response: HttpResponse):
         self.response = response
-
-
-def _token(query: str) -> str | None:
-    for part in query.split("&"):
-        name, _, value = part.partition("=")
-        if name == TOKEN_PARAM and value:
-            return value
-    return None
 
 
 def _host(request: HttpRequest) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import binascii
-import contextlib
 import json
 import os
 import sqlite3
@@ -208,10 +207,12 @@ class Store:
     CREATE TABLE IF NOT EXISTS accounts (username TEXT PRIMARY KEY, password TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS nonces (device_id TEXT, role TEXT, nonce BLOB,
                                        PRIMARY KEY (device_id, role));
-    CREATE TABLE IF NOT EXISTS sessions (device_id TEXT, session_id TEXT, snapshot TEXT,
-                                         PRIMARY KEY (device_id, session_id));
+    CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, session_id TEXT,
+                                         device_id TEXT, snapshot TEXT);
     CREATE TABLE IF NOT EXISTS outcomes (id INTEGER PRIMARY KEY, device_id TEXT,
                                          command TEXT, code INTEGER, results TEXT);
+    CREATE TABLE IF NOT EXISTS queued (session TEXT, handle INTEGER, command TEXT,
+                                       PRIMARY KEY (session, handle));
     """
 
     def __init__(self, path: str):
@@ -239,9 +240,33 @@ class Store:
     def put_nonce(self, device_id: str, role: ev.NonceRole, nonce: bytes) -> None:
         self._run("INSERT OR REPLACE INTO nonces VALUES (?, ?, ?)", device_id, role.value, nonce)
 
-    def put_snapshot(self, device_id: str, session_id: str, snapshot: dict[str, Any]) -> None:
-        self._run("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)", device_id, session_id,
+    # SessionStore: snapshots after every exchange, so sessions survive a restart.
+    def save(self, token: str, key: tuple[str, str], snapshot: dict[str, Any]) -> None:
+        self._run("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)", token, key[0], key[1],
                   json.dumps(snapshot))
+
+    def load(self, token: str) -> tuple[tuple[str, str], dict[str, Any]] | None:
+        rows = self._run("SELECT session_id, device_id, snapshot FROM sessions WHERE token = ?",
+                         token)
+        if not rows:
+            return None
+        try:
+            snapshot = json.loads(rows[0][2])
+        except ValueError:
+            return None
+        return (str(rows[0][0]), str(rows[0][1])), snapshot
+
+    def delete(self, token: str) -> None:
+        self._run("DELETE FROM sessions WHERE token = ?", token)
+
+    def put_queued(self, session: str, handle: int, command: str) -> None:
+        self._run("INSERT OR REPLACE INTO queued VALUES (?, ?, ?)", session, handle, command)
+
+    def pop_queued(self, session: str, handle: int) -> str | None:
+        rows = self._run("SELECT command FROM queued WHERE session = ? AND handle = ?",
+                         session, handle)
+        self._run("DELETE FROM queued WHERE session = ? AND handle = ?", session, handle)
+        return str(rows[0][0]) if rows else None
 
     def put_outcome(self, device_id: str, command: str, outcome: CommandOutcome) -> None:
         results = [str(i.data) for i in outcome.results if isinstance(i.data, str)]
@@ -272,8 +297,7 @@ class ServerApp:
         self.store = store
         self.log_outcomes = log_outcomes
         self.nonces: dict[tuple[str, ev.NonceRole], bytes] = {}
-        self._sent: dict[str, int] = {}
-        self._queued: dict[tuple[str, int], Command] = {}
+        self._queued: dict[tuple[str, int], str] = {}
         self._lock = threading.Lock()
 
     def _nonce(self, device: str, role: ev.NonceRole) -> bytes:
@@ -293,17 +317,17 @@ class ServerApp:
             self.log("server", f"device {event.device_id} connected (Alert {event.alert_code}, "
                      f"session {event.session_id})")
         elif isinstance(event, ev.PackageCompleted):
-            index = self._sent.get(device, 0)
+            # The session counts our packages (persisted in its snapshot): package n
+            # completed means script entry n - 1 is next.
+            index = event.package - 1
             if index >= len(self.packages):
                 session.finish()
                 return
-            self._sent[device] = index + 1
             for queued in self.packages[index]:
-                self._queued[(device, session.queue(queued))] = queued
+                self._remember(session, session.queue(queued), _describe(queued))
             session.send_package()
         elif isinstance(event, ev.CommandCompleted):
-            done = self._queued.pop((device, event.handle), None)
-            what = f"#{event.handle}" if done is None else _describe(done)
+            what = self._recall(session, event.handle)
             if self.log_outcomes:
                 self.log("server", f"{what} -> {_outcome_text(event.outcome)}")
             if self.store is not None:
@@ -315,8 +339,22 @@ class ServerApp:
         elif isinstance(event, ev.PeerAuthenticated):
             self.log("server", f"device authenticated ({event.scheme or 'no app-layer auth'})")
         elif isinstance(event, ev.SessionEnded):
-            self._sent.pop(device, None)
             self.log("server", f"session with {device} ended: {event.reason.value} {event.detail}")
+
+    def _remember(self, session: ServerSession, handle: int, what: str) -> None:
+        key = f"{session.device_id}/{session.session_id}"
+        if self.store is not None:  # a restarted server still knows what it queued
+            self.store.put_queued(key, handle, what)
+        else:
+            self._queued[(key, handle)] = what
+
+    def _recall(self, session: ServerSession, handle: int) -> str:
+        key = f"{session.device_id}/{session.session_id}"
+        if self.store is not None:
+            found = self.store.pop_queued(key, handle)
+        else:
+            found = self._queued.pop((key, handle), None)
+        return found or f"#{handle}"
 
     def _account(self, session: ServerSession, event: ev.AccountRequested) -> None:
         server = self.server_credentials
@@ -339,15 +377,6 @@ class ServerApp:
             client_nonce=self._nonce(event.device_id, ev.NonceRole.CLIENT),
             **common,
         ))
-
-    def persist(self, request: HttpRequest, response: HttpResponse | None,
-                session: ServerSession | None) -> None:
-        """``on_message`` observer: snapshot the session after every exchange."""
-        if response is None or self.store is None or session is None or not session.device_id:
-            return
-        # A snapshot is best effort; it never fails the exchange.
-        with contextlib.suppress(DMError, TypeError, ValueError):
-            self.store.put_snapshot(session.device_id, session.session_id, session.snapshot())
 
 
 def _outcome_text(outcome: CommandOutcome) -> str:
@@ -467,13 +496,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store=store,
     )
 
-    def observe(request: HttpRequest, response: HttpResponse | None, session: Any) -> None:
-        log.messages(request, response, session)
-        app.persist(request, response, session)
-
     config = ServerConfig(random_bytes=os.urandom, server_uri=args.server_id)
     options = {"config": config, "host": args.host, "port": args.port, "path": args.path,
-               "on_message": observe}
+               "on_message": log.messages, "store": store}
     server = adapter.DMServer(app, **options)
     print(f"dmproto serve: {args.adapter} adapter on http://{args.host}:{args.port}{args.path} "
           f"(db {args.db}); Ctrl-C stops", flush=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
-from dmproto.bindings.server import Exchange, Observer, ServerEndpoint
+from dmproto.bindings.server import Exchange, Observer, ServerEndpoint, SessionStore
 from dmproto.bindings.steps import Deliver, Send
 from dmproto.session import ClientSession, ServerConfig, ServerSession
 from dmproto.session.events import Event, SessionEnded
@@ -82,7 +82,9 @@ class DMServer:
         timeout: seconds a connection may stay silent.
         public_url: externally visible base URL for RespURIs.
         on_message: ``on_message(request, response, session)`` after every
-            exchange (access log, transcript, snapshot persistence).
+            exchange (access log, transcript).
+        store: session snapshot store, so sessions survive restarts and can be
+            shared between workers (see ``ServerEndpoint``).
         clock: monotonic clock in seconds.
     """
 
@@ -99,6 +101,7 @@ class DMServer:
         public_url: str | None = None,
         max_sessions: int = 10_000,
         on_message: Observer | None = None,
+        store: SessionStore | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._handler = handler
@@ -111,6 +114,7 @@ class DMServer:
             scheme="https" if ssl_context is not None else "http",
             max_sessions=max_sessions,
             on_message=on_message,
+            store=store,
         )
         self._http = HttpServer(
             self._answer,

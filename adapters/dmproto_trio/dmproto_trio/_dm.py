@@ -15,7 +15,7 @@ from dmproto_adapter_base.handlers import Handler, call_handler
 
 from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
-from dmproto.bindings.server import Exchange, Observer, ServerEndpoint
+from dmproto.bindings.server import Exchange, Observer, ServerEndpoint, SessionStore
 from dmproto.bindings.steps import Deliver, Send
 from dmproto.session import ClientSession, ServerConfig, ServerSession
 from dmproto.session.events import Event, SessionEnded
@@ -79,7 +79,9 @@ class DMServer:
         timeout: seconds a connection may stay silent.
         public_url: externally visible base URL for RespURIs.
         on_message: ``on_message(request, response, session)`` after every
-            exchange (access log, transcript, snapshot persistence).
+            exchange (access log, transcript).
+        store: session snapshot store, so sessions survive restarts and can be
+            shared between workers (see ``ServerEndpoint``).
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class DMServer:
         public_url: str | None = None,
         max_sessions: int = 10_000,
         on_message: Observer | None = None,
+        store: SessionStore | None = None,
         clock: Callable[[], float] = trio.current_time,
     ):
         self._handler = handler
@@ -106,6 +109,7 @@ class DMServer:
             scheme="https" if ssl_context is not None else "http",
             max_sessions=max_sessions,
             on_message=on_message,
+            store=store,
         )
         self._http = HttpServer(
             self._answer,
