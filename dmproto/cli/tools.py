@@ -339,7 +339,8 @@ class ServerApp:
         elif isinstance(event, ev.PeerAuthenticated):
             self.log("server", f"device authenticated ({event.scheme or 'no app-layer auth'})")
         elif isinstance(event, ev.SessionEnded):
-            self.log("server", f"session with {device} ended: {event.reason.value} {event.detail}")
+            ended = f"session with {device} ended: {event.reason.value} {event.detail}"
+            self.log("server", ended.rstrip())
 
     def _remember(self, session: ServerSession, handle: int, what: str) -> None:
         key = f"{session.device_id}/{session.session_id}"
