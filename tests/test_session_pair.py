@@ -615,3 +615,28 @@ def test_client_answers_challenge_with_requested_scheme(
         assert retry.header.cred.meta.type == required.value
     assert pair.completed()[1].code == 200
     assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+
+
+def test_hmac_failure_mid_session_terminates_both_sides() -> None:
+    pair = Pair.make(
+        client={"auth_scheme": AuthScheme.HMAC, "server_credentials": None},
+        account=account(auth_scheme=AuthScheme.HMAC, server_credentials=None),
+        packages=[[Get(cmd_id=None, items=target("./a"))], [Get(cmd_id=None, items=target("./b"))]],
+    )
+
+    def corrupt(direction: str, msg):  # type: ignore[no-untyped-def]
+        if direction == "c2s" and len(pair.transcript) == 3:  # Package 3
+            return type(msg)(
+                body=msg.body.replace(b">v<", b">w<"),
+                media_type=msg.media_type,
+                headers=msg.headers,
+                url=msg.url,
+            )
+        return msg
+
+    pair.tamper = corrupt
+    pair.run()
+    assert [s.code for s in hdr_statuses(pair.transcript[3][1])] == [401]
+    assert pair.ended("server").reason is ev.EndReason.AUTHENTICATION_FAILED  # type: ignore[union-attr]
+    assert pair.ended("client").reason is ev.EndReason.AUTHENTICATION_FAILED  # type: ignore[union-attr]
+    assert 1 not in pair.completed() or pair.completed()[1].code != 200

@@ -88,6 +88,10 @@ class Handshake:
             fresh = s.peer_scheme is not AuthScheme.BASIC and (first or hmac)
             self._hdr_status(message, code, s.peer_scheme if fresh else None)
             return PeerCheck.OK
+        if s.peer_authed:
+            # SPEC §4.4: once authenticated, a message failing HMAC ends the session.
+            self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
+            return PeerCheck.TERMINATE
         if verdict is Verdict.WRONG_SCHEME and s.challenged is not None:
             # SPEC §4.1: a challenge answered with another type ⇒ terminate.
             self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
@@ -116,12 +120,15 @@ class Handshake:
         chal = Challenge.from_chal(hdr.chal) if hdr.chal is not None else None
         if hdr.code in (StatusCode.INVALID_CREDENTIALS, StatusCode.MISSING_CREDENTIALS):
             s.attempts += 1
-            if chal is None or s.creds is None or s.attempts > self._max_attempts():
+            if (
+                chal is None
+                or s.creds is None
+                or s.accepted
+                or s.attempts > self._max_attempts()
+            ):
+                # SPEC §4.4: a failure after we were accepted ends the session.
                 return PeerCheck.TERMINATE
-            # SPEC §4.1: answer with the requested type (the type may change only
-            # before we were accepted; afterwards it must stay the same).
-            if s.authed and chal.scheme is not s.scheme:
-                return PeerCheck.TERMINATE
+            # SPEC §4.1: answer with the requested type (before we were accepted).
             s.scheme = chal.scheme
             s.authed = False
             if chal.next_nonce is not None:
@@ -129,6 +136,7 @@ class Handshake:
             return PeerCheck.CHALLENGED
         if hdr.code >= 300:
             return PeerCheck.TERMINATE
+        s.accepted = True
         if hdr.code == StatusCode.AUTHENTICATION_ACCEPTED:
             s.authed = True  # SPEC §4.3: 212 ⇒ no more credentials this session
         if chal is not None and chal.next_nonce is not None:

@@ -98,6 +98,9 @@ class State:
     scheme: AuthScheme | None = None
     nonce: bytes = b""
     authed: bool = False
+    #: The peer accepted our credentials once (200/212): a later challenge ends
+    #: the session (SPEC §4.4: HMAC failures mid-session terminate it).
+    accepted: bool = False
     attempts: int = 0
     # What we require of the peer.
     peer_creds: Credentials | None = None
