@@ -236,11 +236,17 @@ def test_client_results_size_mismatch_reported_to_server() -> None:
     assert [s.code for s in statuses][-1] == 424
 
 
-def test_alert_queued_when_the_session_ends_completes_as_not_executed() -> None:
+def test_commands_queued_after_the_end_complete_as_not_executed() -> None:
     pair = Pair.make()
     pair.run()
-    with pytest.raises(LocalProtocolError):
-        pair.client.queue_alert(Alert(cmd_id=None, code=1226))
+    handle = pair.client.queue_alert(Alert(cmd_id=None, code=1226))
+    done = pair.client.next_event()
+    assert isinstance(done, ev.CommandCompleted) and done.handle == handle
+    assert done.outcome.code == 215
+    handle = pair.server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)))
+    done = pair.server.next_event()
+    assert isinstance(done, ev.CommandCompleted) and done.handle == handle
+    assert done.outcome.code == 215
 
 
 def test_snapshot_is_json_and_rejects_garbage() -> None:

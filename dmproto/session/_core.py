@@ -484,6 +484,17 @@ class Endpoint(Handshake):
         if done:
             s.sent = {k: v for k, v in s.sent.items() if v.handle not in done}
 
+    def _enqueue(self, command: Command) -> int:
+        """Queue an application command; after the end it completes with 215."""
+        unit = self._track(command)
+        assert unit.handle is not None
+        if self._s.ended is not None:
+            del self._s.tracked[unit.handle]
+            self._emit(CommandCompleted(handle=unit.handle, outcome=CommandOutcome(code=215)))
+        else:
+            self._s.queued.append(unit)
+        return unit.handle
+
     def _track(self, command: Command) -> Unit:
         handle = self._new_handle()
         self._s.tracked[handle] = Tracked(handle=handle, command=command)

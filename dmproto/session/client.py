@@ -130,16 +130,12 @@ class ClientSession(Endpoint):
         back as ``CommandCompleted(handle, ...)``.
 
         Raises:
-            LocalProtocolError: the session has ended, or not a client alert.
+            LocalProtocolError: not a client alert. After the session ended the
+                alert completes at once with 215.
         """
-        if self._s.ended is not None:
-            raise LocalProtocolError("session.finished", "the session has ended")
         if alert.code not in (AlertCode.CLIENT_EVENT, AlertCode.GENERIC_ALERT):
             raise LocalProtocolError("session.alert", "clients send only alerts 1224/1226")
-        unit = self._track(alert)
-        self._s.queued.append(unit)
-        assert unit.handle is not None
-        return unit.handle
+        return self._enqueue(alert)
 
     # ------------------------------------------------------------ role hooks
 

@@ -137,20 +137,16 @@ class ServerSession(Endpoint):
         ``CommandCompleted(handle, outcome)``.
 
         Raises:
-            LocalProtocolError: the session ended, or the command is not one a
-                server sends (Add/Replace/Delete/Copy/Get/Exec/Atomic/Sequence,
-                UI Alert 1100–1104).
+            LocalProtocolError: the command is not one a server sends
+                (Add/Replace/Delete/Copy/Get/Exec/Atomic/Sequence, UI Alert
+                1100–1104). After the session ended the command completes at once
+                with 215 (events may still be queued behind ``SessionEnded``).
         """
-        if self._s.ended is not None:
-            raise LocalProtocolError("session.finished", "the session has ended")
         if not isinstance(command, _QUEUEABLE) or (
             isinstance(command, Alert) and command.code not in UI_ALERT_CODES
         ):
             raise LocalProtocolError("session.command", "not a command a server sends")
-        unit = self._track(command)
-        self._s.queued.append(unit)
-        assert unit.handle is not None
-        return unit.handle
+        return self._enqueue(command)
 
     def send_package(self) -> None:
         """Send the queued commands as the next package (after ``PackageCompleted``).
