@@ -272,3 +272,20 @@ def test_snapshot_hides_nothing_but_repr_hides_secrets() -> None:
     event = ev.NonceChanged(role=ev.NonceRole.CLIENT, nonce=b"secret-nonce")
     assert "secret-nonce" not in repr(event)
     assert "OhBehave" not in repr(client_config())
+
+
+def test_abort_from_server_in_the_same_message_as_commands() -> None:
+    client = started_client()
+    body = (
+        "<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"
+        "<Alert><CmdID>3</CmdID><Data>1223</Data></Alert>"
+    )
+    client.receive_message(server_msg(body), media_type=XML, now=1.0)
+    events = []
+    while (e := client.next_event()) is not None:
+        events.append(e)
+    assert isinstance(events[-1], ev.SessionEnded)
+    assert events[-1].reason is ev.EndReason.ABORTED_BY_PEER
+    (received,) = [e for e in events if isinstance(e, ev.CommandReceived)]
+    client.respond(received.handle, CommandOutcome(code=200))  # no-op after the end
+    assert client.messages_to_send(2.0) == []

@@ -325,6 +325,8 @@ class Endpoint(Handshake):
         return handle
 
     def _answer(self, handle: int, outcome: CommandOutcome) -> None:
+        if self._s.ended is not None:
+            return  # the session ended meanwhile; nothing will be sent
         for answer in self._s.answers:
             if answer.handle == handle:
                 if answer.outcome is not None:

@@ -122,6 +122,7 @@ class ClientSession(Endpoint):
 
         Raises:
             LocalProtocolError: unknown/answered handle, or children not matching.
+                After the session ended this is a no-op.
         """
         self._answer(handle, outcome)
 
