@@ -193,3 +193,11 @@ def test_deep_nesting_with_a_huge_depth_limit_is_still_malformed() -> None:
     with pytest.raises(MalformedMessageError) as info:
         decode_tree_document(tree, limits=roomy)
     assert info.value.reason == "limit.depth"
+
+
+def test_utf16_text_reads_but_raw_data_markup_is_refused() -> None:
+    head = '<?xml version="1.0" encoding="UTF-16"?><SyncML><Data>'
+    assert parse_xml((head + "x</Data></SyncML>").encode("utf-16")).children[0].text() == "x"
+    with pytest.raises(MalformedMessageError) as info:
+        parse_xml((head + "<a/></Data></SyncML>").encode("utf-16"))
+    assert info.value.reason == "xml.encoding"

@@ -40,7 +40,8 @@ offset as ``position``): ``limit.message-size``, ``limit.depth``,
 ``limit.elements``, ``limit.data-size``, ``xml.entity`` (entity declaration),
 ``xml.external`` (external reference), ``xml.dtd``, ``xml.syntax`` (not well-formed,
 including undefined entities and truncation), ``xml.encoding`` (a declared encoding
-expat cannot read, or raw Data markup undecodable in it).
+expat cannot read, or Data markup in a document whose encoding is not
+ASCII-compatible, such as UTF-16: raw slicing needs ASCII markup bytes).
 """
 
 from __future__ import annotations
@@ -321,8 +322,9 @@ def _parse_once(data: bytes, limits: Limits) -> Element:
         builder.handlers()
     )
     expat.XmlDeclHandler = builder.xml_decl
-    expat.StartNamespaceDeclHandler = builder.ns_start
-    expat.EndNamespaceDeclHandler = builder.ns_end
+    if b"xmlns:" in data:  # prefixed declarations only matter for raw Data markup
+        expat.StartNamespaceDeclHandler = builder.ns_start
+        expat.EndNamespaceDeclHandler = builder.ns_end
     try:
         parser.feed(data)
         parser.close()
