@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import attrs
 
 from dmproto.bindings.push import PushAccepted, ServerSecret
+from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ClientSession, ServerConfig
 
 Handler = Callable[[Any, Any], None]
@@ -33,6 +34,7 @@ class ClientRun:
     session: ClientSession
     handler: Handler
     url: str
+    limits: Limits = DEFAULT_LIMITS
 
 
 class Harness(Protocol):
@@ -99,7 +101,7 @@ class SyncHarness:
             try:
                 return self.mod.run_client_session(
                     run.session, run.handler, server_url=run.url, ssl_context=ssl_context,
-                    timeout=timeout,
+                    timeout=timeout, limits=run.limits,
                 )
             except Exception as exc:
                 return exc
@@ -155,7 +157,7 @@ class AsyncioHarness:
             coros = [
                 self.mod.run_client_session(
                     run.session, run.handler, server_url=run.url, ssl_context=ssl_context,
-                    timeout=timeout,
+                    timeout=timeout, limits=run.limits,
                 )
                 for run in runs
             ]
@@ -252,7 +254,7 @@ class TrioHarness:
             try:
                 results[index] = await self.mod.run_client_session(
                     run.session, run.handler, server_url=run.url, ssl_context=ssl_context,
-                    timeout=timeout,
+                    timeout=timeout, limits=run.limits,
                 )
             except Exception as exc:
                 results[index] = exc

@@ -26,6 +26,8 @@ from _tls import TlsPair
 from dmproto.bindings.push import PushAccepted, ServerSecret
 from dmproto.codec import Encoding
 from dmproto.codec.model import Command
+from dmproto.errors import MalformedMessageError
+from dmproto.limits import Limits
 from dmproto.notification import build_notification
 from dmproto.security import AuthScheme
 from dmproto.session import ClientSession, OutgoingMessage, ServerSession, SessionState
@@ -201,3 +203,15 @@ def test_wbxml_session_with_hmac(harness: Harness) -> None:
     assert seen and all(t == "application/vnd.syncml.dm+wbxml" for t in seen)
     assert [o.code for o in server.results("IMEI:wbxml")] == [200] * 6 + [404]
     assert device.ended is not None and device.ended.reason is EndReason.COMPLETED
+
+
+def test_oversized_response_is_refused_by_the_client(harness: Harness) -> None:
+    server = ServerApp(scheme=None, packages=[INVENTORY])
+    with harness.serving(server, server_config()) as url:
+        tree = device_tree("IMEI:small")
+        session = ClientSession(client_config(url, tree, "IMEI:small", None))
+        run = ClientRun(session, DeviceApp(tree), url, limits=Limits(max_message_size=300))
+        [result] = harness.run_clients([run])
+    assert isinstance(result, MalformedMessageError)
+    assert result.reason == "http.body-too-large"
+    assert session.state is SessionState.FINISHED

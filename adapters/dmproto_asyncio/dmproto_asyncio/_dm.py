@@ -18,6 +18,7 @@ from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
 from dmproto.bindings.server import Exchange, Observer, ServerEndpoint, SessionStore
 from dmproto.bindings.steps import Deliver, Send
+from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ClientSession, ServerConfig, ServerSession
 from dmproto.session.events import Event, SessionEnded
 
@@ -34,12 +35,14 @@ async def run_client_session(
     ssl_context: ssl.SSLContext | None = None,
     timeout: float = 30.0,
     clock: Callable[[], float] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
     user_agent: str = "dmproto-asyncio",
 ) -> SessionEnded | None:
     """Run ``session`` to its end against the DM server (SPEC §7).
 
     Every event goes to ``handler(session, event)`` (awaited when it is a coroutine
-    function). ``timeout`` bounds each connect/read/write. Cancelling the task
+    function). ``timeout`` bounds each connect/read/write; response bodies are
+    capped by ``limits.max_message_size`` before they are read. Cancelling the task
     aborts the session.
 
     Returns the ``SessionEnded`` event (``None`` if the session reported none).
@@ -49,7 +52,7 @@ async def run_client_session(
         DMError: HTTP status other than 200, malformed response (session aborted).
     """
     now = clock or asyncio.get_running_loop().time
-    driver = ClientDriver(session, server_url=server_url, user_agent=user_agent)
+    driver = ClientDriver(session, server_url=server_url, limits=limits, user_agent=user_agent)
     http = HttpClient(ssl_context=ssl_context, timeout=timeout, max_body=driver.max_body)
     async with http:
         while True:

@@ -15,6 +15,7 @@ from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
 from dmproto.bindings.server import Exchange, Observer, ServerEndpoint, SessionStore
 from dmproto.bindings.steps import Deliver, Send
+from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ClientSession, ServerConfig, ServerSession
 from dmproto.session.events import Event, SessionEnded
 
@@ -36,12 +37,14 @@ def run_client_session(
     ssl_context: ssl.SSLContext | None = None,
     timeout: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
+    limits: Limits = DEFAULT_LIMITS,
     user_agent: str = "dmproto-sync",
 ) -> SessionEnded | None:
     """Run ``session`` to its end against the DM server (SPEC §7).
 
     Every event goes to ``handler(session, event)``. Requests go to the session's
-    URL (the server URI, then RespURI). ``timeout`` bounds each connect/read/write.
+    URL (the server URI, then RespURI). Response bodies are capped by
+    ``limits.max_message_size`` before they are read. ``timeout`` bounds each connect/read/write.
 
     Returns the ``SessionEnded`` event (``None`` if the session reported none).
 
@@ -50,7 +53,7 @@ def run_client_session(
         DMError: HTTP status other than 200 (``HttpStatusError``), a malformed
             response (the session is aborted).
     """
-    driver = ClientDriver(session, server_url=server_url, user_agent=user_agent)
+    driver = ClientDriver(session, server_url=server_url, limits=limits, user_agent=user_agent)
     with HttpClient(ssl_context=ssl_context, timeout=timeout, max_body=driver.max_body) as http:
         while True:
             step = driver.poll(clock())

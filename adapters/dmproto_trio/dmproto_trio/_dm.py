@@ -17,6 +17,7 @@ from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
 from dmproto.bindings.server import Exchange, Observer, ServerEndpoint, SessionStore
 from dmproto.bindings.steps import Deliver, Send
+from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ClientSession, ServerConfig, ServerSession
 from dmproto.session.events import Event, SessionEnded
 
@@ -33,12 +34,14 @@ async def run_client_session(
     ssl_context: ssl.SSLContext | None = None,
     timeout: float = 30.0,
     clock: Callable[[], float] = trio.current_time,
+    limits: Limits = DEFAULT_LIMITS,
     user_agent: str = "dmproto-trio",
 ) -> SessionEnded | None:
     """Run ``session`` to its end against the DM server (SPEC §7).
 
     Every event goes to ``handler(session, event)`` (awaited when async).
-    ``timeout`` bounds each connect/read/write. Cancellation aborts the session.
+    ``timeout`` bounds each connect/read/write; response bodies are capped by
+    ``limits.max_message_size``. Cancellation aborts the session.
 
     Returns the ``SessionEnded`` event (``None`` if the session reported none).
 
@@ -47,7 +50,7 @@ async def run_client_session(
             timeout (the session is aborted).
         DMError: HTTP status other than 200, malformed response (session aborted).
     """
-    driver = ClientDriver(session, server_url=server_url, user_agent=user_agent)
+    driver = ClientDriver(session, server_url=server_url, limits=limits, user_agent=user_agent)
     http = HttpClient(ssl_context=ssl_context, timeout=timeout, max_body=driver.max_body)
     async with http:
         while True:
