@@ -7,6 +7,14 @@ DM side (routing, sessions, push) is in :mod:`dmproto.bindings`.
 from __future__ import annotations
 
 from .framing import ClientFraming, NeedData, Reject, ServerFraming
-from .handlers import Handler, call_handler
+from .handlers import Handler, call_handler, call_logged
 
-__all__ = ["ClientFraming", "Handler", "NeedData", "Reject", "ServerFraming", "call_handler"]
+__all__ = [
+    "ClientFraming",
+    "Handler",
+    "NeedData",
+    "Reject",
+    "ServerFraming",
+    "call_handler",
+    "call_logged",
+]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import functools
+import logging
 import ssl
 from collections.abc import Awaitable, Callable
+
+from dmproto_adapter_base.handlers import call_logged
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, check_status, parse_url
 from dmproto.bindings.push import (
@@ -25,6 +28,8 @@ from dmproto.notification import DM_PUSH_PORT
 from ._http import HttpClient, HttpServer
 
 __all__ = ["PushListener", "send_push_http", "send_push_udp"]
+
+_log = logging.getLogger("dmproto_asyncio")
 
 OnPush = Callable[[PushAccepted], "Awaitable[None] | None"]
 
@@ -113,10 +118,8 @@ class PushListener:
         return f"http://{self._http.host}:{self._http.port}/push"
 
     def _deliver(self, accepted: PushAccepted) -> None:
-        async def run() -> None:
-            result = self._on_push(accepted)
-            if inspect.isawaitable(result):
-                await result
+        # The application's failure must not stop the listener: it is logged.
+        run = functools.partial(call_logged, self._on_push, accepted, logger=_log)
 
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)

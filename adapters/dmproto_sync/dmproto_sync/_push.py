@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import ssl
 import threading
@@ -25,6 +26,10 @@ from dmproto.notification import DM_PUSH_PORT
 from ._http import HttpClient, HttpServer
 
 __all__ = ["PushListener", "send_push_http", "send_push_udp"]
+
+_log = logging.getLogger("dmproto_sync")
+#: Receive buffer: larger than any UDP datagram; accept_push applies the limits.
+_DATAGRAM = 65536
 
 
 def send_push_udp(
@@ -103,14 +108,20 @@ class PushListener:
     def _answer(self, request: HttpRequest) -> HttpResponse:
         response, accepted = answer_push_request(request, self._lookup, limits=self._limits)
         if accepted is not None:
-            self._on_push(accepted)
+            self._deliver(accepted)
         return response
+
+    def _deliver(self, accepted: PushAccepted) -> None:
+        try:
+            self._on_push(accepted)
+        except Exception:  # the application's failure must not stop the listener
+            _log.exception("on_push failed")
 
     def _receive_udp(self) -> None:
         assert self._udp is not None
         while not self._stop.is_set():
             try:
-                data = self._udp.recv(self._limits.max_message_size + 1)
+                data = self._udp.recv(_DATAGRAM)
             except TimeoutError:
                 continue
             except OSError:
@@ -118,7 +129,7 @@ class PushListener:
             with contextlib.suppress(MalformedMessageError):
                 accepted = accept_push(data, PushKind.WSP, self._lookup, limits=self._limits)
                 if accepted is not None:
-                    self._on_push(accepted)
+                    self._deliver(accepted)
 
     def start(self) -> PushListener:
         """Listen in background threads; returns ``self``."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
+import functools
+import logging
 import ssl
 from collections.abc import Awaitable, Callable
 
 import trio
+from dmproto_adapter_base.handlers import call_logged
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, check_status, parse_url
 from dmproto.bindings.push import (
@@ -26,6 +28,10 @@ from dmproto.notification import DM_PUSH_PORT
 from ._http import HttpClient, HttpServer
 
 __all__ = ["PushListener", "send_push_http", "send_push_udp"]
+
+_log = logging.getLogger("dmproto_trio")
+#: Receive buffer: larger than any UDP datagram; accept_push applies the limits.
+_DATAGRAM = 65536
 
 OnPush = Callable[[PushAccepted], "Awaitable[None] | None"]
 
@@ -97,10 +103,8 @@ class PushListener:
         return f"http://{self._http.host}:{self._http.port}/push"
 
     def _deliver(self, accepted: PushAccepted) -> None:
-        async def run() -> None:
-            result = self._on_push(accepted)
-            if inspect.isawaitable(result):
-                await result
+        # The application's failure must not stop the listener: it is logged.
+        run = functools.partial(call_logged, self._on_push, accepted, logger=_log)
 
         assert self._nursery is not None
         self._nursery.start_soon(run)
@@ -113,7 +117,7 @@ class PushListener:
 
     async def _receive_udp(self, sock: trio.socket.SocketType) -> None:
         while True:
-            data = await sock.recv(self._limits.max_message_size + 1)
+            data = await sock.recv(_DATAGRAM)
             with contextlib.suppress(MalformedMessageError):
                 accepted = accept_push(data, PushKind.WSP, self._lookup, limits=self._limits)
                 if accepted is not None:
