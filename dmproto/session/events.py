@@ -13,7 +13,7 @@ and report their outcome with :class:`CommandCompleted` against that handle.
 from __future__ import annotations
 
 import enum
-from typing import TypeAlias, final
+from typing import final
 
 import attrs
 
@@ -182,9 +182,3 @@ class PackageCompleted(Event):
 
     package: int
 
-
-AnyEvent: TypeAlias = (
-    "CommandReceived | CommandCompleted | NonceChanged | PeerAuthenticated | SessionEnded"
-    " | AccountRequested | DeviceConnected | GenericAlertReceived | ClientEventReceived"
-    " | PackageCompleted"
-)
