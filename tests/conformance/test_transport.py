@@ -135,3 +135,22 @@ def test_package0_over_udp_and_http(harness: Harness) -> None:
     assert [a.nonce_used for a in got] == [NonceUsed.RESET, NonceUsed.STORED]
     assert got[0].notification.session_id_text == "1234"
     assert got[0].notification.server_id == "com.mgmtsrv.manage"
+
+
+def test_listener_survives_a_failing_on_push(harness: Harness) -> None:
+    calls: list[int] = []
+    second = threading.Event()
+    secrets = {"com.mgmtsrv.manage": ServerSecret(password="serverpassword")}
+
+    def on_push(accepted: PushAccepted) -> None:
+        calls.append(accepted.notification.session_id)
+        if len(calls) == 1:
+            raise RuntimeError("application bug")
+        second.set()
+
+    with harness.listening(secrets.get, on_push) as (udp_port, _):
+        for _ in range(20):  # UDP may drop on a busy machine: resend until seen twice
+            harness.send_push_udp(_pkg0(), udp_port)
+            if second.wait(0.25):
+                break
+    assert second.is_set() and len(calls) >= 2
