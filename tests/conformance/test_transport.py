@@ -154,3 +154,35 @@ def test_listener_survives_a_failing_on_push(harness: Harness) -> None:
             if second.wait(0.25):
                 break
     assert second.is_set() and len(calls) >= 2
+
+
+def test_trickling_client_is_dropped(harness: Harness) -> None:
+    with harness.serving(_never, _config(), timeout=0.3) as url:
+        target = parse_url(url)
+        head = (f"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: {XML}\r\n"
+                "Content-Length: 100\r\n\r\n").encode()
+        dropped = False
+        with socket.create_connection((target.host, target.port), timeout=5) as raw:
+            # one byte every 0.1 s never trips the 0.3 s silence timeout, but the
+            # whole request must arrive within 4 x 0.3 s
+            for i in range(60):
+                try:
+                    raw.sendall(head[i % len(head):i % len(head) + 1])
+                except OSError:
+                    dropped = True
+                    break
+                time.sleep(0.1)
+                raw.setblocking(False)
+                try:
+                    if raw.recv(100) == b"":
+                        dropped = True
+                        break
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    dropped = True
+                    break
+                finally:
+                    raw.setblocking(True)
+        assert dropped
+        assert _exchange(url, _post(b"<not-syncml/>")).status == 400

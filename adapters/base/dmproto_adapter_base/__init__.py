@@ -6,13 +6,14 @@ DM side (routing, sessions, push) is in :mod:`dmproto.bindings`.
 
 from __future__ import annotations
 
-from .framing import ClientFraming, NeedData, Reject, ServerFraming
+from .framing import ClientFraming, NeedData, ReadBudget, Reject, ServerFraming
 from .handlers import Handler, call_handler, call_logged
 
 __all__ = [
     "ClientFraming",
     "Handler",
     "NeedData",
+    "ReadBudget",
     "Reject",
     "ServerFraming",
     "call_handler",

@@ -23,7 +23,7 @@ from dmproto.bindings.http import (
 )
 from dmproto.errors import MalformedMessageError, RemoteProtocolError
 
-__all__ = ["ClientFraming", "NeedData", "Reject", "ServerFraming"]
+__all__ = ["ClientFraming", "NeedData", "ReadBudget", "Reject", "ServerFraming"]
 
 #: Largest request/status line plus header block accepted.
 MAX_HEAD = 16 * 1024
@@ -204,3 +204,35 @@ class ClientFraming:
                     headers=_pairs(head.headers.raw_items()),
                     body=body.body() if body is not None else b"",
                 )
+
+
+class ReadBudget:
+    """How long a server may wait for the next bytes of a request.
+
+    Each read may wait at most ``timeout`` (silence), and a whole request — from
+    the first wait after the previous response to its last byte — at most
+    ``request_timeout``, so a client trickling one byte at a time (slowloris)
+    cannot hold a connection forever. Call :meth:`reset` after each response.
+    """
+
+    def __init__(self, *, timeout: float, request_timeout: float):
+        self.timeout = timeout
+        self.request_timeout = request_timeout
+        self._deadline: float | None = None
+
+    def next_wait(self, now: float) -> float:
+        """Seconds the next read may wait.
+
+        Raises:
+            TimeoutError: the request's time is up.
+        """
+        if self._deadline is None:
+            self._deadline = now + self.request_timeout
+        remaining = self._deadline - now
+        if remaining <= 0:
+            raise TimeoutError("request not received in time")
+        return min(self.timeout, remaining)
+
+    def reset(self) -> None:
+        """A response was written: the next request gets a fresh budget."""
+        self._deadline = None

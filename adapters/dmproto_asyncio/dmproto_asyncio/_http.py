@@ -12,7 +12,13 @@ import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 
-from dmproto_adapter_base.framing import ClientFraming, NeedData, Reject, ServerFraming
+from dmproto_adapter_base.framing import (
+    ClientFraming,
+    NeedData,
+    ReadBudget,
+    Reject,
+    ServerFraming,
+)
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url, error_response
 from dmproto.errors import RemoteProtocolError
@@ -119,6 +125,8 @@ class HttpServer:
         timeout: seconds a connection may stay silent (read, write, TLS handshake).
         max_body: request bodies are capped to this many bytes before reading.
         max_connections: connections beyond this are closed at once.
+        request_timeout: seconds for a whole request to arrive (default
+            ``4 * timeout``): a client trickling bytes is dropped.
     """
 
     def __init__(
@@ -131,12 +139,14 @@ class HttpServer:
         timeout: float = 30.0,
         max_body: int,
         max_connections: int = 1000,
+        request_timeout: float | None = None,
     ):
         self._answer = answer
         self.host = host
         self.port = port
         self._ssl_context = ssl_context
         self._timeout = timeout
+        self._request_timeout = request_timeout or 4 * timeout
         self._max_body = max_body
         self._max_connections = max_connections
         self._server: asyncio.Server | None = None
@@ -176,10 +186,13 @@ class HttpServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         framing = ServerFraming(max_body=self._max_body)
+        budget = ReadBudget(timeout=self._timeout, request_timeout=self._request_timeout)
+        loop = asyncio.get_running_loop()
         while True:
             step = framing.next_request()
             if step is NeedData.MORE:
-                framing.feed(await asyncio.wait_for(reader.read(_READ), self._timeout))
+                wait = budget.next_wait(loop.time())
+                framing.feed(await asyncio.wait_for(reader.read(_READ), wait))
                 continue
             if step is NeedData.CLOSED:
                 return
@@ -194,6 +207,7 @@ class HttpServer:
                 response = error_response(500, "internal server error")
             writer.write(framing.respond(response))
             await asyncio.wait_for(writer.drain(), self._timeout)
+            budget.reset()
             if framing.must_close:
                 return
 

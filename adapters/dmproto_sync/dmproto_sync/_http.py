@@ -11,9 +11,16 @@ import contextlib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 
-from dmproto_adapter_base.framing import ClientFraming, NeedData, Reject, ServerFraming
+from dmproto_adapter_base.framing import (
+    ClientFraming,
+    NeedData,
+    ReadBudget,
+    Reject,
+    ServerFraming,
+)
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url, error_response
 from dmproto.errors import RemoteProtocolError
@@ -119,6 +126,8 @@ class HttpServer:
         timeout: seconds a connection may stay silent (read or write).
         max_body: request bodies are capped to this many bytes before reading.
         max_connections: connections beyond this are closed at once.
+        request_timeout: seconds for a whole request to arrive (default
+            ``4 * timeout``): a client trickling bytes is dropped.
     """
 
     def __init__(
@@ -131,10 +140,12 @@ class HttpServer:
         timeout: float = 30.0,
         max_body: int,
         max_connections: int = 1000,
+        request_timeout: float | None = None,
     ):
         self._answer = answer
         self._ssl_context = ssl_context
         self._timeout = timeout
+        self._request_timeout = request_timeout or 4 * timeout
         self._max_body = max_body
         self._slots = threading.BoundedSemaphore(max_connections)
         self._listener = socket.create_server((host, port), backlog=1024)
@@ -194,9 +205,11 @@ class HttpServer:
 
     def _serve(self, conn: socket.socket) -> None:
         framing = ServerFraming(max_body=self._max_body)
+        budget = ReadBudget(timeout=self._timeout, request_timeout=self._request_timeout)
         while not self._stop.is_set():
             step = framing.next_request()
             if step is NeedData.MORE:
+                conn.settimeout(budget.next_wait(time.monotonic()))
                 framing.feed(conn.recv(_READ))
                 continue
             if step is NeedData.CLOSED:
@@ -209,7 +222,9 @@ class HttpServer:
                 response = self._answer(step)
             except Exception:  # a bug in the answer must not stop the server
                 response = error_response(500, "internal server error")
+            conn.settimeout(self._timeout)
             conn.sendall(framing.respond(response))
+            budget.reset()
             if framing.must_close:
                 return
 

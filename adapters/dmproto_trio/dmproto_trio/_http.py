@@ -12,7 +12,13 @@ import ssl
 from collections.abc import Awaitable, Callable
 
 import trio
-from dmproto_adapter_base.framing import ClientFraming, NeedData, Reject, ServerFraming
+from dmproto_adapter_base.framing import (
+    ClientFraming,
+    NeedData,
+    ReadBudget,
+    Reject,
+    ServerFraming,
+)
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url, error_response
 from dmproto.errors import RemoteProtocolError
@@ -134,6 +140,8 @@ class HttpServer:
         timeout: seconds a connection may stay silent (read, write, TLS handshake).
         max_body: request bodies are capped to this many bytes before reading.
         max_connections: connections beyond this are closed at once.
+        request_timeout: seconds for a whole request to arrive (default
+            ``4 * timeout``): a client trickling bytes is dropped.
     """
 
     def __init__(
@@ -146,12 +154,14 @@ class HttpServer:
         timeout: float = 30.0,
         max_body: int,
         max_connections: int = 1000,
+        request_timeout: float | None = None,
     ):
         self._answer = answer
         self.host = host
         self.port = port
         self._ssl_context = ssl_context
         self._timeout = timeout
+        self._request_timeout = request_timeout or 4 * timeout
         self._max_body = max_body
         self._max_connections = max_connections
         self._open = 0
@@ -189,10 +199,11 @@ class HttpServer:
 
     async def _serve(self, stream: trio.abc.Stream) -> None:
         framing = ServerFraming(max_body=self._max_body)
+        budget = ReadBudget(timeout=self._timeout, request_timeout=self._request_timeout)
         while True:
             step = framing.next_request()
             if step is NeedData.MORE:
-                with trio.fail_after(self._timeout):
+                with trio.fail_after(budget.next_wait(trio.current_time())):
                     framing.feed(bytes(await stream.receive_some(_READ)))
                 continue
             if step is NeedData.CLOSED:
@@ -209,5 +220,6 @@ class HttpServer:
             data = framing.respond(response)
             with trio.fail_after(self._timeout):
                 await stream.send_all(data)
+            budget.reset()
             if framing.must_close:
                 return
