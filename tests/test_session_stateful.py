@@ -111,6 +111,7 @@ class PairMachine(RuleBasedStateMachine):
         scheme=st.sampled_from([AuthScheme.MD5, AuthScheme.BASIC, AuthScheme.HMAC]),
         stale=st.booleans(),
         packages=st.lists(st.lists(commands(), min_size=1, max_size=4), min_size=1, max_size=3),
+        snapshots=st.booleans(),
     )
     def setup(
         self,
@@ -121,6 +122,7 @@ class PairMachine(RuleBasedStateMachine):
         scheme: AuthScheme,
         stale: bool,
         packages: list[list[Command]],
+        snapshots: bool,
     ) -> None:
         self.pair = Pair(
             client=ClientSession(
@@ -136,6 +138,7 @@ class PairMachine(RuleBasedStateMachine):
             server=ServerSession(server_config(max_msg_size=server_max, inactivity_timeout=50.0)),
             account=account(auth_scheme=scheme),
             packages=packages,
+            snapshot_every=snapshots,  # JSON snapshot + restore before every message
         )
         self.faults = 0
         self.finished: set[str] = set()
