@@ -16,6 +16,8 @@ the same rules:
 * :func:`check_content_length` and :class:`BodyLimiter` — bodies are capped by the
   configured message size before they are read.
 * :func:`parse_url` — where a request goes (server URL, then RespURI).
+* :func:`routing_key` — which session a request belongs to (RespURI token, or
+  SessionID + device id from the SyncHdr).
 
 Errors raised here: :class:`HttpStatusError` (``http.status``),
 :class:`dmproto.errors.MalformedMessageError` with reasons ``http.body-too-large``,
