@@ -640,3 +640,18 @@ def test_hmac_failure_mid_session_terminates_both_sides() -> None:
     assert pair.ended("server").reason is ev.EndReason.AUTHENTICATION_FAILED  # type: ignore[union-attr]
     assert pair.ended("client").reason is ev.EndReason.AUTHENTICATION_FAILED  # type: ignore[union-attr]
     assert 1 not in pair.completed() or pair.completed()[1].code != 200
+
+
+def test_binary_large_object_over_wbxml() -> None:
+    value = bytes(range(256)) * 12  # 3072 octets, WBXML OPAQUE
+    cmd = Replace(
+        cmd_id=None,
+        items=(Item(target=Location(loc_uri="./fw"), meta=Meta(format="bin"), data=value),),
+    )
+    pair = Pair.make(
+        client={"max_msg_size": 1500, "encoding": Encoding.WBXML}, packages=[[cmd]]
+    ).run()
+    (received,) = pair.received()
+    assert received.command.items[0].data == value  # type: ignore[union-attr]
+    assert pair.completed()[1].code == 200
+    assert all(len(b) <= 1500 for d, b in pair.transcript if d == "s2c")
