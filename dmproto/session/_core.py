@@ -377,7 +377,8 @@ class Endpoint(Handshake):
             ):
                 if item.data is not None and not isinstance(item.data, str | bytes):
                     item = evolve(item, data=item.data.text)
-                if isinstance(item.data, str | bytes):
+                if isinstance(item.data, str | bytes) and item.data:
+                    # (empty chunks add nothing: a hostile stream of them stays O(1))
                     lo.parts.append(item.data)
                     lo.received += data_size(item.data)
                 if lo.received > self._max_obj():
