@@ -123,7 +123,9 @@ def test_respond_misuse_raises_local_errors() -> None:
         pass
     with pytest.raises(LocalProtocolError):
         client.respond(99, CommandOutcome(code=200))
+    assert client.pending_commands == 1 and client.messages_to_send(1.0) == []
     client.respond(1, CommandOutcome(code=200))
+    assert client.pending_commands == 0
     with pytest.raises(LocalProtocolError):
         client.respond(1, CommandOutcome(code=200))
     with pytest.raises(LocalProtocolError):

@@ -73,6 +73,16 @@ class Endpoint(Handshake):
         """The SessionID shared by every message of this session (SPEC §3.5)."""
         return self._s.session_id
 
+    @property
+    def pending_commands(self) -> int:
+        """Commands whose answer is outstanding: on a client, handed-out commands
+        not yet ``respond``-ed (why ``messages_to_send`` returns nothing); on a
+        server, queued commands without their ``CommandCompleted`` yet."""
+        s = self._s
+        if self._role == "client":
+            return sum(1 for answer in s.answers if answer.outcome is None)
+        return len(s.tracked)
+
     def next_event(self) -> Event | None:
         """The next event, or None. State advances as events are handed out."""
         if not self._s.events:
