@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
 from collections.abc import Callable
 
-from dmproto_adapter_base.handlers import Handler, call_handler
+from dmproto_adapter_base.handlers import Handler, call_handler, call_logged
 
 from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
@@ -25,6 +26,8 @@ from dmproto.session.events import Event, SessionEnded
 from ._http import HttpClient, HttpServer
 
 __all__ = ["DMServer", "run_client_session"]
+
+_log = logging.getLogger("dmproto_asyncio")
 
 
 async def run_client_session(
@@ -166,7 +169,8 @@ class DMServer:
             await asyncio.sleep(delay)
             for session in self.endpoint.expire(self._now()):
                 while (event := session.next_event()) is not None:
-                    await call_handler(self._handler, session, event)
+                    # housekeeping must survive the application's failures
+                    await call_logged(self._handler, session, event, logger=_log)
 
     async def start(self) -> DMServer:
         """Bind and start serving in background tasks."""

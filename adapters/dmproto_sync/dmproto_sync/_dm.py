@@ -6,6 +6,7 @@ this module only calls the handler, moves requests and responses, and waits.
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 import time
@@ -22,6 +23,8 @@ from dmproto.session.events import Event, SessionEnded
 from ._http import HttpClient, HttpServer
 
 __all__ = ["ClientHandler", "DMServer", "ServerHandler", "run_client_session"]
+
+_log = logging.getLogger("dmproto_sync")
 
 #: ``handler(session, event)``: answers CommandReceived with ``session.respond``...
 ClientHandler = Callable[[ClientSession, Event], None]
@@ -168,7 +171,10 @@ class DMServer:
             ended = self.endpoint.expire(self._clock())
         for session in ended:
             while (event := session.next_event()) is not None:
-                self._handler(session, event)
+                try:
+                    self._handler(session, event)
+                except Exception:  # housekeeping must survive the application's failures
+                    _log.exception("handler failed on %s", type(event).__name__)
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`close` or Ctrl-C."""

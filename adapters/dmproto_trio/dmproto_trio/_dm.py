@@ -7,11 +7,12 @@ Handlers may be plain functions or async functions.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Callable
 
 import trio
-from dmproto_adapter_base.handlers import Handler, call_handler
+from dmproto_adapter_base.handlers import Handler, call_handler, call_logged
 
 from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
@@ -24,6 +25,8 @@ from dmproto.session.events import Event, SessionEnded
 from ._http import HttpClient, HttpServer
 
 __all__ = ["DMServer", "run_client_session"]
+
+_log = logging.getLogger("dmproto_trio")
 
 
 async def run_client_session(
@@ -160,7 +163,8 @@ class DMServer:
             await trio.sleep(delay)
             for session in self.endpoint.expire(self._clock()):
                 while (event := session.next_event()) is not None:
-                    await call_handler(self._handler, session, event)
+                    # housekeeping must survive the application's failures
+                    await call_logged(self._handler, session, event, logger=_log)
 
     async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; reports the bound port to ``nursery.start``."""
