@@ -21,6 +21,7 @@ from dmproto.codec import Encoding, decode_message, encode_message
 from dmproto.codec.model import (
     Add,
     Alert,
+    Command,
     Get,
     Item,
     Location,
@@ -55,23 +56,23 @@ def package1() -> Message:
              for k, v in devinfo]
     return Message(header=_header(), final=True, commands=(
         Alert(cmd_id="1", code=1201),
-        Replace(cmd_id="2", items=tuple(items)),  # type: ignore[arg-type]
+        Replace(cmd_id="2", items=items),
     ))
 
 
 def package2(n: int = 50) -> Message:
     """Status for the SyncHdr plus ``n`` management commands."""
-    cmds: list[object] = [Status(cmd_id="1", msg_ref="1", cmd_ref="0", cmd="SyncHdr", code=212,
-                                 target_refs=("IMEI:493005100592800",))]  # type: ignore[arg-type]
+    cmds: list[Command] = [Status(cmd_id="1", msg_ref="1", cmd_ref="0", cmd="SyncHdr", code=212,
+                                 target_refs=("IMEI:493005100592800",))]
     for i in range(n):
         uri = f"./Vendor/Settings/Node{i}"
         cls = (Get, Replace, Add)[i % 3]
         data = None if cls is Get else f"value-{i}"
-        cmds.append(cls(cmd_id=str(i + 2), items=(  # type: ignore[arg-type]
+        cmds.append(cls(cmd_id=str(i + 2), items=(
             Item(target=Location(loc_uri=uri), meta=Meta(format="chr", type="text/plain"),
                  data=data),
         )))
-    return Message(header=_header(), commands=tuple(cmds), final=True)  # type: ignore[arg-type]
+    return Message(header=_header(), commands=tuple(cmds), final=True)
 
 
 def results(size: int) -> Message:
@@ -80,7 +81,7 @@ def results(size: int) -> Message:
     items = tuple(Item(source=Location(loc_uri=f"./Log/Entry{i}"), data="x" * 1000)
                   for i in range(count))
     return Message(header=_header(), final=True, commands=(
-        Results(cmd_id="2", msg_ref="1", cmd_ref="3", items=items),  # type: ignore[arg-type]
+        Results(cmd_id="2", msg_ref="1", cmd_ref="3", items=items),
     ))
 
 

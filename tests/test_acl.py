@@ -1,6 +1,5 @@
 """ACL grammar, inheritance and the rules for changing ACLs (SPEC §6.3)."""
 
-# mypy: disable-error-code="arg-type,list-item,misc"
 # (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
 # rejects every argument; remove this line once the model has typed converters.)
 from __future__ import annotations
@@ -12,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_tree_support import add, add_node, delete, exec_, get, replace, value
 
+from dmproto.codec.model import Command
 from dmproto.errors import InvalidValueError
 from dmproto.tree import Acl, AclCommand, Backend, ExecRequest, ExecResult, ManagementTree
 from dmproto.tree.acl import parse_acl
@@ -108,14 +108,15 @@ def _matrix_tree(where: str) -> ManagementTree:
     return tree
 
 
-def _command(cmd: AclCommand) -> object:
-    return {
+def _command(cmd: AclCommand) -> Command:
+    commands: dict[AclCommand, Command] = {
         AclCommand.ADD: add("./P/I/new", "x"),
         AclCommand.DELETE: delete("./P/L"),
         AclCommand.EXEC: exec_("./P/L"),
         AclCommand.GET: get("./P/L"),
         AclCommand.REPLACE: replace("./P/L", "y"),
-    }[cmd]
+    }
+    return commands[cmd]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,3 @@
-# mypy: disable-error-code="arg-type,list-item,misc"
 # (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
 # rejects every argument; remove this line once the model has typed converters.)
 """DM-profile bootstrap: a MAC-verified WBXML DM message creates the account(s);
@@ -10,7 +9,7 @@ import pytest
 from test_tree_support import item, std_tree
 
 from dmproto.codec import Encoding, encode_message
-from dmproto.codec.model import Add, Delete, Get, Location, Message, Replace, SyncHdr
+from dmproto.codec.model import Add, Command, Delete, Get, Location, Message, Replace, SyncHdr
 from dmproto.codec.tnds import MgmtTree, RTProperties, TreeNode, encode_tree_document
 from dmproto.errors import MalformedMessageError
 from dmproto.security.bootstrap import (
@@ -65,7 +64,7 @@ def account_tnds(name: str, server_id: str) -> bytes:
     )
 
 
-def bootstrap_message(*commands: object) -> bytes:
+def bootstrap_message(*commands: Command) -> bytes:
     header = SyncHdr(
         session_id="0",
         msg_id="1",
@@ -144,7 +143,7 @@ def test_failing_command_rolls_back_everything() -> None:
     "command",
     [Get(cmd_id="1", items=[item("./DevInfo")]), Delete(cmd_id="1", items=[item("./DMAcc")])],
 )
-def test_only_add_and_replace_are_allowed(command: object) -> None:
+def test_only_add_and_replace_are_allowed(command: Command) -> None:
     tree = std_tree()
     before = state(tree)
     doc = bootstrap_message(command)

@@ -1,6 +1,5 @@
 """Every real-world corpus file decodes (or fails with its documented error) and
 re-encodes to a model-equal message, through XML and through WBXML."""
-# mypy: disable-error-code="arg-type"
 # (model converter=tuple fields are typed Iterable[_T_co] by mypy.)
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# mypy: disable-error-code="arg-type,list-item,misc"
 # (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
 # rejects every argument; remove this line once the model has typed converters.)
 """The Android OMA-DM engine's tree script, replayed against our tree.
@@ -35,7 +34,7 @@ import pytest
 from datapaths import CORPUS
 from test_tree_support import add, get, replace
 
-from dmproto.codec.model import Delete, Item, Location
+from dmproto.codec.model import Command, Delete, Item, Location
 from dmproto.tree import ManagementTree, Node, NodeFormat, Savepoint
 
 AOSP = CORPUS / "aosp-dm12"
@@ -146,7 +145,7 @@ class Interpreter:
         assert verb == "get", verb
         return self.describe(uri)
 
-    def code(self, command: object) -> int:
+    def code(self, command: Command) -> int:
         return int(self.tree.execute(command, server_id="aosp").code)
 
     def describe(self, uri: str) -> tuple[int, dict[str, str]]:

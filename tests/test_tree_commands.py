@@ -1,6 +1,5 @@
 """Status paths of the single commands (SPEC §1.5, §3.12, §6.1, §6.2)."""
 
-# mypy: disable-error-code="arg-type,list-item,misc"
 # (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
 # rejects every argument; remove this line once the model has typed converters.)
 from __future__ import annotations
@@ -22,13 +21,13 @@ from test_tree_support import (
     value,
 )
 
-from dmproto.codec.model import Add, Alert, Get, Meta, Results, Status
+from dmproto.codec.model import Add, Alert, Command, Get, Meta, Results, Status
 from dmproto.tree import Backend, ExecRequest, ExecResult, ManagementTree
 
 SRV = "srv"
 
 
-def run(tree: ManagementTree, command: object, server: str = SRV) -> int:
+def run(tree: ManagementTree, command: Command, server: str = SRV) -> int:
     return int(tree.execute(command, server_id=server).code)
 
 

@@ -1,4 +1,3 @@
-# mypy: disable-error-code="arg-type,list-item,misc"
 # (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
 # rejects every argument; remove this line once the model has typed converters.)
 """Hostile commands: whatever a server sends, ``execute`` answers with an outcome
@@ -15,6 +14,7 @@ from dmproto.codec.model import (
     Add,
     Alert,
     Atomic,
+    Command,
     Copy,
     Delete,
     Exec,
@@ -114,7 +114,7 @@ def _ui(alert: Alert) -> CommandOutcome:
 
 
 @given(st.lists(_COMMANDS, max_size=6))
-def test_any_command_gets_an_outcome(commands: list[object]) -> None:
+def test_any_command_gets_an_outcome(commands: list[Command]) -> None:
     tree = build_device_tree(DeviceInfo(dev_id="d", man="m", mod="x", max_depth=6))
     tree.set_acl(".", "Add=*&Delete=*&Exec=*&Get=*&Replace=*")
     for command in commands:

@@ -1,4 +1,3 @@
-# mypy: disable-error-code="arg-type,list-item,misc"
 # (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
 # rejects every argument; remove this line once the model has typed converters.)
 """Model-based test: random command sequences (Atomic with failures, backend faults)
@@ -14,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_tree_support import add, add_node, delete, open_tree, replace
 
-from dmproto.codec.model import Atomic
+from dmproto.codec.model import Atomic, Command
 from dmproto.tree import Backend, ManagementTree, Node
 
 NODE = object()  # the model's marker for interior nodes
@@ -66,7 +65,7 @@ def expect(model: Model, op: Op) -> int:
     return 200
 
 
-def command(op: Op) -> object:
+def command(op: Op) -> Command:
     kind, path, val = op
     uri = "./" + "/".join(path)
     if kind == "add":

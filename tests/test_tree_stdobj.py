@@ -1,4 +1,3 @@
-# mypy: disable-error-code="arg-type,list-item,misc"
 # (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
 # rejects every argument; remove this line once the model has typed converters.)
 """Standard objects (DevInfo, DevDetail, DMAcc, Inbox) and the account helpers

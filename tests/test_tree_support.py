@@ -4,10 +4,11 @@ Kept in a test module of its own so every ``test_tree_*`` file builds commands t
 same way; the one test here checks the builders themselves.
 """
 
-# mypy: disable-error-code="arg-type,list-item,misc"
 # (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
 # rejects every argument; remove this line once the model has typed converters.)
 from __future__ import annotations
+
+from typing import Any
 
 from dmproto.codec.model import Add, Copy, Delete, Exec, Get, Item, Location, Meta, Replace
 from dmproto.tree import ManagementTree
@@ -66,7 +67,7 @@ def open_tree() -> ManagementTree:
     return ManagementTree(root_acl=OPEN_ACL)
 
 
-def std_tree(**kwargs: object) -> ManagementTree:
+def std_tree(**kwargs: Any) -> ManagementTree:
     """A standard device tree with a fixed clock."""
     info = DeviceInfo(dev_id="IMEI:000000011234564", man="ACME", mod="X1", **kwargs)
     return build_device_tree(info, clock=lambda: "20260101T000000Z")

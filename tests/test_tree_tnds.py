@@ -1,10 +1,11 @@
-# mypy: disable-error-code="arg-type,list-item,misc"
 # (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
 # rejects every argument; remove this line once the model has typed converters.)
 """TNDS export/import (XML and WBXML), Replace with TNDS, Inbox placement and DDF
 rules, including libwbxml's ``ddf-001.ddf`` example (SPEC §6.4, §6.5, §3.12)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from datapaths import CORPUS
@@ -208,7 +209,7 @@ def test_inbox_places_a_dmacc_tnds_by_mo_type() -> None:
 
 
 def ddf_document() -> bytes:
-    def df(fmt: str, *access: str, **kw: str) -> DFProperties:
+    def df(fmt: str, *access: str, **kw: Any) -> DFProperties:
         return DFProperties(access_type=access, df_format=fmt, **kw)
 
     return encode_tree_document(

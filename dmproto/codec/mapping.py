@@ -78,12 +78,6 @@ _SYNCML_11 = "SYNCML:SYNCML1.1"
 # --------------------------------------------------------------------------- decoding
 
 
-def _tup(values: Iterable[object]) -> Any:
-    """``tuple(values)`` typed ``Any``: mypy cannot type model.py's ``converter=tuple``
-    fields (it asks for ``Iterable[_T_co]``), so sequences are passed through this."""
-    return tuple(values)
-
-
 def _index(element: Element) -> dict[str, list[Element]]:
     """Children by local name, in document order (lenient about order and page)."""
     found: dict[str, list[Element]] = {}
@@ -188,7 +182,7 @@ def _meta(element: Element, path: str) -> Meta:
                 fields[field] = _int(child, path) if integer else _text(child, path)
         elif name == "EMI":
             emi.append(_text(child, path))
-    return Meta(emi=_tup(emi), **fields)  # type: ignore[arg-type]
+    return Meta(emi=emi, **fields)  # type: ignore[arg-type]
 
 
 def _opt_meta(index: dict[str, list[Element]], path: str) -> Meta | None:
@@ -303,7 +297,7 @@ class _Decoder:
             more_data=more_data,
         )
 
-    def items(self, found: list[Element], path: str, command_meta: Meta | None) -> Any:
+    def items(self, found: list[Element], path: str, command_meta: Meta | None) -> tuple[Item, ...]:
         """The command's ``Item`` elements, within ``max_items_per_command``."""
         if len(found) > self.limits.max_items_per_command:
             raise MalformedMessageError(
@@ -390,7 +384,7 @@ class _Decoder:
             cmd_id=_opt_text(index, "CmdID", path),
             no_resp="NoResp" in index,
             meta=_opt_meta(index, path),
-            commands=_tup(self.commands_of(element, path)),
+            commands=self.commands_of(element, path),
         )
 
     def status(self, element: Element, path: str) -> Command:
@@ -407,8 +401,8 @@ class _Decoder:
             cmd_ref=_req_text(index, "CmdRef", path),
             cmd=_req_text(index, "Cmd", path),
             code=_int(data[0], path),
-            target_refs=_tup(_text(e, path) for e in index.get("TargetRef", ())),
-            source_refs=_tup(_text(e, path) for e in index.get("SourceRef", ())),
+            target_refs=(_text(e, path) for e in index.get("TargetRef", ())),
+            source_refs=(_text(e, path) for e in index.get("SourceRef", ())),
             chal=None if chal is None else Chal(meta=chal_meta or Meta()),
             items=self.items(index.get("Item", []), path, None),
         )
@@ -493,7 +487,7 @@ def message_from_element(root: Element, *, limits: Limits = DEFAULT_LIMITS) -> M
         ) from None
     return Message(
         header=decoder.header(header[0], "SyncML/SyncHdr"),
-        commands=_tup(commands),
+        commands=commands,
         final=any(c.name == "Final" for c in body[0].children),
     )
 

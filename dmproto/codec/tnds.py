@@ -21,7 +21,6 @@ position is the element path (e.g. ``MgmtTree/Node[1]/Node[2]/NodeName``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import attrs
 
@@ -122,11 +121,6 @@ class MgmtTree:
 # ---------------------------------------------------------------------- decoding
 
 
-def _tup(values: Any) -> Any:
-    """``tuple(values)`` typed ``Any`` (mypy cannot type the models' ``converter=tuple``)."""
-    return tuple(values)
-
-
 def _index(element: Element) -> dict[str, list[Element]]:
     found: dict[str, list[Element]] = {}
     for child in element.children:
@@ -199,7 +193,7 @@ def _df_properties(element: Element, path: str) -> DFProperties:
             occurrence_n = _text(chosen, f"{path}/Occurrence") or None
     df_type = _index(index["DFType"][0]) if "DFType" in index else {}
     return DFProperties(
-        access_type=_tup(c.name for c in access[0].children) if access else (),
+        access_type=tuple(c.name for c in access[0].children) if access else (),
         default_value=_opt(index, "DefaultValue", path),
         description=_opt(index, "Description", path),
         df_format=_choice(index, "DFFormat"),
@@ -207,7 +201,7 @@ def _df_properties(element: Element, path: str) -> DFProperties:
         occurrence_n=occurrence_n,
         scope=_choice(index, "Scope"),
         df_title=_opt(index, "DFTitle", path),
-        df_type_mime=_tup(_text(e, f"{path}/DFType") for e in df_type.get("MIME", ())),
+        df_type_mime=(_text(e, f"{path}/DFType") for e in df_type.get("MIME", ())),
         df_type_ddf_name=_opt(df_type, "DDFName", f"{path}/DFType"),
         case_sense=_choice(index, "CaseSense"),
     )
@@ -243,9 +237,9 @@ def _node(element: Element, path: str) -> TreeNode:
     )
 
 
-def _nodes(index: dict[str, list[Element]], path: str) -> Any:
+def _nodes(index: dict[str, list[Element]], path: str) -> tuple[TreeNode, ...]:
     # Nesting is bounded by Limits.max_depth, enforced by both parsers.
-    return _tup(_node(e, f"{path}/Node[{n}]") for n, e in enumerate(index.get("Node", ()), 1))
+    return tuple(_node(e, f"{path}/Node[{n}]") for n, e in enumerate(index.get("Node", ()), 1))
 
 
 def tree_from_element(root: Element) -> MgmtTree:

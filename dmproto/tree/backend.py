@@ -14,6 +14,8 @@ an inverse hook raises, the Atomic gets 516 (SPEC §1.5 Atomic).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from ..codec.model import Item
@@ -34,13 +36,18 @@ class ExecRequest:
     server_id: str | None = None
 
 
+def _items(values: Iterable[Item]) -> tuple[Item, ...]:
+    # Typed converter: mypy cannot check arguments of a bare ``converter=tuple``.
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class ExecResult:
     """What an Exec hook answers: a status code (200 done, 202 accepted and running
     asynchronously — SPEC §1.5 Exec/FUMO) and optional Status Items."""
 
     code: int = 200
-    status_items: tuple[Item, ...] = attrs.field(default=(), converter=tuple)
+    status_items: tuple[Item, ...] = attrs.field(default=(), converter=_items)
 
 
 class Backend:

@@ -12,6 +12,7 @@ tree exactly as it was. No response is produced (SPEC §6.7: no Status is sent).
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 import attrs
 
@@ -21,7 +22,6 @@ from ..errors import MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..outcome import CommandOutcome
 from ..security.bootstrap import verify_bootstrap
-from ._compat import seq
 from .executor import execute_command
 from .tree import ManagementTree
 
@@ -37,12 +37,17 @@ class BootstrapStatus(enum.Enum):
     FAILED = "failed"  #: a command failed or is not allowed; everything rolled back
 
 
+def _outcomes(values: Iterable[CommandOutcome]) -> tuple[CommandOutcome, ...]:
+    # Typed converter: mypy cannot check arguments of a bare ``converter=tuple``.
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class BootstrapResult:
     """The result of :func:`apply_bootstrap`: status and one outcome per command."""
 
     status: BootstrapStatus
-    outcomes: tuple[CommandOutcome, ...] = attrs.field(default=(), converter=tuple)
+    outcomes: tuple[CommandOutcome, ...] = attrs.field(default=(), converter=_outcomes)
 
 
 def _allowed(command: Command) -> bool:
@@ -85,6 +90,6 @@ def apply_bootstrap(
         outcomes.append(execute_command(tree, command, server_id=None))
         if _failed(outcomes[-1]):
             tree.rollback(point)
-            return BootstrapResult(status=BootstrapStatus.FAILED, outcomes=seq(outcomes))
+            return BootstrapResult(status=BootstrapStatus.FAILED, outcomes=outcomes)
     tree.release(point)
-    return BootstrapResult(status=BootstrapStatus.APPLIED, outcomes=seq(outcomes))
+    return BootstrapResult(status=BootstrapStatus.APPLIED, outcomes=outcomes)

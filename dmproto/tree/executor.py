@@ -43,7 +43,6 @@ from ..codec.model import (
 from ..codes import StatusCode
 from ..errors import InvalidValueError
 from ..outcome import CommandOutcome
-from ._compat import seq
 from .acl import Acl, AclCommand, parse_acl
 from .backend import ExecRequest
 from .context import (
@@ -114,7 +113,7 @@ def _run(ctx: Ctx, command: Command) -> CommandOutcome:
 def _not_executed(command: Command) -> CommandOutcome:
     kids = command.commands if isinstance(command, Atomic | Sequence) else ()
     return CommandOutcome(
-        code=StatusCode.NOT_EXECUTED, children=seq(_not_executed(c) for c in kids)
+        code=StatusCode.NOT_EXECUTED, children=(_not_executed(c) for c in kids)
     )
 
 
@@ -136,8 +135,8 @@ def _rolled_back(outcome: CommandOutcome) -> CommandOutcome:
     return attrs.evolve(
         outcome,
         code=outcome.code if own_failure else StatusCode.ATOMIC_ROLLBACK_OK,
-        results=seq(()),
-        children=seq(_rolled_back(c) for c in outcome.children),
+        results=(),
+        children=(_rolled_back(c) for c in outcome.children),
     )
 
 
@@ -146,7 +145,7 @@ def _atomic(ctx: Ctx, atomic: Atomic) -> CommandOutcome:
         # SPEC §1.5: nested Atomic -> 500 (and the parent fails with 507).
         return CommandOutcome(
             code=StatusCode.COMMAND_FAILED,
-            children=seq(_not_executed(c) for c in atomic.commands),
+            children=(_not_executed(c) for c in atomic.commands),
         )
     point = ctx.tree.savepoint()
     ctx.in_atomic = True
@@ -164,14 +163,14 @@ def _atomic(ctx: Ctx, atomic: Atomic) -> CommandOutcome:
         ctx.in_atomic = False
     if not done or not _is_failure(done[-1]):
         ctx.tree.release(point)
-        return CommandOutcome(code=StatusCode.OK, children=seq(done))
+        return CommandOutcome(code=StatusCode.OK, children=done)
     undone = ctx.tree.rollback(point)
     if undone:
         done = [_rolled_back(o) for o in done]
     rest = [_not_executed(c) for c in atomic.commands[len(done) :]]
     return CommandOutcome(
         code=StatusCode.ATOMIC_FAILED if undone else StatusCode.ATOMIC_ROLLBACK_FAILED,
-        children=seq([*done, *rest]),
+        children=(*done, *rest),
     )
 
 
@@ -190,7 +189,7 @@ def _sequence(ctx: Ctx, sequence: Sequence) -> CommandOutcome:
             isinstance(child, Alert)
             and outcome.code in (StatusCode.OPERATION_CANCELLED, StatusCode.NOT_MODIFIED)
         ) or (ctx.in_atomic and _is_failure(outcome))
-    return CommandOutcome(code=StatusCode.OK, children=seq(out))
+    return CommandOutcome(code=StatusCode.OK, children=out)
 
 
 def _alert(ctx: Ctx, alert: Alert) -> CommandOutcome:
@@ -216,7 +215,7 @@ def _item_command(ctx: Ctx, command: ItemCmd) -> CommandOutcome:
         ctx.tree.rollback(point)
         if exc.failed_uri is not None:
             status_items = (Item(target=Location(loc_uri=exc.failed_uri)),)
-        return CommandOutcome(code=exc.code, status_items=seq(status_items))
+        return CommandOutcome(code=exc.code, status_items=status_items)
     except BaseException:
         ctx.tree.rollback(point)
         raise

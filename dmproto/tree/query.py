@@ -6,7 +6,6 @@ from __future__ import annotations
 from ..codec.model import Get, Item, Location, Meta, XmlData
 from ..codes import StatusCode
 from ..outcome import CommandOutcome
-from ._compat import seq
 from .acl import AclCommand
 from .context import INBOX, Ctx, check_access, check_acl, fail, node_path, target_of
 from .errors import TreeCommandError
@@ -28,7 +27,7 @@ def execute_get(ctx: Ctx, command: Get) -> CommandOutcome:
             results.extend(_get_item(ctx, command, item))
     except TreeCommandError as exc:
         return CommandOutcome(code=exc.code)
-    return CommandOutcome(code=StatusCode.OK, results=seq(results))
+    return CommandOutcome(code=StatusCode.OK, results=results)
 
 
 def _readable(ctx: Ctx, path: Path) -> bool:

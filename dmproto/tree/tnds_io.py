@@ -26,7 +26,6 @@ from ..codec.tnds import (
 from ..codes import StatusCode
 from ..errors import MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
-from ._compat import seq
 from .acl import parse_acl
 from .errors import TreeCommandError
 from .node import Node
@@ -111,7 +110,7 @@ def export_tnds(
         return TreeNode(
             node_name=node.name,
             rt_properties=_rt_properties(node, value, fmt_name, properties),
-            children=seq(build(c) for c in children(path)),
+            children=(build(c) for c in children(path)),
             value=value if "Value" in properties and not node.is_interior else None,
         )
 
@@ -119,7 +118,7 @@ def export_tnds(
         tops = tuple(attrs.evolve(build(c), path=".") for c in children(start))
     else:
         tops = (attrs.evolve(build(start), path=format_uri(start[:-1])),)
-    return MgmtTree(nodes=seq(tops))
+    return MgmtTree(nodes=tops)
 
 
 def encode_subtree(document: MgmtTree, *, wbxml: bool = False) -> bytes:

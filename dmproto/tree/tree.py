@@ -24,7 +24,6 @@ from ..codes import AlertCode, StatusCode
 from ..errors import InvalidValueError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..outcome import CommandOutcome
-from ._compat import seq
 from .acl import Acl, AclCommand, parse_acl
 from .backend import Backend, ExecRequest
 from .ddf import DdfRules
@@ -366,15 +365,13 @@ class ManagementTree:
             cmd_id=None,
             code=AlertCode.GENERIC_ALERT,
             correlator=correlator,
-            items=seq(
-                [
-                    Item(
-                        source=Location(loc_uri=request.uri),
-                        meta=Meta(format="int", type=alert_type, mark=mark),
-                        data=str(result_code),
-                    )
-                ]
-            ),
+            items=[
+                Item(
+                    source=Location(loc_uri=request.uri),
+                    meta=Meta(format="int", type=alert_type, mark=mark),
+                    data=str(result_code),
+                )
+            ],
         )
         self._alerts.append(alert)
         return alert
