@@ -215,3 +215,38 @@ def test_oversized_response_is_refused_by_the_client(harness: Harness) -> None:
     assert isinstance(result, MalformedMessageError)
     assert result.reason == "http.body-too-large"
     assert session.state is SessionState.FINISHED
+
+
+def test_device_vanishing_mid_package_times_out_on_the_server(harness: Harness) -> None:
+    from dmproto_sync import HttpClient
+
+    from dmproto.bindings.client import ClientDriver
+    from dmproto.bindings.steps import Deliver, Send
+
+    many: list[Command] = [get("./DevInfo/Mod") for _ in range(30)]
+    server = ServerApp(scheme=None, packages=[many])
+    config = server_config(max_msg_size=1024, inactivity_timeout=1.0)
+    with harness.serving(server, config) as url:
+        tree = device_tree("IMEI:gone")
+        session = ClientSession(client_config(url, tree, "IMEI:gone", None))
+        driver = ClientDriver(session)
+        device = DeviceApp(tree)
+        sent = 0
+        with HttpClient(max_body=1 << 20, timeout=5) as http:
+            while sent < 2:  # Package 1, then the first message of Package 3 only
+                step = driver.poll(time.monotonic())
+                if isinstance(step, Deliver):
+                    device(session, step.event)
+                    continue
+                assert isinstance(step, Send)
+                response = http.exchange(step.url, step.request)
+                driver.handle_response(response, time.monotonic())
+                sent += 1
+            # the device's Package 3 was split: more of it is waiting to be sent
+            assert isinstance(driver.poll(time.monotonic()), Send)
+        assert len(server.results("IMEI:gone")) < len(many)
+        deadline = time.monotonic() + 10
+        while "IMEI:gone" not in server.ended:
+            assert time.monotonic() < deadline, "server session never ended"
+            time.sleep(0.05)
+    assert server.ended["IMEI:gone"].reason is EndReason.TIMED_OUT
