@@ -291,3 +291,11 @@ def test_abort_from_server_in_the_same_message_as_commands() -> None:
     (received,) = [e for e in events if isinstance(e, ev.CommandReceived)]
     client.respond(received.handle, CommandOutcome(code=200))  # no-op after the end
     assert client.messages_to_send(2.0) == []
+
+
+@pytest.mark.parametrize(
+    "changes", [{"max_msg_size": 100}, {"inactivity_timeout": 0}, {"max_auth_attempts": 0}]
+)
+def test_invalid_config_values(changes: dict[str, object]) -> None:
+    with pytest.raises(InvalidValueError):
+        client_config(**changes)

@@ -29,6 +29,11 @@ def _msg_size(instance: object, attribute: attrs.Attribute[int], value: int) -> 
         raise InvalidValueError("session.config", f"{attribute.name} must be >= {MIN_MSG_SIZE}")
 
 
+def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise InvalidValueError("session.config", f"{attribute.name} must be positive")
+
+
 @attrs.frozen(kw_only=True)
 class _Common:
     #: The only source of randomness (nonces, session ids); adapters pass os.urandom.
@@ -40,11 +45,11 @@ class _Common:
     #: Bounds on every received message.
     limits: Limits = DEFAULT_LIMITS
     #: Seconds without a peer message before ``handle_timer`` ends the session.
-    inactivity_timeout: float = 300.0
+    inactivity_timeout: float = attrs.field(default=300.0, validator=_positive)
     #: VerProto written in our SyncHdr (``DM/1.2`` or ``DM/1.3``).
     ver_proto: str = "DM/1.2"
     #: How often a challenge may be answered before the session fails.
-    max_auth_attempts: int = 3
+    max_auth_attempts: int = attrs.field(default=3, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)
