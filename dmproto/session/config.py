@@ -8,6 +8,7 @@ store them (DMAcc AppAuth AAuthData, SPEC §4.3).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -29,7 +30,7 @@ def _msg_size(instance: object, attribute: attrs.Attribute[int], value: int) -> 
         raise InvalidValueError("session.config", f"{attribute.name} must be >= {MIN_MSG_SIZE}")
 
 
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value > 0:
         raise InvalidValueError("session.config", f"{attribute.name} must be positive")
 
