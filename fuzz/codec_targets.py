@@ -15,13 +15,13 @@ Run one with ``python fuzz/atheris_main.py NAME`` (atheris) or through
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import attrs
 
 from dmproto.codec import Encoding, decode_message, encode_message
-from dmproto.codec.model import Atomic, Item, Message, Sequence, XmlData
+from dmproto.codec.model import Item, Message, XmlData
 from dmproto.codec.tnds import MgmtTree, decode_tree_document, encode_tree_document
+from dmproto.codec.transform import map_items
 from dmproto.errors import EncodeError, MalformedMessageError
 from dmproto.limits import Limits
 
@@ -59,14 +59,7 @@ def xml_data_as_text(message: Message) -> Message:
     def item(it: Item) -> Item:
         return attrs.evolve(it, data=it.data.text) if isinstance(it.data, XmlData) else it
 
-    def command(cmd: Any) -> Any:
-        if isinstance(cmd, (Atomic, Sequence)):
-            return attrs.evolve(cmd, commands=tuple(command(c) for c in cmd.commands))
-        if hasattr(cmd, "items"):
-            return attrs.evolve(cmd, items=tuple(item(i) for i in cmd.items))
-        return cmd
-
-    return attrs.evolve(message, commands=tuple(command(c) for c in message.commands))
+    return map_items(message, item)
 
 
 def _check_reencodings(message: Message) -> None:

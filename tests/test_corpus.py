@@ -1,18 +1,17 @@
 """Every real-world corpus file decodes (or fails with its documented error) and
 re-encodes to a model-equal message, through XML and through WBXML."""
-# (model converter=tuple fields are typed Iterable[_T_co] by mypy.)
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
 from datapaths import CORPUS
 
 from dmproto.codec import Encoding, decode_message, detect_encoding, encode_message
-from dmproto.codec.model import Alert, Atomic, Item, Message, Replace, Sequence, XmlData
+from dmproto.codec.model import Alert, Item, Message, Replace, XmlData
+from dmproto.codec.transform import map_items
 from dmproto.errors import MalformedMessageError
 
 #: Files that are not DM messages, with the documented error decode_message raises.
@@ -48,14 +47,7 @@ def _xml_data_as_text(message: Message) -> Message:
             return attrs.evolve(it, data=it.data.text)
         return it
 
-    def command(cmd: Any) -> Any:
-        if isinstance(cmd, (Atomic, Sequence)):
-            return attrs.evolve(cmd, commands=tuple(command(c) for c in cmd.commands))
-        if hasattr(cmd, "items"):
-            return attrs.evolve(cmd, items=tuple(item(i) for i in cmd.items))
-        return cmd
-
-    return attrs.evolve(message, commands=tuple(command(c) for c in message.commands))
+    return map_items(message, item)
 
 
 def test_corpus_is_classified() -> None:

@@ -266,9 +266,13 @@ def test_general_form_errors() -> None:
 
 @given(st.integers(0, 0xFFFFFFFF))
 def test_uintvar_round_trip(value: int) -> None:
-    from dmproto.notification.wsp import _Reader, _uintvar
+    from dmproto.notification.wsp import _Reader
 
-    encoded = _uintvar(value)
+    # Test-side encoder (WSP §8.1.2: 7 bits per octet, MSB first, continuation bit).
+    groups = [value & 0x7F]
+    while value >> 7 * len(groups):
+        groups.append(0x80 | (value >> 7 * len(groups)) & 0x7F)
+    encoded = bytes(reversed(groups))
     assert len(encoded) <= 5
     reader = _Reader(encoded)
     assert reader.uintvar() == value

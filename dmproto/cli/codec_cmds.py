@@ -31,8 +31,9 @@ import attrs
 from ..codec import Encoding, detect_encoding
 from ..codec.element import Element
 from ..codec.mapping import message_from_element, message_to_element
-from ..codec.model import Atomic, Item, Message, Meta, Sequence, XmlData
+from ..codec.model import Item, Message, Meta, XmlData
 from ..codec.tnds import MgmtTree, tree_from_element, tree_to_element
+from ..codec.transform import map_items
 from ..codec.wbxml import DDF_OPTIONS, parse_wbxml, serialize_wbxml
 from ..codec.xml import parse_xml, serialize_xml
 from ..limits import DEFAULT_LIMITS
@@ -86,14 +87,7 @@ def _binary_as_b64(message: Message) -> Message:
         meta = attrs.evolve(it.meta, format="b64") if it.meta else Meta(format="b64")
         return attrs.evolve(it, meta=meta, data=base64.b64encode(it.data).decode("ascii"))
 
-    def command(cmd: Any) -> Any:
-        if isinstance(cmd, (Atomic, Sequence)):
-            return attrs.evolve(cmd, commands=tuple(command(c) for c in cmd.commands))
-        if hasattr(cmd, "items"):
-            return attrs.evolve(cmd, items=tuple(item(i) for i in cmd.items))
-        return cmd
-
-    return attrs.evolve(message, commands=tuple(command(c) for c in message.commands))
+    return map_items(message, item)
 
 
 #: What ``decode`` prints instead of a credential.

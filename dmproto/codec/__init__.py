@@ -15,6 +15,7 @@ import enum
 
 from ..errors import MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
+from .guard import check_message_size
 from .mapping import message_from_element, message_to_element
 from .model import Message
 from .wbxml import WbxmlOptions, parse_wbxml, serialize_wbxml
@@ -76,13 +77,7 @@ def decode_message(
         MalformedMessageError: the input is not a readable DM message or exceeds a
             limit (reasons ``limit.*``, ``xml.*``, ``wbxml.*``, ``message.*``).
     """
-    if len(data) > limits.max_message_size:
-        raise MalformedMessageError(
-            "limit.message-size",
-            f"message of {len(data)} bytes exceeds max_message_size {limits.max_message_size}",
-            position=limits.max_message_size,
-            status_hint=413,
-        )
+    check_message_size(len(data), limits, "message")
     if encoding is None:
         encoding = detect_encoding(data)
     if encoding is Encoding.XML:

@@ -48,6 +48,7 @@ import attrs
 from ..errors import EncodeError, InvalidValueError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from .element import CodePage, Element
+from .guard import check_message_size
 from .tokens import (
     DDF_FPI,
     TAG_ATTRIBUTES,
@@ -513,13 +514,7 @@ def parse_wbxml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> WbxmlDocumen
         MalformedMessageError: for any input it cannot read or that exceeds
             ``limits`` (reasons in the module docstring); nothing else.
     """
-    if len(data) > limits.max_message_size:
-        raise MalformedMessageError(
-            "limit.message-size",
-            f"document of {len(data)} bytes exceeds max_message_size {limits.max_message_size}",
-            position=limits.max_message_size,
-            status_hint=413,
-        )
+    check_message_size(len(data), limits, "document")
     parser = _Parser(bytes(data), limits)
     version, public_id, fpi = parser.header()
     root = parser.body()

@@ -62,6 +62,7 @@ from defusedxml.ElementTree import DefusedXMLParser  # type: ignore[import-untyp
 from ..errors import EncodeError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from .element import NAMESPACE_PAGES, PAGE_NAMESPACES, CodePage, Element
+from .guard import check_message_size
 
 __all__ = ["parse_xml", "serialize_xml"]
 
@@ -412,15 +413,7 @@ def parse_xml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Element:
         MalformedMessageError: ``limit.*`` or ``xml.*`` (see the module docstring),
             with the byte offset of the problem as ``position``.
     """
-    # SPEC §9 / STYLE C.8: the size limit is checked before any parsing.
-    if len(data) > limits.max_message_size:
-        raise MalformedMessageError(
-            "limit.message-size",
-            f"document of {len(data)} bytes exceeds max_message_size"
-            f" {limits.max_message_size}",
-            position=limits.max_message_size,
-            status_hint=413,
-        )
+    check_message_size(len(data), limits, "document")
     try:
         try:
             return _parse_once(data, limits)

@@ -25,6 +25,7 @@ import struct
 
 import attrs
 
+from ..codec.guard import check_message_size
 from ..errors import InvalidValueError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..security.auth import NoncePolicy, NonceUsed, nested_digest, nonce_candidates
@@ -258,10 +259,7 @@ def parse_notification(
         MalformedMessageError: ``pkg0.*`` / ``limit.message-size`` for anything that is
             not a well-formed Package 0 of an accepted version.
     """
-    if len(data) > limits.max_message_size:
-        raise MalformedMessageError(
-            "limit.message-size", "Package 0 larger than max_message_size", status_hint=413
-        )
+    check_message_size(len(data), limits, "Package 0")
     if len(data) < _SERVER_ID_OFFSET:
         raise MalformedMessageError(
             "pkg0.truncated", "shorter than digest + header", position=len(data)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import attrs
 
+from ..codec.guard import check_message_size
 from ..errors import InvalidValueError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from .package0 import NOTIFICATION_CONTENT_TYPE
@@ -118,16 +119,6 @@ class WspPush:
 # ----------------------------------------------------------------------------- writing
 
 
-def _uintvar(value: int) -> bytes:
-    """WSP §8.1.2 variable-length unsigned integer (7 bits per octet, MSB first)."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
 def _sms_udh(ports: SmsPorts) -> bytes:
     ie = bytes([_UDH_PORTS_16, 4]) + ports.destination.to_bytes(2, "big")
     ie += ports.originator.to_bytes(2, "big")
@@ -153,7 +144,8 @@ def build_wsp_push(
             _SHORT_INTEGER | SYNCML_DM_APPLICATION_ID,
         ]
     )
-    pdu = bytes([transaction_id, _PDU_PUSH]) + _uintvar(len(headers)) + headers + body
+    # WSP §8.1.2: HeadersLen is a uintvar; a value below 128 is one octet.
+    pdu = bytes([transaction_id, _PDU_PUSH, len(headers)]) + headers + body
     return pdu if sms_ports is None else _sms_udh(sms_ports) + pdu
 
 
@@ -354,10 +346,7 @@ def parse_wsp_push(
     Raises:
         MalformedMessageError: ``wsp.*`` / ``sms.udh`` / ``limit.message-size``.
     """
-    if len(pdu) > limits.max_message_size:
-        raise MalformedMessageError(
-            "limit.message-size", "push PDU larger than max_message_size", status_hint=413
-        )
+    check_message_size(len(pdu), limits, "push PDU")
     reader = _Reader(bytes(pdu))
     ports = _sms_ports(reader) if sms_udh else None
     transaction_id = reader.byte()
