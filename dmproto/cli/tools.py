@@ -56,7 +56,6 @@ from ..outcome import CommandOutcome
 from ..security import AuthScheme, Credentials, decode_nonce, encode_nonce
 from ..session import Account, ClientConfig, ClientSession, ServerConfig, ServerSession
 from ..session import events as ev
-from ..session._build import build
 from ..session.ui import choice_outcome, confirm_outcome, text_input_outcome, ui_alert
 from ..tree import ManagementTree, Node, NodeFormat
 from ..tree.executor import execute_command
@@ -166,7 +165,7 @@ def _item_command(kind: type[ItemCommand], uri: str, data: str | None = None,
                   fmt: str | None = None) -> Command:
     meta = Meta(format=fmt) if fmt else None
     item = Item(target=Location(loc_uri=uri), meta=meta, data=data)
-    return cast("Command", build(kind, cmd_id=None, items=(item,)))
+    return cast("Command", kind(cmd_id=None, items=(item,)))
 
 
 def command_from_json(obj: object) -> Command:
@@ -464,8 +463,7 @@ def _save_tree(tree: ManagementTree, tree_file: str) -> None:
 
 def _client_config(args: argparse.Namespace, tree: ManagementTree, **extra: Any) -> ClientConfig:
     scheme = _SCHEMES.get(args.auth)
-    return build(
-        ClientConfig,
+    return ClientConfig(
         random_bytes=os.urandom,
         server_uri=args.server,
         device_id=args.device_id,
@@ -610,10 +608,10 @@ def cmd_notify(args: argparse.Namespace) -> int:
 
 
 def _demo_packages() -> list[list[Command]]:
-    node = build(Add, cmd_id=None, items=(Item(target=Location(loc_uri="./Vendor/Demo"),
-                                               meta=Meta(format="node")),))
+    node = Add(cmd_id=None, items=(Item(target=Location(loc_uri="./Vendor/Demo"),
+                                        meta=Meta(format="node")),))
     big = "".join(f"{i:05d}," for i in range(5000))  # 30 000 characters
-    failing_atomic = build(Atomic, cmd_id=None, commands=(
+    failing_atomic = Atomic(cmd_id=None, commands=(
         _item_command(Add, "./Vendor/Demo/Temp", "will be rolled back"),
         _item_command(Replace, "./DevInfo/Mod", "not allowed"),
     ))
