@@ -10,8 +10,8 @@ from typing import Any
 
 import attrs
 
-from dmproto.codec import Encoding
-from dmproto.codec.model import Command, Item, Location, Meta
+from dmproto.codec import Encoding, decode_message
+from dmproto.codec.model import Command, Item, Location, Message, Meta
 from dmproto.outcome import CommandOutcome
 from dmproto.security import AuthScheme, Credentials
 from dmproto.session import (
@@ -252,6 +252,11 @@ class Pair:
         return self
 
 
+def transcript_messages(pair: Pair) -> list[tuple[str, Message]]:
+    """The pair's transcript decoded: ``(direction, message)`` in order."""
+    return [(direction, decode_message(body)) for direction, body in pair.transcript]
+
+
 __all__ = [
     "CLIENT_CREDS",
     "DEVICE_ID",
@@ -265,4 +270,5 @@ __all__ = [
     "ok_answer",
     "seeded_random",
     "server_config",
+    "transcript_messages",
 ]

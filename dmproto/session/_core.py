@@ -42,7 +42,7 @@ from ._ledger import (
     status_commands,
     uniform_outcome,
 )
-from ._packaging import Unit, assemble, data_size, join_data
+from ._packaging import Unit, assemble, data_size, join_data, statuses_first
 from ._state import LoIn, Phase, State
 from ._types import OutgoingMessage, SessionState
 from .config import MIN_MSG_SIZE, ClientConfig, ServerConfig
@@ -219,16 +219,14 @@ class Endpoint(Handshake):
     # ------------------------------------------------------------ helpers
 
     def _pending_with_answers(self) -> list[Unit]:
-        """Our pending units with the new answers merged in: older Statuses first
-        (so none starves), then the new ones, then our own commands; a stale Alert
-        1222 is dropped (it only belongs right after a non-final peer message)."""
-        old = [
+        """Our pending units with the new answers merged in, Statuses first (SPEC
+        §3.7, see :func:`statuses_first`); a stale Alert 1222 is dropped (it only
+        belongs right after a non-final peer message)."""
+        pending = [
             u for u in self._s.out
             if not (isinstance(u.command, Alert) and u.command.code == AlertCode.NEXT_MESSAGE)
         ]
-        statuses = [u for u in old if isinstance(u.command, Status | Results)]
-        others = [u for u in old if not isinstance(u.command, Status | Results)]
-        return [*statuses, *self._answers_to_units(), *others]
+        return statuses_first(pending, self._answers_to_units())
 
     def _ask_next_message(self) -> None:
         """SPEC §3.7: while the peer's package is open and we have no command of our
@@ -534,6 +532,7 @@ class Endpoint(Handshake):
         assembly = assemble(
             header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
             final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
+            fresh_ref=s.peer_msg_ref,
         )
         msg_id = header.msg_id
         for unit in assembly.rejected:

@@ -23,6 +23,7 @@ from ..codec.model import (
     Meta,
     Results,
     Sequence,
+    Status,
     SyncHdr,
     XmlData,
 )
@@ -30,7 +31,16 @@ from ..errors import LocalProtocolError
 from ._build import build, evolve
 from ._ledger import ROOT
 
-__all__ = ["Assembly", "Taken", "Unit", "assemble", "data_size", "join_data", "number"]
+__all__ = [
+    "Assembly",
+    "Taken",
+    "Unit",
+    "assemble",
+    "data_size",
+    "join_data",
+    "number",
+    "statuses_first",
+]
 
 DataValue = str | bytes
 
@@ -69,6 +79,69 @@ class Assembly:
     #: Queued commands that cannot fit in any message (SPEC §3.1: a command,
     #: Atomic/Sequence included, MUST fit in one message): not sent.
     rejected: tuple[Unit, ...] = ()
+
+
+def _bound(before: Unit, unit: Unit) -> bool:
+    """*unit* is Results answering the same command as *before* (its Status or an
+    earlier Results of it)."""
+    first, second = before.command, unit.command
+    return (
+        isinstance(second, Results)
+        and isinstance(first, Status | Results)
+        and (first.msg_ref, first.cmd_ref) == (second.msg_ref, second.cmd_ref)
+    )
+
+
+def _partition(units: list[Unit], lo_open: bool) -> tuple[list[Unit], list[Unit], list[Unit]]:
+    """(front, pairs, rest): *front* = Statuses, each with the Results directly
+    after it (in order); *pairs* = those Statuses that carry Results, with them."""
+    front: list[Unit] = []
+    rest: list[Unit] = []
+    heads: set[int] = set()
+    previous: Unit | None = None
+    for unit in units:
+        if isinstance(unit.command, Status):
+            front.append(unit)
+        elif not lo_open and previous is not None and front and front[-1] is previous and (
+            _bound(previous, unit)
+        ):
+            heads.add(id(front[-1]))
+            front.append(unit)
+        else:
+            rest.append(unit)
+        previous = unit
+    pairs: list[Unit] = []
+    in_pair = False
+    for unit in front:
+        in_pair = id(unit) in heads or (in_pair and not isinstance(unit.command, Status))
+        if in_pair:
+            pairs.append(unit)
+    return front, pairs, rest
+
+
+def statuses_first(pending: list[Unit], answers: list[Unit]) -> list[Unit]:
+    """Order our *pending* units and the new *answers* for the next message.
+
+    SPEC §3.7: a Status answers each Alert (1222 included) in our next message, so
+    Statuses go first and never wait behind Results or large-object chunks.
+    SPEC §1.5: Results follow their Status, so Results directly after their Status
+    stay with it, in command order — except while one of our large objects is
+    mid-transfer (SPEC §3.8: nothing new may start before its next chunk), when
+    Results wait behind it. Status+Results pairs left over from earlier messages
+    go after the Statuses without Results (so a Next-Message exchange is answered
+    at once). Everything else keeps its order (chunk and Item-split remainders
+    first, then our own commands).
+    """
+    lo_open = any(unit.lo_id is not None for unit in pending)
+    old_front, old_pairs, old_rest = _partition(pending, lo_open)
+    new_front, new_pairs, new_rest = _partition(answers, lo_open)
+    if old_pairs:
+        old_single = [u for u in old_front if u not in old_pairs]
+        new_single = [u for u in new_front if u not in new_pairs]
+        front = [*old_single, *new_single, *old_pairs, *new_pairs]
+    else:
+        front = [*old_front, *new_front]
+    return [*front, *old_rest, *new_rest]
 
 
 def data_size(data: str | bytes | XmlData | None) -> int:
@@ -217,9 +290,12 @@ def assemble(
     final: bool,
     next_lo_id: int,
     truncate: bool = False,
+    fresh_ref: str | None = None,
 ) -> Assembly:
     """Build the next message: *lead* (SyncHdr Status, always sent) then as many
     *units* as fit in *limit* bytes; Final only when *final* and everything fits.
+    *fresh_ref* is the MsgID of the peer message our newest Statuses answer (they
+    recur in every message of a Next-Message exchange).
 
     Raises:
         LocalProtocolError: ``session.too-large`` when not even the lead plus one
@@ -271,6 +347,15 @@ def assemble(
             if length >= 1:
                 chunk, rest = _split_chunk(unit, length, next_lo_id)
                 extra, remainder, consumed = chunk, (rest, *rests), k + 1
+    if extra is None and 0 < k < len(units) and _bound(units[k - 1], units[k]) and any(
+        not (isinstance(u.command, Status) and u.command.msg_ref == fresh_ref)
+        for u in units[: k - 1]
+    ):
+        # SPEC §1.5: Results follow their Status; when not even a piece of the
+        # Results fits here, the Status waits for the next message with them (only
+        # when this message still sends something that will not recur, so the
+        # pair cannot be put off for ever).
+        k = consumed = k - 1
     if (
         extra is None
         and k < len(units)
@@ -290,6 +375,7 @@ def assemble(
                 encoding=encoding,
                 final=final,
                 next_lo_id=next_lo_id,
+                fresh_ref=fresh_ref,
             )
             return evolve(after, rejected=(units[k], *after.rejected))
     if k == 0 and extra is None and not lead:
