@@ -264,7 +264,11 @@ class Endpoint(Handshake):
                 del s.tracked[unit.handle]
                 self._emit(CommandCompleted(handle=unit.handle, outcome=CommandOutcome(code=215)))
         s.queued.clear()
-        self._emit(SessionEnded(reason=reason, detail=detail))
+        # No data lost: what was sent but never answered is listed (outcome unknown).
+        unanswered = sorted(s.tracked)
+        s.tracked.clear()
+        s.sent.clear()
+        self._emit(SessionEnded(reason=reason, detail=detail, unanswered=unanswered))
 
     def _new_handle(self) -> int:
         handle = self._s.next_handle

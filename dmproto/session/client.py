@@ -269,9 +269,11 @@ class ClientSession(Endpoint):
         s = self._s
         code = alert.code
         if code == AlertCode.SESSION_ABORT:
-            # SPEC §3.9: a client receiving 1223 SHOULD NOT respond.
+            # SPEC §3.9: a client receiving 1223 SHOULD NOT respond. The abort MAY
+            # carry Statuses for our alerts: report those before the end.
             s.our_turn = False
             s.answers.clear()
+            self._complete_tracked()
             self._end(EndReason.ABORTED_BY_PEER, "server sent Alert 1223")
             return True
         if code == AlertCode.NEXT_MESSAGE:

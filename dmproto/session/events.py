@@ -13,6 +13,7 @@ and report their outcome with :class:`CommandCompleted` against that handle.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import final
 
 import attrs
@@ -61,6 +62,10 @@ class EndReason(enum.Enum):
     PROTOCOL_ERROR = "protocol-error"  #: the peer violated the protocol
 
 
+def _handles(values: Iterable[int]) -> tuple[int, ...]:
+    return tuple(values)
+
+
 class Event:
     """Base class of every session event."""
 
@@ -93,7 +98,9 @@ class CommandCompleted(Event):
     large objects reassembled), Status Items (UI input, ``outcome.status_items``)
     and, for Atomic/Sequence, one child outcome per child. Client: the server's
     Status for a queued alert. A command that could not be sent at all completes
-    locally with 416 (object over the peer's MaxObjSize) or 215 (session ended).
+    locally with 416 (object over the peer's MaxObjSize), 413 (never fits the
+    peer's MaxMsgSize) or 215 (session ended first). One sent but never answered
+    is listed in ``SessionEnded.unanswered`` instead.
     """
 
     handle: int
@@ -122,10 +129,17 @@ class PeerAuthenticated(Event):
 @attrs.frozen(kw_only=True)
 class SessionEnded(Event):
     """The session is over; nothing more will be sent except what is already queued
-    (an abort message, or the server's last Status-only package)."""
+    (an abort message, or the server's last Status-only package).
+
+    ``unanswered``: handles of commands the application queued (``queue`` /
+    ``queue_alert``) that were sent but never answered — the peer may or may not
+    have executed them. Every handle ends in exactly one ``CommandCompleted`` or in
+    this tuple (commands that never left complete with 215 before this event).
+    """
 
     reason: EndReason
     detail: str = ""
+    unanswered: tuple[int, ...] = attrs.field(default=(), converter=_handles)
 
 
 @final
