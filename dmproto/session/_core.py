@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from ..codec import decode_message
+import attrs
+
+from ..codec import Encoding, decode_message
 from ..codec.model import (
     Alert,
     Command,
@@ -31,6 +33,7 @@ from ..errors import LocalProtocolError, RemoteProtocolError
 from ..outcome import CommandOutcome
 from ..security import new_nonce
 from . import _auth
+from ._b64 import b64_command
 from ._build import build, evolve
 from ._handshake import Handshake
 from ._ledger import (
@@ -527,6 +530,11 @@ class Endpoint(Handshake):
     def _send(self, now: float, *, final: bool, truncate: bool = False) -> OutgoingMessage:
         s = self._s
         config = self._config
+        if s.encoding is Encoding.XML:
+            # TND §8.3.7.2: binary values over XML as base64 text, Meta Format b64.
+            s.out = [
+                attrs.evolve(unit, command=b64_command(unit.command)) for unit in s.out
+            ]
         units = s.out
         header = self._header()
         lead: list[Command] = [s.hdr_status] if s.hdr_status is not None else []

@@ -1,0 +1,39 @@
+"""Binary item values in an XML session (TND §8.3.7.2, SPEC §6.2).
+
+``Item.data`` as ``bytes`` travels as WBXML OPAQUE only; XML cannot carry it. Binary
+data sent over XML MUST use Meta Format ``b64``: before a command is packed into an
+XML message, every binary value becomes its base64 text and the Item's Meta Format
+``b64`` (its Type and other Meta kept). Done before packing, so large-object chunks
+and Meta/Size are measured on the text as transported (SPEC §3.8).
+"""
+
+from __future__ import annotations
+
+import base64
+
+import attrs
+
+from ..codec.model import Alert, Atomic, Command, Item, ItemCommand, Meta, Results, Sequence, Status
+
+__all__ = ["b64_command"]
+
+
+def _b64_item(item: Item) -> Item:
+    if not isinstance(item.data, bytes):
+        return item
+    meta = attrs.evolve(item.meta, format="b64") if item.meta is not None else Meta(format="b64")
+    return attrs.evolve(item, data=base64.b64encode(item.data).decode("ascii"), meta=meta)
+
+
+def b64_command(command: Command) -> Command:
+    """*command* with every binary Item value as base64 text (children included)."""
+    if isinstance(command, Atomic | Sequence):
+        children = tuple(b64_command(child) for child in command.commands)
+        if all(new is old for new, old in zip(children, command.commands, strict=True)):
+            return command
+        return attrs.evolve(command, commands=children)
+    if isinstance(command, ItemCommand | Alert | Results | Status):
+        if not any(isinstance(item.data, bytes) for item in command.items):
+            return command
+        return attrs.evolve(command, items=tuple(_b64_item(item) for item in command.items))
+    return command
