@@ -34,7 +34,6 @@ from ..outcome import CommandOutcome
 from ..security import new_nonce
 from . import _auth
 from ._b64 import b64_command
-from ._build import build, evolve
 from ._handshake import Handshake
 from ._ledger import (
     Answer,
@@ -314,8 +313,7 @@ class Endpoint(Handshake):
             nonce = self._fresh_nonce()
             self._s.issued_nonce = nonce
             chal = _auth.challenge(chal_scheme, nonce)
-        self._s.hdr_status = build(
-            Status,
+        self._s.hdr_status = Status(
             cmd_id=None,
             msg_ref=header.msg_id,
             cmd_ref="0",
@@ -372,7 +370,7 @@ class Endpoint(Handshake):
         limit = self._s.peer_max_obj
         if limit is None or not any(data_size(i.data) > limit for i in outcome.results):
             return outcome
-        return evolve(outcome, code=StatusCode.REQUESTED_SIZE_TOO_BIG, results=())
+        return attrs.evolve(outcome, code=StatusCode.REQUESTED_SIZE_TOO_BIG, results=())
 
     # ------------------------------------------------------------ large objects
 
@@ -391,7 +389,7 @@ class Endpoint(Handshake):
                 lo.name, lo.target, lo.source
             ):
                 if item.data is not None and not isinstance(item.data, str | bytes):
-                    item = evolve(item, data=item.data.text)
+                    item = attrs.evolve(item, data=item.data.text)
                 if isinstance(item.data, str | bytes) and item.data:
                     # (empty chunks add nothing: a hostile stream of them stays O(1))
                     lo.parts.append(item.data)
@@ -409,8 +407,8 @@ class Endpoint(Handshake):
                     self._lo_failed(lo, StatusCode.SIZE_MISMATCH)
                     self._auto(command, msg_ref, StatusCode.SIZE_MISMATCH)
                     return None
-                whole = evolve(item, data=join_data(lo.parts), meta=lo.meta, more_data=False)
-                return evolve(single, items=(whole,))
+                whole = attrs.evolve(item, data=join_data(lo.parts), meta=lo.meta, more_data=False)
+                return attrs.evolve(single, items=(whole,))
             # SPEC §3.8: a new command before the last chunk ⇒ Alert 1225, no commit.
             s.lo_in = None
             self._lo_failed(lo, StatusCode.NOT_EXECUTED)
@@ -429,11 +427,11 @@ class Endpoint(Handshake):
             return None
         data = item.data.text if item.data is not None and not isinstance(
             item.data, str | bytes) else item.data
-        meta = evolve(item.meta, size=None) if item.meta is not None else None
+        meta = attrs.evolve(item.meta, size=None) if item.meta is not None else None
         name, target, source = _lo_key(single)
         s.lo_in = LoIn(
             name=name, target=target, source=source,
-            command=evolve(single, items=(evolve(item, data=None, more_data=False),)),
+            command=attrs.evolve(single, items=(attrs.evolve(item, data=None, more_data=False),)),
             meta=meta,
             parts=[data] if data is not None else [],
             received=data_size(data),
@@ -460,7 +458,7 @@ class Endpoint(Handshake):
             target=Location(loc_uri=lo.source) if lo.source else None,
             source=Location(loc_uri=lo.target) if lo.target else None,
         )
-        alert = build(Alert, cmd_id=None, code=AlertCode.NO_END_OF_DATA, items=(item,))
+        alert = Alert(cmd_id=None, code=AlertCode.NO_END_OF_DATA, items=(item,))
         self._s.out.append(Unit(command=alert))
 
     def _drop_lo_out(self, lo_id: int | None = None) -> None:
@@ -584,8 +582,7 @@ class Endpoint(Handshake):
             self._end(reason)
         if s.ended is not None:
             s.phase = Phase.DONE
-        return build(
-            OutgoingMessage,
+        return OutgoingMessage(
             body=assembly.body,
             media_type=s.encoding.media_type,
             headers=headers,

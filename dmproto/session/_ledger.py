@@ -17,7 +17,6 @@ import attrs
 from ..codec.model import Atomic, Command, Item, ItemCommand, Results, Sequence, Status
 from ..errors import LocalProtocolError
 from ..outcome import CommandOutcome
-from ._build import build
 
 __all__ = [
     "Answer",
@@ -114,8 +113,7 @@ def status_commands(ref: Ref, outcome: CommandOutcome) -> list[Command]:
     child.
     """
     commands: list[Command] = [
-        build(
-            Status,
+        Status(
             cmd_id=None,
             msg_ref=ref.msg_ref,
             cmd_ref=ref.cmd_ref,
@@ -128,8 +126,7 @@ def status_commands(ref: Ref, outcome: CommandOutcome) -> list[Command]:
     ]
     if outcome.results:
         commands.append(
-            build(
-                Results,
+            Results(
                 cmd_id=None,
                 msg_ref=ref.msg_ref,
                 cmd_ref=ref.cmd_ref,
@@ -144,10 +141,9 @@ def status_commands(ref: Ref, outcome: CommandOutcome) -> list[Command]:
 
 def uniform_outcome(ref: Ref, code: int) -> CommandOutcome:
     """The same code for a command and all its children (auth failure, 406...)."""
-    return build(
-        CommandOutcome,
+    return CommandOutcome(
         code=code,
-        children=tuple(uniform_outcome(child, code) for child in ref.children),
+        children=[uniform_outcome(child, code) for child in ref.children],
     )
 
 
@@ -190,13 +186,12 @@ class Tracked:
     def outcome(self, command: Command | None = None, path: str = ROOT) -> CommandOutcome:
         """The :class:`CommandOutcome` assembled from what arrived."""
         command = self.command if command is None else command
-        return build(
-            CommandOutcome,
+        return CommandOutcome(
             code=self.codes.get(path, 0),
-            results=tuple(self.results.get(path, ())),
+            results=self.results.get(path, ()),
             status_items=self.status_items.get(path, ()),
-            children=tuple(
+            children=[
                 self.outcome(child, f"{path}.{index}")
                 for index, child in enumerate(child_commands(command))
-            ),
+            ],
         )

@@ -28,7 +28,6 @@ from ..codec.model import (
     XmlData,
 )
 from ..errors import LocalProtocolError
-from ._build import build, evolve
 from ._ledger import ROOT
 
 __all__ = [
@@ -177,8 +176,8 @@ def number(
             numbered, child_ids = number(child, counter, f"{path}.{index}")
             children.append(numbered)
             ids.extend(child_ids)
-        return evolve(command, cmd_id=cmd_id, commands=tuple(children)), ids
-    return evolve(command, cmd_id=cmd_id), ids
+        return attrs.evolve(command, cmd_id=cmd_id, commands=children), ids
+    return attrs.evolve(command, cmd_id=cmd_id), ids
 
 
 def _encode(
@@ -199,7 +198,7 @@ def _encode(
         numbered, ids = number(unit.command, counter)
         commands.append(numbered)
         all_ids.append(ids)
-    message = build(Message, header=header, commands=tuple(commands), final=final)
+    message = Message(header=header, commands=commands, final=final)
     return message, encode_message(message, encoding), all_ids
 
 
@@ -224,19 +223,19 @@ def _split_chunk(unit: Unit, length: int, lo_id: int) -> tuple[Unit, Unit]:
     meta = item.meta
     if unit.lo_id is None:
         # SPEC §3.8: Meta/Size (total size as transported) in the first chunk only.
-        meta = evolve(meta, size=total) if meta is not None else Meta(size=total)
-    chunk_item = evolve(item, data=data[:length], meta=meta, more_data=True)
-    rest_meta = evolve(item.meta, size=None) if item.meta is not None else None
-    rest_item = evolve(item, data=data[length:], meta=rest_meta, more_data=False)
+        meta = attrs.evolve(meta, size=total) if meta is not None else Meta(size=total)
+    chunk_item = attrs.evolve(item, data=data[:length], meta=meta, more_data=True)
+    rest_meta = attrs.evolve(item.meta, size=None) if item.meta is not None else None
+    rest_item = attrs.evolve(item, data=data[length:], meta=rest_meta, more_data=False)
     lo = unit.lo_id if unit.lo_id is not None else lo_id
     chunk = Unit(
-        command=evolve(command, items=(chunk_item,)),
+        command=attrs.evolve(command, items=(chunk_item,)),
         handle=unit.handle,
         lo_id=lo,
         lo_total=total,
     )
     remainder = Unit(
-        command=evolve(command, items=(rest_item,)),
+        command=attrs.evolve(command, items=(rest_item,)),
         handle=unit.handle,
         lo_id=lo,
         lo_total=total,
@@ -263,8 +262,8 @@ def _split_items(unit: Unit) -> tuple[Unit, Unit] | None:
     if unit.handle is not None and not isinstance(command, Results):
         return None
     half = len(command.items) // 2
-    first = evolve(command, items=command.items[:half])
-    second = evolve(command, items=command.items[half:])
+    first = attrs.evolve(command, items=command.items[:half])
+    second = attrs.evolve(command, items=command.items[half:])
     return Unit(command=first, handle=unit.handle), Unit(command=second, handle=unit.handle)
 
 
@@ -377,7 +376,7 @@ def assemble(
                 next_lo_id=next_lo_id,
                 fresh_ref=fresh_ref,
             )
-            return evolve(after, rejected=(units[k], *after.rejected))
+            return attrs.evolve(after, rejected=(units[k], *after.rejected))
     if k == 0 and extra is None and not lead:
         # With a lead (the SyncHdr Status) the message still makes progress; the
         # next one has more room (no Chal/Cred), so only an empty one is an error.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..codec.model import Alert, Item, Location, Meta
 from ..codes import AlertCode
-from ._build import build
 
 __all__ = ["client_event", "generic_alert"]
 
@@ -25,12 +24,12 @@ def generic_alert(
         meta=Meta(type=type, format=format, mark=mark),
         data=data,
     )
-    return build(
-        Alert, cmd_id=None, code=AlertCode.GENERIC_ALERT, correlator=correlator, items=(item,)
+    return Alert(
+        cmd_id=None, code=AlertCode.GENERIC_ALERT, correlator=correlator, items=(item,)
     )
 
 
 def client_event(type: str, format: str, data: str | None) -> Alert:
     """SPEC §3.10: Alert 1224, one Item per event with Meta Type and Format."""
     item = Item(meta=Meta(type=type, format=format), data=data)
-    return build(Alert, cmd_id=None, code=AlertCode.CLIENT_EVENT, items=(item,))
+    return Alert(cmd_id=None, code=AlertCode.CLIENT_EVENT, items=(item,))

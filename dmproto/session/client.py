@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from ..codec.model import (
     Add,
     Alert,
@@ -41,7 +43,6 @@ from ..notification import Notification
 from ..outcome import CommandOutcome
 from ..security import RESET_NONCE, NonceUsed
 from . import _auth
-from ._build import build, evolve
 from ._core import Endpoint
 from ._handshake import PeerCheck
 from ._packaging import Unit
@@ -101,7 +102,7 @@ class ClientSession(Endpoint):
         nonce, Package 1 credentials use the reset nonce, the server is expected to
         use it too, and both sides then issue fresh nonces.
         """
-        session = cls(evolve(config, session_id=notification.session_id_text))
+        session = cls(attrs.evolve(config, session_id=notification.session_id_text))
         s = session._s
         s.alert_code = AlertCode.SERVER_INITIATED_MGMT
         if nonce_used is NonceUsed.RESET:
@@ -144,7 +145,7 @@ class ClientSession(Endpoint):
         """SPEC §3.2: Alert 1200/1201, the DevInfo Replace, client alerts."""
         s = self._s
         units = [Unit(command=Alert(cmd_id=None, code=s.alert_code))]
-        units.append(Unit(command=build(Replace, cmd_id=None, items=self._config.dev_info)))
+        units.append(Unit(command=Replace(cmd_id=None, items=self._config.dev_info)))
         units.extend(Unit(command=alert) for alert in s.initial)
         return units
 

@@ -16,7 +16,6 @@ import attrs
 from ..codec.model import Alert, Item, XmlData
 from ..codes import AlertCode, StatusCode
 from ..outcome import CommandOutcome
-from ._build import build
 
 __all__ = [
     "EchoType",
@@ -151,8 +150,7 @@ def parse_ui_alert(alert: Alert) -> UiRequest | None:
     answers such an alert 412)."""
     if alert.code not in UI_ALERT_CODES or len(alert.items) < 2:
         return None
-    return build(
-        UiRequest,
+    return UiRequest(
         kind=AlertCode(alert.code),
         options=parse_ui_options(_text(alert.items[0])),
         text=_text(alert.items[1]),
@@ -171,7 +169,7 @@ def ui_alert(
     opts = format_ui_options(options) if options is not None else ""
     items = [Item(data=opts or None), Item(data=text)]
     items.extend(Item(data=choice) for choice in choices)
-    return build(Alert, cmd_id=None, code=int(kind), items=tuple(items))
+    return Alert(cmd_id=None, code=int(kind), items=items)
 
 
 def confirm_outcome(accepted: bool) -> CommandOutcome:
@@ -181,13 +179,12 @@ def confirm_outcome(accepted: bool) -> CommandOutcome:
 
 def text_input_outcome(text: str) -> CommandOutcome:
     """SPEC §3.10: 1102 ⇒ Status 200 with the user's text in an Item."""
-    return build(CommandOutcome, code=StatusCode.OK, status_items=(Item(data=text),))
+    return CommandOutcome(code=StatusCode.OK, status_items=(Item(data=text),))
 
 
 def choice_outcome(numbers: tuple[int, ...]) -> CommandOutcome:
     """SPEC §3.10: 1103/1104 ⇒ Status 200 with one Item per chosen number."""
-    return build(
-        CommandOutcome,
+    return CommandOutcome(
         code=StatusCode.OK,
-        status_items=tuple(Item(data=str(n)) for n in numbers),
+        status_items=[Item(data=str(n)) for n in numbers],
     )
