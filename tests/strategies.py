@@ -13,8 +13,6 @@ round trip through the XML codec (and through WBXML for the ``"str"`` and
 Entry point: ``messages(data_kinds=("str",), max_commands=4, max_depth=2)``.
 """
 
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 from __future__ import annotations
 
 from collections.abc import Sequence as SequenceABC

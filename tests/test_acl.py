@@ -1,7 +1,5 @@
 """ACL grammar, inheritance and the rules for changing ACLs (SPEC §6.3)."""
 
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 from __future__ import annotations
 
 import itertools

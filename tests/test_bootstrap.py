@@ -1,5 +1,3 @@
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 """DM-profile bootstrap: a MAC-verified WBXML DM message creates the account(s);
 a bad MAC or any failure changes nothing (SPEC §6.7, §4.6)."""
 

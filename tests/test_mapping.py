@@ -1,5 +1,4 @@
 """Element tree <-> Message mapping: lenient decoding, strict encoding, round trips."""
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy.)
 
 from __future__ import annotations
 

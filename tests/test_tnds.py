@@ -1,5 +1,4 @@
 """TNDS / DDF documents: decode the corpus DDF, round trips, the SPEC §2.6(c) bytes."""
-# (model converter=tuple fields are typed Iterable[_T_co] by mypy.)
 
 from __future__ import annotations
 

@@ -1,5 +1,3 @@
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 """The Android OMA-DM engine's tree script, replayed against our tree.
 
 ``corpus/aosp-dm12/testinput12`` is the engine's tree-test script and

@@ -1,5 +1,3 @@
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 """Atomic, Sequence, UI alerts inside groups, and backend faults (SPEC §1.5, §3.10)."""
 
 from __future__ import annotations

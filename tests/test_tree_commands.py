@@ -1,7 +1,5 @@
 """Status paths of the single commands (SPEC §1.5, §3.12, §6.1, §6.2)."""
 
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 from __future__ import annotations
 
 import base64

@@ -1,5 +1,3 @@
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 """Hostile commands: whatever a server sends, ``execute`` answers with an outcome
 (one per nested command) and never raises; memory is bounded by ``max_nodes``."""
 

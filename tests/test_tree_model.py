@@ -1,5 +1,3 @@
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 """Model-based test: random command sequences (Atomic with failures, backend faults)
 against the tree and a reference model (a dict of path -> value).
 

@@ -1,5 +1,3 @@
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 """Standard objects (DevInfo, DevDetail, DMAcc, Inbox) and the account helpers
 (SPEC §6.6, §4.3)."""
 

@@ -4,8 +4,6 @@ Kept in a test module of its own so every ``test_tree_*`` file builds commands t
 same way; the one test here checks the builders themselves.
 """
 
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 from __future__ import annotations
 
 from typing import Any

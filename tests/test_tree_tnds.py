@@ -1,5 +1,3 @@
-# (model.py's ``converter=tuple`` fields are typed ``Iterable[_T_co]`` by mypy, which
-# rejects every argument; remove this line once the model has typed converters.)
 """TNDS export/import (XML and WBXML), Replace with TNDS, Inbox placement and DDF
 rules, including libwbxml's ``ddf-001.ddf`` example (SPEC §6.4, §6.5, §3.12)."""
 

@@ -35,7 +35,7 @@ one of these reasons:
 * ``limit.message-size``, ``limit.depth``, ``limit.elements``, ``limit.data-size``.
 
 The serializer raises :class:`~dmproto.errors.EncodeError` (``wbxml.unknown-tag``,
-``wbxml.nul-in-text``, ``wbxml.invalid-text``, ``wbxml.too-large``) for trees WBXML
+``wbxml.nul-in-text``, ``wbxml.invalid-text``) for trees WBXML
 cannot carry.
 """
 
@@ -527,9 +527,10 @@ def parse_wbxml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> WbxmlDocumen
 
 
 def _mb_u_int32(value: int) -> bytes:
-    """Encode ``value`` as a WBXML multi-byte integer (SPEC §2.1)."""
-    if value > _MB_MAX:
-        raise EncodeError("wbxml.too-large", f"{value} does not fit a WBXML mb_u_int32")
+    """Encode ``value`` as a WBXML multi-byte integer (SPEC §2.1).
+
+    Callers pass validated public ids and lengths of in-memory values (< 2**32).
+    """
     out = [value & 0x7F]
     value >>= 7
     while value:

@@ -82,10 +82,7 @@ def _get_item(ctx: Ctx, command: Get, item: Item) -> list[Item]:
             path,
             properties=parsed.listing.properties,
         )
-        try:
-            text = encode_subtree(doc).decode("utf-8")
-        except NotImplementedError:
-            raise fail(StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED, "tnds.unsupported") from None
+        text = encode_subtree(doc).decode("utf-8")
         start = text.find("<MgmtTree")
         return [
             Item(

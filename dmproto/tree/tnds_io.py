@@ -129,8 +129,7 @@ def encode_subtree(document: MgmtTree, *, wbxml: bool = False) -> bytes:
 def decode_tnds_data(
     data: str | bytes | XmlData | None, *, limits: Limits = DEFAULT_LIMITS
 ) -> MgmtTree:
-    """Decode TNDS carried in Item Data; 400 when malformed, 415 when TNDS decoding
-    is unavailable (SPEC §1.5 Add: 415 if TNDS unsupported)."""
+    """Decode TNDS carried in Item Data; 412 when there is none, 400 when malformed."""
     if isinstance(data, XmlData):
         raw = data.text.encode("utf-8")
     elif isinstance(data, str):
@@ -143,10 +142,6 @@ def decode_tnds_data(
         return decode_tree_document(raw, limits=limits)
     except MalformedMessageError as exc:
         raise TreeCommandError(StatusCode.BAD_REQUEST, "tnds.malformed", exc.reason) from None
-    except NotImplementedError:
-        raise TreeCommandError(
-            StatusCode.UNSUPPORTED_MEDIA_TYPE, "tnds.unsupported", "TNDS decoding unavailable"
-        ) from None
 
 
 def _entry_node(tn: TreeNode) -> Node:
