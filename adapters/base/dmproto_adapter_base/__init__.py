@@ -1,21 +1,47 @@
-"""Shared by the dmproto adapters: HTTP/1.1 framing of whole DM messages with h11.
+"""Shared by the dmproto adapters: HTTP/1.1 framing with h11, and the adapter loops.
 
-Pure (no I/O): each adapter feeds bytes in and writes the bytes it is given; the
-DM side (routing, sessions, push) is in :mod:`dmproto.bindings`.
+Pure of any event loop: each adapter feeds bytes in, writes the bytes it is given
+and passes its own waiting primitives to the shared loops (:mod:`.drive`,
+:class:`.pool.KeepAlive`, :mod:`.servers`); the DM side (routing, sessions, push)
+is in :mod:`dmproto.bindings`.
 """
 
 from __future__ import annotations
 
-from .framing import ClientFraming, NeedData, ReadBudget, Reject, ServerFraming
+from .drive import (
+    answer_request,
+    awaitable,
+    drive_client,
+    expire_due,
+    roundtrip,
+    run_blocking,
+    serve_connection,
+)
+from .framing import ClientFraming, NeedData, ReadBudget, Reject, ServerFraming, StaleConnection
 from .handlers import Handler, call_handler, call_logged
+from .pool import KeepAlive
+from .servers import DMServerBase, HttpServerSettings, Listen, PushListenerBase
 
 __all__ = [
     "ClientFraming",
+    "DMServerBase",
     "Handler",
+    "HttpServerSettings",
+    "KeepAlive",
+    "Listen",
     "NeedData",
+    "PushListenerBase",
     "ReadBudget",
     "Reject",
     "ServerFraming",
+    "StaleConnection",
+    "answer_request",
+    "awaitable",
     "call_handler",
     "call_logged",
+    "drive_client",
+    "expire_due",
+    "roundtrip",
+    "run_blocking",
+    "serve_connection",
 ]

@@ -23,7 +23,14 @@ from dmproto.bindings.http import (
 )
 from dmproto.errors import MalformedMessageError, RemoteProtocolError
 
-__all__ = ["ClientFraming", "NeedData", "ReadBudget", "Reject", "ServerFraming"]
+__all__ = [
+    "ClientFraming",
+    "NeedData",
+    "ReadBudget",
+    "Reject",
+    "ServerFraming",
+    "StaleConnection",
+]
 
 #: Largest request/status line plus header block accepted.
 MAX_HEAD = 16 * 1024
@@ -42,6 +49,15 @@ class Reject:
 
     data: bytes
     reason: str
+
+
+class StaleConnection(Exception):
+    """A kept-alive connection was closed by the server before it read the request.
+
+    Nothing of the request was processed, so it is safe to send it again on a new
+    connection (RFC 9112 §9.3.1: a client may retry an idempotent-safe request whose
+    connection closed before any response byte arrived).
+    """
 
 
 def _pairs(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
@@ -66,6 +82,7 @@ class ServerFraming:
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         self._max_body = max_body
         self._head: h11.Request | None = None
+        self._headers: list[tuple[str, str]] = []
         self._body: BodyLimiter | None = None
 
     def feed(self, data: bytes) -> None:
@@ -97,9 +114,9 @@ class ServerFraming:
             if isinstance(event, h11.ConnectionClosed):
                 return NeedData.CLOSED
             if isinstance(event, h11.Request):
-                headers = _pairs(event.headers.raw_items())
+                self._headers = _pairs(event.headers.raw_items())
                 # SPEC §7: the body is capped by the message size before it is read.
-                check_content_length(headers, self._max_body)
+                check_content_length(self._headers, self._max_body)
                 self._head = event
                 self._body = BodyLimiter(self._max_body)
             elif isinstance(event, h11.Data) and self._body is not None:
@@ -110,15 +127,13 @@ class ServerFraming:
                 return HttpRequest(
                     method=head.method.decode("ascii", "replace"),
                     target=head.target.decode("ascii", "replace"),
-                    headers=_pairs(head.headers.raw_items()),
+                    headers=self._headers,
                     body=body.body() if body is not None else b"",
                 )
 
     def _reject(self, status: int, text: str) -> Reject:
-        response = attrs.evolve(
-            error_response(status, text),
-            headers=(*error_response(status, text).headers, ("Connection", "close")),
-        )
+        refusal = error_response(status, text)
+        response = attrs.evolve(refusal, headers=(*refusal.headers, ("Connection", "close")))
         try:
             data = self.respond(response)
         except h11.LocalProtocolError:
@@ -143,7 +158,16 @@ class ClientFraming:
         self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self._max_body = max_body
         self._head: h11.Response | None = None
+        self._headers: list[tuple[str, str]] = []
         self._body: BodyLimiter | None = None
+        self._reused = False
+        self._got_any = False
+
+    @property
+    def may_retry(self) -> bool:
+        """Whether a failure now means a stale kept-alive connection: the connection
+        served an earlier exchange and nothing of this response has arrived."""
+        return self._reused and not self._got_any
 
     @property
     def reusable(self) -> bool:
@@ -155,6 +179,8 @@ class ClientFraming:
         """The bytes of ``request`` (a whole message with Content-Length)."""
         if self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE:
             self._conn.start_next_cycle()
+            self._reused = True
+        self._got_any = False
         out = self._conn.send(
             h11.Request(
                 method=request.method,
@@ -168,7 +194,15 @@ class ClientFraming:
         return out
 
     def feed(self, data: bytes) -> None:
-        """Give the bytes read from the socket (``b""`` at end of stream)."""
+        """Give the bytes read from the socket (``b""`` at end of stream).
+
+        Raises:
+            StaleConnection: end of stream on a reused connection before any byte of
+                the response: resend the request on a new connection.
+        """
+        if not data and self.may_retry:
+            raise StaleConnection("kept-alive connection closed by the server")
+        self._got_any = True
         self._conn.receive_data(data)
 
     def next_response(self) -> HttpResponse | NeedData:
@@ -190,8 +224,9 @@ class ClientFraming:
             if isinstance(event, h11.ConnectionClosed):
                 raise RemoteProtocolError("http.framing", "server closed the connection")
             if isinstance(event, h11.Response):
-                headers = _pairs(event.headers.raw_items())
-                check_content_length(headers, self._max_body)
+                self._headers = _pairs(event.headers.raw_items())
+                # SPEC §7: the response body is capped before it is read, too.
+                check_content_length(self._headers, self._max_body)
                 self._head = event
                 self._body = BodyLimiter(self._max_body)
             elif isinstance(event, h11.Data) and self._body is not None:
@@ -201,7 +236,7 @@ class ClientFraming:
                 self._head = self._body = None
                 return HttpResponse(
                     status=head.status_code,
-                    headers=_pairs(head.headers.raw_items()),
+                    headers=self._headers,
                     body=body.body() if body is not None else b"",
                 )
 

@@ -1,33 +1,31 @@
 """Run DM sessions over asyncio HTTP: the client coroutine and the server.
 
-All protocol decisions are made by :mod:`dmproto.bindings` (driver and endpoint);
-this module only awaits the handler, moves requests and responses, and waits.
-Handlers may be plain functions or coroutine functions.
+All protocol decisions are made by :mod:`dmproto.bindings` (driver and endpoint)
+and the loops are shared (:mod:`dmproto_adapter_base.drive`); this module only
+says how asyncio waits. Handlers may be plain functions or coroutine functions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 from collections.abc import Callable
 
-from dmproto_adapter_base.handlers import Handler, call_handler, call_logged
+from dmproto_adapter_base.drive import drive_client
+from dmproto_adapter_base.handlers import Handler, call_handler
+from dmproto_adapter_base.servers import DMServerBase, Listen
 
 from dmproto.bindings.client import ClientDriver
-from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
-from dmproto.bindings.server import Exchange, Observer, ServerEndpoint, SessionStore
-from dmproto.bindings.steps import Deliver, Send
 from dmproto.limits import DEFAULT_LIMITS, Limits
-from dmproto.session import ClientSession, ServerConfig, ServerSession
+from dmproto.session import ClientSession, ServerSession
 from dmproto.session.events import Event, SessionEnded
 
 from ._http import HttpClient, HttpServer
 
 __all__ = ["DMServer", "run_client_session"]
-
-_log = logging.getLogger("dmproto_asyncio")
 
 
 async def run_client_session(
@@ -54,128 +52,42 @@ async def run_client_session(
         OSError / TimeoutError: network failure or timeout (the session is aborted).
         DMError: HTTP status other than 200, malformed response (session aborted).
     """
-    now = clock or asyncio.get_running_loop().time
     driver = ClientDriver(session, server_url=server_url, limits=limits, user_agent=user_agent)
-    http = HttpClient(ssl_context=ssl_context, timeout=timeout, max_body=driver.max_body)
-    async with http:
-        while True:
-            step = driver.poll(now())
-            if isinstance(step, Deliver):
-                await call_handler(handler, session, step.event)
-            elif isinstance(step, Send):
-                try:
-                    response = await http.exchange(step.url, step.request)
-                except BaseException:
-                    driver.fail(now())
-                    raise
-                driver.handle_response(response, now())
-            else:
-                return step.ended
+    deliver = functools.partial(call_handler, handler, session)
+    async with HttpClient(ssl_context=ssl_context, timeout=timeout,
+                          max_body=driver.max_body) as http:
+        return await drive_client(
+            driver, deliver, http.exchange, clock or asyncio.get_running_loop().time
+        )
 
 
-class DMServer:
+class DMServer(DMServerBase[Handler[ServerSession, Event], HttpServer]):
     """A DM server serving many concurrent device sessions on ``host:port``.
 
     Each connection is a task; the handler is awaited inside it, so a slow handler
-    delays only its own device. Use ``async with DMServer(...) as server:``.
-
-    Args:
-        handler: the application (accounts, commands, outcomes); may be async.
-        config: template ServerConfig of every session.
-        host, port, path: where to listen and the DM path.
-        ssl_context: server TLS context (https) or ``None``.
-        timeout: seconds a connection may stay silent.
-        public_url: externally visible base URL for RespURIs.
-        on_message: ``on_message(request, response, session)`` after every
-            exchange (access log, transcript).
-        store: session snapshot store, so sessions survive restarts and can be
-            shared between workers (see ``ServerEndpoint``).
+    delays only its own device. Use ``async with DMServer(...) as server:``. The
+    arguments are those of :class:`dmproto_adapter_base.servers.DMServerBase`
+    (``handler`` may be a coroutine function; ``clock`` defaults to the loop's).
     """
 
-    def __init__(
-        self,
-        handler: Handler[ServerSession, Event],
-        *,
-        config: ServerConfig,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        path: str = "/dm",
-        ssl_context: ssl.SSLContext | None = None,
-        timeout: float = 30.0,
-        public_url: str | None = None,
-        max_sessions: int = 10_000,
-        on_message: Observer | None = None,
-        store: SessionStore | None = None,
-        clock: Callable[[], float] | None = None,
-    ):
-        self._handler = handler
-        self._clock = clock
-        self.endpoint = ServerEndpoint(
-            config,
-            path=path,
-            public_url=public_url,
-            scheme="https" if ssl_context is not None else "http",
-            max_sessions=max_sessions,
-            on_message=on_message,
-            store=store,
-        )
-        self._http = HttpServer(
-            self._answer,
-            host=host,
-            port=port,
-            ssl_context=ssl_context,
-            timeout=timeout,
-            max_body=self.endpoint.max_body,
-        )
-        self._housekeeping: asyncio.Task[None] | None = None
+    _log = logging.getLogger("dmproto_asyncio")
+    _housekeeping: asyncio.Task[None] | None = None
 
-    def _now(self) -> float:
-        return self._clock() if self._clock else asyncio.get_running_loop().time()
+    def _new_http(self, listen: Listen) -> HttpServer:
+        return HttpServer(self._answer, **listen.options())
 
-    @property
-    def port(self) -> int:
-        """The TCP port listened on (after start)."""
-        return self._http.port
+    def _default_clock(self) -> float:
+        return asyncio.get_running_loop().time()
 
-    @property
-    def url(self) -> str:
-        """The DM URL of this server."""
-        return f"{self._http.scheme}://{self._http.host}:{self.port}{self.endpoint.path}"
-
-    async def _answer(self, request: HttpRequest) -> HttpResponse:
-        opened = self.endpoint.open(request, self._now())
-        if isinstance(opened, HttpResponse):
-            return opened
-        return await self._pump(opened)
-
-    async def _pump(self, exchange: Exchange) -> HttpResponse:
-        try:
-            while True:
-                step = exchange.poll(self._now())
-                if not isinstance(step, Deliver):
-                    return step.response
-                await call_handler(self._handler, exchange.session, step.event)
-        except BaseException as exc:
-            # Cancellation or a failing handler: abort and forget the session.
-            exchange.abandon(self._now())
-            if not isinstance(exc, Exception):
-                raise
-            return error_response(500, "the DM application failed")
-
-    async def _expire_forever(self) -> None:
-        while True:
-            deadline = self.endpoint.next_deadline()
-            delay = 1.0 if deadline is None else min(1.0, max(0.0, deadline - self._now()))
-            await asyncio.sleep(delay)
-            for session in self.endpoint.expire(self._now()):
-                while (event := session.next_event()) is not None:
-                    # housekeeping must survive the application's failures
-                    await call_logged(self._handler, session, event, logger=_log)
+    async def _deliver(self, session: ServerSession, event: Event) -> None:
+        await call_handler(self._handler, session, event)
 
     async def start(self) -> DMServer:
         """Bind and start serving in background tasks."""
         await self._http.start()
-        self._housekeeping = asyncio.get_running_loop().create_task(self._expire_forever())
+        self._housekeeping = asyncio.get_running_loop().create_task(
+            self._expire_forever(asyncio.sleep)
+        )
         return self
 
     async def serve_forever(self) -> None:

@@ -1,8 +1,8 @@
-"""asyncio HTTP/1.1 transport: streams + ssl + the shared h11 framing.
+"""asyncio HTTP/1.1 transport: streams + ssl + the shared h11 framing and loops.
 
-No DM logic lives here: :class:`HttpClient` moves one whole request/response pair,
-:class:`HttpServer` serves connections (one task each) and awaits an ``answer``
-coroutine for each whole request.
+No DM logic lives here, and no loop logic either (:mod:`dmproto_adapter_base`):
+:class:`HttpClient` and :class:`HttpServer` only say how asyncio connects, reads,
+writes and waits.
 """
 
 from __future__ import annotations
@@ -12,21 +12,18 @@ import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 
-from dmproto_adapter_base.framing import (
-    ClientFraming,
-    NeedData,
-    ReadBudget,
-    Reject,
-    ServerFraming,
-)
+from dmproto_adapter_base.drive import roundtrip
+from dmproto_adapter_base.framing import ClientFraming
+from dmproto_adapter_base.pool import KeepAlive
+from dmproto_adapter_base.servers import HttpServerSettings
 
-from dmproto.bindings.http import HttpRequest, HttpResponse, Url, error_response
+from dmproto.bindings.http import HttpRequest, HttpResponse, Url
 from dmproto.errors import RemoteProtocolError
 
 __all__ = ["HttpClient", "HttpServer"]
 
 _READ = 65536
-_Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter, ClientFraming]
+_Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -43,18 +40,33 @@ class HttpClient:
     ):
         self._ssl_context = ssl_context
         self._timeout = timeout
-        self._max_body = max_body
-        self._conns: dict[tuple[str, str, int], _Conn] = {}
+        self._pool: KeepAlive[_Conn] = KeepAlive(
+            max_body=max_body, connect=self._connect, exchange=self._roundtrip,
+            close=lambda conn: _close(conn[1]),
+        )
 
     async def _connect(self, url: Url) -> _Conn:
         context = (self._ssl_context or ssl.create_default_context()) if url.tls else None
-        reader, writer = await asyncio.wait_for(
+        return await asyncio.wait_for(
             asyncio.open_connection(
                 url.host, url.port, ssl=context, server_hostname=url.host if context else None
             ),
             self._timeout,
         )
-        return reader, writer, ClientFraming(max_body=self._max_body)
+
+    async def _roundtrip(
+        self, conn: _Conn, framing: ClientFraming, request: HttpRequest
+    ) -> HttpResponse:
+        reader, writer = conn
+
+        async def send(data: bytes) -> None:
+            writer.write(data)
+            await asyncio.wait_for(writer.drain(), self._timeout)
+
+        return await roundtrip(
+            framing, request, send=send,
+            receive=lambda: asyncio.wait_for(reader.read(_READ), self._timeout),
+        )
 
     async def exchange(self, url: Url, request: HttpRequest) -> HttpResponse:
         """POST ``request`` to ``url`` and return the whole response.
@@ -63,46 +75,11 @@ class HttpClient:
             OSError / TimeoutError: connect/read/write failed or timed out.
             RemoteProtocolError / MalformedMessageError: broken or oversized response.
         """
-        cached = self._conns.pop(url.origin, None)
-        conn = cached if cached is not None else await self._connect(url)
-        try:
-            try:
-                response = await self._roundtrip(conn, request, fresh=cached is None)
-            except _StaleConnection:
-                # The server closed an idle keep-alive connection before reading
-                # anything: the request was not processed, so it is safe to resend.
-                await _close(conn[1])
-                conn = await self._connect(url)
-                response = await self._roundtrip(conn, request, fresh=True)
-        except BaseException:
-            conn[1].close()
-            raise
-        if conn[2].reusable:
-            self._conns[url.origin] = conn
-        else:
-            await _close(conn[1])
-        return response
-
-    async def _roundtrip(self, conn: _Conn, request: HttpRequest, *, fresh: bool) -> HttpResponse:
-        reader, writer, framing = conn
-        writer.write(framing.request(request))
-        await asyncio.wait_for(writer.drain(), self._timeout)
-        got_any = False
-        while True:
-            step = framing.next_response()
-            if isinstance(step, HttpResponse):
-                return step
-            data = await asyncio.wait_for(reader.read(_READ), self._timeout)
-            if not data and not got_any and not fresh:
-                raise _StaleConnection
-            got_any = True
-            framing.feed(data)
+        return await self._pool.post(url, request)
 
     async def aclose(self) -> None:
         """Close every kept-alive connection."""
-        conns, self._conns = list(self._conns.values()), {}
-        for _, writer, _ in conns:
-            await _close(writer)
+        await self._pool.aclose()
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -111,51 +88,13 @@ class HttpClient:
         await self.aclose()
 
 
-class _StaleConnection(Exception):
-    pass
+class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpResponse]]]):
+    """An asyncio HTTP/1.1 server awaiting ``answer(request)`` for each whole request
+    (one task per connection); ``await start()``, then ``await aclose()``."""
 
-
-class HttpServer:
-    """An asyncio HTTP/1.1 server awaiting ``answer(request)`` for each whole request.
-
-    Args:
-        answer: coroutine computing the response.
-        host, port: where to listen (port 0: ephemeral, see ``port`` after start).
-        ssl_context: server-side TLS context, or ``None`` for plain HTTP.
-        timeout: seconds a connection may stay silent (read, write, TLS handshake).
-        max_body: request bodies are capped to this many bytes before reading.
-        max_connections: connections beyond this are closed at once.
-        request_timeout: seconds for a whole request to arrive (default
-            ``4 * timeout``): a client trickling bytes is dropped.
-    """
-
-    def __init__(
-        self,
-        answer: Callable[[HttpRequest], Awaitable[HttpResponse]],
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        ssl_context: ssl.SSLContext | None = None,
-        timeout: float = 30.0,
-        max_body: int,
-        max_connections: int = 1000,
-        request_timeout: float | None = None,
-    ):
-        self._answer = answer
-        self.host = host
-        self.port = port
-        self._ssl_context = ssl_context
-        self._timeout = timeout
-        self._request_timeout = request_timeout or 4 * timeout
-        self._max_body = max_body
-        self._max_connections = max_connections
+    def _setup(self) -> None:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def scheme(self) -> str:
-        """``"https"`` with a TLS context, else ``"http"``."""
-        return "https" if self._ssl_context is not None else "http"
 
     async def start(self) -> None:
         """Bind and start accepting (``port`` is then the bound port)."""
@@ -176,40 +115,21 @@ class HttpServer:
             await _close(writer)
             return
         self._tasks.add(task)
+
+        async def send(data: bytes) -> None:
+            writer.write(data)
+            await asyncio.wait_for(writer.drain(), self._timeout)
+
         try:
-            await self._serve(reader, writer)
+            await self._serve_stream(
+                receive=lambda wait: asyncio.wait_for(reader.read(_READ), wait),
+                send=send, answer=self._answer, clock=asyncio.get_running_loop().time,
+            )
         except (OSError, TimeoutError, RemoteProtocolError, asyncio.IncompleteReadError):
             pass  # peer went away or timed out
         finally:
             self._tasks.discard(task)
             writer.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        framing = ServerFraming(max_body=self._max_body)
-        budget = ReadBudget(timeout=self._timeout, request_timeout=self._request_timeout)
-        loop = asyncio.get_running_loop()
-        while True:
-            step = framing.next_request()
-            if step is NeedData.MORE:
-                wait = budget.next_wait(loop.time())
-                framing.feed(await asyncio.wait_for(reader.read(_READ), wait))
-                continue
-            if step is NeedData.CLOSED:
-                return
-            if isinstance(step, Reject):
-                writer.write(step.data)
-                await asyncio.wait_for(writer.drain(), self._timeout)
-                return
-            assert isinstance(step, HttpRequest)
-            try:
-                response = await self._answer(step)
-            except Exception:  # a bug in the answer must not stop the server
-                response = error_response(500, "internal server error")
-            writer.write(framing.respond(response))
-            await asyncio.wait_for(writer.drain(), self._timeout)
-            budget.reset()
-            if framing.must_close:
-                return
 
     async def aclose(self) -> None:
         """Stop accepting, cancel connection tasks and wait for them."""

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
 
+from dmproto_adapter_base.drive import awaitable
 from dmproto_adapter_base.handlers import call_logged
+from dmproto_adapter_base.servers import Listen, PushListenerBase
 
-from dmproto.bindings.http import HttpRequest, HttpResponse, check_status, parse_url
-from dmproto.bindings.push import (
-    PushAccepted,
-    PushKind,
-    ServerSecret,
-    accept_push,
-    answer_push_request,
-    push_datagram,
-    push_request,
-)
-from dmproto.errors import MalformedMessageError
-from dmproto.limits import DEFAULT_LIMITS, Limits
+from dmproto.bindings.http import check_status, parse_url
+from dmproto.bindings.push import PushAccepted, push_datagram, push_request
 from dmproto.notification import DM_PUSH_PORT
 
 from ._http import HttpClient, HttpServer
@@ -71,37 +62,22 @@ class _Udp(asyncio.DatagramProtocol):
         self._listener._datagram(data)
 
 
-class PushListener:
+class PushListener(PushListenerBase[OnPush, HttpServer]):
     """Device side: receives Package 0 on UDP (and optionally HTTP) and verifies it.
 
-    ``lookup(server_id)`` gives the stored server password and nonce; each verified
-    push is passed to ``on_push(accepted)`` (a function or coroutine function, run as
-    its own task). Pushes that fail verification or do not parse are ignored
-    (SPEC §5.2). Use ``async with PushListener(...) as listener:``.
+    ``PushListener(lookup, on_push, *, host="127.0.0.1", udp_port=0, http_port=None,
+    limits=DEFAULT_LIMITS)``: ``lookup(server_id)`` gives the stored server password
+    and nonce; each verified push is passed to ``on_push(accepted)`` (a function or
+    coroutine function, run as its own task). Pushes that fail verification or do
+    not parse are ignored (SPEC §5.2). Use ``async with PushListener(...) as listener:``.
     """
 
-    def __init__(
-        self,
-        lookup: Callable[[str], ServerSecret | None],
-        on_push: OnPush,
-        *,
-        host: str = "127.0.0.1",
-        udp_port: int | None = 0,
-        http_port: int | None = None,
-        limits: Limits = DEFAULT_LIMITS,
-    ):
-        self._lookup = lookup
-        self._on_push = on_push
-        self._host = host
-        self._udp_port = udp_port
-        self._limits = limits
+    def _setup(self) -> None:
         self._transport: asyncio.DatagramTransport | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._http: HttpServer | None = None
-        if http_port is not None:
-            self._http = HttpServer(
-                self._answer, host=host, port=http_port, max_body=limits.max_message_size
-            )
+
+    def _new_http(self, listen: Listen) -> HttpServer:
+        return HttpServer(awaitable(self._answer_push), **listen.options())
 
     @property
     def udp_port(self) -> int | None:
@@ -110,32 +86,12 @@ class PushListener:
             return None
         return int(self._transport.get_extra_info("sockname")[1])
 
-    @property
-    def http_url(self) -> str | None:
-        """The HTTP URL accepting Package 0 POSTs (``None`` without HTTP)."""
-        if self._http is None:
-            return None
-        return f"http://{self._http.host}:{self._http.port}/push"
-
     def _deliver(self, accepted: PushAccepted) -> None:
         # The application's failure must not stop the listener: it is logged.
         run = functools.partial(call_logged, self._on_push, accepted, logger=_log)
-
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _datagram(self, data: bytes) -> None:
-        with contextlib.suppress(MalformedMessageError):
-            accepted = accept_push(data, PushKind.WSP, self._lookup, limits=self._limits)
-            if accepted is not None:
-                self._deliver(accepted)
-
-    async def _answer(self, request: HttpRequest) -> HttpResponse:
-        response, accepted = answer_push_request(request, self._lookup, limits=self._limits)
-        if accepted is not None:
-            self._deliver(accepted)
-        return response
 
     async def start(self) -> PushListener:
         """Bind the sockets and start listening."""

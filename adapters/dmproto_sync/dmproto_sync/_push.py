@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import ssl
 import threading
 from collections.abc import Callable
 
-from dmproto.bindings.http import HttpRequest, HttpResponse, check_status, parse_url
-from dmproto.bindings.push import (
-    PushAccepted,
-    PushKind,
-    ServerSecret,
-    accept_push,
-    answer_push_request,
-    push_datagram,
-    push_request,
-)
-from dmproto.errors import MalformedMessageError
-from dmproto.limits import DEFAULT_LIMITS, Limits
+from dmproto_adapter_base.servers import Listen, PushListenerBase
+
+from dmproto.bindings.http import check_status, parse_url
+from dmproto.bindings.push import PushAccepted, push_datagram, push_request
 from dmproto.notification import DM_PUSH_PORT
 
 from ._http import HttpClient, HttpServer
@@ -32,14 +23,16 @@ _log = logging.getLogger("dmproto_sync")
 _DATAGRAM = 65536
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def send_push_udp(
     package0: bytes, host: str, port: int = DM_PUSH_PORT, *, transaction_id: int = 1
 ) -> None:
     """Send ``package0`` as a WSP push datagram to ``host:port`` (default 2948)."""
-    datagram = push_datagram(package0, transaction_id=transaction_id)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        sock.sendto(datagram, (host, port))
+    with socket.socket(_family(host), socket.SOCK_DGRAM) as sock:
+        sock.sendto(push_datagram(package0, transaction_id=transaction_id), (host, port))
 
 
 def send_push_http(
@@ -57,59 +50,33 @@ def send_push_http(
     check_status(response.status)
 
 
-class PushListener:
+class PushListener(PushListenerBase[Callable[[PushAccepted], None], HttpServer]):
     """Device side: receives Package 0 on UDP (and optionally HTTP) and verifies it.
 
-    ``lookup(server_id)`` gives the stored server password and nonce; each verified
-    push is passed to ``on_push(accepted)`` in the listener's thread (start the
-    session there with ``ClientSession.from_notification``). Pushes that fail
-    verification or do not parse are ignored (SPEC §5.2).
+    ``PushListener(lookup, on_push, *, host="127.0.0.1", udp_port=0, http_port=None,
+    limits=DEFAULT_LIMITS)``: ``lookup(server_id)`` gives the stored server password
+    and nonce; each verified push is passed to ``on_push(accepted)`` in the
+    listener's thread (start the session there with
+    ``ClientSession.from_notification``). Pushes that fail verification or do not
+    parse are ignored (SPEC §5.2). The sockets are bound at construction.
     """
 
-    def __init__(
-        self,
-        lookup: Callable[[str], ServerSecret | None],
-        on_push: Callable[[PushAccepted], None],
-        *,
-        host: str = "127.0.0.1",
-        udp_port: int | None = 0,
-        http_port: int | None = None,
-        limits: Limits = DEFAULT_LIMITS,
-    ):
-        self._lookup = lookup
-        self._on_push = on_push
-        self._limits = limits
+    def _setup(self) -> None:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._udp: socket.socket | None = None
-        self._http: HttpServer | None = None
-        if udp_port is not None:
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            self._udp = socket.socket(family, socket.SOCK_DGRAM)
-            self._udp.bind((host, udp_port))
+        if self._udp_port is not None:
+            self._udp = socket.socket(_family(self._host), socket.SOCK_DGRAM)
+            self._udp.bind((self._host, self._udp_port))
             self._udp.settimeout(0.2)
-        if http_port is not None:
-            self._http = HttpServer(
-                self._answer, host=host, port=http_port, max_body=limits.max_message_size
-            )
+
+    def _new_http(self, listen: Listen) -> HttpServer:
+        return HttpServer(self._answer_push, **listen.options())
 
     @property
     def udp_port(self) -> int | None:
         """The UDP port listened on (``None`` without UDP)."""
         return None if self._udp is None else int(self._udp.getsockname()[1])
-
-    @property
-    def http_url(self) -> str | None:
-        """The HTTP URL accepting Package 0 POSTs (``None`` without HTTP)."""
-        if self._http is None:
-            return None
-        return f"http://{self._http.host}:{self._http.port}/push"
-
-    def _answer(self, request: HttpRequest) -> HttpResponse:
-        response, accepted = answer_push_request(request, self._lookup, limits=self._limits)
-        if accepted is not None:
-            self._deliver(accepted)
-        return response
 
     def _deliver(self, accepted: PushAccepted) -> None:
         try:
@@ -126,10 +93,7 @@ class PushListener:
                 continue
             except OSError:
                 return
-            with contextlib.suppress(MalformedMessageError):
-                accepted = accept_push(data, PushKind.WSP, self._lookup, limits=self._limits)
-                if accepted is not None:
-                    self._deliver(accepted)
+            self._datagram(data)
 
     def start(self) -> PushListener:
         """Listen in background threads; returns ``self``."""

@@ -1,32 +1,29 @@
-"""trio HTTP/1.1 transport: trio streams + ssl + the shared h11 framing.
+"""trio HTTP/1.1 transport: trio streams + ssl + the shared h11 framing and loops.
 
-No DM logic lives here: :class:`HttpClient` moves one whole request/response pair,
-:class:`HttpServer` serves connections (one task each, in the caller's nursery) and
-awaits an ``answer`` coroutine for each whole request.
+No DM logic lives here, and no loop logic either (:mod:`dmproto_adapter_base`):
+:class:`HttpClient` and :class:`HttpServer` only say how trio connects, reads,
+writes and waits.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ssl
 from collections.abc import Awaitable, Callable
 
 import trio
-from dmproto_adapter_base.framing import (
-    ClientFraming,
-    NeedData,
-    ReadBudget,
-    Reject,
-    ServerFraming,
-)
+from dmproto_adapter_base.drive import roundtrip
+from dmproto_adapter_base.framing import ClientFraming, StaleConnection
+from dmproto_adapter_base.pool import KeepAlive
+from dmproto_adapter_base.servers import HttpServerSettings
 
-from dmproto.bindings.http import HttpRequest, HttpResponse, Url, error_response
+from dmproto.bindings.http import HttpRequest, HttpResponse, Url
 from dmproto.errors import RemoteProtocolError
 
 __all__ = ["HttpClient", "HttpServer"]
 
 _READ = 65536
-_Conn = tuple[trio.abc.Stream, ClientFraming]
 
 
 async def _close(stream: trio.abc.Stream) -> None:
@@ -34,6 +31,14 @@ async def _close(stream: trio.abc.Stream) -> None:
         scope.shield = True
         with contextlib.suppress(Exception):
             await stream.aclose()
+
+
+def _sender(stream: trio.abc.Stream, timeout: float) -> Callable[[bytes], Awaitable[None]]:
+    async def send(data: bytes) -> None:
+        with trio.fail_after(timeout):
+            await stream.send_all(data)
+
+    return send
 
 
 class HttpClient:
@@ -44,10 +49,11 @@ class HttpClient:
     ):
         self._ssl_context = ssl_context
         self._timeout = timeout
-        self._max_body = max_body
-        self._conns: dict[tuple[str, str, int], _Conn] = {}
+        self._pool: KeepAlive[trio.abc.Stream] = KeepAlive(
+            max_body=max_body, connect=self._connect, exchange=self._roundtrip, close=_close
+        )
 
-    async def _connect(self, url: Url) -> _Conn:
+    async def _connect(self, url: Url) -> trio.abc.Stream:
         with trio.fail_after(self._timeout):
             stream: trio.abc.Stream = await trio.open_tcp_stream(url.host, url.port)
             if url.tls:
@@ -59,7 +65,21 @@ class HttpClient:
                     await _close(stream)
                     raise
                 stream = tls
-        return stream, ClientFraming(max_body=self._max_body)
+        return stream
+
+    async def _roundtrip(
+        self, stream: trio.abc.Stream, framing: ClientFraming, request: HttpRequest
+    ) -> HttpResponse:
+        receive = functools.partial(_receive_within, stream, self._timeout)
+        try:
+            return await roundtrip(
+                framing, request, send=_sender(stream, self._timeout), receive=receive
+            )
+        except trio.BrokenResourceError:
+            # A reset kept-alive connection is stale too (nothing was processed).
+            if framing.may_retry:
+                raise StaleConnection("kept-alive connection reset") from None
+            raise
 
     async def exchange(self, url: Url, request: HttpRequest) -> HttpResponse:
         """POST ``request`` to ``url`` and return the whole response.
@@ -69,52 +89,11 @@ class HttpClient:
                 or timeout.
             RemoteProtocolError / MalformedMessageError: broken or oversized response.
         """
-        cached = self._conns.pop(url.origin, None)
-        conn = cached if cached is not None else await self._connect(url)
-        try:
-            try:
-                response = await self._roundtrip(conn, request, fresh=cached is None)
-            except _StaleConnection:
-                # The server closed an idle keep-alive connection before reading
-                # anything: the request was not processed, so it is safe to resend.
-                await _close(conn[0])
-                conn = await self._connect(url)
-                response = await self._roundtrip(conn, request, fresh=True)
-        except BaseException:
-            await _close(conn[0])
-            raise
-        if conn[1].reusable:
-            self._conns[url.origin] = conn
-        else:
-            await _close(conn[0])
-        return response
-
-    async def _roundtrip(self, conn: _Conn, request: HttpRequest, *, fresh: bool) -> HttpResponse:
-        stream, framing = conn
-        got_any = False
-        try:
-            with trio.fail_after(self._timeout):
-                await stream.send_all(framing.request(request))
-            while True:
-                step = framing.next_response()
-                if isinstance(step, HttpResponse):
-                    return step
-                with trio.fail_after(self._timeout):
-                    data = await stream.receive_some(_READ)
-                if not data and not got_any and not fresh:
-                    raise _StaleConnection
-                got_any = True
-                framing.feed(bytes(data))
-        except trio.BrokenResourceError:
-            if got_any or fresh:
-                raise
-            raise _StaleConnection from None
+        return await self._pool.post(url, request)
 
     async def aclose(self) -> None:
         """Close every kept-alive connection."""
-        conns, self._conns = list(self._conns.values()), {}
-        for stream, _ in conns:
-            await _close(stream)
+        await self._pool.aclose()
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -123,53 +102,15 @@ class HttpClient:
         await self.aclose()
 
 
-class _StaleConnection(Exception):
-    pass
-
-
-class HttpServer:
+class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpResponse]]]):
     """A trio HTTP/1.1 server awaiting ``answer(request)`` for each whole request.
 
     Run it in a nursery: ``port = await nursery.start(server.serve)``; cancel the
-    nursery (or its scope) to stop it.
-
-    Args:
-        answer: coroutine computing the response.
-        host, port: where to listen (port 0: ephemeral).
-        ssl_context: server-side TLS context, or ``None`` for plain HTTP.
-        timeout: seconds a connection may stay silent (read, write, TLS handshake).
-        max_body: request bodies are capped to this many bytes before reading.
-        max_connections: connections beyond this are closed at once.
-        request_timeout: seconds for a whole request to arrive (default
-            ``4 * timeout``): a client trickling bytes is dropped.
+    nursery (or its scope) to stop it. Arguments: see ``HttpServerSettings``.
     """
 
-    def __init__(
-        self,
-        answer: Callable[[HttpRequest], Awaitable[HttpResponse]],
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        ssl_context: ssl.SSLContext | None = None,
-        timeout: float = 30.0,
-        max_body: int,
-        max_connections: int = 1000,
-        request_timeout: float | None = None,
-    ):
-        self._answer = answer
-        self.host = host
-        self.port = port
-        self._ssl_context = ssl_context
-        self._timeout = timeout
-        self._request_timeout = request_timeout or 4 * timeout
-        self._max_body = max_body
-        self._max_connections = max_connections
+    def _setup(self) -> None:
         self._open = 0
-
-    @property
-    def scheme(self) -> str:
-        """``"https"`` with a TLS context, else ``"http"``."""
-        return "https" if self._ssl_context is not None else "http"
 
     async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen and serve until cancelled; reports the bound port to ``nursery.start``."""
@@ -190,36 +131,17 @@ class HttpServer:
                 conn = trio.SSLStream(stream, self._ssl_context, server_side=True)
                 with trio.fail_after(self._timeout):
                     await conn.do_handshake()
-            await self._serve(conn)
+            await self._serve_stream(
+                receive=functools.partial(_receive_within, conn), send=_sender(conn, self._timeout),
+                answer=self._answer, clock=trio.current_time,
+            )
         except (OSError, trio.TooSlowError, trio.BrokenResourceError, RemoteProtocolError):
             pass  # peer went away, timed out, or failed the TLS handshake
         finally:
             self._open -= 1
             await _close(conn)
 
-    async def _serve(self, stream: trio.abc.Stream) -> None:
-        framing = ServerFraming(max_body=self._max_body)
-        budget = ReadBudget(timeout=self._timeout, request_timeout=self._request_timeout)
-        while True:
-            step = framing.next_request()
-            if step is NeedData.MORE:
-                with trio.fail_after(budget.next_wait(trio.current_time())):
-                    framing.feed(bytes(await stream.receive_some(_READ)))
-                continue
-            if step is NeedData.CLOSED:
-                return
-            if isinstance(step, Reject):
-                with trio.fail_after(self._timeout):
-                    await stream.send_all(step.data)
-                return
-            assert isinstance(step, HttpRequest)
-            try:
-                response = await self._answer(step)
-            except Exception:  # a bug in the answer must not stop the server
-                response = error_response(500, "internal server error")
-            data = framing.respond(response)
-            with trio.fail_after(self._timeout):
-                await stream.send_all(data)
-            budget.reset()
-            if framing.must_close:
-                return
+
+async def _receive_within(stream: trio.abc.Stream, wait: float) -> bytes:
+    with trio.fail_after(wait):
+        return bytes(await stream.receive_some(_READ))
