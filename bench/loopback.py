@@ -13,6 +13,14 @@ For each adapter (sync, asyncio, trio) and each concurrency (default 1, 100, 100
 * ratio = DM round trips/s divided by bare round trips/s (1.0 = no DM overhead).
 * memory: tracemalloc peak of a separate DM run divided by N (client and server
   sessions both live in this process), in KiB per concurrent session.
+* core: the same sessions without any network (``ClientDriver`` straight into
+  ``ServerEndpoint.handle``), split into the server's and the devices' share per
+  round trip: that codec + session work is in every DM round trip, so
+  ``ceiling = bare trip time / (bare trip time + core time)`` is the best ratio
+  any adapter could reach in this benchmark (clients and server share one process).
+
+The simulated devices (their trees and sessions) are built before the clock starts:
+the benchmark times round trips, not fixtures.
 
 Usage::
 
@@ -33,7 +41,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, parse_url
+from dmproto.bindings.server import ServerEndpoint
+from dmproto.bindings.steps import Deliver, Done
 from dmproto.codec.model import Get, Item, Location
 from dmproto.security import AuthScheme, Credentials
 from dmproto.session import Account, ClientConfig, ClientSession, ServerConfig, ServerSession
@@ -56,7 +67,10 @@ def server_app(session: ServerSession, event: ev.Event) -> None:
             session.finish()
 
 
-def make_device(url: str, index: int) -> tuple[ClientSession, Callable[[Any, Any], None]]:
+Device = tuple[ClientSession, Callable[[Any, Any], None]]
+
+
+def make_device(url: str, index: int) -> Device:
     tree = build_device_tree(DeviceInfo(dev_id=f"IMEI:{index}", man="Bench", mod="B1"))
     config = ClientConfig(
         random_bytes=os.urandom, server_uri=url, device_id=f"IMEI:{index}",
@@ -145,8 +159,9 @@ class SyncBench:
         for t in threads:
             t.join(120)
 
-    def run_sessions(self, url: str, n: int) -> None:
-        self._threads(n, lambda i: self.m.run_client_session(*make_device(url, i), timeout=60))
+    def run_sessions(self, devices: list[Device]) -> None:
+        self._threads(len(devices),
+                      lambda i: self.m.run_client_session(*devices[i], timeout=60))
 
     def run_bare(self, url: str, n: int, per_client: int) -> None:
         target, request = bare_request(url)
@@ -190,10 +205,10 @@ class AsyncioBench:
         with self._serve(server, server.start, server.aclose):
             yield f"http://127.0.0.1:{server.port}/dm"
 
-    def run_sessions(self, url: str, n: int) -> None:
+    def run_sessions(self, devices: list[Device]) -> None:
         async def main() -> None:
-            await asyncio.gather(*(self.m.run_client_session(*make_device(url, i), timeout=60)
-                                   for i in range(n)))
+            await asyncio.gather(*(self.m.run_client_session(*device, timeout=60)
+                                   for device in devices))
 
         asyncio.run(main())
 
@@ -256,11 +271,10 @@ class TrioBench:
         with self._serve(server.serve):
             yield f"http://127.0.0.1:{server.port}/dm"
 
-    def run_sessions(self, url: str, n: int) -> None:
+    def run_sessions(self, devices: list[Device]) -> None:
         async def main() -> None:
             async with self.trio.open_nursery() as nursery:
-                for i in range(n):
-                    session, handler = make_device(url, i)
+                for session, handler in devices:
                     nursery.start_soon(
                         lambda s=session, h=handler: self.m.run_client_session(s, h, timeout=60)
                     )
@@ -286,11 +300,34 @@ class TrioBench:
 BENCHES = {"sync": SyncBench, "asyncio": AsyncioBench, "trio": TrioBench}
 
 
+def measure_core(n: int) -> tuple[float, float]:
+    """Seconds per round trip of codec + session work without network: (server, devices)."""
+    endpoint = ServerEndpoint(ServerConfig(random_bytes=os.urandom, server_uri="bench"))
+    devices = [make_device("http://127.0.0.1:9/dm", i) for i in range(n)]
+    server = total = 0.0
+    trips = 0
+    for session, handler in devices:
+        driver = ClientDriver(session)
+        start = time.perf_counter()
+        while not isinstance(step := driver.poll(time.monotonic()), Done):
+            if isinstance(step, Deliver):
+                handler(session, step.event)
+            else:
+                served = time.perf_counter()
+                response = endpoint.handle(step.request, server_app, time.monotonic)
+                server += time.perf_counter() - served
+                trips += 1
+                driver.handle_response(response, time.monotonic())
+        total += time.perf_counter() - start
+    return server / trips, (total - server) / trips
+
+
 def measure(bench: Any, n: int) -> dict[str, float]:
     counter = Counter()
     with bench.dm_server(counter) as url:
+        devices = [make_device(url, i) for i in range(n)]
         start = time.perf_counter()
-        bench.run_sessions(url, n)
+        bench.run_sessions(devices)
         dm_time = time.perf_counter() - start
     trips = counter.n
     per_client = max(1, round(trips / n))
@@ -302,12 +339,16 @@ def measure(bench: Any, n: int) -> dict[str, float]:
     with bench.dm_server(Counter()) as url:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
-        bench.run_sessions(url, n)
+        bench.run_sessions([make_device(url, i) for i in range(n)])
         peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     dm_rate = trips / dm_time
     bare_rate = per_client * n / bare_time
+    core_server, core_devices = measure_core(min(n, 200))
     return {
+        "core_server_ms": core_server * 1000,
+        "core_devices_ms": core_devices * 1000,
+        "ceiling": (1 / bare_rate) / (1 / bare_rate + core_server + core_devices),
         "sessions_s": n / dm_time,
         "dm_trips_s": dm_rate,
         "bare_trips_s": bare_rate,
@@ -324,13 +365,15 @@ def main() -> None:
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     print(f"{'adapter':8} {'N':>5} {'sessions/s':>11} {'DM trips/s':>11} "
-          f"{'bare trips/s':>13} {'ratio':>6} {'trips/sess':>10} {'KiB/session':>12}")
+          f"{'bare trips/s':>13} {'ratio':>6} {'ceiling':>7} {'core srv/dev ms':>15} "
+          f"{'trips/sess':>10} {'KiB/session':>12}")
     for name in args.adapters.split(","):
         bench = BENCHES[name]()
         for n in counts:
             r = measure(bench, n)
             print(f"{name:8} {n:>5} {r['sessions_s']:>11.1f} {r['dm_trips_s']:>11.1f} "
-                  f"{r['bare_trips_s']:>13.1f} {r['ratio']:>6.2f} "
+                  f"{r['bare_trips_s']:>13.1f} {r['ratio']:>6.2f} {r['ceiling']:>7.2f} "
+                  f"{r['core_server_ms']:>7.2f}/{r['core_devices_ms']:<7.2f} "
                   f"{r['trips_per_session']:>10.1f} {r['kib_per_session']:>12.1f}", flush=True)
 
 
