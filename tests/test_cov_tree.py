@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 from test_bootstrap import IMSI, bootstrap_message, signed, state
+from test_tree_commands import Recorder
 from test_tree_support import (
     OPEN_ACL,
+    SRV,
     add,
     add_node,
     delete,
@@ -16,11 +18,12 @@ from test_tree_support import (
     item,
     open_tree,
     replace,
+    run,
     std_tree,
     value,
 )
 
-from dmproto.codec.model import Add, Atomic, Command, Item, Location, Meta, Replace, XmlData
+from dmproto.codec.model import Add, Atomic, Item, Location, Meta, Replace, XmlData
 from dmproto.codec.tnds import (
     DFProperties,
     MgmtTree,
@@ -35,8 +38,6 @@ from dmproto.tree import (
     AclCommand,
     Backend,
     BinaryWire,
-    ExecRequest,
-    ExecResult,
     ManagementTree,
     Node,
     NodeFormat,
@@ -46,13 +47,6 @@ from dmproto.tree.bootstrap import BootstrapStatus, apply_bootstrap
 from dmproto.tree.cp import W7Application, apply_w7
 from dmproto.tree.stdobj import AppAuth, AuthLevel, DMAccount, add_account, devinfo_items
 from dmproto.tree.tnds_io import TNDS_TYPES, export_subtree, load_ddf, tnds_item
-
-SRV = "srv"
-
-
-def run(tree: ManagementTree, command: Command, server: str = SRV) -> int:
-    return int(tree.execute(command, server_id=server).code)
-
 
 # -- local mutations ------------------------------------------------------------------
 
@@ -118,16 +112,6 @@ class _Broken(Backend):
         raise _Abort
 
 
-class _Exec(Backend):
-    def __init__(self, code: int) -> None:
-        self.code = code
-        self.requests: list[ExecRequest] = []
-
-    def execute(self, request: ExecRequest) -> ExecResult:
-        self.requests.append(request)
-        return ExecResult(code=self.code)
-
-
 def test_an_aborting_backend_hook_propagates_and_rolls_back() -> None:
     tree = open_tree()
     run(tree, add("./a", "old"))
@@ -145,7 +129,7 @@ def test_an_aborting_backend_hook_propagates_and_rolls_back() -> None:
 def test_exec_refusal_codes(answer: int, code: int) -> None:
     tree = open_tree()
     run(tree, add("./run", "x"))
-    tree.mount("./run", _Exec(answer))
+    tree.mount("./run", Recorder(answer))
     assert run(tree, exec_("./run")) == code
 
 
@@ -159,16 +143,16 @@ def test_default_backend_does_not_execute() -> None:
 def test_exec_on_a_property_is_refused() -> None:
     tree = open_tree()
     run(tree, add("./run", "x"))
-    backend = _Exec(200)
+    backend = Recorder(200)
     tree.mount("./run", backend)
     assert run(tree, exec_("./run?prop=Title")) == 405
-    assert backend.requests == []
+    assert backend.calls == []
 
 
 def test_accepted_exec_without_correlator_is_not_pending() -> None:
     tree = open_tree()
     run(tree, add("./run", "x"))
-    tree.mount("./run", _Exec(202))
+    tree.mount("./run", Recorder(202))
     assert run(tree, exec_("./run")) == 202
     assert tree.pending_execs() == ()
 

@@ -6,6 +6,7 @@ import base64
 
 import pytest
 from test_tree_support import (
+    SRV,
     add,
     add_node,
     copy,
@@ -15,19 +16,13 @@ from test_tree_support import (
     item,
     open_tree,
     replace,
+    run,
     std_tree,
     value,
 )
 
-from dmproto.codec.model import Add, Alert, Command, Get, Meta, Results, Status
+from dmproto.codec.model import Add, Alert, Get, Meta, Results, Status
 from dmproto.tree import Backend, ExecRequest, ExecResult, ManagementTree
-
-SRV = "srv"
-
-
-def run(tree: ManagementTree, command: Command, server: str = SRV) -> int:
-    return int(tree.execute(command, server_id=server).code)
-
 
 # -- Add ------------------------------------------------------------------------------
 

@@ -8,11 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from dmproto.codec.model import Add, Copy, Delete, Exec, Get, Item, Location, Meta, Replace
+from dmproto.codec.model import (
+    Add,
+    Command,
+    Copy,
+    Delete,
+    Exec,
+    Get,
+    Item,
+    Location,
+    Meta,
+    Replace,
+)
 from dmproto.tree import ManagementTree
 from dmproto.tree.stdobj import DeviceInfo, build_device_tree
 
 OPEN_ACL = "Add=*&Delete=*&Exec=*&Get=*&Replace=*"
+SRV = "srv"
+
+
+def run(tree: ManagementTree, command: Command, server: str = SRV) -> int:
+    """Execute ``command`` as ``server``; the status code."""
+    return int(tree.execute(command, server_id=server).code)
 
 
 def item(
