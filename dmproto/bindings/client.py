@@ -64,6 +64,7 @@ class ClientDriver:
         self.limits = limits
         self._user_agent = user_agent
         self._base: Url | None = parse_url(server_url) if server_url else None
+        self._parsed: tuple[str, Url] | None = None  # the last RespURI and its parse
         self._outbox: list[OutgoingMessage] = []
         self._awaiting = False
         self.ended: SessionEnded | None = None
@@ -97,7 +98,7 @@ class ClientDriver:
     def _send(self, message: OutgoingMessage) -> Send:
         # SPEC §7: POST to the RespURI the session tracks, else the server URL.
         if message.url:
-            url = parse_url(message.url, base=self._base)
+            url = self._resolve(message.url)
         elif self._base is not None:
             url = self._base
         else:
@@ -111,6 +112,12 @@ class ClientDriver:
             method="POST", target=url.target, headers=headers, body=message.body
         )
         return Send(url=url, request=request)
+
+    def _resolve(self, text: str) -> Url:
+        # The session repeats the same RespURI for every message: parse it once.
+        if self._parsed is None or self._parsed[0] != text:
+            self._parsed = (text, parse_url(text, base=self._base))
+        return self._parsed[1]
 
     def handle_response(self, response: HttpResponse, now: float) -> None:
         """Feed the server's HTTP response to the session.

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import sys
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from dmproto_adapter_base.drive import roundtrip
 from dmproto_adapter_base.framing import ClientFraming
@@ -24,6 +26,25 @@ __all__ = ["HttpClient", "HttpServer"]
 
 _READ = 65536
 _Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+T = TypeVar("T")
+
+if sys.version_info >= (3, 11):
+
+    async def _within(awaitable: Awaitable[T], seconds: float) -> T:
+        # A timeout scope costs no extra task per read (wait_for wraps one).
+        async with asyncio.timeout(seconds):
+            return await awaitable
+
+else:  # pragma: no cover - Python 3.10
+    _within = asyncio.wait_for
+
+
+def _sender(writer: asyncio.StreamWriter, timeout: float) -> Callable[[bytes], Awaitable[None]]:
+    async def send(data: bytes) -> None:
+        writer.write(data)
+        await _within(writer.drain(), timeout)
+
+    return send
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -58,14 +79,9 @@ class HttpClient:
         self, conn: _Conn, framing: ClientFraming, request: HttpRequest
     ) -> HttpResponse:
         reader, writer = conn
-
-        async def send(data: bytes) -> None:
-            writer.write(data)
-            await asyncio.wait_for(writer.drain(), self._timeout)
-
         return await roundtrip(
-            framing, request, send=send,
-            receive=lambda: asyncio.wait_for(reader.read(_READ), self._timeout),
+            framing, request, send=_sender(writer, self._timeout),
+            receive=lambda: _within(reader.read(_READ), self._timeout),
         )
 
     async def exchange(self, url: Url, request: HttpRequest) -> HttpResponse:
@@ -115,17 +131,14 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
             await _close(writer)
             return
         self._tasks.add(task)
-
-        async def send(data: bytes) -> None:
-            writer.write(data)
-            await asyncio.wait_for(writer.drain(), self._timeout)
-
         try:
             await self._serve_stream(
-                receive=lambda wait: asyncio.wait_for(reader.read(_READ), wait),
-                send=send, answer=self._answer, clock=asyncio.get_running_loop().time,
+                receive=lambda wait: _within(reader.read(_READ), wait),
+                send=_sender(writer, self._timeout), answer=self._answer,
+                clock=asyncio.get_running_loop().time,
             )
-        except (OSError, TimeoutError, RemoteProtocolError, asyncio.IncompleteReadError):
+        except (OSError, TimeoutError, asyncio.TimeoutError, RemoteProtocolError,
+                asyncio.IncompleteReadError):
             pass  # peer went away or timed out
         finally:
             self._tasks.discard(task)
