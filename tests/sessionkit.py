@@ -252,6 +252,37 @@ class Pair:
         return self
 
 
+def wire_msg(
+    body: str,
+    msg_id: int = 1,
+    *,
+    to_server: bool = False,
+    final: bool = True,
+    extra: str = "",
+    hdr_code: int | None = 212,
+    session_id: str = "1",
+) -> bytes:
+    """A hand-written XML message of session ``1`` between DEVICE_ID and SERVER_URI:
+    SyncHdr (+ *extra* header elements), the Status for the peer's SyncHdr (MsgRef 1,
+    *hdr_code*; omitted when None), *body*, and Final."""
+    target, source = (SERVER_URI, DEVICE_ID) if to_server else (DEVICE_ID, SERVER_URI)
+    status = (
+        "<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>"
+        f"<Data>{hdr_code}</Data></Status>"
+        if hdr_code is not None
+        else ""
+    )
+    return (
+        '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>'
+        f"<SessionID>{session_id}</SessionID><MsgID>{msg_id}</MsgID><Target><LocURI>{target}"
+        f"</LocURI></Target><Source><LocURI>{source}</LocURI></Source>{extra}</SyncHdr><SyncBody>"
+        + status
+        + body
+        + ("<Final/>" if final else "")
+        + "</SyncBody></SyncML>"
+    ).encode()
+
+
 def transcript_messages(pair: Pair) -> list[tuple[str, Message]]:
     """The pair's transcript decoded: ``(direction, message)`` in order."""
     return [(direction, decode_message(body)) for direction, body in pair.transcript]
@@ -271,4 +302,5 @@ __all__ = [
     "seeded_random",
     "server_config",
     "transcript_messages",
+    "wire_msg",
 ]

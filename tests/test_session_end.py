@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sessionkit import DEVICE_ID, SERVER_URI, Pair, account
+from sessionkit import Pair, account, wire_msg
 
 from dmproto.codec.model import Get, Item, Location
 from dmproto.errors import RemoteProtocolError
@@ -124,16 +124,6 @@ def test_server_commands_queued_before_reject_complete_215() -> None:
     assert done.outcome.code == 215
 
 
-def server_msg(body: str, msg_id: int = 1) -> bytes:
-    return (
-        '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>'
-        f"<SessionID>1</SessionID><MsgID>{msg_id}</MsgID><Target><LocURI>{DEVICE_ID}</LocURI>"
-        f"</Target><Source><LocURI>{SERVER_URI}</LocURI></Source></SyncHdr><SyncBody>"
-        "<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>"
-        "<Data>212</Data></Status>" + body + "<Final/></SyncBody></SyncML>"
-    ).encode()
-
-
 def client_sent_alert() -> tuple[ClientSession, int]:
     """A client whose Package 1 (with one queued Generic Alert) has gone out."""
     pair = Pair.make(client={"server_credentials": None})
@@ -155,18 +145,18 @@ def client_hostile_reply(client: ClientSession) -> None:
         (client_hostile_reply, ev.EndReason.PROTOCOL_ERROR),
         (
             lambda c: c.receive_message(
-                server_msg("<Alert><CmdID>2</CmdID><Data>1223</Data></Alert>"), media_type=XML,
+                wire_msg("<Alert><CmdID>2</CmdID><Data>1223</Data></Alert>"), media_type=XML,
                 now=2.0,
             ),
             ev.EndReason.ABORTED_BY_PEER,
         ),
         # The server's Status-only package lacks the alert's Status.
-        (lambda c: c.receive_message(server_msg(""), media_type=XML, now=2.0),
+        (lambda c: c.receive_message(wire_msg(""), media_type=XML, now=2.0),
          ev.EndReason.COMPLETED),
         # The server refuses our credentials for good (401 without a Chal).
         (
             lambda c: c.receive_message(
-                server_msg("").replace(b"<Data>212</Data>", b"<Data>401</Data>"),
+                wire_msg("").replace(b"<Data>212</Data>", b"<Data>401</Data>"),
                 media_type=XML,
                 now=2.0,
             ),
@@ -190,7 +180,7 @@ def test_client_alert_answered_inside_the_server_abort() -> None:
         "<Status><CmdID>2</CmdID><MsgRef>1</MsgRef><CmdRef>3</CmdRef><Cmd>Alert</Cmd>"
         "<Data>200</Data></Status><Alert><CmdID>3</CmdID><Data>1223</Data></Alert>"
     )
-    client.receive_message(server_msg(status), media_type=XML, now=2.0)
+    client.receive_message(wire_msg(status), media_type=XML, now=2.0)
     events = drain(client)
     ended = accounted(events, [handle])
     assert ended.reason is ev.EndReason.ABORTED_BY_PEER and ended.unanswered == ()

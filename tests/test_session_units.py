@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sessionkit import DEVICE_ID, SERVER_URI, Pair, account, client_config, server_config
+from sessionkit import SERVER_URI, Pair, account, client_config, server_config, wire_msg
 
 from dmproto.codec import decode_message
 from dmproto.codec.model import Alert, Get, Item, Location, Status
@@ -71,16 +71,6 @@ def started_client(**changes: object) -> ClientSession:
     return client
 
 
-def server_msg(body: str, msg_id: int = 1, final: bool = True, extra: str = "") -> bytes:
-    return (
-        '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>'
-        f"<SessionID>1</SessionID><MsgID>{msg_id}</MsgID><Target><LocURI>{DEVICE_ID}</LocURI>"
-        f"</Target><Source><LocURI>{SERVER_URI}</LocURI></Source>{extra}</SyncHdr><SyncBody>"
-        "<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>"
-        "<Data>212</Data></Status>" + body + ("<Final/>" if final else "") + "</SyncBody></SyncML>"
-    ).encode()
-
-
 def test_client_answers_protocol_fixed_statuses_itself() -> None:
     client = started_client()
     body = (
@@ -90,7 +80,7 @@ def test_client_answers_protocol_fixed_statuses_itself() -> None:
         "<Put><CmdID>5</CmdID><Item><Data>x</Data></Item></Put>"  # not DM: 406
         "<Get><CmdID>6</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"
     )
-    client.receive_message(server_msg(body), media_type=XML, now=1.0)
+    client.receive_message(wire_msg(body), media_type=XML, now=1.0)
     events = []
     while (e := client.next_event()) is not None:
         events.append(e)
@@ -115,7 +105,7 @@ def test_client_answers_protocol_fixed_statuses_itself() -> None:
 def test_respond_misuse_raises_local_errors() -> None:
     client = started_client()
     client.receive_message(
-        server_msg("<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"),
+        wire_msg("<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"),
         media_type=XML,
         now=1.0,
     )
@@ -146,7 +136,7 @@ def test_server_misuse_raises_local_errors() -> None:
 
 def test_out_of_turn_and_repeated_message_are_remote_errors() -> None:
     client = started_client()
-    msg = server_msg(
+    msg = wire_msg(
         "<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"
     )
     client.receive_message(msg, media_type=XML, now=1.0)
@@ -173,7 +163,7 @@ def test_wrong_scheme_after_challenge_terminates() -> None:
     client = ClientSession(client_config())
     client.messages_to_send(0.0)
     get = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"
-    client.receive_message(server_msg(get), media_type=XML, now=1.0)
+    client.receive_message(wire_msg(get), media_type=XML, now=1.0)
     (out,) = client.messages_to_send(1.0)
     hdr = decode_message(out.body).commands[0]
     assert isinstance(hdr, Status) and hdr.code == 407 and hdr.chal is not None
@@ -181,7 +171,7 @@ def test_wrong_scheme_after_challenge_terminates() -> None:
         '<Cred><Meta><Type xmlns="syncml:metinf">syncml:auth-basic</Type></Meta>'
         "<Data>bWdtdC1zZXJ2ZXI6c2VydmVyLXNlY3JldA==</Data></Cred>"
     )
-    client.receive_message(server_msg(get, msg_id=2, extra=basic), media_type=XML, now=2.0)
+    client.receive_message(wire_msg(get, msg_id=2, extra=basic), media_type=XML, now=2.0)
     events = []
     while (e := client.next_event()) is not None:
         events.append(e)
@@ -282,7 +272,7 @@ def test_abort_from_server_in_the_same_message_as_commands() -> None:
         "<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"
         "<Alert><CmdID>3</CmdID><Data>1223</Data></Alert>"
     )
-    client.receive_message(server_msg(body), media_type=XML, now=1.0)
+    client.receive_message(wire_msg(body), media_type=XML, now=1.0)
     events = []
     while (e := client.next_event()) is not None:
         events.append(e)

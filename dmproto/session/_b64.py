@@ -13,7 +13,7 @@ import base64
 
 import attrs
 
-from ..codec.model import Alert, Atomic, Command, Item, ItemCommand, Meta, Results, Sequence, Status
+from ..codec.model import Atomic, Command, Item, Meta, Sequence, UnsupportedCommand
 
 __all__ = ["b64_command"]
 
@@ -29,11 +29,11 @@ def b64_command(command: Command) -> Command:
     """*command* with every binary Item value as base64 text (children included)."""
     if isinstance(command, Atomic | Sequence):
         children = tuple(b64_command(child) for child in command.commands)
-        if all(new is old for new, old in zip(children, command.commands, strict=True)):
+        if children == command.commands:
             return command
         return attrs.evolve(command, commands=children)
-    if isinstance(command, ItemCommand | Alert | Results | Status):
-        if not any(isinstance(item.data, bytes) for item in command.items):
-            return command
-        return attrs.evolve(command, items=tuple(_b64_item(item) for item in command.items))
-    return command
+    if isinstance(command, UnsupportedCommand) or not any(
+        isinstance(item.data, bytes) for item in command.items
+    ):
+        return command  # (we never send UnsupportedCommand; it has no Items)
+    return attrs.evolve(command, items=[_b64_item(item) for item in command.items])

@@ -10,6 +10,7 @@ application is a :class:`LocalProtocolError`.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -31,7 +32,6 @@ from ..codec.model import (
 from ..codes import AlertCode, StatusCode
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..outcome import CommandOutcome
-from ..security import new_nonce
 from . import _auth
 from ._b64 import b64_command
 from ._handshake import Handshake
@@ -44,7 +44,7 @@ from ._ledger import (
     status_commands,
     uniform_outcome,
 )
-from ._packaging import Unit, assemble, data_size, join_data, statuses_first
+from ._packaging import Unit, assemble, data_size, join_data, plain, statuses_first
 from ._state import LoIn, Phase, State
 from ._types import OutgoingMessage, SessionState
 from .config import MIN_MSG_SIZE, ClientConfig, ServerConfig
@@ -56,7 +56,7 @@ SNAPSHOT_FORMAT = "dmproto.session"
 SNAPSHOT_VERSION = 1
 
 
-class Endpoint(Handshake):
+class Endpoint(Handshake, abc.ABC):
     """Base of :class:`ClientSession` and :class:`ServerSession`."""
 
     _role: ClassVar[str] = ""
@@ -209,14 +209,17 @@ class Endpoint(Handshake):
 
     # ------------------------------------------------------------ role hooks
 
+    @abc.abstractmethod
     def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
-        raise NotImplementedError
+        """Handle one decoded peer message (its header already checked)."""
 
+    @abc.abstractmethod
     def _header(self) -> SyncHdr:
-        raise NotImplementedError
+        """Our SyncHdr for the next message."""
 
+    @abc.abstractmethod
     def _ready(self) -> bool:
-        raise NotImplementedError
+        """Whether a message can be built now (merging the answers into ``out``)."""
 
     # ------------------------------------------------------------ helpers
 
@@ -246,15 +249,6 @@ class Endpoint(Handshake):
         elif s.our_closed:
             s.peer_final = False
 
-    def _max_attempts(self) -> int:
-        return self._config.max_auth_attempts
-
-    def _finished(self) -> bool:
-        return self._s.ended is not None
-
-    def _emit(self, event: Event) -> None:
-        self._s.events.append(event)
-
     def _end(self, reason: EndReason, detail: str = "") -> None:
         s = self._s
         if s.ended is not None:
@@ -276,9 +270,6 @@ class Endpoint(Handshake):
         handle = self._s.next_handle
         self._s.next_handle += 1
         return handle
-
-    def _fresh_nonce(self) -> bytes:
-        return new_nonce(self._config.random_bytes)
 
     def _nonce_changed(self, role: NonceRole, nonce: bytes) -> None:
         self._emit(NonceChanged(role=role, nonce=nonce))
@@ -304,31 +295,9 @@ class Endpoint(Handshake):
             if meta.max_obj_size is not None:
                 s.peer_max_obj = max(meta.max_obj_size, 1)
 
-    def _hdr_status(self, message: Message, code: int, chal_scheme: Any = None) -> None:
-        """SPEC §3.6: the SyncHdr Status (CmdRef 0), first in our next message;
-        with a Chal (fresh NextNonce) when *chal_scheme* is given (SPEC §4.3)."""
-        header = message.header
-        chal = None
-        if chal_scheme is not None:
-            nonce = self._fresh_nonce()
-            self._s.issued_nonce = nonce
-            chal = _auth.challenge(chal_scheme, nonce)
-        self._s.hdr_status = Status(
-            cmd_id=None,
-            msg_ref=header.msg_id,
-            cmd_ref="0",
-            cmd="SyncHdr",
-            code=code,
-            target_refs=(header.target.loc_uri,),
-            source_refs=(header.source.loc_uri,),
-            chal=chal,
-        )
-
     def _auto(self, command: Command, msg_ref: str, code: int) -> None:
         """Answer a command ourselves (the spec fixes the answer)."""
-        ref = ref_of(command, msg_ref) if not isinstance(command, Status) else None
-        if ref is None:
-            return
+        ref = ref_of(command, msg_ref)
         self._s.answers.append(Answer(ref=ref, outcome=uniform_outcome(ref, code)))
 
     def _ask(self, command: Command, msg_ref: str) -> int:
@@ -388,12 +357,11 @@ class Endpoint(Handshake):
             if single is not None and item is not None and _lo_key(single) == (
                 lo.name, lo.target, lo.source
             ):
-                if item.data is not None and not isinstance(item.data, str | bytes):
-                    item = attrs.evolve(item, data=item.data.text)
-                if isinstance(item.data, str | bytes) and item.data:
+                data = plain(item.data)
+                if data:
                     # (empty chunks add nothing: a hostile stream of them stays O(1))
-                    lo.parts.append(item.data)
-                    lo.received += data_size(item.data)
+                    lo.parts.append(data)
+                    lo.received += data_size(data)
                 if lo.received > self._max_obj():
                     s.lo_in = None
                     self._auto(command, msg_ref, StatusCode.REQUESTED_SIZE_TOO_BIG)
@@ -425,8 +393,7 @@ class Endpoint(Handshake):
         if size > self._max_obj():
             self._auto(command, msg_ref, StatusCode.REQUESTED_SIZE_TOO_BIG)  # SPEC §3.8: 416
             return None
-        data = item.data.text if item.data is not None and not isinstance(
-            item.data, str | bytes) else item.data
+        data = plain(item.data)
         meta = attrs.evolve(item.meta, size=None) if item.meta is not None else None
         name, target, source = _lo_key(single)
         s.lo_in = LoIn(
@@ -546,12 +513,14 @@ class Endpoint(Handshake):
         )
         msg_id = header.msg_id
         for unit in assembly.rejected:
-            # SPEC §3.1/§3.7a: too large for the peer's MaxMsgSize ⇒ 413, not sent.
-            if unit.handle is not None and s.tracked.pop(unit.handle, None) is not None:
-                self._emit(CommandCompleted(
-                    handle=unit.handle,
-                    outcome=CommandOutcome(code=StatusCode.REQUEST_ENTITY_TOO_LARGE),
-                ))
+            # SPEC §3.1/§3.7a: too large for the peer's MaxMsgSize ⇒ 413, not sent
+            # (only tracked commands are ever rejected).
+            assert unit.handle is not None
+            del s.tracked[unit.handle]
+            self._emit(CommandCompleted(
+                handle=unit.handle,
+                outcome=CommandOutcome(code=StatusCode.REQUEST_ENTITY_TOO_LARGE),
+            ))
         for taken in assembly.taken:
             if taken.partial and taken.unit.lo_id == s.next_lo_id:
                 s.next_lo_id += 1

@@ -12,10 +12,11 @@ import enum
 
 from ..codec.model import Message, Status
 from ..codes import StatusCode
-from ..security import RESET_NONCE, AuthScheme, Challenge, NoncePolicy, NonceUsed
+from ..security import RESET_NONCE, AuthScheme, Challenge, NoncePolicy, NonceUsed, new_nonce
 from . import _auth
 from ._auth import Verdict
 from ._state import State
+from .config import ClientConfig, ServerConfig
 from .events import Event, NonceChanged, NonceRole, PeerAuthenticated
 
 __all__ = ["Handshake", "PeerCheck"]
@@ -30,19 +31,37 @@ class PeerCheck(enum.Enum):
 
 
 class Handshake:
-    """Authentication steps; needs ``_s``, ``_config``, ``_emit``, ``_hdr_status``."""
+    """Authentication steps over the session's ``_s`` and ``_config``."""
 
     _s: State
+    _config: ClientConfig | ServerConfig
     _our_nonce_role: NonceRole
 
     def _emit(self, event: Event) -> None:
-        raise NotImplementedError
+        self._s.events.append(event)
 
-    def _hdr_status(self, message: Message, code: int, chal_scheme: object = None) -> None:
-        raise NotImplementedError
+    def _hdr_status(
+        self, message: Message, code: int, chal_scheme: AuthScheme | None = None
+    ) -> None:
+        """SPEC §3.6: the SyncHdr Status (CmdRef 0), first in our next message;
+        with a Chal (fresh NextNonce) when *chal_scheme* is given (SPEC §4.3)."""
+        header = message.header
+        chal = None
+        if chal_scheme is not None:
+            nonce = new_nonce(self._config.random_bytes)
+            self._s.issued_nonce = nonce
+            chal = _auth.challenge(chal_scheme, nonce)
+        self._s.hdr_status = Status(
+            cmd_id=None,
+            msg_ref=header.msg_id,
+            cmd_ref="0",
+            cmd="SyncHdr",
+            code=code,
+            target_refs=(header.target.loc_uri,),
+            source_refs=(header.source.loc_uri,),
+            chal=chal,
+        )
 
-    def _max_attempts(self) -> int:
-        raise NotImplementedError
 
     def _authenticate_peer(
         self, message: Message, body: bytes, headers: list[tuple[str, str]]
@@ -97,7 +116,7 @@ class Handshake:
             self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
             return PeerCheck.TERMINATE
         s.peer_attempts += 1
-        if s.peer_attempts > self._max_attempts():
+        if s.peer_attempts > self._config.max_auth_attempts:
             self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
             return PeerCheck.TERMINATE
         s.challenged = s.peer_scheme
@@ -124,7 +143,7 @@ class Handshake:
                 chal is None
                 or s.creds is None
                 or s.accepted
-                or s.attempts > self._max_attempts()
+                or s.attempts > self._config.max_auth_attempts
             ):
                 # SPEC §4.4: a failure after we were accepted ends the session.
                 return PeerCheck.TERMINATE

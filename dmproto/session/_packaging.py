@@ -27,7 +27,6 @@ from ..codec.model import (
     SyncHdr,
     XmlData,
 )
-from ..errors import LocalProtocolError
 from ._ledger import ROOT
 
 __all__ = [
@@ -38,6 +37,7 @@ __all__ = [
     "data_size",
     "join_data",
     "number",
+    "plain",
     "statuses_first",
 ]
 
@@ -143,12 +143,16 @@ def statuses_first(pending: list[Unit], answers: list[Unit]) -> list[Unit]:
     return [*front, *old_rest, *new_rest]
 
 
+def plain(data: str | bytes | XmlData | None) -> str | bytes | None:
+    """An item value as text or bytes (XML markup in Data as its text)."""
+    return data.text if isinstance(data, XmlData) else data
+
+
 def data_size(data: str | bytes | XmlData | None) -> int:
     """Size of an item value as transported (SPEC §3.8: bytes; b64 text length)."""
+    data = plain(data)
     if data is None:
         return 0
-    if isinstance(data, XmlData):
-        data = data.text
     if isinstance(data, str):
         return len(data.encode("utf-8", "surrogatepass"))
     return len(data)
@@ -215,10 +219,8 @@ def _split_chunk(unit: Unit, length: int, lo_id: int) -> tuple[Unit, Unit]:
     command = unit.command
     assert isinstance(command, ItemCommand | Results)
     item = command.items[0]
-    data = item.data
-    if isinstance(data, XmlData):
-        data = data.text
-    assert isinstance(data, str | bytes)
+    data = plain(item.data)
+    assert data is not None
     total = unit.lo_total if unit.lo_total is not None else data_size(data)
     meta = item.meta
     if unit.lo_id is None:
@@ -246,11 +248,7 @@ def _split_chunk(unit: Unit, length: int, lo_id: int) -> tuple[Unit, Unit]:
 def _value_length(unit: Unit) -> int:
     command = unit.command
     assert isinstance(command, ItemCommand | Results)
-    data = command.items[0].data
-    if isinstance(data, XmlData):
-        data = data.text
-    assert isinstance(data, str | bytes)
-    return len(data)
+    return len(plain(command.items[0].data) or "")
 
 
 def _split_items(unit: Unit) -> tuple[Unit, Unit] | None:
@@ -295,14 +293,13 @@ def assemble(
     *units* as fit in *limit* bytes; Final only when *final* and everything fits.
     *fresh_ref* is the MsgID of the peer message our newest Statuses answer (they
     recur in every message of a Next-Message exchange).
-
-    Raises:
-        LocalProtocolError: ``session.too-large`` when not even the lead plus one
-            piece of the first unit fits (MaxMsgSize too small for this content).
     """
 
     def fits(k: int, extra: Unit | None = None) -> bool:
-        _, body, _ = _encode(header, lead, units[:k], extra, False, encoding)
+        # Measured with Final when this package could close: a message that ends up
+        # holding everything must have room for it (else it would go out without
+        # Final and nothing would follow).
+        _, body, _ = _encode(header, lead, units[:k], extra, final, encoding)
         return limit is None or len(body) <= limit
 
     message, body, ids = _encode(header, lead, units, None, final, encoding)
@@ -328,25 +325,25 @@ def assemble(
     extra: Unit | None = None
     remainder: tuple[Unit, ...] = ()
     consumed = k
-    if k < len(units):
-        # The next unit does not fit whole: split it by Items (untracked commands,
-        # Results) and then, for a single large value, into a chunk (SPEC §3.8).
-        unit, rests = units[k], list[Unit]()
-        while not fits(k, unit):
-            halves = _split_items(unit)
-            if halves is None:
-                break
-            unit, rest = halves
-            rests.insert(0, rest)
-        if fits(k, unit):
-            extra, remainder, consumed = unit, tuple(rests), k + 1
-        elif _chunkable(unit):
-            size = _value_length(unit)
-            length = _largest(1, size - 1, lambda n: fits(k, _split_chunk(unit, n, next_lo_id)[0]))
-            if length >= 1:
-                chunk, rest = _split_chunk(unit, length, next_lo_id)
-                extra, remainder, consumed = chunk, (rest, *rests), k + 1
-    if extra is None and 0 < k < len(units) and _bound(units[k - 1], units[k]) and any(
+    # units[k] does not fit whole (k < len(units): all of them did not fit): split
+    # it by Items (untracked commands, Results) and then, for a single large value,
+    # into a chunk (SPEC §3.8).
+    unit, rests = units[k], list[Unit]()
+    while not fits(k, unit):
+        halves = _split_items(unit)
+        if halves is None:
+            break
+        unit, rest = halves
+        rests.insert(0, rest)
+    if fits(k, unit):
+        extra, remainder, consumed = unit, tuple(rests), k + 1
+    elif _chunkable(unit):
+        size = _value_length(unit)
+        length = _largest(1, size - 1, lambda n: fits(k, _split_chunk(unit, n, next_lo_id)[0]))
+        if length >= 1:
+            chunk, rest = _split_chunk(unit, length, next_lo_id)
+            extra, remainder, consumed = chunk, (rest, *rests), k + 1
+    if extra is None and k > 0 and _bound(units[k - 1], units[k]) and any(
         not (isinstance(u.command, Status) and u.command.msg_ref == fresh_ref)
         for u in units[: k - 1]
     ):
@@ -355,12 +352,7 @@ def assemble(
         # when this message still sends something that will not recur, so the
         # pair cannot be put off for ever).
         k = consumed = k - 1
-    if (
-        extra is None
-        and k < len(units)
-        and units[k].handle is not None
-        and not _chunkable(units[k])
-    ):
+    if extra is None and units[k].handle is not None and not _chunkable(units[k]):
         # The next queued command does not fit even right after the SyncHdr Status:
         # never sendable (SPEC §3.1: a command, Atomic/Sequence included, MUST fit in
         # one message). Leave it out (the caller completes it with 413), go on.
@@ -377,12 +369,9 @@ def assemble(
                 fresh_ref=fresh_ref,
             )
             return attrs.evolve(after, rejected=(units[k], *after.rejected))
-    if k == 0 and extra is None and not lead:
-        # With a lead (the SyncHdr Status) the message still makes progress; the
-        # next one has more room (no Chal/Cred), so only an empty one is an error.
-        raise LocalProtocolError(
-            "session.too-large", "a command does not fit in the peer's MaxMsgSize"
-        )
+    # (Here there is always a lead: only Package 1 has none, and it goes out before
+    # the peer's MaxMsgSize is known. A lead-only message still makes progress: the
+    # next one has more room, without Chal/Cred.)
     sent = units[:k] + ([extra] if extra is not None else [])
     message, body, ids = _encode(header, lead, sent, None, False, encoding)
     taken = tuple(

@@ -379,28 +379,27 @@ class ServerSession(Endpoint):
         if found is None:
             return
         handle, path = found
-        tracked = self._s.tracked.get(handle)
-        if tracked is not None:
-            tracked.results.setdefault(path, []).extend(whole.items)
+        self._s.tracked[handle].results.setdefault(path, []).extend(whole.items)
 
     def _results_target(self, results: Results) -> tuple[int, str] | None:
         s = self._s
         # SPEC §8.1 tolerance: MsgRef may be missing; then it is our last message.
         msg_ref = results.msg_ref or str(s.next_msg_id - 1)
         sent = s.sent.get(f"{msg_ref}:{results.cmd_ref}")
-        if sent is not None and sent.handle is not None:
+        if sent is not None and sent.handle in s.tracked:
+            assert sent.handle is not None
             return sent.handle, sent.path
         return None
 
     def _lo_started(self, lo: LoIn, command: Command) -> None:
-        if isinstance(command, Results):
-            found = self._results_target(command)
-            if found is not None:
-                lo.handle, lo.path = found
+        assert isinstance(command, Results)  # a server reassembles only Results
+        found = self._results_target(command)
+        if found is not None:
+            lo.handle, lo.path = found
 
     def _lo_failed(self, lo: LoIn, code: int) -> None:
         # SPEC §3.8: reassembled Results failed (424 / interrupted): report that code.
-        if lo.handle is not None and lo.handle in self._s.tracked:
+        if lo.handle in self._s.tracked:
             self._s.tracked[lo.handle].codes[lo.path] = code
 
     def _resend_refused(self) -> None:
