@@ -68,7 +68,53 @@ def _encode_headers(headers: tuple[tuple[str, str], ...]) -> list[tuple[bytes, b
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
-class ServerFraming:
+class _Framing:
+    """What both directions share: an h11 connection, whole incoming messages with
+    bodies capped before they are read, whole outgoing messages."""
+
+    def __init__(self, role: type[h11.CLIENT] | type[h11.SERVER], max_body: int):
+        self._conn = h11.Connection(role, max_incomplete_event_size=MAX_HEAD)
+        self._max_body = max_body
+        self._head: h11.Request | h11.Response | None = None
+        self._headers: list[tuple[str, str]] = []
+        self._body: BodyLimiter | None = None
+
+    def _next_whole(
+        self,
+    ) -> tuple[h11.Request | h11.Response, list[tuple[str, str]], bytes] | NeedData:
+        """Absorb h11 events until a whole message (head, headers, body) or NeedData.
+
+        Raises:
+            h11.RemoteProtocolError: broken HTTP.
+            MalformedMessageError: ``http.content-length`` / ``http.body-too-large``.
+        """
+        while True:
+            event = self._conn.next_event()
+            if event is h11.NEED_DATA:
+                return NeedData.MORE
+            if isinstance(event, h11.ConnectionClosed):
+                return NeedData.CLOSED
+            if isinstance(event, (h11.Request, h11.Response)):
+                self._headers = _pairs(event.headers.raw_items())
+                # SPEC §7: the body is capped by the message size before it is read.
+                check_content_length(self._headers, self._max_body)
+                self._head = event
+                self._body = BodyLimiter(self._max_body)
+            elif isinstance(event, h11.Data) and self._body is not None:
+                self._body.feed(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage) and self._head is not None:
+                head, body = self._head, self._body
+                self._head = self._body = None
+                return head, self._headers, body.body() if body is not None else b""
+
+    def _write(self, head: h11.Request | h11.Response, body: bytes) -> bytes:
+        out = self._conn.send(head) or b""
+        out += self._conn.send(h11.Data(data=body)) or b""
+        out += self._conn.send(h11.EndOfMessage()) or b""
+        return out
+
+
+class ServerFraming(_Framing):
     """One server-side HTTP/1.1 connection carrying DM requests (keep-alive).
 
     Usage::
@@ -79,11 +125,7 @@ class ServerFraming:
     """
 
     def __init__(self, *, max_body: int):
-        self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
-        self._max_body = max_body
-        self._head: h11.Request | None = None
-        self._headers: list[tuple[str, str]] = []
-        self._body: BodyLimiter | None = None
+        super().__init__(h11.SERVER, max_body)
 
     def feed(self, data: bytes) -> None:
         """Give the bytes read from the socket (``b""`` at end of stream)."""
@@ -96,40 +138,24 @@ class ServerFraming:
 
     def next_request(self) -> HttpRequest | Reject | NeedData:
         """Advance: a whole request, a rejection to write before closing, or NeedData."""
+        if self._conn.their_state is h11.DONE and self._conn.our_state is h11.DONE:
+            self._conn.start_next_cycle()  # keep-alive: the next request
         try:
-            return self._advance()
+            whole = self._next_whole()
         except h11.RemoteProtocolError as exc:
-            status = exc.error_status_hint
-            return self._reject(status, f"bad HTTP request: {exc}")
+            return self._reject(exc.error_status_hint, f"bad HTTP request: {exc}")
         except MalformedMessageError as exc:
             return self._reject(exc.status_hint or 400, str(exc))
-
-    def _advance(self) -> HttpRequest | Reject | NeedData:
-        while True:
-            if self._conn.their_state is h11.DONE and self._conn.our_state is h11.DONE:
-                self._conn.start_next_cycle()
-            event = self._conn.next_event()
-            if event is h11.NEED_DATA:
-                return NeedData.MORE
-            if isinstance(event, h11.ConnectionClosed):
-                return NeedData.CLOSED
-            if isinstance(event, h11.Request):
-                self._headers = _pairs(event.headers.raw_items())
-                # SPEC §7: the body is capped by the message size before it is read.
-                check_content_length(self._headers, self._max_body)
-                self._head = event
-                self._body = BodyLimiter(self._max_body)
-            elif isinstance(event, h11.Data) and self._body is not None:
-                self._body.feed(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage) and self._head is not None:
-                head, body = self._head, self._body
-                self._head = self._body = None
-                return HttpRequest(
-                    method=head.method.decode("ascii", "replace"),
-                    target=head.target.decode("ascii", "replace"),
-                    headers=self._headers,
-                    body=body.body() if body is not None else b"",
-                )
+        if isinstance(whole, NeedData):
+            return whole
+        head, headers, body = whole
+        assert isinstance(head, h11.Request)  # a server only receives requests
+        return HttpRequest(
+            method=head.method.decode("ascii", "replace"),
+            target=head.target.decode("ascii", "replace"),
+            headers=headers,
+            body=body,
+        )
 
     def _reject(self, status: int, text: str) -> Reject:
         refusal = error_response(status, text)
@@ -142,24 +168,15 @@ class ServerFraming:
 
     def respond(self, response: HttpResponse) -> bytes:
         """The bytes of ``response`` to the current request."""
-        out = self._conn.send(
-            h11.Response(status_code=response.status, headers=_encode_headers(response.headers))
-        )
-        out = out or b""
-        out += self._conn.send(h11.Data(data=response.body)) or b""
-        out += self._conn.send(h11.EndOfMessage()) or b""
-        return out
+        head = h11.Response(status_code=response.status, headers=_encode_headers(response.headers))
+        return self._write(head, response.body)
 
 
-class ClientFraming:
+class ClientFraming(_Framing):
     """One client-side HTTP/1.1 connection: one DM message POSTed per exchange."""
 
     def __init__(self, *, max_body: int):
-        self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
-        self._max_body = max_body
-        self._head: h11.Response | None = None
-        self._headers: list[tuple[str, str]] = []
-        self._body: BodyLimiter | None = None
+        super().__init__(h11.CLIENT, max_body)
         self._reused = False
         self._got_any = False
 
@@ -181,17 +198,11 @@ class ClientFraming:
             self._conn.start_next_cycle()
             self._reused = True
         self._got_any = False
-        out = self._conn.send(
-            h11.Request(
-                method=request.method,
-                target=request.target,
-                headers=_encode_headers(request.headers),
-            )
+        head = h11.Request(
+            method=request.method, target=request.target,
+            headers=_encode_headers(request.headers),
         )
-        out = out or b""
-        out += self._conn.send(h11.Data(data=request.body)) or b""
-        out += self._conn.send(h11.EndOfMessage()) or b""
-        return out
+        return self._write(head, request.body)
 
     def feed(self, data: bytes) -> None:
         """Give the bytes read from the socket (``b""`` at end of stream).
@@ -214,31 +225,17 @@ class ClientFraming:
             MalformedMessageError: ``http.body-too-large`` when the response body
                 exceeds the message size limit (checked before reading it).
         """
-        while True:
-            try:
-                event = self._conn.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise RemoteProtocolError("http.framing", f"bad HTTP response: {exc}") from None
-            if event is h11.NEED_DATA:
-                return NeedData.MORE
-            if isinstance(event, h11.ConnectionClosed):
-                raise RemoteProtocolError("http.framing", "server closed the connection")
-            if isinstance(event, h11.Response):
-                self._headers = _pairs(event.headers.raw_items())
-                # SPEC §7: the response body is capped before it is read, too.
-                check_content_length(self._headers, self._max_body)
-                self._head = event
-                self._body = BodyLimiter(self._max_body)
-            elif isinstance(event, h11.Data) and self._body is not None:
-                self._body.feed(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage) and self._head is not None:
-                head, body = self._head, self._body
-                self._head = self._body = None
-                return HttpResponse(
-                    status=head.status_code,
-                    headers=self._headers,
-                    body=body.body() if body is not None else b"",
-                )
+        try:
+            whole = self._next_whole()
+        except h11.RemoteProtocolError as exc:
+            raise RemoteProtocolError("http.framing", f"bad HTTP response: {exc}") from None
+        if whole is NeedData.CLOSED:
+            raise RemoteProtocolError("http.framing", "server closed the connection")
+        if isinstance(whole, NeedData):
+            return whole
+        head, headers, body = whole
+        assert isinstance(head, h11.Response)  # a client only receives responses
+        return HttpResponse(status=head.status_code, headers=headers, body=body)
 
 
 class ReadBudget:

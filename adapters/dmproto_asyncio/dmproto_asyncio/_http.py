@@ -111,6 +111,7 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
     def _setup(self) -> None:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     async def start(self) -> None:
         """Bind and start accepting (``port`` is then the bound port)."""
@@ -140,12 +141,18 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
         except (OSError, TimeoutError, asyncio.TimeoutError, RemoteProtocolError,
                 asyncio.IncompleteReadError):
             pass  # peer went away or timed out
+        except asyncio.CancelledError:
+            # aclose() ends the connection: end the task normally, since asyncio's
+            # stream callback reports a cancelled connection task as an error.
+            if not self._closing:
+                raise
         finally:
             self._tasks.discard(task)
             writer.close()
 
     async def aclose(self) -> None:
         """Stop accepting, cancel connection tasks and wait for them."""
+        self._closing = True
         if self._server is not None:
             self._server.close()
         tasks = list(self._tasks)
