@@ -113,3 +113,18 @@ def test_binary_large_object_over_xml_is_chunked_as_base64() -> None:
     assert pair.completed()[1].code == 200
     assert all(len(b) <= 1500 for d, b in pair.transcript if d == "s2c")
     assert sum(b.count(b"<MoreData/>") for d, b in pair.transcript if d == "s2c") >= 2
+
+
+def test_text_items_beside_binary_ones_are_left_alone_over_xml() -> None:
+    cmd = Replace(
+        cmd_id=None,
+        items=(
+            Item(target=Location(loc_uri="./t"), meta=Meta(format="chr"), data="text"),
+            Item(target=Location(loc_uri="./b"), data=b"\x01"),
+        ),
+    )
+    pair = Pair.make(packages=[[cmd]]).run()
+    (received,) = pair.received()
+    first, second = received.command.items  # type: ignore[union-attr]
+    assert (first.data, first.meta.format) == ("text", "chr")  # type: ignore[union-attr]
+    assert (second.data, second.meta.format) == ("AQ==", "b64")  # type: ignore[union-attr]

@@ -207,3 +207,16 @@ def test_xml_markup_value_is_chunked_as_text() -> None:
     (received,) = pair.received()
     assert received.command.items[0].data == value  # type: ignore[union-attr]
     assert pair.completed()[1].code == 200
+
+
+def test_empty_chunks_add_nothing() -> None:
+    client = started()
+    client.receive_message(wire_msg(chunk("abc", size="6"), final=False), media_type=XML, now=1.0)
+    reply(client)
+    client.receive_message(
+        wire_msg(chunk("", cmd_id=3), msg_id=2, final=False), media_type=XML, now=2.0
+    )
+    assert [c.code for c in reply(client, 2.0) if isinstance(c, Status)][1] == 213
+    client.receive_message(wire_msg(chunk("def", more=False), msg_id=3), media_type=XML, now=3.0)
+    (received,) = [e for e in drain(client) if isinstance(e, ev.CommandReceived)]
+    assert received.command.items[0].data == "abcdef"  # type: ignore[union-attr]

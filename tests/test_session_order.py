@@ -115,3 +115,28 @@ def test_server_large_object_answers_the_device_1222_first() -> None:
     assert pair.received()[0].command.items[0].data == value  # type: ignore[union-attr]
     assert_alerts_answered_next(pair)
     assert_statuses_first(pair)
+
+
+def test_results_with_many_items_are_split_by_items() -> None:
+    # SPEC §3.7a/§3.12: a Results too big for one message goes out as several
+    # Results for the same command, split between Items.
+    items = tuple(
+        Item(source=Location(loc_uri=f"./n/{i:02d}"), data=f"value {i}") for i in range(30)
+    )
+    pair = Pair.make(
+        server={"max_msg_size": 1200},
+        packages=[[Get(cmd_id=None, items=target("./n?list=Struct"))]],
+        answer=lambda e: CommandOutcome(code=200, results=items),
+    ).run()
+    outcome = pair.completed()[1]
+    assert outcome.code == 200 and outcome.results == items
+    parts = [
+        c
+        for d, m in transcript_messages(pair)
+        if d == "c2s"
+        for c in m.commands
+        if isinstance(c, Results)
+    ]
+    assert len(parts) > 2 and len({(r.msg_ref, r.cmd_ref) for r in parts}) == 1
+    assert all(len(b) <= 1200 for d, b in pair.transcript[1:] if d == "c2s")
+    assert_alerts_answered_next(pair)

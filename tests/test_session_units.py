@@ -289,3 +289,17 @@ def test_abort_from_server_in_the_same_message_as_commands() -> None:
 def test_invalid_config_values(changes: dict[str, object]) -> None:
     with pytest.raises(InvalidValueError):
         client_config(**changes)
+
+
+def test_ui_alert_texts_from_markup_and_binary_items() -> None:
+    from dmproto.codec.model import XmlData
+
+    alert = Alert(
+        cmd_id="1",
+        code=AlertCode.CONFIRM_OR_REJECT,
+        items=(Item(data=XmlData("MAXDT=9")), Item(data=b"Proceed?")),
+    )
+    request = parse_ui_alert(alert)
+    assert request is not None and request.text == "Proceed?"
+    assert request.options.max_display_time == 9
+

@@ -13,8 +13,7 @@ Error reasons raised by this package:
 * :class:`~dmproto.errors.LocalProtocolError`: ``session.handle``,
   ``session.answered``, ``session.outcome-shape`` (``respond``), ``session.state``
   (server call in the wrong phase), ``session.command``/``session.alert`` (not a
-  command this role sends), ``session.finished`` (``abort`` after the end),
-  ``session.too-large`` (nothing fits the peer's MaxMsgSize).
+  command this role sends), ``session.finished`` (``abort`` after the end).
 * :class:`~dmproto.errors.InvalidValueError`: ``session.snapshot`` (``restore``),
   ``session.config``.
 """

@@ -353,10 +353,8 @@ class Endpoint(Handshake, abc.ABC):
         )
         lo = s.lo_in
         if lo is not None:
-            item = single.items[0] if single is not None else None
-            if single is not None and item is not None and _lo_key(single) == (
-                lo.name, lo.target, lo.source
-            ):
+            if single is not None and _lo_key(single) == (lo.name, lo.target, lo.source):
+                item = single.items[0]
                 data = plain(item.data)
                 if data:
                     # (empty chunks add nothing: a hostile stream of them stays O(1))
