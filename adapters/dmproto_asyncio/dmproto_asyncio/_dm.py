@@ -9,56 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import ssl
-from collections.abc import Callable
 
-from dmproto_adapter_base.drive import drive_client
+from dmproto_adapter_base.client import async_client_runner
 from dmproto_adapter_base.handlers import Handler, call_handler
 from dmproto_adapter_base.servers import DMServerBase, Listen
 
-from dmproto.bindings.client import ClientDriver
-from dmproto.limits import DEFAULT_LIMITS, Limits
-from dmproto.session import ClientSession, ServerSession
-from dmproto.session.events import Event, SessionEnded
+from dmproto.session import ServerSession
+from dmproto.session.events import Event
 
 from ._http import HttpClient, HttpServer
 
 __all__ = ["DMServer", "run_client_session"]
 
 
-async def run_client_session(
-    session: ClientSession,
-    handler: Handler[ClientSession, Event],
-    *,
-    server_url: str | None = None,
-    ssl_context: ssl.SSLContext | None = None,
-    timeout: float = 30.0,
-    clock: Callable[[], float] | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-    user_agent: str = "dmproto-asyncio",
-) -> SessionEnded | None:
-    """Run ``session`` to its end against the DM server (SPEC §7).
-
-    Every event goes to ``handler(session, event)`` (awaited when it is a coroutine
-    function). ``timeout`` bounds each connect/read/write; response bodies are
-    capped by ``limits.max_message_size`` before they are read. Cancelling the task
-    aborts the session.
-
-    Returns the ``SessionEnded`` event (``None`` if the session reported none).
-
-    Raises:
-        OSError / TimeoutError: network failure or timeout (the session is aborted).
-        DMError: HTTP status other than 200, malformed response (session aborted).
-    """
-    driver = ClientDriver(session, server_url=server_url, limits=limits, user_agent=user_agent)
-    deliver = functools.partial(call_handler, handler, session)
-    async with HttpClient(ssl_context=ssl_context, timeout=timeout,
-                          max_body=driver.max_body) as http:
-        return await drive_client(
-            driver, deliver, http.exchange, clock or asyncio.get_running_loop().time
-        )
+#: ``await run_client_session(session, handler, *, server_url=None, ssl_context=None,
+#: timeout=30.0, clock=None, limits=DEFAULT_LIMITS, user_agent=None)``.
+run_client_session = async_client_runner(
+    HttpClient,
+    default_clock=lambda: asyncio.get_running_loop().time(),
+    user_agent="dmproto-asyncio",
+    errors="OSError / TimeoutError",
+    module=__name__,
+)
 
 
 class DMServer(DMServerBase[Handler[ServerSession, Event], HttpServer]):

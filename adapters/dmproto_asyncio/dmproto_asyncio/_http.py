@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from dmproto_adapter_base.drive import roundtrip
 from dmproto_adapter_base.framing import ClientFraming
-from dmproto_adapter_base.pool import KeepAlive
+from dmproto_adapter_base.pool import AsyncHttpClient
 from dmproto_adapter_base.servers import HttpServerSettings
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url
@@ -53,22 +52,14 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await asyncio.wait_for(writer.wait_closed(), 1.0)
 
 
-class HttpClient:
-    """Posts whole requests, reusing one keep-alive connection per origin."""
-
-    def __init__(
-        self, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 30.0, max_body: int
-    ):
-        self._ssl_context = ssl_context
-        self._timeout = timeout
-        self._pool: KeepAlive[_Conn] = KeepAlive(
-            max_body=max_body, connect=self._connect, exchange=self._roundtrip,
-            close=lambda conn: _close(conn[1]),
-        )
+class HttpClient(AsyncHttpClient[_Conn]):
+    """Posts whole requests, reusing one keep-alive connection per origin
+    (``HttpClient(*, ssl_context=None, timeout=30.0, max_body)``; errors:
+    ``OSError`` / ``TimeoutError``)."""
 
     async def _connect(self, url: Url) -> _Conn:
-        context = (self._ssl_context or ssl.create_default_context()) if url.tls else None
-        return await asyncio.wait_for(
+        context = self._tls_context() if url.tls else None
+        return await _within(
             asyncio.open_connection(
                 url.host, url.port, ssl=context, server_hostname=url.host if context else None
             ),
@@ -84,24 +75,8 @@ class HttpClient:
             receive=lambda: _within(reader.read(_READ), self._timeout),
         )
 
-    async def exchange(self, url: Url, request: HttpRequest) -> HttpResponse:
-        """POST ``request`` to ``url`` and return the whole response.
-
-        Raises:
-            OSError / TimeoutError: connect/read/write failed or timed out.
-            RemoteProtocolError / MalformedMessageError: broken or oversized response.
-        """
-        return await self._pool.post(url, request)
-
-    async def aclose(self) -> None:
-        """Close every kept-alive connection."""
-        await self._pool.aclose()
-
-    async def __aenter__(self) -> HttpClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    async def _close(self, conn: _Conn) -> None:
+        await _close(conn[1])
 
 
 class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpResponse]]]):

@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
 
 from dmproto_adapter_base.drive import awaitable, roundtrip, run_blocking
 from dmproto_adapter_base.framing import ClientFraming
-from dmproto_adapter_base.pool import KeepAlive
+from dmproto_adapter_base.pool import HttpClientBase
 from dmproto_adapter_base.servers import HttpServerSettings
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url
@@ -29,38 +28,31 @@ __all__ = ["HttpClient", "HttpServer"]
 _READ = 65536
 
 
-class HttpClient:
-    """Posts whole requests, reusing one keep-alive connection per origin."""
+class HttpClient(HttpClientBase[socket.socket]):
+    """Posts whole requests, reusing one keep-alive connection per origin
+    (``HttpClient(*, ssl_context=None, timeout=30.0, max_body)``). Its primitives are
+    blocking calls written as coroutines that never suspend (``run_blocking``)."""
 
-    def __init__(
-        self, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 30.0, max_body: int
-    ):
-        self._ssl_context = ssl_context
-        self._timeout = timeout
-        self._pool: KeepAlive[socket.socket] = KeepAlive(
-            max_body=max_body, connect=awaitable(self._connect),
-            exchange=self._roundtrip, close=awaitable(socket.socket.close),
-        )
-
-    def _connect(self, url: Url) -> socket.socket:
+    async def _connect(self, url: Url) -> socket.socket:
         sock = socket.create_connection((url.host, url.port), timeout=self._timeout)
         if url.tls:
-            context = self._ssl_context or ssl.create_default_context()
             try:
-                sock = context.wrap_socket(sock, server_hostname=url.host)
+                sock = self._tls_context().wrap_socket(sock, server_hostname=url.host)
             except BaseException:
                 sock.close()
                 raise
         return sock
 
-    @staticmethod
     async def _roundtrip(
-        sock: socket.socket, framing: ClientFraming, request: HttpRequest
+        self, sock: socket.socket, framing: ClientFraming, request: HttpRequest
     ) -> HttpResponse:
         return await roundtrip(
             framing, request, send=awaitable(sock.sendall),
             receive=awaitable(lambda: sock.recv(_READ)),
         )
+
+    async def _close(self, sock: socket.socket) -> None:
+        sock.close()
 
     def exchange(self, url: Url, request: HttpRequest) -> HttpResponse:
         """POST ``request`` to ``url`` and return the whole response.

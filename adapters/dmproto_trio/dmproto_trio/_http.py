@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import ssl
 from collections.abc import Awaitable, Callable
 
 import trio
 from dmproto_adapter_base.drive import roundtrip
 from dmproto_adapter_base.framing import ClientFraming, StaleConnection
-from dmproto_adapter_base.pool import KeepAlive
+from dmproto_adapter_base.pool import AsyncHttpClient
 from dmproto_adapter_base.servers import HttpServerSettings
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url
@@ -41,24 +40,16 @@ def _sender(stream: trio.abc.Stream, timeout: float) -> Callable[[bytes], Awaita
     return send
 
 
-class HttpClient:
-    """Posts whole requests, reusing one keep-alive connection per origin."""
-
-    def __init__(
-        self, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 30.0, max_body: int
-    ):
-        self._ssl_context = ssl_context
-        self._timeout = timeout
-        self._pool: KeepAlive[trio.abc.Stream] = KeepAlive(
-            max_body=max_body, connect=self._connect, exchange=self._roundtrip, close=_close
-        )
+class HttpClient(AsyncHttpClient[trio.abc.Stream]):
+    """Posts whole requests, reusing one keep-alive connection per origin
+    (``HttpClient(*, ssl_context=None, timeout=30.0, max_body)``; errors:
+    ``OSError`` / ``trio.TooSlowError`` / ``trio.BrokenResourceError``)."""
 
     async def _connect(self, url: Url) -> trio.abc.Stream:
         with trio.fail_after(self._timeout):
             stream: trio.abc.Stream = await trio.open_tcp_stream(url.host, url.port)
             if url.tls:
-                context = self._ssl_context or ssl.create_default_context()
-                tls = trio.SSLStream(stream, context, server_hostname=url.host)
+                tls = trio.SSLStream(stream, self._tls_context(), server_hostname=url.host)
                 try:
                     await tls.do_handshake()
                 except BaseException:
@@ -81,25 +72,8 @@ class HttpClient:
                 raise StaleConnection("kept-alive connection reset") from None
             raise
 
-    async def exchange(self, url: Url, request: HttpRequest) -> HttpResponse:
-        """POST ``request`` to ``url`` and return the whole response.
-
-        Raises:
-            OSError / trio.TooSlowError / trio.BrokenResourceError: network failure
-                or timeout.
-            RemoteProtocolError / MalformedMessageError: broken or oversized response.
-        """
-        return await self._pool.post(url, request)
-
-    async def aclose(self) -> None:
-        """Close every kept-alive connection."""
-        await self._pool.aclose()
-
-    async def __aenter__(self) -> HttpClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    async def _close(self, stream: trio.abc.Stream) -> None:
+        await _close(stream)
 
 
 class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpResponse]]]):
