@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import os
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -174,43 +176,36 @@ class SyncBench:
         self._threads(n, work)
 
 
-class AsyncioBench:
-    name = "asyncio"
+class AsyncBench:
+    """What the asyncio and trio benches share; each runs coroutines its own way."""
 
-    def __init__(self) -> None:
-        import dmproto_asyncio
+    name = ""
+    m: Any
 
-        self.m = dmproto_asyncio
+    def _serving(self, server: Any) -> contextlib.AbstractContextManager[None]:
+        """Serve ``server`` in a background thread while the block runs."""
+        raise NotImplementedError
 
-    @contextmanager
-    def _serve(self, server: Any, start: Any, stop: Any) -> Iterator[None]:
-        lt = LoopThread()
-        try:
-            lt.run(start())
-            yield
-        finally:
-            lt.run(stop())
-            lt.stop()
+    def _run_all(self, jobs: list[Callable[[], Awaitable[Any]]]) -> None:
+        """Run the jobs concurrently in a fresh event loop until all are done."""
+        raise NotImplementedError
 
     @contextmanager
     def dm_server(self, counter: Counter) -> Iterator[str]:
         config = ServerConfig(random_bytes=os.urandom, server_uri="bench")
         server = self.m.DMServer(server_app, config=config, on_message=counter)
-        with self._serve(server, server.start, server.aclose):
+        with self._serving(server):
             yield server.url
 
     @contextmanager
     def bare_server(self) -> Iterator[str]:
         server = self.m.HttpServer(bare_answer, max_body=1 << 20)
-        with self._serve(server, server.start, server.aclose):
+        with self._serving(server):
             yield f"http://127.0.0.1:{server.port}/dm"
 
     def run_sessions(self, devices: list[Device]) -> None:
-        async def main() -> None:
-            await asyncio.gather(*(self.m.run_client_session(*device, timeout=60)
-                                   for device in devices))
-
-        asyncio.run(main())
+        self._run_all([functools.partial(self.m.run_client_session, session, handler, timeout=60)
+                       for session, handler in devices])
 
     def run_bare(self, url: str, n: int, per_client: int) -> None:
         target, request = bare_request(url)
@@ -220,13 +215,35 @@ class AsyncioBench:
                 for _ in range(per_client):
                     await client.exchange(target, request)
 
+        self._run_all([one] * n)
+
+
+class AsyncioBench(AsyncBench):
+    name = "asyncio"
+
+    def __init__(self) -> None:
+        import dmproto_asyncio
+
+        self.m = dmproto_asyncio
+
+    @contextmanager
+    def _serving(self, server: Any) -> Iterator[None]:
+        lt = LoopThread()
+        try:
+            lt.run(server.start())
+            yield
+        finally:
+            lt.run(server.aclose())
+            lt.stop()
+
+    def _run_all(self, jobs: list[Callable[[], Awaitable[Any]]]) -> None:
         async def main() -> None:
-            await asyncio.gather(*(one() for _ in range(n)))
+            await asyncio.gather(*(job() for job in jobs))
 
         asyncio.run(main())
 
 
-class TrioBench:
+class TrioBench(AsyncBench):
     name = "trio"
 
     def __init__(self) -> None:
@@ -237,7 +254,7 @@ class TrioBench:
         self.trio = trio
 
     @contextmanager
-    def _serve(self, serve: Any) -> Iterator[None]:
+    def _serving(self, server: Any) -> Iterator[None]:
         trio = self.trio
         ready = threading.Event()
         state: dict[str, Any] = {}
@@ -246,7 +263,7 @@ class TrioBench:
             async with trio.open_nursery() as nursery:
                 state["token"] = trio.lowlevel.current_trio_token()
                 state["cancel"] = nursery.cancel_scope.cancel
-                await nursery.start(serve)
+                await nursery.start(server.serve)
                 ready.set()
 
         thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
@@ -258,41 +275,11 @@ class TrioBench:
             trio.from_thread.run_sync(state["cancel"], trio_token=state["token"])
             thread.join(10)
 
-    @contextmanager
-    def dm_server(self, counter: Counter) -> Iterator[str]:
-        config = ServerConfig(random_bytes=os.urandom, server_uri="bench")
-        server = self.m.DMServer(server_app, config=config, on_message=counter)
-        with self._serve(server.serve):
-            yield server.url
-
-    @contextmanager
-    def bare_server(self) -> Iterator[str]:
-        server = self.m.HttpServer(bare_answer, max_body=1 << 20)
-        with self._serve(server.serve):
-            yield f"http://127.0.0.1:{server.port}/dm"
-
-    def run_sessions(self, devices: list[Device]) -> None:
+    def _run_all(self, jobs: list[Callable[[], Awaitable[Any]]]) -> None:
         async def main() -> None:
             async with self.trio.open_nursery() as nursery:
-                for session, handler in devices:
-                    nursery.start_soon(
-                        lambda s=session, h=handler: self.m.run_client_session(s, h, timeout=60)
-                    )
-
-        self.trio.run(main)
-
-    def run_bare(self, url: str, n: int, per_client: int) -> None:
-        target, request = bare_request(url)
-
-        async def one() -> None:
-            async with self.m.HttpClient(max_body=1 << 20, timeout=60) as client:
-                for _ in range(per_client):
-                    await client.exchange(target, request)
-
-        async def main() -> None:
-            async with self.trio.open_nursery() as nursery:
-                for _ in range(n):
-                    nursery.start_soon(one)
+                for job in jobs:
+                    nursery.start_soon(job)
 
         self.trio.run(main)
 
