@@ -4,6 +4,7 @@ client/server :class:`Pair` that pumps real encoded messages between the two."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 import attrs
 
 from dmproto.codec import Encoding, decode_message
-from dmproto.codec.model import Command, Item, Location, Message, Meta
+from dmproto.codec.model import Alert, Command, Item, Location, Message, Meta, Results, Status
+from dmproto.codes import AlertCode
 from dmproto.outcome import CommandOutcome
 from dmproto.security import AuthScheme, Credentials
 from dmproto.session import (
@@ -157,6 +159,18 @@ class Pair:
             **kwargs,
         )
 
+    def rewrite(self, direction: str, old: bytes, new: bytes, *, index: int | None = None) -> Pair:
+        """Tamper with the wire: replace *old* by *new* in the messages going
+        *direction* (only in the one at transcript position *index*, when given)."""
+
+        def tamper(d: str, msg: OutgoingMessage) -> OutgoingMessage:
+            if d == direction and (index is None or len(self.transcript) == index):
+                return with_body(msg, msg.body.replace(old, new))
+            return msg
+
+        self.tamper = tamper
+        return self
+
     def completed(self) -> dict[int, CommandOutcome]:
         return {
             e.handle: e.outcome for e in self.server_events if isinstance(e, ev.CommandCompleted)
@@ -208,6 +222,19 @@ class Pair:
             return self.tamper(direction, msg)
         return msg
 
+    def _pass(
+        self, direction: str, msg: OutgoingMessage, to: ClientSession | ServerSession
+    ) -> bool:
+        """Record and (maybe tampered) deliver *msg*; False when it was dropped."""
+        delivered = self._deliver(direction, msg)
+        if delivered is None:
+            return False
+        to.receive_message(
+            delivered.body, media_type=delivered.media_type, headers=delivered.headers,
+            now=self.now,
+        )
+        return True
+
     def step(self) -> bool:
         """One client message and the server's response; False when nothing moved."""
         self._roundtrip()
@@ -216,12 +243,8 @@ class Pair:
         if not out:
             return False
         assert len(out) == 1
-        msg = self._deliver("c2s", out[0])
-        if msg is None:
+        if not self._pass("c2s", out[0], self.server):
             return True
-        self.server.receive_message(
-            msg.body, media_type=msg.media_type, headers=msg.headers, now=self.now
-        )
         self.drain_server()
         self._roundtrip()
         replies = self.server.messages_to_send(self.now)
@@ -229,13 +252,8 @@ class Pair:
         if not replies and self.server.state is SessionState.FINISHED:
             return True  # a finished server answers nothing (the adapter sends an error)
         assert len(replies) == 1, "the server must answer every client message exactly once"
-        reply = self._deliver("s2c", replies[0])
-        if reply is None:
-            return True
-        self.client.receive_message(
-            reply.body, media_type=reply.media_type, headers=reply.headers, now=self.now
-        )
-        self.drain_client()
+        if self._pass("s2c", replies[0], self.client):
+            self.drain_client()
         return True
 
     def run(self, max_rounds: int = 60) -> Pair:
@@ -250,6 +268,39 @@ class Pair:
         self.drain_server()
         self.drain_client()
         return self
+
+
+def with_body(msg: OutgoingMessage, body: bytes) -> OutgoingMessage:
+    """*msg* carrying another body (a tampered message)."""
+    return attrs.evolve(msg, body=body)
+
+
+def echo_results(data: str) -> Callable[[ev.CommandReceived], CommandOutcome]:
+    """An application answering each single-Item Get 200 with one Results Item
+    (Source = the Get's target) holding *data*."""
+
+    def answer(event: ev.CommandReceived) -> CommandOutcome:
+        item = event.command.items[0]  # type: ignore[union-attr]
+        uri = item.target.loc_uri if item.target is not None else ""
+        return CommandOutcome(code=200, results=(Item(source=Location(loc_uri=uri), data=data),))
+
+    return answer
+
+
+def status_codes(
+    pair: Pair, direction: str, *, cmd: str | None = None, cmd_ref: str | None = None
+) -> list[int]:
+    """Codes of the Statuses sent in *direction*, optionally only for *cmd* /
+    *cmd_ref*, in transcript order."""
+    return [
+        s.code
+        for d, msg in transcript_messages(pair)
+        if d == direction
+        for s in msg.commands
+        if isinstance(s, Status)
+        and (cmd is None or s.cmd == cmd)
+        and (cmd_ref is None or s.cmd_ref == cmd_ref)
+    ]
 
 
 def wire_msg(
@@ -288,6 +339,39 @@ def transcript_messages(pair: Pair) -> list[tuple[str, Message]]:
     return [(direction, decode_message(body)) for direction, body in pair.transcript]
 
 
+def assert_alerts_answered_next(pair: Pair) -> None:
+    """SPEC §3.7: every Alert gets its Status in the receiver's next message."""
+    msgs = transcript_messages(pair)
+    for (d1, m1), (d2, m2) in itertools.pairwise(msgs):
+        assert d1 != d2
+        answered = {(s.msg_ref, s.cmd_ref) for s in m2.commands if isinstance(s, Status)}
+        for command in m1.commands:
+            if isinstance(command, Alert) and command.code == AlertCode.NEXT_MESSAGE:
+                assert (m1.header.msg_id, command.cmd_id) in answered, (d2, m2.header.msg_id)
+
+
+def assert_statuses_first(pair: Pair) -> None:
+    """No Status after a large-object chunk or after one of our own commands."""
+    for _, msg in transcript_messages(pair):
+        seen_other = False
+        for command in msg.commands:
+            chunk = isinstance(command, Results) and command.items[-1].more_data
+            if isinstance(command, Status):
+                assert not seen_other, [c.name for c in msg.commands]
+            elif chunk or not isinstance(command, Results):
+                seen_other = True
+
+
+def results_with_their_status(pair: Pair) -> bool:
+    """Every Results travels in the message holding the Status of its Get."""
+    for _, msg in transcript_messages(pair):
+        statuses = {(s.msg_ref, s.cmd_ref) for s in msg.commands if isinstance(s, Status)}
+        for command in msg.commands:
+            if isinstance(command, Results) and (command.msg_ref, command.cmd_ref) not in statuses:
+                return False
+    return True
+
+
 __all__ = [
     "CLIENT_CREDS",
     "DEVICE_ID",
@@ -296,11 +380,17 @@ __all__ = [
     "Encoding",
     "Pair",
     "account",
+    "assert_alerts_answered_next",
+    "assert_statuses_first",
     "client_config",
     "dev_info_items",
+    "echo_results",
     "ok_answer",
+    "results_with_their_status",
     "seeded_random",
     "server_config",
+    "status_codes",
     "transcript_messages",
     "wire_msg",
+    "with_body",
 ]

@@ -38,6 +38,14 @@ def reply(client: ClientSession, now: float = 1.0) -> list[Status | Results | Al
     return [c for c in decode_message(out.body).commands if isinstance(c, Status | Results | Alert)]
 
 
+def answer_get(client: ClientSession, limit: str, data: str) -> None:
+    """Receive the Get (server SyncHdr Meta *limit*) and answer it with *data*."""
+    client.receive_message(wire_msg(GET, extra=f"<Meta>{limit}</Meta>"), media_type=XML, now=1.0)
+    (received,) = [e for e in drain(client) if isinstance(e, ev.CommandReceived)]
+    big = Item(source=Location(loc_uri="./b"), data=data)
+    client.respond(received.handle, CommandOutcome(code=200, results=(big,)))
+
+
 def chunk(data: str, *, size: str = "", more: bool = True, cmd_id: int = 2, meta: str = "") -> str:
     size_meta = f'<Meta><Size xmlns="syncml:metinf">{size}</Size></Meta>' if size else ""
     return (
@@ -99,11 +107,7 @@ def test_server_max_obj_size_limits_our_results() -> None:
     # SPEC §3.7a: MaxObjSize (without MaxMsgSize) from the server's SyncHdr: a
     # bigger Results value is never sent; the Get is answered 416.
     client = started()
-    meta = '<Meta><MaxObjSize xmlns="syncml:metinf">100</MaxObjSize></Meta>'
-    client.receive_message(wire_msg(GET, extra=meta), media_type=XML, now=1.0)
-    (received,) = [e for e in drain(client) if isinstance(e, ev.CommandReceived)]
-    big = Item(source=Location(loc_uri="./b"), data="x" * 101)
-    client.respond(received.handle, CommandOutcome(code=200, results=(big,)))
+    answer_get(client, '<MaxObjSize xmlns="syncml:metinf">100</MaxObjSize>', "x" * 101)
     answer = reply(client)
     assert [(c.cmd, c.code) for c in answer if isinstance(c, Status)] == [
         ("SyncHdr", 200),
@@ -155,11 +159,7 @@ def test_large_object_over_our_max_obj_size_is_refused_416(max_obj_size: int | N
 def test_results_chunk_refused_by_the_server_stops_the_object() -> None:
     # The server refuses a Results chunk (not 213): the rest is never sent.
     client = started()
-    meta = '<Meta><MaxMsgSize xmlns="syncml:metinf">1024</MaxMsgSize></Meta>'
-    client.receive_message(wire_msg(GET, extra=meta), media_type=XML, now=1.0)
-    (received,) = [e for e in drain(client) if isinstance(e, ev.CommandReceived)]
-    big = Item(source=Location(loc_uri="./b"), data="r" * 3000)
-    client.respond(received.handle, CommandOutcome(code=200, results=(big,)))
+    answer_get(client, '<MaxMsgSize xmlns="syncml:metinf">1024</MaxMsgSize>', "r" * 3000)
     first = reply(client)
     (part,) = [c for c in first if isinstance(c, Results)]
     assert part.items[0].more_data

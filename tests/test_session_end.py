@@ -97,14 +97,7 @@ def test_server_command_unanswered_when_hmac_fails_mid_session() -> None:
         packages=[[get()]],
     )
 
-    def corrupt(direction: str, msg):  # type: ignore[no-untyped-def]
-        if direction == "c2s" and len(pair.transcript) == 3:  # Package 3
-            body = msg.body.replace(b">v<", b">w<")
-            return type(msg)(body=body, media_type=msg.media_type, headers=msg.headers)
-        return msg
-
-    pair.tamper = corrupt
-    pair.run()
+    pair.rewrite("c2s", b">v<", b">w<", index=3).run()  # Package 3 tampered
     ended = accounted(pair.server_events, list(pair.handles))
     assert ended.reason is ev.EndReason.AUTHENTICATION_FAILED and ended.unanswered == (1,)
 

@@ -5,53 +5,23 @@ travel in the same message as their Status whenever they fit."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
-from sessionkit import Pair, account, transcript_messages
+from sessionkit import (
+    Pair,
+    account,
+    assert_alerts_answered_next,
+    assert_statuses_first,
+    echo_results,
+    transcript_messages,
+)
 
 from dmproto.codec import Encoding
-from dmproto.codec.model import Alert, Get, Item, Location, Meta, Replace, Results, Status
-from dmproto.codes import AlertCode
+from dmproto.codec.model import Get, Item, Location, Meta, Replace, Results
 from dmproto.outcome import CommandOutcome
-from dmproto.session import events as ev
 
 
 def target(uri: str) -> tuple[Item, ...]:
     return (Item(target=Location(loc_uri=uri)),)
-
-
-def assert_alerts_answered_next(pair: Pair) -> None:
-    """SPEC §3.7: every Alert gets its Status in the receiver's next message."""
-    msgs = transcript_messages(pair)
-    for (d1, m1), (d2, m2) in itertools.pairwise(msgs):
-        assert d1 != d2
-        answered = {(s.msg_ref, s.cmd_ref) for s in m2.commands if isinstance(s, Status)}
-        for command in m1.commands:
-            if isinstance(command, Alert) and command.code == AlertCode.NEXT_MESSAGE:
-                assert (m1.header.msg_id, command.cmd_id) in answered, (d2, m2.header.msg_id)
-
-
-def assert_statuses_first(pair: Pair) -> None:
-    """No Status after a large-object chunk or after one of our own commands."""
-    for _, msg in transcript_messages(pair):
-        seen_other = False
-        for command in msg.commands:
-            chunk = isinstance(command, Results) and command.items[-1].more_data
-            if isinstance(command, Status):
-                assert not seen_other, [c.name for c in msg.commands]
-            elif chunk or not isinstance(command, Results):
-                seen_other = True
-
-
-def results_with_their_status(pair: Pair) -> bool:
-    """Every Results travels in the message holding the Status of its Get."""
-    for _, msg in transcript_messages(pair):
-        statuses = {(s.msg_ref, s.cmd_ref) for s in msg.commands if isinstance(s, Status)}
-        for command in msg.commands:
-            if isinstance(command, Results) and (command.msg_ref, command.cmd_ref) not in statuses:
-                return False
-    return True
 
 
 @pytest.mark.parametrize("encoding", [Encoding.XML, Encoding.WBXML])
@@ -61,9 +31,7 @@ def test_client_large_results_answer_every_1222_in_the_next_message(encoding: En
         client={"encoding": encoding},
         server={"max_msg_size": 1024},
         packages=[[Get(cmd_id=None, items=target("./big"))]],
-        answer=lambda e: CommandOutcome(
-            code=200, results=(Item(source=Location(loc_uri="./big"), data=value),)
-        ),
+        answer=echo_results(value),
     ).run()
     assert pair.completed()[1].results[0].data == value
     assert_alerts_answered_next(pair)
@@ -73,32 +41,6 @@ def test_client_large_results_answer_every_1222_in_the_next_message(encoding: En
     chunks = sum(1 for m in c2s for c in m.commands if isinstance(c, Results))
     assert len(c2s) <= chunks + 2
     assert all(len(b) <= 1024 for d, b in pair.transcript[1:] if d == "c2s")
-
-
-@pytest.mark.parametrize("encoding", [Encoding.XML, Encoding.WBXML])
-def test_many_results_keep_status_and_results_together(encoding: Encoding) -> None:
-    gets = [Get(cmd_id=None, items=target(f"./node/{i:03d}")) for i in range(40)]
-
-    def answer(event: ev.CommandReceived) -> CommandOutcome:
-        assert isinstance(event.command, Get) and event.command.items[0].target is not None
-        uri = event.command.items[0].target.loc_uri
-        return CommandOutcome(
-            code=200, results=(Item(source=Location(loc_uri=uri), data="value-" * 10),)
-        )
-
-    pair = Pair.make(
-        client={"max_msg_size": 1200, "encoding": encoding},
-        server={"max_msg_size": 1300},
-        packages=[gets],
-        answer=answer,
-    ).run()
-    assert len(pair.completed()) == 40
-    assert_alerts_answered_next(pair)
-    assert_statuses_first(pair)
-    assert results_with_their_status(pair)
-    # Each device message carries Results (no Status-only messages at the end).
-    c2s = [m for d, m in transcript_messages(pair) if d == "c2s"][2:]
-    assert all(any(isinstance(c, Results) for c in m.commands) for m in c2s)
 
 
 def test_server_large_object_answers_the_device_1222_first() -> None:

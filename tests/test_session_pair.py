@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from sessionkit import Pair, account, client_config
+from sessionkit import (
+    Pair,
+    account,
+    assert_alerts_answered_next,
+    assert_statuses_first,
+    client_config,
+    echo_results,
+    results_with_their_status,
+    status_codes,
+    transcript_messages,
+    with_body,
+)
 
 from dmproto.codec import Encoding, decode_message
 from dmproto.codec.model import (
@@ -19,6 +30,7 @@ from dmproto.codec.model import (
     Location,
     Meta,
     Replace,
+    Results,
     Sequence,
     Status,
 )
@@ -50,6 +62,12 @@ def nonces(events: list[ev.Event], role: ev.NonceRole) -> list[bytes]:
     return [e.nonce for e in events if isinstance(e, ev.NonceChanged) and e.role is role]
 
 
+def assert_nonces_agree(pair: Pair) -> None:
+    """Each side persisted last the nonce the other side issued last."""
+    for role in ev.NonceRole:
+        assert nonces(pair.server_events, role)[-1] == nonces(pair.client_events, role)[-1]
+
+
 def test_md5_with_one_challenge() -> None:
     # The device's stored nonce is stale: one 401 + Chal, Package 1 again, then 212.
     pair = Pair.make(
@@ -67,14 +85,7 @@ def test_md5_with_one_challenge() -> None:
     assert pair.ended("client").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
     assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
     # The nonce the server issued to the client is the one the client persisted last.
-    assert (
-        nonces(pair.server_events, ev.NonceRole.CLIENT)[-1]
-        == nonces(pair.client_events, ev.NonceRole.CLIENT)[-1]
-    )
-    assert (
-        nonces(pair.client_events, ev.NonceRole.SERVER)[-1]
-        == nonces(pair.server_events, ev.NonceRole.SERVER)[-1]
-    )
+    assert_nonces_agree(pair)
 
 
 def test_basic_auth_accepted_for_the_session() -> None:
@@ -125,18 +136,7 @@ def test_hmac_tampered_body_is_challenged() -> None:
         account=account(auth_scheme=AuthScheme.HMAC, server_credentials=None),
     )
 
-    def corrupt(direction: str, msg):  # type: ignore[no-untyped-def]
-        if direction == "c2s" and len(pair.transcript) == 1:
-            return type(msg)(
-                body=msg.body.replace(b"Smart", b"Dumb!"),
-                media_type=msg.media_type,
-                headers=msg.headers,
-                url=msg.url,
-            )
-        return msg
-
-    pair.tamper = corrupt
-    pair.run()
+    pair.rewrite("c2s", b"Smart", b"Dumb!", index=1).run()
     assert [s.code for s in hdr_statuses(pair.transcript[1][1])] == [401]
     assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
 
@@ -317,20 +317,19 @@ def test_unsupported_generic_alert_type_gets_415() -> None:
 @pytest.mark.parametrize("encoding", [Encoding.XML, Encoding.WBXML])
 def test_multi_message_packages_both_directions(encoding: Encoding) -> None:
     gets = [Get(cmd_id=None, items=target(f"./node/{i:03d}")) for i in range(40)]
-
-    def answer(event: ev.CommandReceived) -> CommandOutcome:
-        assert isinstance(event.command, Get) and event.command.items[0].target is not None
-        uri = event.command.items[0].target.loc_uri
-        return CommandOutcome(
-            code=200, results=(Item(source=Location(loc_uri=uri), data="value-" * 10),)
-        )
-
     pair = Pair.make(
         client={"max_msg_size": 1200, "encoding": encoding},
         server={"max_msg_size": 1300},
         packages=[gets],
-        answer=answer,
+        answer=echo_results("value-" * 10),
     ).run()
+    # SPEC §3.7: every Alert 1222 answered in the next message, Statuses first, each
+    # Results in the message of its Status.
+    assert_alerts_answered_next(pair)
+    assert_statuses_first(pair)
+    assert results_with_their_status(pair)
+    c2s = [m for d, m in transcript_messages(pair) if d == "c2s"][2:]
+    assert all(any(isinstance(c, Results) for c in m.commands) for m in c2s)
     # (Package 1 goes out before the server's MaxMsgSize is known.)
     assert all(len(body) <= (1200 if d == "s2c" else 1300) for d, body in pair.transcript[1:])
     assert len(pair.transcript) > 8
@@ -357,13 +356,7 @@ def test_large_object_server_to_client(encoding: Encoding) -> None:
     (received,) = pair.received()
     assert received.command.items[0].data == value  # type: ignore[union-attr]
     assert received.command.items[0].meta.size is None  # type: ignore[union-attr]
-    codes = [
-        s.code
-        for d, b in pair.transcript
-        if d == "c2s"
-        for s in decode_message(b).commands
-        if isinstance(s, Status) and s.cmd == "Replace"
-    ]
+    codes = status_codes(pair, "c2s", cmd="Replace")
     assert codes.count(213) >= 4 and codes[-1] == 200
     first_chunk = next(
         c
@@ -405,19 +398,13 @@ def test_large_object_size_mismatch_gets_424() -> None:
     value = "z" * 3000
     cmd = Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./big"), data=value),))
 
-    def lie(direction, msg):  # type: ignore[no-untyped-def]
-        # Corrupt the declared size of the first chunk.
-        body = msg.body.replace(
-            b'<Size xmlns="syncml:metinf">3000</Size>', b'<Size xmlns="syncml:metinf">3001</Size>'
-        )
-        return type(msg)(body=body, media_type=msg.media_type, headers=msg.headers, url=msg.url)
-
     pair = Pair.make(
         client={"max_msg_size": 1024, "server_credentials": None},
         account=account(server_credentials=None),
         packages=[[cmd]],
-        tamper=lie,
-    ).run()
+    )
+    # Corrupt the declared size of the first chunk.
+    pair.rewrite("s2c", b"metinf\">3000</Size>", b"metinf\">3001</Size>").run()
     assert not pair.received()
     assert pair.completed()[1].code == 424
 
@@ -434,10 +421,7 @@ def test_large_object_interrupted_gets_1225() -> None:
         if direction == "s2c" and b"<MoreData" in msg.body:
             state["n"] += 1
             if state["n"] == 2:
-                body = msg.body.replace(b"./big", b"./other")
-                return type(msg)(
-                    body=body, media_type=msg.media_type, headers=msg.headers, url=msg.url
-                )
+                return with_body(msg, msg.body.replace(b"./big", b"./other"))
         return msg
 
     pair = Pair.make(
@@ -551,14 +535,7 @@ def test_nonce_reset_after_package0_verified_with_reset_nonce() -> None:
     assert any(isinstance(c, Alert) and c.code == 1200 for c in pkg1.commands)
     assert [s.code for s in hdr_statuses(pair.transcript[1][1])] == [212]
     # Both sides issued fresh nonces, and each stored what the other issued.
-    assert (
-        nonces(pair.server_events, ev.NonceRole.CLIENT)[-1]
-        == nonces(pair.client_events, ev.NonceRole.CLIENT)[-1]
-    )
-    assert (
-        nonces(pair.client_events, ev.NonceRole.SERVER)[-1]
-        == nonces(pair.server_events, ev.NonceRole.SERVER)[-1]
-    )
+    assert_nonces_agree(pair)
     assert RESET_NONCE not in nonces(pair.client_events, ev.NonceRole.CLIENT)
     assert pair.completed()[1].code == 200
 
@@ -624,18 +601,7 @@ def test_hmac_failure_mid_session_terminates_both_sides() -> None:
         packages=[[Get(cmd_id=None, items=target("./a"))], [Get(cmd_id=None, items=target("./b"))]],
     )
 
-    def corrupt(direction: str, msg):  # type: ignore[no-untyped-def]
-        if direction == "c2s" and len(pair.transcript) == 3:  # Package 3
-            return type(msg)(
-                body=msg.body.replace(b">v<", b">w<"),
-                media_type=msg.media_type,
-                headers=msg.headers,
-                url=msg.url,
-            )
-        return msg
-
-    pair.tamper = corrupt
-    pair.run()
+    pair.rewrite("c2s", b">v<", b">w<", index=3).run()  # Package 3 tampered
     assert [s.code for s in hdr_statuses(pair.transcript[3][1])] == [401]
     assert pair.ended("server").reason is ev.EndReason.AUTHENTICATION_FAILED  # type: ignore[union-attr]
     assert pair.ended("client").reason is ev.EndReason.AUTHENTICATION_FAILED  # type: ignore[union-attr]

@@ -5,7 +5,7 @@ without a Status, calls after the end, authentication oddities, snapshots."""
 from __future__ import annotations
 
 import pytest
-from sessionkit import DEVICE_ID, Pair, account, server_config, wire_msg
+from sessionkit import DEVICE_ID, Pair, account, server_config, status_codes, wire_msg
 
 from dmproto.codec import Encoding, decode_message
 from dmproto.codec.model import Get, Item, Location, Replace, Status
@@ -232,14 +232,7 @@ def test_refused_commands_resent_while_the_rest_of_the_package_waits() -> None:
         account=account(server_nonce=b"stale"),
         packages=[gets],
     ).run()
-    c2s_hdr = [
-        s.code
-        for d, b in pair.transcript
-        if d == "c2s"
-        for s in decode_message(b).commands
-        if isinstance(s, Status) and s.cmd_ref == "0"
-    ]
-    assert 401 in c2s_hdr
+    assert 401 in status_codes(pair, "c2s", cmd_ref="0")
     assert sorted(pair.completed()) == list(range(1, 13))
     assert all(o.code == 200 for o in pair.completed().values())
     assert pair.server.state is SessionState.FINISHED

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sessionkit import Pair, account, client_config, server_config
+from sessionkit import Pair, account, client_config, server_config, with_body
 
 from dmproto.codec import Encoding, decode_message
 from dmproto.codec.model import (
@@ -176,12 +176,7 @@ class PairMachine(RuleBasedStateMachine):
             if kind == "drop":
                 return None
             if kind == "truncate":
-                return type(msg)(
-                    body=msg.body[: len(msg.body) // 2],
-                    media_type=msg.media_type,
-                    headers=msg.headers,
-                    url=msg.url,
-                )
+                return with_body(msg, msg.body[: len(msg.body) // 2])
             target = self.pair.server if d == "c2s" else self.pair.client
             target.receive_message(
                 msg.body, media_type=msg.media_type, headers=msg.headers, now=self.pair.now

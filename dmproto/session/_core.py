@@ -187,7 +187,10 @@ class Endpoint(Handshake, abc.ABC):
             raise
 
     def messages_to_send(self, now: float) -> list[OutgoingMessage]:
-        """Messages to transmit now (usually zero or one)."""
+        """Messages to transmit now (usually zero or one). Client: the next message
+        to POST (to ``url``), or ``[]`` while waiting for the server or for
+        ``respond()`` on a handed-out command. Server: the one answer to the device's
+        message, or ``[]`` while waiting for the application."""
         s = self._s
         if s.abort_pending:
             if not (s.our_turn or self._role == "client"):
@@ -214,8 +217,8 @@ class Endpoint(Handshake, abc.ABC):
         """Handle one decoded peer message (its header already checked)."""
 
     @abc.abstractmethod
-    def _header(self) -> SyncHdr:
-        """Our SyncHdr for the next message."""
+    def _addresses(self) -> tuple[str, str, str | None]:
+        """(Target LocURI, Source LocURI, RespURI) of our SyncHdr."""
 
     @abc.abstractmethod
     def _ready(self) -> bool:
@@ -554,6 +557,25 @@ class Endpoint(Handshake, abc.ABC):
             media_type=s.encoding.media_type,
             headers=headers,
             url=s.url,
+        )
+
+    def _header(self) -> SyncHdr:
+        """Our SyncHdr for the next message (SPEC §3.2/§3.3)."""
+        s = self._s
+        target, source, resp_uri = self._addresses()
+        # SPEC §4.3: Cred until the peer answered 212; SPEC §3.2: Source LocName =
+        # the auth user name.
+        cred = None if s.authed else _auth.build_cred(s.scheme, s.creds, s.nonce)
+        name = s.creds.username if s.creds is not None and s.scheme is not None else None
+        return SyncHdr(
+            ver_proto=self._config.ver_proto,
+            session_id=s.session_id,
+            msg_id=str(s.next_msg_id),
+            target=Location(loc_uri=target),
+            source=Location(loc_uri=source, loc_name=name),
+            resp_uri=resp_uri,
+            cred=cred,
+            meta=self._meta(),
         )
 
     def _meta(self) -> Meta:

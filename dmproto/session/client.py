@@ -13,7 +13,6 @@ when that fails.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -27,12 +26,10 @@ from ..codec.model import (
     Delete,
     Exec,
     Get,
-    Location,
     Message,
     Replace,
     Results,
     Status,
-    SyncHdr,
 )
 from ..codec.model import (
     Sequence as SequenceCmd,
@@ -42,12 +39,10 @@ from ..errors import LocalProtocolError
 from ..notification import Notification
 from ..outcome import CommandOutcome
 from ..security import RESET_NONCE, NonceUsed
-from . import _auth
 from ._core import Endpoint
 from ._handshake import PeerCheck
 from ._packaging import Unit
 from ._state import Phase, State
-from ._types import OutgoingMessage
 from .config import ClientConfig
 from .events import CommandReceived, EndReason, NonceRole
 from .ui import UI_ALERT_CODES, parse_ui_alert
@@ -149,23 +144,8 @@ class ClientSession(Endpoint):
         units.extend(Unit(command=alert) for alert in s.initial)
         return units
 
-    def _header(self) -> SyncHdr:
-        s = self._s
-        config = self._config
-        cred = None
-        if not s.authed:
-            cred = _auth.build_cred(s.scheme, s.creds, s.nonce)
-        # SPEC §3.2: Source LocName = auth user name for md5/HMAC.
-        name = s.creds.username if s.creds is not None and s.scheme is not None else None
-        return SyncHdr(
-            ver_proto=config.ver_proto,
-            session_id=s.session_id,
-            msg_id=str(s.next_msg_id),
-            target=Location(loc_uri=config.server_uri),
-            source=Location(loc_uri=config.device_id, loc_name=name),
-            cred=cred,
-            meta=self._meta(),
-        )
+    def _addresses(self) -> tuple[str, str, str | None]:
+        return self._config.server_uri, self._config.device_id, None
 
     def _ready(self) -> bool:
         s = self._s
@@ -176,22 +156,6 @@ class ClientSession(Endpoint):
         s.queued = []
         self._ask_next_message()
         return True
-
-    def messages_to_send(self, now: float) -> list[OutgoingMessage]:
-        """The next message to POST (to ``url``), or ``[]`` while waiting for the
-        server or for ``respond()`` on a handed-out command."""
-        return super().messages_to_send(now)
-
-    def receive_message(
-        self,
-        body: bytes,
-        *,
-        media_type: str,
-        headers: Sequence[tuple[str, str]] = (),
-        now: float,
-    ) -> None:
-        """Feed the server's response (see :meth:`Endpoint.receive_message`)."""
-        super().receive_message(body, media_type=media_type, headers=headers, now=now)
 
     def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
         s = self._s

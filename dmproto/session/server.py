@@ -24,13 +24,11 @@ from ..codec.model import (
     Exec,
     Get,
     Item,
-    Location,
     Message,
     Replace,
     Results,
     Sequence,
     Status,
-    SyncHdr,
 )
 from ..codes import AlertCode, StatusCode
 from ..errors import LocalProtocolError, RemoteProtocolError
@@ -195,23 +193,8 @@ class ServerSession(Endpoint):
             raise LocalProtocolError("session.state", f"cannot {what} in phase {s.phase.value}")
         return s
 
-    def _header(self) -> SyncHdr:
-        s = self._s
-        config = self._config
-        cred = None
-        if not s.authed:
-            cred = _auth.build_cred(s.scheme, s.creds, s.nonce)
-        name = s.creds.username if s.creds is not None and s.scheme is not None else None
-        return SyncHdr(
-            ver_proto=config.ver_proto,
-            session_id=s.session_id,
-            msg_id=str(s.next_msg_id),
-            target=Location(loc_uri=s.device_id or ""),
-            source=Location(loc_uri=config.server_uri, loc_name=name),
-            resp_uri=config.resp_uri,
-            cred=cred,
-            meta=self._meta(),
-        )
+    def _addresses(self) -> tuple[str, str, str | None]:
+        return self._s.device_id or "", self._config.server_uri, self._config.resp_uri
 
     def _ready(self) -> bool:
         s = self._s
