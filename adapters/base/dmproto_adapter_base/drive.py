@@ -89,23 +89,24 @@ async def drive_client(
     """Run the driver's session to its end; returns its ``SessionEnded`` (or ``None``).
 
     ``post(url, request)`` sends one request and returns the whole response.
-    STYLE §C.12 duty 4: whatever interrupts a post (network error, timeout,
-    cancellation) aborts the session first, so nothing is left half-applied.
+    STYLE §C.12 duty 4: whatever interrupts the session — a network error or
+    timeout in a post, a failing handler, cancellation at any await — aborts it
+    first, so nothing is left half-applied.
     """
-    while True:
-        step = driver.poll(clock())
-        if isinstance(step, Deliver):
-            await deliver(step.event)
-        elif isinstance(step, Send):
-            try:
+    try:
+        while True:
+            step = driver.poll(clock())
+            if isinstance(step, Deliver):
+                await deliver(step.event)
+            elif isinstance(step, Send):
                 response = await post(step.url, step.request)
-            except BaseException:
-                driver.fail(clock())
-                raise
-            # SPEC §7: a non-200 status or a bad body ends the session (raises).
-            driver.handle_response(response, clock())
-        else:
-            return step.ended
+                # SPEC §7: a non-200 status or a bad body ends the session (raises).
+                driver.handle_response(response, clock())
+            else:
+                return step.ended
+    except BaseException:
+        driver.fail(clock())
+        raise
 
 
 async def answer_request(
