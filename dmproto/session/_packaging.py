@@ -101,9 +101,7 @@ def _partition(units: list[Unit], lo_open: bool) -> tuple[list[Unit], list[Unit]
     for unit in units:
         if isinstance(unit.command, Status):
             front.append(unit)
-        elif not lo_open and previous is not None and front and front[-1] is previous and (
-            _bound(previous, unit)
-        ):
+        elif not lo_open and front and front[-1] is previous and _bound(front[-1], unit):
             heads.add(id(front[-1]))
             front.append(unit)
         else:
@@ -135,8 +133,9 @@ def statuses_first(pending: list[Unit], answers: list[Unit]) -> list[Unit]:
     old_front, old_pairs, old_rest = _partition(pending, lo_open)
     new_front, new_pairs, new_rest = _partition(answers, lo_open)
     if old_pairs:
-        old_single = [u for u in old_front if u not in old_pairs]
-        new_single = [u for u in new_front if u not in new_pairs]
+        paired = {id(unit) for unit in (*old_pairs, *new_pairs)}
+        old_single = [u for u in old_front if id(u) not in paired]
+        new_single = [u for u in new_front if id(u) not in paired]
         front = [*old_single, *new_single, *old_pairs, *new_pairs]
     else:
         front = [*old_front, *new_front]
