@@ -326,75 +326,119 @@ class _Parser:
     # -- body -----------------------------------------------------------------
 
     def body(self) -> Element:
-        """Read the body: *PI element *PI, iteratively."""
+        """Read the body: *PI element *PI, iteratively.
+
+        The loop is the decoder's hot path: the most frequent tokens (END, tags,
+        STR_I) are tested first and kept on local variables; every length is still
+        checked before it is used and every limit before the work it bounds.
+        """
         limits = self.limits
-        data = self.data
+        max_elements, max_depth = limits.max_elements, limits.max_depth
+        data, end, tags = self.data, self.end, _TAGS
         page = 0  # SPEC §2.3: every document starts on page 0
         stack: list[Element] = []
         sizes: list[int] = []  # character-data bytes of each open element
         root: Element | None = None
         count = 0
-        while self.pos < self.end:
-            start = self.pos
-            token = data[start]
-            self.pos += 1
-            if token == _PI:
-                self.skip_attributes(start)
-                continue
-            if root is not None and not stack:
-                if not data[start:].strip(_WHITESPACE):
-                    # libwbxml quirk (SPEC §2.5): after an embedded document it
-                    # writes the XML white space that followed it as a second
-                    # OPAQUE run, so the joined Data bytes end in white space.
-                    break
-                raise _malformed(
-                    "wbxml.trailing-data", "data after the end of the root element", start
-                )
-            if token == _SWITCH_PAGE:
-                page = self.switch_page(start)
-            elif token == _END:
+        pos = self.pos
+        while pos < end:
+            start = pos
+            token = data[pos]
+            pos += 1
+            if token == _END:
                 if not stack:
                     raise _malformed("wbxml.unbalanced-end", "END with no open element", start)
                 stack.pop()
                 sizes.pop()
+                if not stack:
+                    break
+            elif token == _STR_I and stack:
+                # Inline fast path of text() for the common STR_I run.
+                nul = data.find(b"\x00", pos)
+                if nul < 0:
+                    raise _malformed(
+                        "wbxml.unterminated-string", "inline string has no NUL", start
+                    )
+                run = nul - pos
+                size = sizes[-1] + run
+                self.charge(size, run, start)
+                stack[-1].parts.append(self.decode(data[pos:nul], pos))
+                sizes[-1] = size
+                pos = nul + 1
+            elif token == _SWITCH_PAGE:
+                self.pos = pos
+                page = self.switch_page(start)
+                pos = self.pos
             elif token in _TEXT_TOKENS:
                 if not stack:
                     raise _malformed(
                         "wbxml.unexpected-token", "character data outside the root element", start
                     )
+                self.pos = pos
                 sizes[-1] = self.text(token, start, stack[-1], sizes[-1])
+                pos = self.pos
+            elif token == _PI:
+                self.pos = pos
+                self.skip_attributes(start)
+                pos = self.pos
             elif token in _EXT_TOKENS:
                 raise _malformed("wbxml.unsupported-token", f"extension token 0x{token:02x}", start)
             else:
-                tag = _TAGS.get((page << 6) | (token & TAG_ID_MASK))
+                tag = tags.get((page << 6) | (token & TAG_ID_MASK))
                 if tag is None:
+                    self.pos = pos
                     tag = self.unusual_tag(token, page, start)
+                    pos = self.pos
                 element = Element(tag[0], tag[1], position=start)
                 if token & TAG_ATTRIBUTES:
                     # SyncML uses no attributes (SPEC §2.1); some Nokia encoders
                     # write a LITERAL xmlns attribute: skip attribute lists.
+                    self.pos = pos
                     self.skip_attributes(start)
+                    pos = self.pos
                 count += 1
-                if count > limits.max_elements:
+                if count > max_elements:
                     raise _malformed(
-                        "limit.elements", f"more than {limits.max_elements} elements", start
+                        "limit.elements", f"more than {max_elements} elements", start
                     )
-                if len(stack) >= limits.max_depth:
+                if len(stack) >= max_depth:
                     raise _malformed(
-                        "limit.depth", f"elements nested deeper than {limits.max_depth}", start
+                        "limit.depth", f"elements nested deeper than {max_depth}", start
                     )
                 if stack:
                     stack[-1].children.append(element)
-                else:
+                else:  # the loop ends when the root closes: this is the first element
                     root = element
                 if token & TAG_CONTENT:
                     stack.append(element)
                     sizes.append(0)
+                elif root is element:
+                    break
+        self.pos = pos
         if stack:
-            raise _malformed("wbxml.truncated", f"input ends inside <{stack[-1].name}>", self.end)
+            raise _malformed("wbxml.truncated", f"input ends inside <{stack[-1].name}>", end)
         if root is None:
-            raise _malformed("wbxml.empty", "no root element", self.end)
+            raise _malformed("wbxml.empty", "no root element", end)
+        self.trailer()
         return root
+
+    def trailer(self) -> None:
+        """After the root: only PIs, or the white space libwbxml leaves (SPEC §2.5)."""
+        data, end = self.data, self.end
+        while self.pos < end:
+            start = self.pos
+            if data[start] == _PI:
+                self.pos += 1
+                self.skip_attributes(start)
+            elif not data[start:].strip(_WHITESPACE):
+                # libwbxml quirk (SPEC §2.5): after an embedded document it writes
+                # the XML white space that followed it as a second OPAQUE run, so
+                # the joined Data bytes end in white space.
+                self.pos = end
+            else:
+                raise _malformed(
+                    "wbxml.trailing-data", "data after the end of the root element", start
+                )
 
     def switch_page(self, start: int) -> int:
         number = self.byte("the code page")
@@ -426,17 +470,12 @@ class _Parser:
         )
 
     def text(self, token: int, start: int, element: Element, size: int) -> int:
-        """Append one run of character data to ``element``; return its new size.
+        """Append one STR_T, OPAQUE or ENTITY run to ``element``; return its new size.
 
         The limits are checked on the run's byte length before it is decoded.
         """
         part: str | bytes
-        if token == _STR_I:
-            raw, at = self.inline_string()
-            run = len(raw)
-            self.charge(size + run, run, start)
-            part = self.decode(raw, at)
-        elif token == _STR_T:
+        if token == _STR_T:  # STR_I takes the inline path in body()
             part, run = self.table_string(start)
             self.charge(size + run, run, start)
         elif token == _OPAQUE:
