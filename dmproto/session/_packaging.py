@@ -54,6 +54,9 @@ class Unit:
     #: Large-object id once chunking started; total size as transported.
     lo_id: int | None = None
     lo_total: int | None = None
+    #: Already put off once to the next message instead of being chunked (SPEC
+    #: §3.8); a second time it is chunked, so deferring always ends.
+    deferred: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -213,6 +216,20 @@ def _chunkable(unit: Unit) -> bool:
     return data is not None and data_size(data) > 1
 
 
+def _next_lead(lead: list[Command]) -> list[Command]:
+    """What leads our next message, for size estimates: the SyncHdr Status without
+    Chal and the Status answering the peer's Alert 1222 (SPEC §3.7)."""
+    (hdr_status,) = lead  # (only Package 1 has no lead; it has no size limit)
+    assert isinstance(hdr_status, Status)
+    answer = Status(cmd_id=None, msg_ref=hdr_status.msg_ref, cmd_ref="2", cmd="Alert", code=200)
+    return [attrs.evolve(hdr_status, chal=None), answer]
+
+
+def _deferrable(unit: Unit) -> bool:
+    """A whole value not yet chunked nor put off before (see :func:`assemble`)."""
+    return _chunkable(unit) and unit.lo_id is None and not unit.deferred
+
+
 def _split_chunk(unit: Unit, length: int, lo_id: int) -> tuple[Unit, Unit]:
     """(chunk, remainder): the first *length* units of the value, and the rest."""
     command = unit.command
@@ -301,6 +318,15 @@ def assemble(
         _, body, _ = _encode(header, lead, units[:k], extra, final, encoding)
         return limit is None or len(body) <= limit
 
+    def fits_alone(alone: list[Unit]) -> bool:
+        # An otherwise empty next message: our SyncHdr without Cred, the SyncHdr
+        # Status without Chal and the Status for the peer's Alert 1222 (optimistic;
+        # a unit is put off only once, so a wrong guess costs one message).
+        next_header = attrs.evolve(header, cred=None)
+        next_lead = _next_lead(lead)
+        _, body, _ = _encode(next_header, next_lead, alone, None, final, encoding)
+        return limit is None or len(body) <= limit
+
     message, body, ids = _encode(header, lead, units, None, final, encoding)
     if limit is None or len(body) <= limit:
         taken = tuple(
@@ -336,6 +362,19 @@ def assemble(
         rests.insert(0, rest)
     if fits(k, unit):
         extra, remainder, consumed = unit, tuple(rests), k + 1
+    elif (
+        unit is units[k]
+        and _deferrable(unit)
+        and fits_alone(units[k - (bound := int(k > 0 and _bound(units[k - 1], unit))) : k + 1])
+    ):
+        # SPEC §3.8: "Objects fitting in one message MUST NOT use MoreData": the
+        # value fits whole in an otherwise empty message, so the command (with its
+        # Status for Results, SPEC §1.5) waits for the next message instead of
+        # being chunked — once: if the next message still has no room, it is
+        # chunked there (so this cannot repeat even when only the SyncHdr Status
+        # goes now: the next message has more room, without Chal/Cred).
+        units = [*units[:k], attrs.evolve(unit, deferred=True), *units[k + 1 :]]
+        k = consumed = k - bound
     elif _chunkable(unit):
         size = _value_length(unit)
         length = _largest(1, size - 1, lambda n: fits(k, _split_chunk(unit, n, next_lo_id)[0]))

@@ -1,0 +1,125 @@
+"""Message-size edge cases (SPEC §3.7, §3.7a, §3.8): when to chunk, small
+MaxMsgSize with authentication, no-progress exchanges, the smallest workable size."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+from sessionkit import (
+    Pair,
+    assert_alerts_answered_next,
+    transcript_messages,
+)
+
+from dmproto.codec import Encoding, encode_message
+from dmproto.codec.model import (
+    Command,
+    Get,
+    Item,
+    ItemCommand,
+    Location,
+    Message,
+    Replace,
+    Results,
+    Status,
+)
+from dmproto.outcome import CommandOutcome
+from dmproto.session import events as ev
+
+SIZES = [2000, 3000, 5000, 8000]
+
+
+def _values(limit: int) -> dict[str, str]:
+    # Two values that each fit in an empty message but not both together, and one
+    # that can never fit in one message.
+    return {
+        "./a": "a" * (limit * 9 // 20),
+        "./b": "b" * (limit * 9 // 20),
+        "./huge": "h" * (limit * 3),
+    }
+
+
+def _uri(item: Item) -> str:
+    loc = item.target if item.target is not None else item.source
+    assert loc is not None
+    return loc.loc_uri
+
+
+def assert_chunked_only_when_needed(
+    pair: Pair, direction: str, limit: int, values: dict[str, str], encoding: Encoding
+) -> set[str]:
+    """SPEC §3.8: a first chunk (MoreData + Meta/Size) only for a value that would
+    not fit whole in that message holding just its SyncHdr and Statuses (+ Final).
+    Returns the URIs that were chunked."""
+    chunked: set[str] = set()
+    for d, msg in transcript_messages(pair):
+        if d != direction:
+            continue
+        assert len(encode_message(msg, encoding)) <= limit
+        statuses = [c for c in msg.commands if isinstance(c, Status)]
+        for command in msg.commands:
+            if not isinstance(command, ItemCommand | Results):
+                continue
+            item = command.items[0]
+            if not item.more_data or item.meta is None or item.meta.size is None:
+                continue
+            uri = _uri(item)
+            chunked.add(uri)
+            whole_item = attrs.evolve(
+                item, data=values[uri], more_data=False, meta=attrs.evolve(item.meta, size=None)
+            )
+            whole = attrs.evolve(
+                command, cmd_id=str(len(statuses) + 1), items=(whole_item,)
+            )
+            alone = Message(header=msg.header, commands=[*statuses, whole], final=True)
+            assert len(encode_message(alone, encoding)) > limit, (uri, limit)
+    return chunked
+
+
+@pytest.mark.parametrize("encoding", [Encoding.XML, Encoding.WBXML])
+@pytest.mark.parametrize("limit", SIZES)
+def test_server_defers_a_value_that_fits_the_next_message(encoding: Encoding, limit: int) -> None:
+    values = _values(limit)
+    commands: list[Command] = [
+        Replace(cmd_id=None, items=(Item(target=Location(loc_uri=uri), data=value),))
+        for uri, value in values.items()
+    ]
+    pair = Pair.make(
+        client={"max_msg_size": limit, "encoding": encoding}, packages=[commands]
+    ).run()
+    assert [e.command.items[0].data for e in pair.received()] == list(values.values())  # type: ignore[union-attr]
+    assert all(outcome.code == 200 for outcome in pair.completed().values())
+    chunked = assert_chunked_only_when_needed(pair, "s2c", limit, values, encoding)
+    assert chunked == {"./huge"}
+    assert_alerts_answered_next(pair)
+    assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("encoding", [Encoding.XML, Encoding.WBXML])
+@pytest.mark.parametrize("limit", SIZES)
+def test_client_defers_results_that_fit_the_next_message(encoding: Encoding, limit: int) -> None:
+    values = _values(limit)
+
+    def answer(event: ev.CommandReceived) -> CommandOutcome:
+        uri = _uri(event.command.items[0])  # type: ignore[union-attr]
+        return CommandOutcome(
+            code=200, results=(Item(source=Location(loc_uri=uri), data=values[uri]),)
+        )
+
+    commands: list[Command] = [
+        Get(cmd_id=None, items=(Item(target=Location(loc_uri=uri)),)) for uri in values
+    ]
+    pair = Pair.make(
+        client={"encoding": encoding},
+        server={"max_msg_size": limit},
+        packages=[commands],
+        answer=answer,
+    ).run()
+    completed = pair.completed()
+    assert [o.results[0].data for o in completed.values()] == list(values.values())
+    chunked = assert_chunked_only_when_needed(pair, "c2s", limit, values, encoding)
+    assert chunked == {"./huge"}
+    assert_alerts_answered_next(pair)
+    assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+
+
