@@ -13,6 +13,7 @@ from sessionkit import (
 
 from dmproto.codec import Encoding, encode_message
 from dmproto.codec.model import (
+    Alert,
     Command,
     Get,
     Item,
@@ -23,8 +24,11 @@ from dmproto.codec.model import (
     Results,
     Status,
 )
+from dmproto.codes import AlertCode
 from dmproto.outcome import CommandOutcome
 from dmproto.session import events as ev
+from dmproto.session._core import MAX_STALLS
+from dmproto.session.events import NO_PROGRESS
 
 SIZES = [2000, 3000, 5000, 8000]
 
@@ -123,3 +127,68 @@ def test_client_defers_results_that_fit_the_next_message(encoding: Encoding, lim
     assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
 
 
+
+
+@pytest.mark.parametrize("limit", [1000, 1024, 1088])
+def test_stale_server_nonce_with_a_status_only_first_message(limit: int) -> None:
+    # The device refuses the server's Cred (stale nonce); the server's first
+    # message (XML, Cred + 212 with Chal) has room for its SyncHdr Status only, so
+    # it is not Final: a partial package, not an authentication failure.
+    get = Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo/Mod")),))
+    pair = Pair.make(
+        client={"max_msg_size": limit, "server_nonce": b"stale"}, packages=[[get]]
+    ).run()
+    msgs = transcript_messages(pair)
+    first = msgs[1][1]
+    assert [c.name for c in first.commands] == ["Status"] and not first.final
+    # The device challenged the server (401 + Chal) and asked for the rest (1222).
+    answer = msgs[2][1]
+    assert [(c.cmd_ref, c.code) for c in answer.commands if isinstance(c, Status)] == [("0", 401)]
+    assert answer.commands[0].chal is not None  # type: ignore[union-attr]
+    assert [c.code for c in answer.commands if isinstance(c, Alert)] == [AlertCode.NEXT_MESSAGE]
+    # The server answered with new credentials; the session completes normally.
+    authenticated = [e for e in pair.client_events if isinstance(e, ev.PeerAuthenticated)]
+    assert len(authenticated) == 1
+    assert pair.completed()[1].code == 200
+    assert [e.command for e in pair.received()] != []
+    assert pair.ended("client").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+    assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+    assert all(len(body) <= limit for d, body in pair.transcript[1:] if d == "s2c")
+
+
+def test_server_package_without_commands_still_fails_authentication() -> None:
+    # A Final server message without commands from an unauthenticated server:
+    # the session ends (never challenge a Status-only package, SPEC §3.3).
+    pair = Pair.make(client={"server_nonce": b"stale"}, packages=[]).run()
+    assert pair.ended("client").reason is ev.EndReason.AUTHENTICATION_FAILED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("announced", [512, 640, 768, 832])
+def test_no_progress_exchange_ends_the_session(announced: int) -> None:
+    # A (foreign) device announces a MaxMsgSize below the smallest workable one:
+    # the server's messages hold nothing but Statuses while the device answers
+    # with Alert 1222. After MAX_STALLS empty exchanges the server aborts.
+    get = Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo/Mod")),))
+    pair = Pair.make(client={"server_nonce": b"stale"}, packages=[[get]]).rewrite(
+        "c2s", b">16384</MaxMsgSize>", f">{announced}</MaxMsgSize>".encode()
+    )
+    pair.run()
+    server_end = pair.ended("server")
+    assert server_end is not None and server_end.reason is ev.EndReason.PROTOCOL_ERROR
+    assert server_end.detail == NO_PROGRESS
+    assert pair.completed() == {1: CommandOutcome(code=215)}  # never sent
+    client_end = pair.ended("client")
+    assert client_end is not None and client_end.reason is ev.EndReason.ABORTED_BY_PEER
+    last = transcript_messages(pair)[-1][1]
+    assert last.final and [c.code for c in last.commands if isinstance(c, Alert)] == [1223]
+    # Bounded: package 1, the stalled exchanges, the abort.
+    assert len(pair.transcript) <= 2 * (MAX_STALLS + 3)
+
+
+def test_one_empty_exchange_is_not_a_stall() -> None:
+    # Package 1 answered by a SyncHdr-Status-only message, then progress: fine.
+    get = Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo/Mod")),))
+    pair = Pair.make(
+        client={"max_msg_size": 1024, "server_nonce": b"stale"}, packages=[[get]]
+    ).run()
+    assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]

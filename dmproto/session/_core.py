@@ -44,16 +44,27 @@ from ._ledger import (
     status_commands,
     uniform_outcome,
 )
-from ._packaging import Unit, assemble, data_size, join_data, plain, statuses_first
+from ._packaging import Assembly, Unit, assemble, data_size, join_data, plain, statuses_first
 from ._state import LoIn, Phase, State
 from ._types import OutgoingMessage, SessionState
 from .config import MIN_MSG_SIZE, ClientConfig, ServerConfig
-from .events import CommandCompleted, EndReason, Event, NonceChanged, NonceRole, SessionEnded
+from .events import (
+    NO_PROGRESS,
+    CommandCompleted,
+    EndReason,
+    Event,
+    NonceChanged,
+    NonceRole,
+    SessionEnded,
+)
 
 __all__ = ["Endpoint"]
 
 SNAPSHOT_FORMAT = "dmproto.session"
 SNAPSHOT_VERSION = 1
+#: Consecutive messages without progress tolerated before that end (a message
+#: holding only the SyncHdr Status is normal once, e.g. after a challenge).
+MAX_STALLS = 3
 
 
 class Endpoint(Handshake, abc.ABC):
@@ -179,6 +190,7 @@ class Endpoint(Handshake, abc.ABC):
                 s.peer_msg_ref = message.header.msg_id
                 return
             s.deadline = now + self._config.inactivity_timeout
+            s.peer_idle = all(_idle(command) for command in message.commands)
             self._process(message, body, list(headers))
         except RemoteProtocolError as exc:
             if s.ended is None:
@@ -512,6 +524,23 @@ class Endpoint(Handshake, abc.ABC):
             final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
             fresh_ref=s.peer_msg_ref,
         )
+        backlog = sum(isinstance(u.command, Status) for u in assembly.rest)
+        s.stalls = s.stalls + 1 if self._stalled(assembly, backlog) else 0
+        s.backlog = backlog
+        if s.stalls > MAX_STALLS:
+            # SPEC §3.7a: the peer's MaxMsgSize leaves no room for anything but the
+            # Statuses of a Next-Message exchange, which would repeat for ever.
+            # End with an abort (SPEC §3.9), without the SyncHdr Status if both do
+            # not fit.
+            self._end(EndReason.PROTOCOL_ERROR, NO_PROGRESS)
+            s.out = [Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT))]
+            trial = assemble(
+                header, lead, s.out, limit=s.peer_max_msg, encoding=s.encoding,
+                final=True, next_lo_id=s.next_lo_id, truncate=True,
+            )
+            if not trial.taken:
+                s.hdr_status = None
+            return self._send(now, final=True, truncate=True)
         msg_id = header.msg_id
         for unit in assembly.rejected:
             # SPEC §3.1/§3.7a: too large for the peer's MaxMsgSize ⇒ 413, not sent
@@ -559,6 +588,19 @@ class Endpoint(Handshake, abc.ABC):
             url=s.url,
         )
 
+    def _stalled(self, assembly: Assembly, backlog: int) -> bool:
+        """An empty exchange: the peer's message held only Statuses and Alert 1222,
+        and ours holds only Statuses, leaves something of ours unsent and no fewer
+        Statuses owed than after our previous message (a Next-Message ping-pong
+        that would repeat for ever)."""
+        s = self._s
+        return (
+            s.peer_idle
+            and bool(assembly.rest)
+            and backlog >= s.backlog
+            and all(isinstance(t.unit.command, Status) for t in assembly.taken)
+        )
+
     def _header(self) -> SyncHdr:
         """Our SyncHdr for the next message (SPEC §3.2/§3.3)."""
         s = self._s
@@ -581,6 +623,13 @@ class Endpoint(Handshake, abc.ABC):
     def _meta(self) -> Meta:
         # SPEC §3.7a: advertise MaxMsgSize (and MaxObjSize) in every SyncHdr.
         return Meta(max_msg_size=self._config.max_msg_size, max_obj_size=self._config.max_obj_size)
+
+
+def _idle(command: Command) -> bool:
+    """A command that only keeps a Next-Message exchange going (SPEC §3.7)."""
+    return isinstance(command, Status) or (
+        isinstance(command, Alert) and command.code == AlertCode.NEXT_MESSAGE
+    )
 
 
 def _lo_key(command: ItemCommand | Results) -> tuple[str, str | None, str | None]:

@@ -76,6 +76,12 @@ class State:
     peer_final: bool = True
     #: Our last message carried Final (our package is closed).
     our_closed: bool = True
+    #: Consecutive messages of ours that made no progress (see ``_core.MAX_STALLS``).
+    stalls: int = 0
+    #: Statuses still owed after our last message, and whether the peer's last
+    #: message held only Statuses and Alert 1222 (no-progress detection).
+    backlog: int = 0
+    peer_idle: bool = False
     peer_max_msg: int | None = None
     peer_max_obj: int | None = None
     url: str | None = None
@@ -118,6 +124,9 @@ class State:
     trusted: bool = False
     # Client.
     alert_code: int = 1201
+    #: The server's current package held a management command so far (SPEC §3.3:
+    #: a package without any ends the session).
+    peer_commands: bool = False
     initial: list[Command] = attrs.field(factory=list)
     # Server.
     device_id: str | None = None

@@ -162,6 +162,8 @@ class ClientSession(Endpoint):
         header = message.header
         s.our_turn = True
         s.peer_msg_ref = header.msg_id
+        if s.peer_final:
+            s.peer_commands = False  # this message starts a new server package
         self._note_final(message.final)
         if header.resp_uri:
             s.url = header.resp_uri  # SPEC §3.5: next message goes to RespURI
@@ -180,14 +182,18 @@ class ClientSession(Endpoint):
         challenged = ours is PeerCheck.CHALLENGED
         peer_ok = peer is PeerCheck.OK
         management = [c for c in commands if not isinstance(c, Status | Results)]
+        s.peer_commands = s.peer_commands or bool(management)
         if challenged:
             # SPEC §3.2: revert to Package 1 (next MsgID, to RespURI, new credentials);
             # the server's auth-failure message holds only Statuses.
             s.out = self._package1()
             return
         if not peer_ok:
-            if not management:
-                # SPEC §3.3: never challenge with a SyncHdr-Status-only package.
+            if message.final and not s.peer_commands:
+                # SPEC §3.3: never challenge with a SyncHdr-Status-only package. Only
+                # the package's final outcome counts: a message without Final is a
+                # partial package (SPEC §3.7: answered, the rest asked with 1222),
+                # e.g. one holding only the SyncHdr Status under a small MaxMsgSize.
                 self._end(EndReason.AUTHENTICATION_FAILED, "server not authenticated")
                 return
             code = s.hdr_status.code if s.hdr_status is not None else 401

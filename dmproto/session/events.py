@@ -23,6 +23,7 @@ from ..outcome import CommandOutcome
 from .ui import UiRequest
 
 __all__ = [
+    "NO_PROGRESS",
     "AccountRequested",
     "ClientEventReceived",
     "CommandCompleted",
@@ -48,6 +49,12 @@ class NonceRole(enum.Enum):
     #: The nonce the *server* uses to build its credentials (SRVCRED AAuthData),
     #: issued by the client in a Chal; also keys the Package 0 digest.
     SERVER = "server"
+
+
+#: ``SessionEnded.detail`` (reason ``PROTOCOL_ERROR``) when the peer's MaxMsgSize
+#: leaves room for nothing but the Statuses of a Next-Message exchange (SPEC §3.7a):
+#: after a few such empty exchanges the session aborts instead of repeating them.
+NO_PROGRESS = "session.no-progress"
 
 
 class EndReason(enum.Enum):
