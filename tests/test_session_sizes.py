@@ -8,13 +8,19 @@ import pytest
 from sessionkit import (
     Pair,
     assert_alerts_answered_next,
+    client_config,
+    ok_answer,
+    server_config,
     transcript_messages,
+    with_body,
 )
 
 from dmproto.codec import Encoding, encode_message
 from dmproto.codec.model import (
     Alert,
+    Atomic,
     Command,
+    Delete,
     Get,
     Item,
     ItemCommand,
@@ -25,9 +31,12 @@ from dmproto.codec.model import (
     Status,
 )
 from dmproto.codes import AlertCode
+from dmproto.errors import InvalidValueError
 from dmproto.outcome import CommandOutcome
+from dmproto.session import OutgoingMessage
 from dmproto.session import events as ev
 from dmproto.session._core import MAX_STALLS
+from dmproto.session.config import MIN_MSG_SIZE, MIN_WORKABLE_MSG_SIZE, min_msg_size
 from dmproto.session.events import NO_PROGRESS
 
 SIZES = [2000, 3000, 5000, 8000]
@@ -129,7 +138,7 @@ def test_client_defers_results_that_fit_the_next_message(encoding: Encoding, lim
 
 
 
-@pytest.mark.parametrize("limit", [1000, 1024, 1088])
+@pytest.mark.parametrize("limit", [1024, 1056, 1088])
 def test_stale_server_nonce_with_a_status_only_first_message(limit: int) -> None:
     # The device refuses the server's Cred (stale nonce); the server's first
     # message (XML, Cred + 212 with Chal) has room for its SyncHdr Status only, so
@@ -192,3 +201,99 @@ def test_one_empty_exchange_is_not_a_stall() -> None:
         client={"max_msg_size": 1024, "server_nonce": b"stale"}, packages=[[get]]
     ).run()
     assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------ smallest workable size
+
+_ADVERTISED = 16320  # our configs advertise this; the wire carries the size under test
+_BIG = "".join(f"{i:04d}" for i in range(1000))
+
+
+def _reference_answer(event: ev.CommandReceived) -> CommandOutcome:
+    command = event.command
+    if isinstance(command, Get):
+        uri = _uri(command.items[0])
+        data = _BIG if uri == "./big" else "v"
+        return CommandOutcome(code=200, results=(Item(source=Location(loc_uri=uri), data=data),))
+    return ok_answer(event)
+
+
+def _reference_session_works(encoding: Encoding, size: int) -> bool:
+    """The reference session (MD5 both ways, stale nonces both ways, a small and a
+    large Results, a large object, an Atomic) with both sides announcing *size* on
+    the wire (as a peer with that configured max_msg_size would)."""
+    package: list[Command] = [
+        Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo/Mod")),)),
+        Get(cmd_id=None, items=(Item(target=Location(loc_uri="./big")),)),
+        Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./obj"), data=_BIG),)),
+        Atomic(
+            cmd_id=None,
+            commands=(
+                Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./x"), data="1"),)),
+                Delete(cmd_id=None, items=(Item(target=Location(loc_uri="./y")),)),
+            ),
+        ),
+    ]
+    pair = Pair.make(
+        client={
+            "max_msg_size": _ADVERTISED,
+            "encoding": encoding,
+            "client_nonce": b"stale",
+            "server_nonce": b"stale",
+        },
+        server={"max_msg_size": _ADVERTISED},
+        packages=[package],
+        answer=_reference_answer,
+    )
+    announced = str(_ADVERTISED).encode()
+
+    def tamper(direction: str, msg: OutgoingMessage) -> OutgoingMessage:
+        assert msg.body.count(announced) == 1
+        return with_body(msg, msg.body.replace(announced, str(size).encode()))
+
+    pair.tamper = tamper
+    pair.run(max_rounds=200)
+    client_end, server_end = pair.ended("client"), pair.ended("server")
+    completed = pair.completed()
+    return (
+        client_end is not None
+        and client_end.reason is ev.EndReason.COMPLETED
+        and server_end is not None
+        and server_end.reason is ev.EndReason.COMPLETED
+        and len(completed) == len(package)
+        and all(outcome.code == 200 for outcome in completed.values())
+        # (Package 1 goes out before the server's MaxMsgSize is known.)
+        and all(len(body) <= size for _, body in pair.transcript[1:])
+    )
+
+
+@pytest.mark.parametrize("encoding", [Encoding.XML, Encoding.WBXML])
+def test_smallest_workable_max_msg_size_is_the_documented_floor(encoding: Encoding) -> None:
+    floor = min_msg_size(encoding)
+    # Bisect the smallest announced size at which the reference session works
+    # (from the absolute floor a peer's MaxMsgSize is raised to).
+    lo, hi = MIN_MSG_SIZE, floor
+    assert _reference_session_works(encoding, hi)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _reference_session_works(encoding, mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    measured = lo
+    # The documented floor is the measurement rounded up to a multiple of 64 ...
+    assert floor - 64 < measured <= floor, measured
+    # ... and every size above it works too (no size that breaks again).
+    assert all(_reference_session_works(encoding, n) for n in range(measured, floor + 512, 61))
+    # Our own configuration refuses anything smaller.
+    with pytest.raises(InvalidValueError):
+        client_config(max_msg_size=floor - 1, encoding=encoding)
+    client_config(max_msg_size=floor, encoding=encoding)
+
+
+def test_server_floor_covers_every_device_encoding() -> None:
+    floor = max(MIN_WORKABLE_MSG_SIZE.values())
+    assert min_msg_size(None) == floor == MIN_WORKABLE_MSG_SIZE[Encoding.XML]
+    with pytest.raises(InvalidValueError):
+        server_config(max_msg_size=floor - 1, encoding=Encoding.WBXML)
+    server_config(max_msg_size=floor)

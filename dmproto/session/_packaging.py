@@ -391,10 +391,14 @@ def assemble(
         # pair cannot be put off for ever).
         k = consumed = k - 1
     if extra is None and units[k].handle is not None and not _chunkable(units[k]):
-        # The next queued command does not fit even right after the SyncHdr Status:
-        # never sendable (SPEC §3.1: a command, Atomic/Sequence included, MUST fit in
-        # one message). Leave it out (the caller completes it with 413), go on.
-        alone = _encode(header, lead, [units[k]], None, False, encoding)[1]
+        # The next queued command does not fit even right after the SyncHdr Status
+        # of the smallest message we can send (no Cred, no Chal): never sendable
+        # (SPEC §3.1: a command, Atomic/Sequence included, MUST fit in one message).
+        # Leave it out (the caller completes it with 413), go on. (One that fits
+        # only there waits; if it never gets the room, the session's no-progress
+        # check ends the exchange.)
+        bare = attrs.evolve(header, cred=None)
+        alone = _encode(bare, _next_lead(lead)[:1], [units[k]], None, False, encoding)[1]
         if len(alone) > limit:
             after = assemble(
                 header,

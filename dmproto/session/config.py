@@ -7,7 +7,8 @@ store them (DMAcc AppAuth AAuthData, SPEC §4.3).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -18,16 +19,45 @@ from ..errors import InvalidValueError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..security.auth import AuthScheme, Credentials
 
-__all__ = ["Account", "ClientConfig", "ServerConfig"]
+__all__ = [
+    "MIN_MSG_SIZE",
+    "MIN_WORKABLE_MSG_SIZE",
+    "Account",
+    "ClientConfig",
+    "ServerConfig",
+    "min_msg_size",
+]
 
-#: The smallest MaxMsgSize we accept from a peer or advertise ourselves: below this
-#: a SyncHdr plus one Status does not fit.
+#: The smallest MaxMsgSize we take from a peer (a smaller one is raised to this):
+#: below it a SyncHdr plus one Status does not fit.
 MIN_MSG_SIZE = 512
+
+#: The smallest ``max_msg_size`` we advertise, per encoding of the messages it
+#: bounds (SPEC §3.7a): measured (``tests/test_session_sizes.py``) as the smallest
+#: size at which a session with MD5 both ways, stale nonces both ways, Results and
+#: a large object in both directions and an Atomic completes, rounded up to a
+#: multiple of 64. Below it the SyncHdr (Cred), the SyncHdr Status (Chal) and the
+#: Statuses of a Next-Message exchange leave no room for commands.
+MIN_WORKABLE_MSG_SIZE: Mapping[Encoding, int] = MappingProxyType(
+    {Encoding.XML: 1024, Encoding.WBXML: 512}
+)
+
+
+def min_msg_size(encoding: Encoding | None) -> int:
+    """The smallest ``max_msg_size`` accepted for messages in *encoding* (None:
+    not known in advance, e.g. what a device posts to a server: the largest)."""
+    if encoding is None:
+        return max(MIN_WORKABLE_MSG_SIZE.values())
+    return MIN_WORKABLE_MSG_SIZE[encoding]
 
 
 def _msg_size(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < MIN_MSG_SIZE:
-        raise InvalidValueError("session.config", f"{attribute.name} must be >= {MIN_MSG_SIZE}")
+    # A client's MaxMsgSize bounds the server's answers, in the client's encoding;
+    # a server's bounds what devices post, in an encoding not known in advance.
+    encoding = instance.encoding if isinstance(instance, ClientConfig) else None
+    floor = min_msg_size(encoding)
+    if value < floor:
+        raise InvalidValueError("session.config", f"{attribute.name} must be >= {floor}")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
