@@ -7,6 +7,7 @@ import attrs
 import pytest
 from sessionkit import (
     Pair,
+    account,
     assert_alerts_answered_next,
     client_config,
     ok_answer,
@@ -33,7 +34,8 @@ from dmproto.codec.model import (
 from dmproto.codes import AlertCode
 from dmproto.errors import InvalidValueError
 from dmproto.outcome import CommandOutcome
-from dmproto.session import OutgoingMessage
+from dmproto.security import AuthScheme
+from dmproto.session import OutgoingMessage, SessionState
 from dmproto.session import events as ev
 from dmproto.session._core import MAX_STALLS
 from dmproto.session.config import MIN_MSG_SIZE, MIN_WORKABLE_MSG_SIZE, min_msg_size
@@ -218,11 +220,8 @@ def _reference_answer(event: ev.CommandReceived) -> CommandOutcome:
     return ok_answer(event)
 
 
-def _reference_session_works(encoding: Encoding, size: int) -> bool:
-    """The reference session (MD5 both ways, stale nonces both ways, a small and a
-    large Results, a large object, an Atomic) with both sides announcing *size* on
-    the wire (as a peer with that configured max_msg_size would)."""
-    package: list[Command] = [
+def _reference_package() -> list[Command]:
+    return [
         Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo/Mod")),)),
         Get(cmd_id=None, items=(Item(target=Location(loc_uri="./big")),)),
         Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./obj"), data=_BIG),)),
@@ -234,6 +233,13 @@ def _reference_session_works(encoding: Encoding, size: int) -> bool:
             ),
         ),
     ]
+
+
+def _reference_session_works(encoding: Encoding, size: int) -> bool:
+    """The reference session (MD5 both ways, stale nonces both ways, a small and a
+    large Results, a large object, an Atomic) with both sides announcing *size* on
+    the wire (as a peer with that configured max_msg_size would)."""
+    package = _reference_package()
     pair = Pair.make(
         client={
             "max_msg_size": _ADVERTISED,
@@ -297,3 +303,47 @@ def test_server_floor_covers_every_device_encoding() -> None:
     with pytest.raises(InvalidValueError):
         server_config(max_msg_size=floor - 1, encoding=Encoding.WBXML)
     server_config(max_msg_size=floor)
+
+
+def test_command_waits_for_room_instead_of_413_at_the_floor() -> None:
+    # At the XML floor the server's first message (Cred, 212 + Chal, Statuses for
+    # Package 1) has no room for the Gets; later messages (no Cred/Chal) do: they
+    # are sent there, not completed 413 as "never sendable".
+    floor = min_msg_size(Encoding.XML)
+    pair = Pair.make(
+        client={"max_msg_size": floor, "client_nonce": b"stale", "server_nonce": b"stale"},
+        server={"max_msg_size": floor},
+        packages=[_reference_package()],
+        answer=_reference_answer,
+    ).run()
+    assert [o.code for o in pair.completed().values()] == [200, 200, 200, 200]
+    assert pair.completed()[2].results[0].data == _BIG
+
+
+HMAC_XML_WORKABLE = 1168  # measured like the floor (documented in session-api.md)
+
+
+def _hmac_reference(size: int) -> Pair:
+    hmac = AuthScheme.HMAC
+    return Pair.make(
+        client={"max_msg_size": size, "auth_scheme": hmac, "server_auth_scheme": hmac,
+                "client_nonce": b"stale", "server_nonce": b"stale"},
+        server={"max_msg_size": size},
+        account=account(auth_scheme=hmac, server_auth_scheme=hmac),
+        packages=[_reference_package()],
+        answer=_reference_answer,
+    ).run(max_rounds=200)
+
+
+def test_hmac_needs_more_room_in_xml() -> None:
+    # HMAC: a Chal with a fresh NextNonce in every SyncHdr Status (SPEC §4.4).
+    pair = _hmac_reference(HMAC_XML_WORKABLE)
+    assert [o.code for o in pair.completed().values()] == [200, 200, 200, 200]
+    assert pair.ended("client").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+    # Just below, the session does not complete normally but still ends (no
+    # endless Next-Message exchange): the no-progress guard.
+    below = _hmac_reference(HMAC_XML_WORKABLE - 16)
+    ends = [below.ended("client"), below.ended("server")]
+    assert all(end is not None for end in ends)
+    assert NO_PROGRESS in [end.detail for end in ends if end is not None]
+    assert below.client.state is below.server.state is SessionState.FINISHED

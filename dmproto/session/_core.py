@@ -32,6 +32,7 @@ from ..codec.model import (
 from ..codes import AlertCode, StatusCode
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..outcome import CommandOutcome
+from ..security import AuthScheme
 from . import _auth
 from ._b64 import b64_command
 from ._handshake import Handshake
@@ -522,7 +523,7 @@ class Endpoint(Handshake, abc.ABC):
         assembly = assemble(
             header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
             final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
-            fresh_ref=s.peer_msg_ref,
+            fresh_ref=s.peer_msg_ref, chal_recurs=s.peer_scheme is AuthScheme.HMAC,
         )
         backlog = sum(isinstance(u.command, Status) for u in assembly.rest)
         s.stalls = s.stalls + 1 if self._stalled(assembly, backlog) else 0

@@ -216,13 +216,15 @@ def _chunkable(unit: Unit) -> bool:
     return data is not None and data_size(data) > 1
 
 
-def _next_lead(lead: list[Command]) -> list[Command]:
-    """What leads our next message, for size estimates: the SyncHdr Status without
-    Chal and the Status answering the peer's Alert 1222 (SPEC §3.7)."""
-    (hdr_status,) = lead  # (only Package 1 has no lead; it has no size limit)
-    assert isinstance(hdr_status, Status)
-    answer = Status(cmd_id=None, msg_ref=hdr_status.msg_ref, cmd_ref="2", cmd="Alert", code=200)
-    return [attrs.evolve(hdr_status, chal=None), answer]
+def _next_lead(lead: list[Command], chal_recurs: bool) -> list[Command]:
+    """What leads our next message, for size estimates: the SyncHdr Status (without
+    Chal unless it recurs) and the Status answering the peer's Alert 1222 (SPEC §3.7)."""
+    bare: list[Command] = []
+    for status in lead:  # (only Package 1 has no lead, and it has no size limit)
+        assert isinstance(status, Status)
+        answer = Status(cmd_id=None, msg_ref=status.msg_ref, cmd_ref="2", cmd="Alert", code=200)
+        bare += [status if chal_recurs else attrs.evolve(status, chal=None), answer]
+    return bare
 
 
 def _deferrable(unit: Unit) -> bool:
@@ -304,11 +306,13 @@ def assemble(
     next_lo_id: int,
     truncate: bool = False,
     fresh_ref: str | None = None,
+    chal_recurs: bool = False,
 ) -> Assembly:
     """Build the next message: *lead* (SyncHdr Status, always sent) then as many
     *units* as fit in *limit* bytes; Final only when *final* and everything fits.
     *fresh_ref* is the MsgID of the peer message our newest Statuses answer (they
-    recur in every message of a Next-Message exchange).
+    recur in every message of a Next-Message exchange). *chal_recurs*: our SyncHdr
+    Status carries a Chal in every message (HMAC, SPEC §4.4), not only this once.
     """
 
     def fits(k: int, extra: Unit | None = None) -> bool:
@@ -320,10 +324,10 @@ def assemble(
 
     def fits_alone(alone: list[Unit]) -> bool:
         # An otherwise empty next message: our SyncHdr without Cred, the SyncHdr
-        # Status without Chal and the Status for the peer's Alert 1222 (optimistic;
+        # Status (no Chal but with HMAC) and the Status for the peer's 1222 (optimistic;
         # a unit is put off only once, so a wrong guess costs one message).
         next_header = attrs.evolve(header, cred=None)
-        next_lead = _next_lead(lead)
+        next_lead = _next_lead(lead, chal_recurs)
         _, body, _ = _encode(next_header, next_lead, alone, None, final, encoding)
         return limit is None or len(body) <= limit
 
@@ -391,14 +395,14 @@ def assemble(
         # pair cannot be put off for ever).
         k = consumed = k - 1
     if extra is None and units[k].handle is not None and not _chunkable(units[k]):
-        # The next queued command does not fit even right after the SyncHdr Status
-        # of the smallest message we can send (no Cred, no Chal): never sendable
-        # (SPEC §3.1: a command, Atomic/Sequence included, MUST fit in one message).
-        # Leave it out (the caller completes it with 413), go on. (One that fits
-        # only there waits; if it never gets the room, the session's no-progress
-        # check ends the exchange.)
+        # The next queued command does not fit even in the smallest next message
+        # (no Cred, SyncHdr Status without Chal, the Status for the peer's Alert
+        # 1222 asking for it): never sendable (SPEC §3.1: a command, Atomic/Sequence
+        # included, MUST fit in one message). Leave it out (the caller completes it
+        # with 413), go on. (If a longer header than estimated never leaves the
+        # room, the session's no-progress check ends the exchange.)
         bare = attrs.evolve(header, cred=None)
-        alone = _encode(bare, _next_lead(lead)[:1], [units[k]], None, False, encoding)[1]
+        alone = _encode(bare, _next_lead(lead, chal_recurs), [units[k]], None, False, encoding)[1]
         if len(alone) > limit:
             after = assemble(
                 header,
