@@ -6,6 +6,8 @@ Measures, for a client/server pair talking through real encode/decode:
   package of 20 mixed commands (Get, Replace, Add, Delete, Exec, UI alert, Atomic),
   answered by the client, then the Status-only end — in XML and in WBXML;
 * the share of that time spent in the codec (encode_message + decode_message);
+* sessions per second with 10 .. 10 000 sessions open at once (round-robin), which
+  should stay flat;
 * memory per idle server session (tracemalloc), after Package 1 was answered
   and the session waits for the device's next message; and the snapshot size.
 """
@@ -97,35 +99,42 @@ def answer(command: Any) -> CommandOutcome:
     return CommandOutcome(code=200)
 
 
-def one_session(encoding: Encoding, seed: int) -> int:
-    client = ClientSession(
-        ClientConfig(
-            random_bytes=rnd(seed),
-            server_uri="https://dm.example/dm",
-            device_id="IMEI:1",
-            dev_info=DEV_INFO,
-            credentials=CREDS,
-            auth_scheme=AuthScheme.MD5,
-            client_nonce=b"stale",
-            encoding=encoding,
-            session_id="1",
+class PairRun:
+    """One client/server pair talking in memory; :meth:`step` is one round trip."""
+
+    def __init__(self, encoding: Encoding, seed: int) -> None:
+        self.client = ClientSession(
+            ClientConfig(
+                random_bytes=rnd(seed),
+                server_uri="https://dm.example/dm",
+                device_id="IMEI:1",
+                dev_info=DEV_INFO,
+                credentials=CREDS,
+                auth_scheme=AuthScheme.MD5,
+                client_nonce=b"stale",
+                encoding=encoding,
+                session_id="1",
+            )
         )
-    )
-    server = ServerSession(
-        ServerConfig(random_bytes=rnd(seed + 1), server_uri="https://dm.example/dm")
-    )
-    account = Account(credentials=CREDS, client_nonce=b"fresh")
-    now, messages = 0.0, 0
-    while client.state is SessionState.ACTIVE:
-        out = client.messages_to_send(now)
+        self.server = ServerSession(
+            ServerConfig(random_bytes=rnd(seed + 1), server_uri="https://dm.example/dm")
+        )
+        self.account = Account(credentials=CREDS, client_nonce=b"fresh")
+        self.messages = 0
+
+    def step(self, now: float = 0.0) -> bool:
+        """Carry one request and its response; False once the session is over."""
+        client, server = self.client, self.server
+        out = client.messages_to_send(now) if client.state is SessionState.ACTIVE else []
         if not out:
-            break
+            assert server.state is SessionState.FINISHED
+            return False
         server.receive_message(
             out[0].body, media_type=out[0].media_type, headers=out[0].headers, now=now
         )
         while (e := server.next_event()) is not None:
             if isinstance(e, ev.AccountRequested):
-                server.supply_account(account)
+                server.supply_account(self.account)
             elif isinstance(e, ev.PackageCompleted):
                 if e.package == 1:
                     for command in commands():
@@ -140,9 +149,15 @@ def one_session(encoding: Encoding, seed: int) -> int:
         while (e := client.next_event()) is not None:
             if isinstance(e, ev.CommandReceived):
                 client.respond(e.handle, answer(e.command))
-        messages += 2
-    assert server.state is SessionState.FINISHED
-    return messages
+        self.messages += 2
+        return True
+
+
+def one_session(encoding: Encoding, seed: int) -> int:
+    pair = PairRun(encoding, seed)
+    while pair.step():
+        pass
+    return pair.messages
 
 
 class CodecClock:
@@ -190,6 +205,21 @@ def rate(encoding: Encoding, n: int) -> None:
     )
 
 
+def concurrency(encoding: Encoding, levels: tuple[int, ...]) -> None:
+    """Sessions/s with K sessions open at once, advanced round-robin one round trip at a
+    time (how a server interleaves devices): flat means no per-session cost grows with K."""
+    rates = []
+    for k in levels:
+        pairs = [PairRun(encoding, 1000 * k + i) for i in range(k)]
+        start = time.perf_counter()
+        while pairs:
+            pairs = [pair for pair in pairs if pair.step()]
+        rates.append(k / (time.perf_counter() - start))
+    cells = ", ".join(f"{k}: {r:6.1f}" for k, r in zip(levels, rates, strict=True))
+    print(f"{encoding.value:5s} sessions/s by concurrent sessions  {cells}"
+          f"  (max/min {max(rates) / min(rates):.2f}, target flat)")
+
+
 def idle_memory(n: int) -> None:
     client_cfg = ClientConfig(
         random_bytes=rnd(9),
@@ -233,6 +263,9 @@ def main() -> None:
     print("pair: MD5 with one challenge, 20 mixed commands, Status-only end")
     for encoding in (Encoding.XML, Encoding.WBXML):
         rate(encoding, n)
+    levels = (10, 100, 1000) if quick else (10, 100, 1000, 10_000)
+    for encoding in (Encoding.XML, Encoding.WBXML):
+        concurrency(encoding, levels)
     idle_memory(100 if quick else 1000)
 
 
