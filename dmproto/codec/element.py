@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["NAMESPACE_PAGES", "PAGE_NAMESPACES", "CodePage", "Element"]
+__all__ = ["NAMESPACE_PAGES", "PAGE_NAMESPACES", "CodePage", "Element", "make_element"]
 
 
 class CodePage(enum.IntEnum):
@@ -106,3 +106,24 @@ class Element:
 
 def _joined(parts: list[str | bytes]) -> bytes:
     return b"".join(p.encode("utf-8") if isinstance(p, str) else p for p in parts)
+
+
+def make_element(name: str, page: CodePage, namespace: str | None, position: int) -> Element:
+    """A new childless, textless :class:`Element`, built for the decoders' hot path.
+
+    Same result as ``Element(name, page, namespace=namespace, position=position)``, but
+    the slots are filled directly: the keyword handling of ``__init__`` was a large
+    share of the per-element parse cost in both codecs.
+    """
+    element = _new(Element)
+    element.name = name
+    element.page = page
+    element.children = []
+    element.parts = []
+    element.namespace = namespace
+    element.raw_xml = None
+    element.position = position
+    return element
+
+
+_new = Element.__new__

@@ -47,7 +47,7 @@ import attrs
 
 from ..errors import EncodeError, InvalidValueError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
-from .element import CodePage, Element
+from .element import CodePage, Element, make_element
 from .guard import check_message_size
 from .tokens import (
     DDF_FPI,
@@ -389,7 +389,7 @@ class _Parser:
                     self.pos = pos
                     tag = self.unusual_tag(token, page, start)
                     pos = self.pos
-                element = Element(tag[0], tag[1], position=start)
+                element = make_element(tag[0], tag[1], None, start)
                 if token & TAG_ATTRIBUTES:
                     # SyncML uses no attributes (SPEC §2.1); some Nokia encoders
                     # write a LITERAL xmlns attribute: skip attribute lists.

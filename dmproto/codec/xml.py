@@ -60,7 +60,7 @@ from defusedxml.ElementTree import DefusedXMLParser  # type: ignore[import-untyp
 
 from ..errors import EncodeError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
-from .element import NAMESPACE_PAGES, PAGE_NAMESPACES, CodePage, Element
+from .element import NAMESPACE_PAGES, PAGE_NAMESPACES, CodePage, Element, make_element
 from .guard import check_message_size
 
 __all__ = ["parse_xml", "serialize_xml"]
@@ -91,7 +91,6 @@ _ATTR_ESCAPES = str.maketrans(
 _UTF8_NAMES = frozenset({"utf-8", "utf8"})
 
 
-_new_element = Element.__new__
 
 StartHandler: TypeAlias = Callable[[str, object], None]
 EndHandler: TypeAlias = Callable[[str], None]
@@ -177,25 +176,18 @@ class _Builder:
             if resolved is None:
                 resolved = tags[tag] = _resolve(tag)
             local, page, namespace = resolved
-            # Element's slots are filled directly, skipping the keyword handling
-            # of Element.__init__ (a third of the parse time).
-            element = _new_element(Element)
             if stack:
                 parent = stack[-1]
-                parent.children.append(element)
                 if page is None:
                     page = parent.page
+                element = make_element(local, page, namespace, expat.CurrentByteIndex)
+                parent.children.append(element)
             else:
-                self.root = element
                 if page is None:
                     page = CodePage.DDF if local == "MgmtTree" else syncml
-            element.name = local
-            element.page = page
-            element.children = []
-            element.parts = []
-            element.namespace = namespace
-            element.raw_xml = None
-            element.position = expat.CurrentByteIndex
+                element = self.root = make_element(
+                    local, page, namespace, expat.CurrentByteIndex
+                )
             if local == "Data" and page is syncml:
                 open_data += 1
             stack.append(element)
