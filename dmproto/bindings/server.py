@@ -19,6 +19,7 @@ session is aborted and forgotten, never left half-applied.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -131,20 +132,27 @@ class Exchange:
         return response
 
     def abandon(self, now: float) -> None:
-        """The handler failed or was cancelled: abort the session and forget it."""
+        """The handler failed or was cancelled: abort the session and forget it.
+
+        Once the response is built the session is already settled (saved, or
+        forgotten if it ended): abandoning then changes nothing, so a late call can
+        neither leave an ended session in the table nor disturb a later exchange.
+        """
+        if self._closed:
+            return
         if self.session.state is SessionState.ACTIVE:
             self.session.abort()
             self.session.messages_to_send(now)
         self._finish()
 
     def _finish(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._entry.busy = False
-            if self.session.state is not SessionState.ACTIVE:
-                self._endpoint._forget(self._entry)
-            else:
-                self._endpoint._save(self._entry)
+        # Called once per exchange: by _response (guarded by _built) or abandon.
+        self._closed = True
+        self._entry.busy = False
+        if self.session.state is not SessionState.ACTIVE:
+            self._endpoint._forget(self._entry)
+        else:
+            self._endpoint._save(self._entry)
 
 
 class ServerEndpoint:
@@ -242,17 +250,15 @@ class ServerEndpoint:
         exchange = Exchange(self, entry, request)
         if self.on_message is not None:
             self.on_message(request, None, entry.session)
-        try:
+        # A refused message ends the session itself (PROTOCOL_ERROR) and it still
+        # owes the device its abort message (SPEC §3.9), built by poll().
+        with contextlib.suppress(DMError):
             entry.session.receive_message(
                 request.body,
                 media_type=encoding.media_type,
                 headers=message_headers(request.headers),
                 now=now,
             )
-        except DMError:
-            # The session reports SessionEnded; abort() still produces a message.
-            if entry.session.state is SessionState.ACTIVE:
-                entry.session.abort()
         return exchange
 
     def _route(self, request: HttpRequest, route: RoutingKey) -> _Entry:
@@ -300,12 +306,9 @@ class ServerEndpoint:
         return entry
 
     def _save(self, entry: _Entry) -> None:
-        if self.store is None:
-            return
-        if entry.session.state is SessionState.ACTIVE:
+        # Only active sessions are saved; an ended one is deleted by _forget.
+        if self.store is not None:
             self.store.save(entry.token, entry.key, entry.session.snapshot())
-        else:
-            self.store.delete(entry.token)
 
     def handle(
         self,
@@ -343,10 +346,10 @@ class ServerEndpoint:
             timer = entry.session.get_timer()
             if entry.busy or timer is None or timer > now:
                 continue
+            # The deadline has passed, so handle_timer ends the session (TIMED_OUT).
             entry.session.handle_timer(now)
-            if entry.session.state is not SessionState.ACTIVE:
-                self._forget(entry)
-                ended.append(entry.session)
+            self._forget(entry)
+            ended.append(entry.session)
         return ended
 
     def _forget(self, entry: _Entry) -> None:
