@@ -65,7 +65,6 @@ class ClientDriver:
         self._user_agent = user_agent
         self._base: Url | None = parse_url(server_url) if server_url else None
         self._parsed: tuple[str, Url] | None = None  # the last RespURI and its parse
-        self._outbox: list[OutgoingMessage] = []
         self._awaiting = False
         self.ended: SessionEnded | None = None
 
@@ -87,10 +86,11 @@ class ClientDriver:
         if timer is not None and now >= timer:
             self.session.handle_timer(now)
             return self.poll(now)
-        if not self._outbox:
-            self._outbox = list(self.session.messages_to_send(now))
-        if self._outbox:
-            return self._send(self._outbox.pop(0))
+        # SPEC §7: one DM message per HTTP exchange; the session hands out at most
+        # one at a time (as on the server side, Exchange._response).
+        messages = self.session.messages_to_send(now)
+        if messages:
+            return self._send(messages[0])
         # Nothing to send: the session ended, or (SPEC §9 client 6) the server's
         # package needed no answer.
         return Done(ended=self.ended)
@@ -149,7 +149,6 @@ class ClientDriver:
         half-applied (STYLE §C.12 adapter duty 4).
         """
         self._awaiting = False
-        self._outbox.clear()
         if self.session.state is SessionState.ACTIVE:
             self.session.abort()
             self.session.messages_to_send(now)
