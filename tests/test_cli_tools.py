@@ -61,6 +61,19 @@ def test_demo_runs_a_full_session_and_exits_0() -> None:
     assert "[device] session ended: completed" in out
 
 
+def _wait_for_port(port: int) -> None:
+    """Wait until a server accepts connections on ``port`` (60 s is a bound under load,
+    not a timing check)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+
+
 def test_serve_persists_nonces_and_outcomes_across_restarts(tmp_path: Path) -> None:
     db = tmp_path / "server.sqlite3"
     job = tmp_path / "job.json"
@@ -74,14 +87,7 @@ def test_serve_persists_nonces_and_outcomes_across_restarts(tmp_path: Path) -> N
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         try:
-            deadline = time.monotonic() + 60  # a wait bound under load, not a timing check
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "server did not start"
-                    time.sleep(0.1)
+            _wait_for_port(port)
             result = _dmproto("device", "--server", f"http://127.0.0.1:{port}/dm", "--user",
                               "dev", "--password", "pw", "--device-id", "IMEI:42",
                               "--tree", str(tmp_path / f"tree{run}.json"), timeout=30)
@@ -181,14 +187,7 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path, adapter: str) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 60  # a wait bound under load, not a timing check
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+        _wait_for_port(port)
         server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=30)
     finally:

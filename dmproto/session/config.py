@@ -67,7 +67,8 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -
 
 @attrs.frozen(kw_only=True)
 class _Common:
-    #: The only source of randomness (nonces, session ids); adapters pass os.urandom.
+    #: The only source of randomness (nonces, session ids); adapters pass the
+    #: operating system's random source.
     random_bytes: Callable[[int], bytes] = attrs.field(repr=False)
     #: MaxMsgSize we advertise in every SyncHdr (SPEC §3.7a).
     max_msg_size: int = attrs.field(default=16 * 1024, validator=_msg_size)
