@@ -8,11 +8,13 @@ switched off, the omission is a protocol error that ends the session.
 
 from __future__ import annotations
 
-from sessionkit import Pair, transcript_messages
+import pytest
+from sessionkit import Pair
 
 from dmproto.codec import Encoding, decode_message, encode_message
-from dmproto.codec.model import Atomic, Delete, Item, Location, Replace, Status
+from dmproto.codec.model import Alert, Atomic, Delete, Item, Location, Replace, Status
 from dmproto.codes import AlertCode
+from dmproto.errors import RemoteProtocolError
 from dmproto.outcome import CommandOutcome, OutcomeNote
 from dmproto.session import OutgoingMessage
 from dmproto.session import events as ev
@@ -50,11 +52,11 @@ def _drop_atomic_status(direction: str, msg: OutgoingMessage) -> OutgoingMessage
 def _pair(**server: object) -> Pair:
     pair = Pair.make(server=dict(server), packages=[[_atomic()]], answer=_failing_atomic)
     pair.tamper = _drop_atomic_status
-    return pair.run()
+    return pair
 
 
 def test_a_missing_atomic_status_is_tolerated_by_default() -> None:
-    pair = _pair()
+    pair = _pair().run()
     [outcome] = pair.completed().values()
     # the worst inner code, and a note that the Atomic's own Status never came
     assert outcome.code == 404
@@ -71,17 +73,24 @@ def test_an_atomic_with_its_status_has_no_note() -> None:
 
 def test_without_the_tolerance_the_omission_ends_the_session() -> None:
     pair = _pair(tolerate_missing_atomic_status=False)
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.run()
+    assert info.value.reason == "session.missing-status"
+    pair.drain_server()
     assert pair.completed() == {}
     ended = pair.ended("server")
     assert ended is not None and ended.reason is ev.EndReason.PROTOCOL_ERROR
     assert ended.detail == "session.missing-status"
     assert ended.unanswered == (1,)
     # the device is told: SyncHdr Status 400, Alert 1223, Final
-    direction, last = transcript_messages(pair)[-1]
-    assert direction == "s2c" and last.final
+    pair.server.abort()
+    [out] = pair.server.messages_to_send(pair.now)
+    last = decode_message(out.body)
+    assert last.final
     hdr = [c for c in last.commands if isinstance(c, Status) and c.cmd_ref == "0"]
     assert [s.code for s in hdr] == [400]
-    assert [c.code for c in last.commands if c.name == "Alert"] == [  # type: ignore[attr-defined]
-        AlertCode.SESSION_ABORT
-    ]
+    alerts = [c for c in last.commands if isinstance(c, Alert)]
+    assert [a.code for a in alerts] == [AlertCode.SESSION_ABORT]
+    pair.client.receive_message(out.body, media_type=out.media_type, now=pair.now)
+    pair.drain_client()
     assert pair.ended("client").reason is ev.EndReason.ABORTED_BY_PEER  # type: ignore[union-attr]
