@@ -299,8 +299,16 @@ class Endpoint(Handshake, abc.ABC):
         """SPEC §3.7: while the peer's package is open and we have no command of our
         own to send, ask for its next message with Alert 1222."""
         s = self._s
-        if not s.peer_final and all(isinstance(u.command, Status | Results) for u in s.out):
+        if not s.peer_final and all(
+            isinstance(u.command, Status | Results) or self._holds(u) for u in s.out
+        ):
             s.out.append(Unit(command=Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)))
+
+    def _holds(self, unit: Unit) -> bool:
+        """Whether *unit* waits until the peer's package is closed (a server's own
+        commands while the device sends a multi-message package, OMA-TS-DM_Protocol-
+        V1_2_1 §2.1: the Next-Message answer holds only Statuses and Alert 1222)."""
+        return self._role == "server" and not self._s.peer_final and unit.handle is not None
 
     def _note_final(self, final: bool) -> None:
         """SPEC §3.7: track whether the peer's package is closed. A message without
@@ -569,7 +577,8 @@ class Endpoint(Handshake, abc.ABC):
             s.out = [
                 attrs.evolve(unit, command=b64_command(unit.command)) for unit in s.out
             ]
-        units = s.out
+        units = [unit for unit in s.out if not self._holds(unit)]
+        held = [unit for unit in s.out if self._holds(unit)]
         header = self._header()
         lead: list[Command] = [s.hdr_status] if s.hdr_status is not None else []
         # SPEC §3.6: an auth-failure answer holds only Statuses; it is never split.
@@ -579,6 +588,7 @@ class Endpoint(Handshake, abc.ABC):
             header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
             final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
             fresh_ref=s.peer_msg_ref, chal_recurs=s.peer_scheme is AuthScheme.HMAC,
+            close=self._role == "server",
         )
         backlog = sum(isinstance(u.command, Status) for u in assembly.rest)
         s.stalls = s.stalls + 1 if self._stalled(assembly, backlog) else 0
@@ -618,7 +628,7 @@ class Endpoint(Handshake, abc.ABC):
                     path=path,
                     lo_id=taken.unit.lo_id if taken.partial else None,
                 )
-        s.out = list(assembly.rest)
+        s.out = [*assembly.rest, *held]
         s.our_closed = assembly.message.final
         s.next_msg_id += 1
         s.hdr_status = None
