@@ -11,14 +11,13 @@ application is a :class:`LocalProtocolError`.
 from __future__ import annotations
 
 import abc
-import contextlib
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import attrs
 
-from ..codec import Encoding, decode_message, detect_encoding
+from ..codec import Encoding, decode_message
 from ..codec.model import (
     Alert,
     Command,
@@ -205,7 +204,8 @@ class Endpoint(Handshake, abc.ABC):
             if s.ended is None:
                 self._end(EndReason.PROTOCOL_ERROR, exc.reason)
             s.our_turn = True
-            self._error_status(message.header if message is not None else None, body, exc)
+            self._error_status(message.header if message is not None else None, body,
+                               media_type, exc)
             raise
 
     def messages_to_send(self, now: float) -> list[OutgoingMessage]:
@@ -233,7 +233,7 @@ class Endpoint(Handshake, abc.ABC):
         return [self._send(now, final=s.peer_final)]
 
     def _error_status(
-        self, header: SyncHdr | None, body: bytes, exc: RemoteProtocolError
+        self, header: SyncHdr | None, body: bytes, media_type: str, exc: RemoteProtocolError
     ) -> None:
         """The SyncHdr Status an abort after a peer protocol error carries.
 
@@ -257,8 +257,10 @@ class Endpoint(Handshake, abc.ABC):
             # The server's first message: answer in its session and encoding.
             s.session_id = session_id or "0"
             if self._config.encoding is None:
-                with contextlib.suppress(RemoteProtocolError):
-                    s.encoding = detect_encoding(body)
+                # (the media type it was sent with: the body may not tell)
+                s.encoding = next(
+                    (e for e in Encoding if e.media_type == media_type), s.encoding
+                )
         self._peer_source(source)
         s.issued_nonce = None  # a Chal in the replaced Status never reaches the peer
         s.hdr_status = Status(

@@ -416,14 +416,16 @@ def assemble(
                 final=final,
                 next_lo_id=next_lo_id,
                 fresh_ref=fresh_ref,
+                chal_recurs=chal_recurs,
+                close=close,
             )
             return attrs.evolve(after, rejected=(units[k], *after.rejected))
     # (Here there is always a lead: only Package 1 has none, and it goes out before
     # the peer's MaxMsgSize is known. A lead-only message still makes progress: the
     # next one has more room, without Chal/Cred.)
     sent = units[:k] + ([extra] if extra is not None else [])
-    chunk = extra is not None and bool(remainder) and extra.lo_id is not None
-    rest = (*remainder, *units[consumed:])
+    chunking = extra is not None and bool(remainder) and extra.lo_id is not None
+    left = (*remainder, *units[consumed:])
     # OMA-TS-DM_Protocol-V1_2_1 §2.1 "Multiple Messages In Package": a server may
     # not send new commands to a client that has not yet returned a Status for the
     # previous ones, so a server package is one message except while a Large
@@ -434,13 +436,13 @@ def assemble(
     closing = (
         close
         and final
-        and not chunk
-        and not any(isinstance(u.command, Status) for u in rest)
+        and not chunking
+        and not any(isinstance(u.command, Status) for u in left)
         and any(u.handle is not None for u in sent)
     )
     message, body, ids = _encode(header, lead, sent, None, closing, encoding)
     taken = tuple(
-        Taken(unit=u, ids=tuple(i), partial=u is extra and chunk)
+        Taken(unit=u, ids=tuple(i), partial=u is extra and chunking)
         for u, i in zip(sent, ids, strict=True)
     )
-    return Assembly(message=message, body=body, taken=taken, rest=rest)
+    return Assembly(message=message, body=body, taken=taken, rest=left)
