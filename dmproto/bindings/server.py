@@ -230,7 +230,9 @@ class ServerEndpoint:
         """Route ``request`` and feed it to its session.
 
         Returns an :class:`Exchange` to pump, or an error response when the request
-        cannot reach a session (405, 404, 409, 413, 415, 400, 503).
+        cannot reach a session (405, 404, 409, 413, 415, 400, 503). A body the
+        session refuses (it does not decode, or breaks a protocol rule) still gets
+        an Exchange: its response is the session's DM abort, in HTTP 200.
         """
         opened = self._open(request, now)
         if isinstance(opened, HttpResponse):
