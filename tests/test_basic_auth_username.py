@@ -141,3 +141,16 @@ def test_unreadable_basic_credential_falls_back_and_is_challenged(data: str) -> 
     assert (asked.username, asked.username_source) == ("IMEI:1", UsernameSource.DEVICE_ID)
     # Refused (401 + Chal), then the device logs in with its real credential.
     assert status_codes(pair, "s2c", cmd_ref="0")[:2] == [401, 212]
+
+
+def test_basic_challenge_reports_no_nonce() -> None:
+    # A Basic Chal carries no NextNonce (OMA-TS-DM_Security-V1_2_1 §5.1): the server
+    # must not report a nonce the device never received (the application would
+    # overwrite the device's stored nonce with it).
+    pair = Pair.make(
+        client={"auth_scheme": None, "server_credentials": None},  # no Cred in Package 1
+        account=account(auth_scheme=AuthScheme.BASIC, server_credentials=None),
+    ).run()
+    assert status_codes(pair, "s2c", cmd_ref="0") == [407, 212]
+    assert [e for e in pair.server_events if isinstance(e, ev.NonceChanged)] == []
+    assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
