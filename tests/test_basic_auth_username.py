@@ -10,6 +10,8 @@ header's username) stays their source.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sessionkit import Pair, account, status_codes, with_body
 
@@ -22,7 +24,7 @@ ALICE = Credentials(username="alice", password="wonderland")
 ACCOUNTS = {"alice": ALICE}
 
 
-def lookup_by_event(scheme: AuthScheme) -> object:
+def lookup_by_event(scheme: AuthScheme) -> Callable[[Pair, ev.Event], bool]:
     """A server application holding accounts by user name: it looks up the name
     the event gives, and rejects the device when there is no such account."""
 
@@ -50,7 +52,7 @@ def device_without_loc_name(scheme: AuthScheme) -> Pair:
             "server_credentials": None,
         },
         account=account(credentials=ALICE, auth_scheme=scheme, server_credentials=None),
-        on_server_event=lookup_by_event(scheme),  # type: ignore[arg-type]
+        on_server_event=lookup_by_event(scheme),
     )
     # A device that writes no Source LocName (the client session always does).
     return rewrite(pair, {b"<LocName>alice</LocName>": b""})
@@ -103,7 +105,7 @@ def test_digest_schemes_keep_using_loc_name(scheme: AuthScheme) -> None:
         client={"device_id": "IMEI:1", "credentials": ALICE, "auth_scheme": scheme,
                 "server_credentials": None},
         account=account(credentials=ALICE, auth_scheme=scheme, server_credentials=None),
-        on_server_event=lookup_by_event(scheme),  # type: ignore[arg-type]
+        on_server_event=lookup_by_event(scheme),
     ).run()
     asked = requested(pair)
     assert (asked.username, asked.username_source) == ("alice", UsernameSource.LOC_NAME)

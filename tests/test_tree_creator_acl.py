@@ -12,6 +12,7 @@ from sessionkit import Pair
 from test_tree_support import add, add_node, get, value
 
 from dmproto.codec.model import Add, Get, Item, Location, Meta
+from dmproto.outcome import CommandOutcome
 from dmproto.session import events as ev
 from dmproto.tree import AclCommand, ManagementTree
 
@@ -56,7 +57,7 @@ def test_server_reads_back_what_it_created_over_a_session() -> None:
     leaf = Add(cmd_id=None, items=(Item(target=Location(loc_uri="./Vendor/Setting"), data="on"),))
     read = Get(cmd_id=None, items=(Item(target=Location(loc_uri="./Vendor/Setting")),))
 
-    def device(event: ev.CommandReceived):  # type: ignore[no-untyped-def]
+    def device(event: ev.CommandReceived) -> CommandOutcome:
         return tree.execute(event.command, server_id=SERVER_ID)
 
     pair = Pair.make(packages=[[node, leaf], [read]], answer=device).run()
