@@ -61,6 +61,7 @@ DEFAULT_TESTS = [
     "tests/test_session_binary.py",
     "tests/test_server_reauthentication.py",
     "tests/test_basic_auth_username.py",
+    "tests/test_session_auth_handshake.py",
 ]
 
 _COMPARE_SWAPS: dict[type[ast.cmpop], tuple[type[ast.cmpop], str]] = {

@@ -156,3 +156,15 @@ def test_basic_challenge_reports_no_nonce() -> None:
     assert status_codes(pair, "s2c", cmd_ref="0") == [407, 212]
     assert [e for e in pair.server_events if isinstance(e, ev.NonceChanged)] == []
     assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+
+
+def test_cred_with_meta_but_no_type_is_basic() -> None:
+    # SyncML: a Cred without Meta Type is Basic, also when Meta holds only Format.
+    pair = device_without_loc_name(AuthScheme.BASIC)
+    typed = b'<Type xmlns="syncml:metinf">syncml:auth-basic</Type>'
+    changes = {b"<LocName>alice</LocName>": b"", typed: b""}
+    rewrite(pair, changes).run()
+    asked = requested(pair)
+    assert (asked.username, asked.username_source) == ("alice", UsernameSource.CREDENTIAL)
+    assert asked.scheme == AuthScheme.BASIC.value
+    assert status_codes(pair, "s2c", cmd_ref="0")[0] == 212
