@@ -10,13 +10,14 @@ header's username) stays their source.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
-from sessionkit import Pair, account, status_codes, with_body
+from sessionkit import Pair, account, client_config, server_config, status_codes, with_body
 
 from dmproto.security import AuthScheme, Credentials
-from dmproto.session import Account, OutgoingMessage
+from dmproto.session import Account, ClientSession, OutgoingMessage, ServerSession
 from dmproto.session import events as ev
 from dmproto.session.events import UsernameSource
 
@@ -168,3 +169,20 @@ def test_cred_with_meta_but_no_type_is_basic() -> None:
     assert (asked.username, asked.username_source) == ("alice", UsernameSource.CREDENTIAL)
     assert asked.scheme == AuthScheme.BASIC.value
     assert status_codes(pair, "s2c", cmd_ref="0")[0] == 212
+
+
+def test_pending_account_request_survives_a_snapshot() -> None:
+    # The event (with its UsernameSource) may still be queued when the session is
+    # snapshotted, e.g. by an adapter between receiving and handing out events.
+    server = ServerSession(server_config())
+    client = ClientSession(client_config(
+        device_id="IMEI:1", credentials=ALICE, auth_scheme=AuthScheme.BASIC,
+        server_credentials=None,
+    ))
+    (package1,) = client.messages_to_send(0.0)
+    server.receive_message(package1.body, media_type=package1.media_type, now=0.0)
+    snapshot = json.loads(json.dumps(server.snapshot()))
+    restored = ServerSession.restore(snapshot, config=server_config())
+    asked = restored.next_event()
+    assert isinstance(asked, ev.AccountRequested)
+    assert (asked.username, asked.username_source) == ("alice", UsernameSource.CREDENTIAL)
