@@ -27,7 +27,7 @@ from sessionkit import (
 )
 
 from dmproto.codec import decode_message
-from dmproto.codec.model import Get, Item, Location, Replace, Status
+from dmproto.codec.model import Add, Atomic, Get, Item, Location, Replace, Status
 from dmproto.security import AuthScheme, Credentials, decode_nonce, md5_credential
 from dmproto.session import Account, ServerSession, SessionState
 from dmproto.session import events as ev
@@ -82,6 +82,31 @@ def test_stale_server_nonce_is_resynchronised(scheme: AuthScheme) -> None:
     assert all(o.code == 200 for o in pair.completed().values())
     assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
     assert pair.ended("client").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("scheme", [AuthScheme.MD5, AuthScheme.HMAC])
+def test_refused_large_object_and_atomic_are_sent_again_whole(scheme: AuthScheme) -> None:
+    # The challenge arrives while a chunked Replace is in flight (small MaxMsgSize):
+    # the object is sent again from its first chunk and the device executes it,
+    # and the Atomic, exactly once.
+    big = Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./big"), data="x" * 5000),))
+    atomic = Atomic(cmd_id=None, commands=(
+        Add(cmd_id=None, items=(Item(target=Location(loc_uri="./n"), data="1"),)),
+    ))
+    pair = Pair.make(
+        client={"server_nonce": b"stale", "server_auth_scheme": scheme, "max_msg_size": 2048},
+        account=account(server_auth_scheme=scheme),
+        packages=[[big, atomic]],
+    ).run()
+    assert status_codes(pair, "c2s", cmd_ref="0").count(401) == 1
+    first = transcript_messages(pair)[1][1]  # the server's first message
+    (chunk,) = [c for c in first.commands if isinstance(c, Replace)]
+    assert chunk.items[0].more_data  # a chunk was in flight when the device refused it
+    received = [e.command for e in pair.received()]
+    assert [type(c) for c in received] == [Replace, Atomic]
+    assert received[0].items[0].data == "x" * 5000  # type: ignore[union-attr]
+    assert {h: o.code for h, o in pair.completed().items()} == {1: 200, 2: 200}
+    assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
 
 
 def test_device_with_another_server_password_ends_the_session() -> None:
