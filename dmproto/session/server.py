@@ -223,7 +223,6 @@ class ServerSession(Endpoint):
             s.session_id = header.session_id
         if s.device_id is None:
             s.device_id = header.source.loc_uri
-            s.username = header.source.loc_name or _auth.hmac_username(headers)
         elif header.source.loc_uri != s.device_id:
             raise RemoteProtocolError("session.device", "another device in this session")
         s.our_turn = True
@@ -238,8 +237,12 @@ class ServerSession(Endpoint):
                 scheme = found.value if found is not None else None
             elif _auth.hmac_username(headers) is not None:
                 scheme = AuthScheme.HMAC.value
+            username, source = _auth.account_name(header, headers)
             self._emit(
-                AccountRequested(device_id=s.device_id, username=s.username, scheme=scheme)
+                AccountRequested(
+                    device_id=s.device_id, username=username, username_source=source,
+                    scheme=scheme,
+                )
             )
             return
         self._handle(message, body, headers)

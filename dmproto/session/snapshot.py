@@ -44,7 +44,7 @@ def _registry() -> tuple[dict[str, type], dict[str, type[enum.Enum]]]:
         cls.__name__: cls
         for cls in (
             Encoding, AlertCode, StatusCode, AuthScheme, events.EndReason, events.NonceRole,
-            ui.InputType, ui.EchoType, _state.Phase, OutcomeNote,
+            events.UsernameSource, ui.InputType, ui.EchoType, _state.Phase, OutcomeNote,
         )
     }
     return classes, enums
