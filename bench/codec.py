@@ -50,7 +50,7 @@ def _header(session: str = "1") -> SyncHdr:
 
 
 def package1() -> Message:
-    """Alert 1201 + DevInfo Replace (SPEC §3.2)."""
+    """Alert 1201 + DevInfo Replace (OMA-TS-DM_Protocol-V1_2_1 §2.3)."""
     devinfo = [("DevId", "IMEI:493005100592800"), ("Man", "Example"), ("Mod", "X1"),
                ("DmV", "1.2"), ("Lang", "en-US")]
     items = [Item(source=Location(loc_uri=f"./DevInfo/{k}"), meta=Meta(format="chr"), data=v)

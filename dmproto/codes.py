@@ -1,4 +1,5 @@
-"""Status and alert codes used by OMA DM (SPEC.md §3.10, §3.13).
+"""Status and alert codes used by OMA DM (OMA-TS-DM_RepPro-V1_2_1 §4.2; OMA-TS-SyncML_RepPro-V1_2
+status codes).
 
 Both are :class:`enum.IntEnum`, so ``StatusCode.OK == 200``. Decoded messages keep
 codes as plain ``int`` (a peer may send a code this table does not list); compare
@@ -13,7 +14,8 @@ __all__ = ["AlertCode", "StatusCode"]
 
 
 class StatusCode(enum.IntEnum):
-    """SyncML / OMA DM status codes (SyncML RepPro 1.2, DM RepPro 1.2.1; SPEC.md §3.13)."""
+    """SyncML / OMA DM status codes (SyncML RepPro 1.2, DM RepPro 1.2.1; OMA-TS-SyncML_RepPro-V1_2
+    status codes)."""
 
     IN_PROGRESS = 101
     OK = 200  #: success; UI confirm "Yes"; per-message SyncHdr status under HMAC
@@ -85,7 +87,7 @@ class StatusCode(enum.IntEnum):
 
 
 class AlertCode(enum.IntEnum):
-    """Alert codes valid in OMA DM (DM RepPro 4.2; SPEC.md §3.10)."""
+    """Alert codes valid in OMA DM (DM RepPro 4.2; OMA-TS-DM_RepPro-V1_2_1 §4.2)."""
 
     DISPLAY = 1100  #: UI: show text
     CONFIRM_OR_REJECT = 1101  #: UI: yes (200) / no (304)

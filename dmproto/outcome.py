@@ -3,7 +3,7 @@
 A client session hands each server command to the application as an event; the
 application (or :mod:`dmproto.tree`, which executes commands against a management
 tree) answers it with a :class:`CommandOutcome`. The session turns the outcome into
-the Status (and Results) the protocol requires (SPEC.md §1.5, §3.6). The server
+the Status (and Results) the protocol requires (OMA-TS-DM_RepPro-V1_2_1 §4.1.6). The server
 session reports what the device answered to each queued command with the same type.
 """
 

@@ -33,7 +33,7 @@ endpoint = ServerEndpoint(
 
 
 async def _read_body(receive: Receive, headers: list[tuple[str, str]]) -> bytes:
-    # SPEC §7: bodies are capped by the message size before they are read.
+    # OMA-TS-SyncML_HTTPBinding-V1_2: bodies are capped by the message size before they are read.
     check_content_length(headers, endpoint.max_body)
     body = BodyLimiter(endpoint.max_body)
     while True:

@@ -43,7 +43,8 @@ def _headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
 def _answer(environ: dict[str, Any]) -> HttpResponse:
     headers = _headers(environ)
     try:
-        # SPEC §7: bodies are capped by the message size before they are read.
+        # OMA-TS-SyncML_HTTPBinding-V1_2: bodies are capped by the message size before they are
+        # read.
         length = check_content_length(headers, endpoint.max_body)
     except MalformedMessageError as exc:
         return error_response(exc.status_hint or 400, str(exc))

@@ -340,7 +340,8 @@ def transcript_messages(pair: Pair) -> list[tuple[str, Message]]:
 
 
 def assert_alerts_answered_next(pair: Pair) -> None:
-    """SPEC §3.7: every Alert gets its Status in the receiver's next message."""
+    """OMA-TS-DM_Protocol-V1_2_1 §2.1: every Alert gets its Status in the receiver's next
+    message."""
     msgs = transcript_messages(pair)
     for (d1, m1), (d2, m2) in itertools.pairwise(msgs):
         assert d1 != d2

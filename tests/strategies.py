@@ -7,7 +7,8 @@ round trip through the XML codec (and through WBXML for the ``"str"`` and
 * identifiers and other PCDATA values the mapping strips are non-empty, stripped,
   and free of characters XML cannot carry;
 * Item Data values (never stripped) may start or end with white space;
-* ``bytes`` Data comes with Item Meta Format ``bin`` (SPEC.md §2.5), non-empty;
+* ``bytes`` Data comes with Item Meta Format ``bin`` (WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2),
+  non-empty;
 * :class:`XmlData` holds well-formed markup with at least one element.
 
 Entry point: ``messages(data_kinds=("str",), max_commands=4, max_depth=2)``.

@@ -1,4 +1,4 @@
-"""ACL grammar, inheritance and the rules for changing ACLs (SPEC §6.3)."""
+"""ACL grammar, inheritance and the rules for changing ACLs (OMA-TS-DM_TND-V1_2 §8.3.7.1)."""
 
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ def test_leaf_acl_needs_replace_on_parent() -> None:
     tree.add_interior_chain(("p",))
     tree.execute(add("./p/l", "v"), server_id="s")
     tree.set_acl("./p/l", "Replace=s&Get=*")
-    # SPEC §6.3: Replace on a leaf allows its value, not its ACL ...
+    # OMA-TS-DM_TND-V1_2 §8.3.7.1: Replace on a leaf allows its value, not its ACL ...
     assert tree.execute(replace("./p/l", "w"), server_id="s").code == 200
     assert tree.execute(replace("./p/l?prop=ACL", "Get=s"), server_id="s").code == 425
     # ... Replace on the parent does.

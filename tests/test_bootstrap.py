@@ -1,5 +1,5 @@
 """DM-profile bootstrap: a MAC-verified WBXML DM message creates the account(s);
-a bad MAC or any failure changes nothing (SPEC §6.7, §4.6)."""
+a bad MAC or any failure changes nothing (OMA-TS-DM_Bootstrap-V1_2_1 §3.1)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_valid_bootstrap_creates_account_via_inbox_tnds() -> None:
     info = find_account(tree, "srv.one")
     assert info is not None and info.uri == "./DMAcc/acc"
     assert info.server_address == "https://srv.one/dm"
-    # ACLs come from the TNDS (SPEC §6.7)
+    # ACLs come from the TNDS (OMA-TS-DM_Bootstrap-V1_2_1 §3.1)
     assert str(tree.node(("DMAcc", "acc")).acl) == "Get=srv.one&Replace=srv.one"  # type: ignore[union-attr]
 
 

@@ -1,4 +1,5 @@
-"""Bootstrap MAC (SPEC §4.6): HMAC-SHA1 over the WBXML document, lowercase hex."""
+"""Bootstrap MAC (OMA-TS-DM_Bootstrap-V1_2_1 §3.1): HMAC-SHA1 over the WBXML document, lowercase
+hex."""
 
 from __future__ import annotations
 

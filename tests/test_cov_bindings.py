@@ -1,8 +1,8 @@
 """Edge paths of the HTTP bindings, driven through their public API in memory.
 
-Package 0 acceptance and refusal (SPEC §5.2/§5.3), the server endpoint's
-refusals, abandonment, store restore failures and timer expiry, and the client
-driver's order and URL errors (SPEC §7).
+Package 0 acceptance and refusal (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2, §6.3), the server
+endpoint's refusals, abandonment, store restore failures and timer expiry, and the client
+driver's order and URL errors (OMA-TS-SyncML_HTTPBinding-V1_2).
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def _lookup(server_id: str) -> ServerSecret | None:
     return SECRET if server_id == "srv" else None
 
 
-# ---- Package 0 (SPEC §5.2, §5.3) -------------------------------------------------
+# ---- Package 0 (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2, §6.3)
+# -------------------------------------------------
 
 
 def test_push_datagram_round_trips_and_verifies_with_stored_nonce() -> None:
@@ -66,14 +67,15 @@ def test_push_datagram_round_trips_and_verifies_with_stored_nonce() -> None:
 def test_push_reset_nonce_is_accepted_and_bad_digest_or_unknown_server_ignored() -> None:
     reset = accept_push(_package0(nonce=b"\x00\x00\x00\x00"), PushKind.RAW, _lookup)
     assert reset is not None and reset.nonce_used is NonceUsed.RESET
-    # SPEC §5.2: a wrong digest is ignored, not an error
+    # OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2: a wrong digest is ignored, not an error
     assert accept_push(_package0(password="wrong"), PushKind.RAW, _lookup) is None
     assert accept_push(_package0(), PushKind.RAW, lambda _sid: None) is None
 
 
 def test_push_for_another_application_is_ignored() -> None:
     pdu = bytearray(push_datagram(_package0()))
-    # SPEC §5.3: X-WAP-Application-ID other than 0x07 is not for the DM client
+    # OMA-TS-DM_Notification-V1_2_1 §6.3: X-WAP-Application-ID other than 0x07 is not for the DM
+    # client
     pdu[5] = 0x80 | 0x02
     assert accept_push(bytes(pdu), PushKind.WSP, _lookup) is None
 
@@ -167,7 +169,8 @@ def test_endpoint_refuses_wrong_path_and_method() -> None:
 def test_endpoint_aborts_a_session_the_application_does_not_answer() -> None:
     endpoint = _endpoint()
     response = endpoint.handle(_first(), _silent, lambda: 0.0)
-    # the server owes one message per device message: an abort (SPEC §7), session gone
+    # the server owes one message per device message: an abort (OMA-TS-SyncML_HTTPBinding-V1_2),
+    # session gone
     assert response.status == 200 and b"<Alert>" in response.body
     assert len(endpoint) == 0
 
@@ -299,7 +302,8 @@ def test_expire_skips_busy_sessions() -> None:
     assert len(endpoint) == 0
 
 
-# ---- client driver (SPEC §7) -------------------------------------------------------
+# ---- client driver (OMA-TS-SyncML_HTTPBinding-V1_2)
+# -------------------------------------------------------
 
 
 def test_driver_refuses_to_poll_while_a_response_is_due() -> None:

@@ -72,7 +72,7 @@ def test_utf8_bom_then_white_space_is_xml() -> None:
 
 
 def test_metinf_wrapper_inside_meta_is_read() -> None:
-    # Some engines wrap the MetInf fields in a <MetInf> element (SPEC §1.4).
+    # Some engines wrap the MetInf fields in a <MetInf> element (OMA-TS-DM_RepPro-V1_2_1 §4.1.3).
     meta = '<Meta><MetInf xmlns="syncml:metinf"><Format>int</Format><Size>3</Size></MetInf></Meta>'
     assert _item(_message(meta)).meta == Meta(format="int", size=3)
 

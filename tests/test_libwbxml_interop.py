@@ -14,7 +14,8 @@ runs must match our tree.
 libwbxml quirks found here (the comparisons normalise exactly these):
 
 * It rewrites Meta ``Type`` ``application/vnd.syncml.dmtnds+xml`` (and ``devinf+xml``)
-  to ``...+wbxml`` when it converts markup inside ``Data`` (SPEC.md §2.5).
+  to ``...+wbxml`` when it converts markup inside ``Data`` (WAP-192-WBXML;
+  OMA-TS-DM_TND-V1_2 §8.3.7.2).
 * Markup inside ``Data`` (a TNDS tree, a DS DevInf) becomes a complete nested WBXML
   document in OPAQUE, followed by a second OPAQUE run holding the white space that
   followed the markup in the XML; the joined Data bytes therefore end in white space
@@ -22,7 +23,7 @@ libwbxml quirks found here (the comparisons normalise exactly these):
   We decode nested TNDS documents and compare their trees; nested DevInf documents
   (DS only: public id 0x0FD4/0x1203, a code page dmproto does not have) are only
   checked to be there.
-* It wraps some Data text in OPAQUE (SPEC.md §2.6(a): Item Data under Replace).
+* It wraps some Data text in OPAQUE (OMA-TS-DM_Protocol-V1_2_1 §2.6.2: Item Data under Replace).
 * ``xml2wbxml`` turns LF into CRLF inside some Data (vCards in syncml-013/014, many
   generated Item Data) — blindly, so CRLF becomes CR CR LF — and not in other Data;
   generated messages are compared with CR removed in direction (a).
@@ -190,7 +191,7 @@ def _model(root: Element) -> Message | None:
 def test_libwbxml_wbxml_decodes_like_the_source_xml(path: Path, version: str, strtbl: bool) -> None:
     """Direction (a): xml2wbxml output read by us == the source XML read by us.
 
-    The main case is SPEC's ``-v 1.2 -n``; the string-table and 1.1/1.3 variants
+    The main case is the reference ``-v 1.2 -n``; the string-table and 1.1/1.3 variants
     exercise STR_T references, textual FPIs and the other version bytes.
     """
     if path.name in LIBWBXML_CANNOT_READ | NOT_SYNCML:

@@ -1,4 +1,5 @@
-"""Package 0 (SPEC §5.1, §5.2): vectors, every field, old bugs, hostile input."""
+"""Package 0 (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2): vectors, every field, old bugs, hostile
+input."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def _spec_pkg0() -> bytes:
 
 
 def _reference(sid: bytes, pw: bytes, nonce: bytes, trigger: bytes) -> bytes:
-    # SPEC §8 reproduction snippet, hashlib-based.
+    # OMA-TS-DM_Protocol-V1_2_1 §2.4.4, hashlib-based.
     def h(data: bytes) -> bytes:
         return hashlib.md5(data).digest()
 
@@ -52,7 +53,8 @@ def _reference(sid: bytes, pw: bytes, nonce: bytes, trigger: bytes) -> bytes:
     return h(b64(h(sid + b":" + pw)) + b":" + nonce + b":" + b64(h(trigger)))
 
 
-# --- SPEC vectors 6, 7, 8 --------------------------------------------------------------------
+# --- OMA-TS-DM_Notification-V1_2_1 §6.2 Package 0 vectors
+# --------------------------------------------------------------------
 
 
 def test_vector_6_header_bytes() -> None:

@@ -1,4 +1,5 @@
-"""Authentication primitives: SPEC §8 vectors, nonce handling, challenges, secrecy."""
+"""Authentication primitives: OMA-TS-DM_Protocol-V1_2_1 §2.4.4 vectors, nonce handling, challenges,
+secrecy."""
 
 from __future__ import annotations
 
@@ -39,11 +40,12 @@ BODY = b"<SyncML/>"
 
 
 def _ref_md5_b64(data: bytes) -> bytes:
-    # Independent reference (hashlib), as in the SPEC §8 reproduction snippet.
+    # Independent reference (hashlib), as in the OMA-TS-DM_Protocol-V1_2_1 §2.4.4.
     return base64.b64encode(hashlib.md5(data).digest())
 
 
-# --- SPEC §8 vectors -------------------------------------------------------------------
+# --- OMA-TS-DM_Protocol-V1_2_1 §2.4.4 vectors
+# -------------------------------------------------------------------
 
 
 def test_vector_1_basic_credential() -> None:
@@ -103,7 +105,7 @@ def test_verify_garbage_is_false_not_an_exception() -> None:
 
 
 def test_verify_md5_b64_text_fallback_reports_variant() -> None:
-    # SPEC §4.2 caveat: some devices hash the base64 text of the nonce.
+    # OMA-TS-DM_Security-V1_2_1 §5.1 caveat: some devices hash the base64 text of the nonce.
     nonce = bytes.fromhex("2c6de265086176628d1e")
     cred = md5_credential(BRUCE, encode_nonce(nonce).encode())
     assert verify_md5(cred, BRUCE, nonce) is NonceUsed.B64_TEXT
@@ -256,7 +258,7 @@ def test_secret_not_in_error_text() -> None:
 
 
 def test_hashing_is_confined_to_one_module() -> None:
-    # SPEC §4 / task: every digest goes through dmproto/security/hashing.py.
+    # OMA-TS-DM_Security-V1_2_1 §5.1 / task: every digest goes through dmproto/security/hashing.py.
     root = Path(__file__).resolve().parent.parent / "dmproto"
     offenders = []
     for path in [

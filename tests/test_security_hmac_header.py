@@ -1,4 +1,4 @@
-"""x-syncml-hmac header: parse/format per SPEC §4.4 and hostile input."""
+"""x-syncml-hmac header: parse/format per OMA-TS-DM_Security-V1_2_1 §5.1 and hostile input."""
 
 from __future__ import annotations
 

@@ -104,8 +104,9 @@ def test_header_violations(message: bytes, reason: str) -> None:
 
 
 def test_server_max_obj_size_limits_our_results() -> None:
-    # SPEC §3.7a: MaxObjSize (without MaxMsgSize) from the server's SyncHdr: a
-    # bigger Results value is never sent; the Get is answered 416.
+    # OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: MaxObjSize (without
+    # MaxMsgSize) from the server's SyncHdr: a bigger Results value is never sent; the Get is
+    # answered 416.
     client = started()
     answer_get(client, '<MaxObjSize xmlns="syncml:metinf">100</MaxObjSize>', "x" * 101)
     answer = reply(client)
@@ -134,7 +135,8 @@ def test_large_object_with_xml_markup_chunks_and_size_in_command_meta() -> None:
 @pytest.mark.parametrize("max_obj_size", [1000, None])
 def test_large_object_over_our_max_obj_size_is_refused_416(max_obj_size: int | None) -> None:
     # Declared too big ⇒ 416 at once; declared small but growing past the limit ⇒
-    # 416 when it does (SPEC §3.8). Without MaxObjSize the Limits bound applies.
+    # 416 when it does (OMA-TS-DM_Protocol-V1_2_1 §2.2). Without MaxObjSize the Limits bound
+    # applies.
     from dmproto.limits import Limits
 
     limit = max_obj_size or 1000

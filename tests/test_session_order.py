@@ -1,7 +1,7 @@
-"""Message order inside multi-message packages (SPEC §3.7, §1.5): the Statuses we
-owe go first in every message — before new Results and large-object chunks — so a
-Status for the peer's Alert 1222 is always in our very next message, and Results
-travel in the same message as their Status whenever they fit."""
+"""Message order inside multi-message packages (OMA-TS-DM_Protocol-V1_2_1 §2.1;
+OMA-TS-DM_RepPro-V1_2_1 §4.1.6): the Statuses we owe go first in every message — before new Results
+and large-object chunks — so a Status for the peer's Alert 1222 is always in our very next message,
+and Results travel in the same message as their Status whenever they fit."""
 
 from __future__ import annotations
 
@@ -60,8 +60,9 @@ def test_server_large_object_answers_the_device_1222_first() -> None:
 
 
 def test_results_with_many_items_are_split_by_items() -> None:
-    # SPEC §3.7a/§3.12: a Results too big for one message goes out as several
-    # Results for the same command, split between Items.
+    # OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3; OMA-TS-DM_TND-V1_2 §8.4: a
+    # Results too big for one message goes out as several Results for the same command, split
+    # between Items.
     items = tuple(
         Item(source=Location(loc_uri=f"./n/{i:02d}"), data=f"value {i}") for i in range(30)
     )

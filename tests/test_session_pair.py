@@ -323,8 +323,8 @@ def test_multi_message_packages_both_directions(encoding: Encoding) -> None:
         packages=[gets],
         answer=echo_results("value-" * 10),
     ).run()
-    # SPEC §3.7: every Alert 1222 answered in the next message, Statuses first, each
-    # Results in the message of its Status.
+    # OMA-TS-DM_Protocol-V1_2_1 §2.1: every Alert 1222 answered in the next message, Statuses
+    # first, each Results in the message of its Status.
     assert_alerts_answered_next(pair)
     assert_statuses_first(pair)
     assert results_with_their_status(pair)
@@ -512,7 +512,8 @@ def test_snapshot_restore_between_every_message(encoding: Encoding) -> None:
 def test_nonce_reset_after_package0_verified_with_reset_nonce() -> None:
     from dmproto.notification import build_notification, parse_notification, verify_notification
 
-    # The server lost the nonce: it signs Package 0 with the reset nonce (SPEC §5.2).
+    # The server lost the nonce: it signs Package 0 with the reset nonce
+    # (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2).
     pkg0 = build_notification(
         server_id="com.mgmtsrv.manage",
         password="server-secret",
@@ -548,7 +549,7 @@ def test_reject_device() -> None:
 
 
 def test_atomic_too_large_for_one_message_completes_413() -> None:
-    # SPEC §3.1: a whole Atomic must fit in one message; it cannot be chunked.
+    # OMA-TS-DM_Protocol-V1_2_1 §2.3: a whole Atomic must fit in one message; it cannot be chunked.
     big = Atomic(
         cmd_id=None,
         commands=(

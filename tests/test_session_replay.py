@@ -1,5 +1,5 @@
-"""Replays: the SPEC §8.1 example session (both roles), real Windows 10 Package 1
-messages and AOSP conformance-server packages fed to the sessions."""
+"""Replays: the OMA-TS-DM_Protocol-V1_2_1 §2.6.2 example session (both roles), real Windows 10
+Package 1 messages and AOSP conformance-server packages fed to the sessions."""
 
 from __future__ import annotations
 
@@ -223,7 +223,7 @@ def test_spec_8_1_client_side() -> None:
     client.receive_message(pkg4b.encode(), media_type=XML, now=5.0)
     events = drain(client)
     assert isinstance(events[-1], ev.SessionEnded) and events[-1].reason is ev.EndReason.COMPLETED
-    assert client.messages_to_send(6.0) == []  # SPEC §3.1: nothing is sent
+    assert client.messages_to_send(6.0) == []  # OMA-TS-DM_Protocol-V1_2_1 §2.3: nothing is sent
 
 
 @pytest.mark.parametrize("name", ["win10-pkg1-session1.xml", "win10-pkg1-session2-unenroll.xml"])

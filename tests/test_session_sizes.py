@@ -1,4 +1,5 @@
-"""Message-size edge cases (SPEC §3.7, §3.7a, §3.8): when to chunk, small
+"""Message-size edge cases (OMA-TS-DM_Protocol-V1_2_1 §2.1, §2.2; OMA-TS-DM_RepPro-V1_2_1 §4.1.3):
+when to chunk, small
 MaxMsgSize with authentication, no-progress exchanges, the smallest workable size."""
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def _uri(item: Item) -> str:
 def assert_chunked_only_when_needed(
     pair: Pair, direction: str, limit: int, values: dict[str, str], encoding: Encoding
 ) -> set[str]:
-    """SPEC §3.8: a first chunk (MoreData + Meta/Size) only for a value that would
-    not fit whole in that message holding just its SyncHdr and Statuses (+ Final).
+    """OMA-TS-DM_Protocol-V1_2_1 §2.2: a first chunk (MoreData + Meta/Size) only for a value that
+    would not fit whole in that message holding just its SyncHdr and Statuses (+ Final).
     Returns the URIs that were chunked."""
     chunked: set[str] = set()
     for d, msg in transcript_messages(pair):
@@ -169,7 +170,7 @@ def test_stale_server_nonce_with_a_status_only_first_message(limit: int) -> None
 
 def test_server_package_without_commands_still_fails_authentication() -> None:
     # A Final server message without commands from an unauthenticated server:
-    # the session ends (never challenge a Status-only package, SPEC §3.3).
+    # the session ends (never challenge a Status-only package, OMA-TS-DM_Protocol-V1_2_1 §2.3).
     pair = Pair.make(client={"server_nonce": b"stale"}, packages=[]).run()
     assert pair.ended("client").reason is ev.EndReason.AUTHENTICATION_FAILED  # type: ignore[union-attr]
 
@@ -336,7 +337,7 @@ def _hmac_reference(size: int) -> Pair:
 
 
 def test_hmac_needs_more_room_in_xml() -> None:
-    # HMAC: a Chal with a fresh NextNonce in every SyncHdr Status (SPEC §4.4).
+    # HMAC: a Chal with a fresh NextNonce in every SyncHdr Status (OMA-TS-DM_Security-V1_2_1 §5.1).
     pair = _hmac_reference(HMAC_XML_WORKABLE)
     assert [o.code for o in pair.completed().values()] == [200, 200, 200, 200]
     assert pair.ended("client").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]

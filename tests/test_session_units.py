@@ -159,7 +159,8 @@ def test_malformed_messages_raise_remote_errors(body: bytes) -> None:
 
 
 def test_wrong_scheme_after_challenge_terminates() -> None:
-    # SPEC §4.1: the client challenges the server (md5); the server answers basic.
+    # OMA-TS-DM_Security-V1_2_1 §5.1: the client challenges the server (md5); the server answers
+    # basic.
     client = ClientSession(client_config())
     client.messages_to_send(0.0)
     get = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"

@@ -1,4 +1,4 @@
-"""TNDS / DDF documents: decode the corpus DDF, round trips, the SPEC §2.6(c) bytes."""
+"""TNDS / DDF documents: decode the corpus DDF, round trips, the OMA-TS-DM_TND-V1_2 §8.6 bytes."""
 
 from __future__ import annotations
 

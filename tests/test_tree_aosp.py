@@ -152,7 +152,7 @@ class Interpreter:
             return int(out.code), {}
         value, fmt = (str(i.data) if i.data is not None else "" for i in out.results)
         leaf = fmt != "node"
-        # SPEC §6.2: Size is not a property of interior nodes.
+        # OMA-TS-DM_TND-V1_2 §8.3: Size is not a property of interior nodes.
         props = ("Type", "VerNo", "Size") if leaf else ("Type", "VerNo")
         more = self.tree.execute(get(*(f"{uri}?prop={p}" for p in props)), server_id="aosp")
         got = dict(zip(props, (str(i.data) for i in more.results), strict=True))

@@ -1,4 +1,5 @@
-"""Atomic, Sequence, UI alerts inside groups, and backend faults (SPEC §1.5, §3.10)."""
+"""Atomic, Sequence, UI alerts inside groups, and backend faults
+(OMA-TS-DM_RepPro-V1_2_1 §4.1.6, §4.2)."""
 
 from __future__ import annotations
 

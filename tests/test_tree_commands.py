@@ -1,4 +1,5 @@
-"""Status paths of the single commands (SPEC §1.5, §3.12, §6.1, §6.2)."""
+"""Status paths of the single commands (OMA-TS-DM_RepPro-V1_2_1 §4.1.6;
+OMA-TS-DM_TND-V1_2 §8.1, §8.2, §8.3, §8.4)."""
 
 from __future__ import annotations
 
@@ -229,7 +230,7 @@ def test_get_properties() -> None:
         "VerNo": "0",
     }
     assert value(tree, ".?prop=ACL") == "Add=*&Get=*"
-    assert value(tree, ".?prop=Size") == 406  # SPEC §6.2: no Size on interior nodes
+    assert value(tree, ".?prop=Size") == 406  # OMA-TS-DM_TND-V1_2 §8.3: no Size on interior nodes
 
 
 # -- Delete ---------------------------------------------------------------------------

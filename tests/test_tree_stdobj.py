@@ -1,5 +1,5 @@
 """Standard objects (DevInfo, DevDetail, DMAcc, Inbox) and the account helpers
-(SPEC §6.6, §4.3)."""
+(OMA-TS-DM_StdObj-V1_2_1 §7.1; OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4)."""
 
 from __future__ import annotations
 

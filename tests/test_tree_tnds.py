@@ -1,5 +1,6 @@
 """TNDS export/import (XML and WBXML), Replace with TNDS, Inbox placement and DDF
-rules, including libwbxml's ``ddf-001.ddf`` example (SPEC §6.4, §6.5, §3.12)."""
+rules, including libwbxml's ``ddf-001.ddf`` example (OMA-TS-DM_TND-V1_2 §8.4, §8.5;
+OMA-TS-DM_TNDS-V1_2 §9.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""URI parsing, suffixes and DevDetail/URI limits (SPEC §6.1, §3.12)."""
+"""URI parsing, suffixes and DevDetail/URI limits (OMA-TS-DM_TND-V1_2 §8.1, §8.2, §8.4)."""
 
 from __future__ import annotations
 

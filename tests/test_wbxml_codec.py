@@ -1,4 +1,4 @@
-"""WBXML codec: known answers (SPEC.md §2.6), corpus files, features, round trips.
+"""WBXML codec: known answers (OMA-TS-DM_Protocol-V1_2_1 §2.6), corpus files, features, round trips.
 
 Hostile input lives in ``test_wbxml_hostile.py``; differential tests against libwbxml
 in ``test_libwbxml_interop.py``.
@@ -78,7 +78,7 @@ def find(root: Element, path: str) -> Element:
     return node
 
 
-# SPEC §2.6(a): the spec's Package 1, encoded by libwbxml `xml2wbxml -n -v 1.2`.
+# OMA-TS-DM_Protocol-V1_2_1 §2.6.2: the spec's Package 1, encoded by libwbxml `xml2wbxml -n -v 1.2`.
 PKG1_HEX = """
 02 a4 01 6a 00 6d 6c 71 03 31 2e 32 00 01 72 03 44 4d 2f 31 2e 32 00 01
 65 03 31 00 01 5b 03 31 00 01 6e 57 03 68 74 74 70 3a 2f 2f 77 77 77 2e
@@ -202,7 +202,8 @@ def test_aosp_testget_model_level() -> None:
 
 
 def test_aosp_testget_decodes() -> None:
-    """SPEC §2.6(b): the AOSP DM engine's testget.wbxml (textual 1.1 FPI, no NUL)."""
+    """AOSP OMA-DM dm12/testget.wbxml: the AOSP DM engine's testget.wbxml (textual 1.1 FPI, no
+    NUL)."""
     data = (CORPUS / "aosp-dm12" / "testget.wbxml").read_bytes()
     assert data[:5] == bytes([0x02, 0x00, 0x00, 0x6A, 0x1D])
     doc = parse_wbxml(data)
@@ -224,7 +225,7 @@ def test_aosp_testget_decodes() -> None:
     assert body.children[-1].name == "Final" and find(body, "Get").page is S
 
 
-# SPEC §2.6(c): a stand-alone TNDS document as libwbxml writes it.
+# OMA-TS-DM_TND-V1_2 §8.6: a stand-alone TNDS document as libwbxml writes it.
 TNDS = (
     bytes([0x02, 0x00, 0x00, 0x6A, 0x1B])
     + b"-//OMA//DTD-DM-DDF 1.2//EN\x00"
@@ -268,7 +269,7 @@ def test_spec_tnds_document_decodes_and_reencodes() -> None:
     [(b"\xa4\x01", 0x1201), (b"\x9f\x53", 0x0FD3), (b"\x9f\x51", 0x0FD1), (b"\x00", 0)],
 )
 def test_public_id_mb_u_int32_vectors(encoded: bytes, value: int) -> None:
-    """SPEC §2.2: A4 01 = 0x1201, 9F 53 = 0x0FD3, both ways."""
+    """WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML: A4 01 = 0x1201, 9F 53 = 0x0FD3, both ways."""
     body = b"\x6a\x00\x12" if value else b"\x00\x6a\x01\x41\x12"  # pubid 0 -> strtbl "A"
     doc = parse_wbxml(b"\x02" + encoded + body)
     assert doc.public_id == value

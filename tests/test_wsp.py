@@ -1,4 +1,5 @@
-"""WSP Push framing of Package 0 (SPEC §5.3), including a Wireshark cross-check."""
+"""WSP Push framing of Package 0 (OMA-TS-DM_Notification-V1_2_1 §6.3), including a Wireshark
+cross-check."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ PKG0 = build_notification(
 
 
 def test_spec_example_bytes() -> None:
-    # SPEC §5.3 example: UDH, tid 01, Push 06, headers length 03, C4, AF 87, Package 0.
+    # OMA-TS-DM_Notification-V1_2_1 §6.3 example: UDH, tid 01, Push 06, headers length 03, C4, AF
+    # 87, Package 0.
     pdu = build_wsp_push(PKG0, sms_ports=SmsPorts(destination=2948, originator=0xC002))
     assert pdu[:13] == bytes.fromhex("06 05 04 0B 84 C0 02 01 06 03 C4 AF 87")
     assert pdu[13:] == PKG0

@@ -13,8 +13,8 @@ The adapter loop, identical in every adapter except for the waiting::
         else:                                          # Done
             break
 
-SPEC §7: the client POSTs each message to the server URL or the last RespURI (the
-session's ``OutgoingMessage.url``); the response body is the server's next message;
+OMA-TS-SyncML_HTTPBinding-V1_2: the client POSTs each message to the server URL or the last RespURI
+(the session's ``OutgoingMessage.url``); the response body is the server's next message;
 an HTTP status other than 200 ends the session.
 """
 
@@ -86,17 +86,18 @@ class ClientDriver:
         if timer is not None and now >= timer:
             self.session.handle_timer(now)
             return self.poll(now)
-        # SPEC §7: one DM message per HTTP exchange; the session hands out at most
-        # one at a time (as on the server side, Exchange._response).
+        # OMA-TS-SyncML_HTTPBinding-V1_2: one DM message per HTTP exchange; the session hands out
+        # at most one at a time (as on the server side, Exchange._response).
         messages = self.session.messages_to_send(now)
         if messages:
             return self._send(messages[0])
-        # Nothing to send: the session ended, or (SPEC §9 client 6) the server's
+        # Nothing to send: the session ended, or (OMA-TS-DM_Protocol-V1_2_1 §2.3) the server's
         # package needed no answer.
         return Done(ended=self.ended)
 
     def _send(self, message: OutgoingMessage) -> Send:
-        # SPEC §7: POST to the RespURI the session tracks, else the server URL.
+        # OMA-TS-SyncML_HTTPBinding-V1_2: POST to the RespURI the session tracks, else the server
+        # URL.
         if message.url:
             url = self._resolve(message.url)
         elif self._base is not None:
@@ -130,7 +131,7 @@ class ClientDriver:
         abort is ignored.
 
         Raises:
-            HttpStatusError: not HTTP 200 (the session is aborted: SPEC §7).
+            HttpStatusError: not HTTP 200 (the session is aborted: OMA-TS-SyncML_HTTPBinding-V1_2).
             MalformedMessageError: the body is not a DM message at all (a wrong
                 media type, too large; the session is aborted).
         """
@@ -167,5 +168,6 @@ class ClientDriver:
 
 
 def _media_type(encoding: Encoding) -> str:
-    # Quirky peers (SPEC §9) are normalised to the DM type of the sniffed encoding.
+    # Quirky peers (docs/conformance.md#tolerances) are normalised to the DM type of the sniffed
+    # encoding.
     return encoding.media_type

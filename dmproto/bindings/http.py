@@ -1,4 +1,4 @@
-"""The HTTP binding of OMA DM, as pure functions and values (SPEC.md §7).
+"""The HTTP binding of OMA DM, as pure functions and values (OMA-TS-SyncML_HTTPBinding-V1_2).
 
 One DM message travels as one HTTP exchange: the DM client (device) POSTs each of
 its messages, and the body of the HTTP response is the server's next message. This
@@ -9,10 +9,10 @@ the same rules:
 * :func:`request_headers` / :func:`response_headers` — the header fields of an
   outgoing message (Content-Type, Content-Length, Accept, ``x-syncml-hmac``...).
 * :func:`encoding_of` — media type normalisation, with body sniffing for peers that
-  send the Data Sync types or ``application/octet-stream`` (SPEC.md §9).
+  send the Data Sync types or ``application/octet-stream`` (docs/conformance.md#tolerances).
 * :func:`message_headers` — the transport headers a session needs from a received
-  HTTP message (``x-syncml-hmac``, SPEC.md §4.4).
-* :func:`check_status` — anything but HTTP 200 ends the session (SPEC.md §7).
+  HTTP message (``x-syncml-hmac``, OMA-TS-DM_Security-V1_2_1 §5.1).
+* :func:`check_status` — anything but HTTP 200 ends the session (OMA-TS-SyncML_HTTPBinding-V1_2).
 * :func:`check_content_length` and :class:`BodyLimiter` — bodies are capped by the
   configured message size before they are read.
 * :func:`parse_url` — where a request goes (server URL, then RespURI).
@@ -62,16 +62,17 @@ __all__ = [
 Headers = Iterable[tuple[str, str]]
 HeaderList = tuple[tuple[str, str], ...]
 
-# SPEC §1.1 / §7: the DM media types; XML carries charset=UTF-8 (IANA: strongly recommended).
+# OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_HTTPBinding-V1_2: the DM media types; XML carries
+# charset=UTF-8 (IANA: strongly recommended).
 DM_XML = "application/vnd.syncml.dm+xml"
 DM_WBXML = "application/vnd.syncml.dm+wbxml"
-# SPEC §7: Accept lists the DM types the sender can parse.
+# OMA-TS-SyncML_HTTPBinding-V1_2: Accept lists the DM types the sender can parse.
 ACCEPT = f"{DM_XML}, {DM_WBXML}"
-# SPEC §4.4: the integrity header, in requests and responses.
+# OMA-TS-DM_Security-V1_2_1 §5.1: the integrity header, in requests and responses.
 HMAC_HEADER = "x-syncml-hmac"
 
-# SPEC §9 (libdmclient sample client): the Data Sync types and octet-stream are seen
-# in the field; the body is then sniffed.
+# docs/conformance.md#tolerances (libdmclient sample client): the Data Sync types and octet-stream
+# are seen in the field; the body is then sniffed.
 _SNIFFED_TYPES = frozenset(
     {
         "application/vnd.syncml+xml",
@@ -81,12 +82,12 @@ _SNIFFED_TYPES = frozenset(
     }
 )
 _DM_TYPES = {DM_XML: Encoding.XML, DM_WBXML: Encoding.WBXML}
-# Transport headers a session consumes (SPEC §4.4).
+# Transport headers a session consumes (OMA-TS-DM_Security-V1_2_1 §5.1).
 _SESSION_HEADERS = frozenset({HMAC_HEADER})
 
 
 class HttpStatusError(RemoteProtocolError):
-    """The peer answered with an HTTP status other than 200 (SPEC.md §7).
+    """The peer answered with an HTTP status other than 200 (OMA-TS-SyncML_HTTPBinding-V1_2).
 
     DM carries every protocol-level result, authentication failures included, in an
     HTTP 200 response; any other status is a transport failure that ends the session.
@@ -138,8 +139,8 @@ class HttpResponse:
 def error_response(status: int, text: str) -> HttpResponse:
     """A short plain-text response for a transport-level failure (400, 405, 413, 415...).
 
-    SPEC §7: DM-level outcomes travel inside HTTP 200 responses; a non-200 status
-    tells the client that its message was not processed at all.
+    OMA-TS-SyncML_HTTPBinding-V1_2: DM-level outcomes travel inside HTTP 200 responses; a non-200
+    status tells the client that its message was not processed at all.
     """
     body = (text.replace("\r", " ").replace("\n", " ")[:200] + "\n").encode()
     return HttpResponse(
@@ -186,8 +187,8 @@ class Url:
 def parse_url(url: str, *, base: Url | None = None) -> Url:
     """Parse the server URL or a RespURI (``scheme://host[:port][/path][?query]``).
 
-    SPEC §7: the next request goes to RespURI when the server gave one. A relative
-    RespURI (a path, e.g. ``/dm?s=token``) is resolved against ``base``. User info
+    OMA-TS-SyncML_HTTPBinding-V1_2: the next request goes to RespURI when the server gave one. A
+    relative RespURI (a path, e.g. ``/dm?s=token``) is resolved against ``base``. User info
     and fragments are not allowed.
 
     Raises:
@@ -245,7 +246,8 @@ def header_value(headers: Headers, name: str) -> str | None:
 
 
 def content_type(encoding: Encoding) -> str:
-    """The Content-Type of a DM message in ``encoding`` (SPEC §7: charset for XML)."""
+    """The Content-Type of a DM message in ``encoding`` (OMA-TS-SyncML_HTTPBinding-V1_2: charset
+    for XML)."""
     if encoding is Encoding.XML:
         return f"{DM_XML}; charset=UTF-8"
     return DM_WBXML
@@ -256,7 +258,8 @@ def encoding_of(media_type: str | None, body: bytes) -> Encoding:
 
     Parameters (``charset``, ``verproto``, ``verdtd``) and case are ignored. The DM
     types are taken at their word; the Data Sync types, ``application/octet-stream``
-    and a missing type are sniffed from the body (SPEC §9: some clients use them).
+    and a missing type are sniffed from the body (docs/conformance.md#tolerances: some clients use
+    them).
 
     Raises:
         MalformedMessageError: ``http.media-type`` (status hint 415) for any other
@@ -279,7 +282,7 @@ def _outgoing_headers(body: bytes, media_type: str, extra: Headers) -> list[tupl
     headers = [
         ("Content-Type", media_type),
         ("Content-Length", str(len(body))),
-        # SPEC §7: responses are per-session; caches must not keep them.
+        # OMA-TS-SyncML_HTTPBinding-V1_2: responses are per-session; caches must not keep them.
         ("Cache-Control", "no-store"),
     ]
     headers.extend((name, value) for name, value in extra if name.lower() in _SESSION_HEADERS)
@@ -294,7 +297,7 @@ def request_headers(
     *,
     user_agent: str = "dmproto",
 ) -> HeaderList:
-    """The header fields of the POST carrying one client message (SPEC §7).
+    """The header fields of the POST carrying one client message (OMA-TS-SyncML_HTTPBinding-V1_2).
 
     ``media_type`` is the session's OutgoingMessage media type; ``session_headers``
     the OutgoingMessage headers (only ``x-syncml-hmac`` is passed through).
@@ -306,14 +309,15 @@ def request_headers(
 
 
 def response_headers(body: bytes, media_type: str, session_headers: Headers = ()) -> HeaderList:
-    """The header fields of the HTTP 200 response carrying one server message (SPEC §7)."""
+    """The header fields of the HTTP 200 response carrying one server message
+    (OMA-TS-SyncML_HTTPBinding-V1_2)."""
     return tuple(_outgoing_headers(body, media_type, session_headers))
 
 
 def message_headers(headers: Headers) -> HeaderList:
     """The transport headers of a received message that the session consumes.
 
-    SPEC §4.4: ``x-syncml-hmac`` arrives in requests and responses; names are
+    OMA-TS-DM_Security-V1_2_1 §5.1: ``x-syncml-hmac`` arrives in requests and responses; names are
     lower-cased so sessions can compare them directly.
     """
     return tuple(
@@ -322,7 +326,8 @@ def message_headers(headers: Headers) -> HeaderList:
 
 
 def check_status(http_status: int) -> None:
-    """Accept only HTTP 200 (SPEC §7: non-200 is a transport failure ending the session).
+    """Accept only HTTP 200 (OMA-TS-SyncML_HTTPBinding-V1_2: non-200 is a transport failure ending
+    the session).
 
     Raises:
         HttpStatusError: for every other status.
@@ -402,7 +407,7 @@ class RoutingKey:
 
     ``token`` is the RespURI token the server handed out (query parameter), when the
     device followed RespURI; otherwise ``session_id`` and ``device_id`` come from the
-    SyncHdr (SessionID, Source/LocURI: SPEC §3.5).
+    SyncHdr (SessionID, Source/LocURI: OMA-TS-DM_RepPro-V1_2_1 §4.1.1).
     """
 
     token: str | None = None

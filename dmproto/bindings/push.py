@@ -1,11 +1,12 @@
-"""Package 0 delivery (SPEC §5.3), as pure functions: what to send, what to accept.
+"""Package 0 delivery (OMA-TS-DM_Notification-V1_2_1 §6.3), as pure functions: what to send, what
+to accept.
 
 Server side: :func:`push_datagram` wraps a Package 0 in a connectionless WSP Push
 PDU (content type 0x44, X-WAP-Application-ID 0x07) for UDP port 2948;
 :func:`push_request` wraps it in an HTTP POST. Device side: :func:`accept_push`
 parses a received datagram or HTTP body and verifies the digest with the stored
-server nonce, then the reset nonce (SPEC §5.2), so the adapter can start the
-server-initiated session with ``ClientSession.from_notification``.
+server nonce, then the reset nonce (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2), so the adapter can
+start the server-initiated session with ``ClientSession.from_notification``.
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ __all__ = [
 class PushKind(enum.Enum):
     """How a Package 0 arrived."""
 
-    WSP = "wsp"  #: a WSP Push PDU (UDP datagram, SPEC §5.3)
+    WSP = "wsp"  #: a WSP Push PDU (UDP datagram, OMA-TS-DM_Notification-V1_2_1 §6.3)
     RAW = "raw"  #: the bare Package 0 bytes (HTTP POST body)
 
 
 @attrs.frozen(kw_only=True)
 class ServerSecret:
-    """What a device stores about a server to verify its Package 0 (SPEC §5.2).
+    """What a device stores about a server to verify its Package 0
+    (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2).
 
     ``password`` is the SRVCRED AAuthSecret, ``nonce`` the SRVCRED AAuthData.
     """
@@ -67,7 +69,8 @@ class PushAccepted:
 
 
 def push_datagram(package0: bytes, *, transaction_id: int = 1) -> bytes:
-    """The UDP datagram carrying ``package0`` (SPEC §5.3 WAP Push over UDP)."""
+    """The UDP datagram carrying ``package0`` (OMA-TS-DM_Notification-V1_2_1 §6.3 WAP Push over
+    UDP)."""
     return build_wsp_push(package0, transaction_id=transaction_id)
 
 
@@ -92,7 +95,8 @@ def accept_push(
 
     ``lookup(server_id)`` returns the stored secret for that server, or ``None`` for
     a server the device has no account for. Returns ``None`` when the push must be
-    ignored (not for the DM client, unknown server, digest mismatch: SPEC §5.2).
+    ignored (not for the DM client, unknown server, digest mismatch:
+    OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2).
 
     Raises:
         MalformedMessageError: the bytes are not a WSP push / Package 0.
@@ -100,7 +104,8 @@ def accept_push(
     body = data
     if kind is PushKind.WSP:
         push = parse_wsp_push(data, limits=limits)
-        # SPEC §5.3: a non-WAP device checks app id + MIME type before routing.
+        # OMA-TS-DM_Notification-V1_2_1 §6.3: a non-WAP device checks app id + MIME type before
+        # routing.
         if not push.is_dm_notification:
             return None
         body = push.body
@@ -108,7 +113,8 @@ def accept_push(
     secret = lookup(notification.server_id)
     if secret is None:
         return None
-    # SPEC §5.2: stored server nonce first, then the reset nonce 0x00000000.
+    # OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2: stored server nonce first, then the reset nonce
+    # 0x00000000.
     used = verify_notification(
         notification, password=secret.password, nonce=secret.nonce, limits=limits
     )
@@ -131,8 +137,8 @@ def answer_push_request(
 ) -> tuple[HttpResponse, PushAccepted | None]:
     """Device side of Package 0 over HTTP: the response to write and the verified push.
 
-    A verified or ignored (unknown server, bad digest: SPEC §5.2 says ignore) push is
-    answered 200 without telling which; a request that is not a Package 0 gets
+    A verified or ignored (unknown server, bad digest: OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2
+    says ignore) push is answered 200 without telling which; a request that is not a Package 0 gets
     405/415/400.
     """
     if request.method != "POST":

@@ -2,9 +2,9 @@
 
 One :class:`ServerEndpoint` serves many concurrent device sessions. Each request is
 routed to its session by the RespURI token the endpoint handed out (a query
-parameter, SPEC §7) or, for a device that does not follow RespURI, by SessionID and
-device id peeked from the SyncHdr (SPEC §3.5); a Package 1 opens a new session.
-The adapter loop, identical in every adapter except for the waiting::
+parameter, OMA-TS-SyncML_HTTPBinding-V1_2) or, for a device that does not follow RespURI, by
+SessionID and device id peeked from the SyncHdr (OMA-TS-DM_RepPro-V1_2_1 §4.1.1); a Package 1 opens
+a new session. The adapter loop, identical in every adapter except for the waiting::
 
     step = endpoint.open(request, now)       # HttpResponse (refused) or Exchange
     if isinstance(step, Exchange):
@@ -254,7 +254,8 @@ class ServerEndpoint:
         except RemoteProtocolError as exc:
             return error_response(exc.status_hint or 400, str(exc))
         if entry.busy:
-            # SPEC §7: one exchange at a time per session; a concurrent request is refused.
+            # OMA-TS-SyncML_HTTPBinding-V1_2: one exchange at a time per session; a concurrent
+            # request is refused.
             return error_response(409, "a request of this session is in progress")
         entry.busy = True
         exchange = Exchange(self, entry, request)
@@ -299,7 +300,8 @@ class ServerEndpoint:
             self._failed.pop(key, None)
             return self._new_entry(request, key, keyed=key != ("", ""), token=route.token,
                                    retries=retries)
-        # SPEC §3.5: SessionID + device (SyncHdr Source/LocURI) identify a session.
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.1: SessionID + device (SyncHdr Source/LocURI) identify a
+        # session.
         key = (route.session_id or "", route.device_id or "")
         entry = self._by_key.get(key)
         if entry is not None:

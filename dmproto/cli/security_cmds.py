@@ -1,5 +1,6 @@
 """``dmproto auth ...`` and ``dmproto notification ...``: credentials, x-syncml-hmac
-values and Package 0 from the command line (SPEC §4.2, §4.4, §5).
+values and Package 0 from the command line (OMA-TS-DM_Security-V1_2_1 §5.1;
+OMA-TS-DM_Notification-V1_2_1 §6).
 
 Bad input raises a :class:`~dmproto.errors.DMError`; ``dmproto.cli.main`` turns it
 into one line on stderr and exit status 2. Passwords are never printed.
@@ -73,7 +74,7 @@ def _auth_hmac(args: argparse.Namespace) -> int:
 
 
 def _session_id(text: str) -> int:
-    # The SessionID form (SPEC §5.1), optionally written with a 0x prefix.
+    # The SessionID form (OMA-TS-DM_Notification-V1_2_1 §6.2), optionally written with a 0x prefix.
     return session_id_from_text(text[2:] if text[:2].lower() == "0x" else text)
 
 
@@ -144,7 +145,8 @@ def _add_user_password(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_auth(subparsers: argparse._SubParsersAction[Any]) -> None:
-    auth = subparsers.add_parser("auth", help="compute DM credentials (SPEC §4.2, §4.4)")
+    auth = subparsers.add_parser("auth", help="compute DM credentials "
+                                              "(OMA-TS-DM_Security-V1_2_1 §5.1)")
     kinds = auth.add_subparsers(dest="auth_kind", metavar="KIND")
     kinds.required = True
 
@@ -165,7 +167,8 @@ def _register_auth(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _register_notification(subparsers: argparse._SubParsersAction[Any]) -> None:
-    notif = subparsers.add_parser("notification", help="build or parse Package 0 (SPEC §5)")
+    notif = subparsers.add_parser("notification", help="build or parse Package 0 "
+                                                       "(OMA-TS-DM_Notification-V1_2_1 §6)")
     actions = notif.add_subparsers(dest="notification_action", metavar="ACTION")
     actions.required = True
 

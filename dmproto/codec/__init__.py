@@ -32,7 +32,7 @@ __all__ = [
 
 
 class Encoding(enum.Enum):
-    """The two representations of a DM message (SPEC.md §1.1)."""
+    """The two representations of a DM message (OMA-TS-DM_RepPro-V1_2_1 §4.1)."""
 
     XML = "xml"
     WBXML = "wbxml"
@@ -46,8 +46,8 @@ class Encoding(enum.Enum):
 def detect_encoding(data: bytes) -> Encoding:
     """Tell XML from WBXML by the first bytes.
 
-    WBXML starts with its version byte (0x01–0x03, SPEC.md §2.1); XML with ``<``,
-    optionally after a UTF-8 byte-order mark or white space, or is UTF-16 (a
+    WBXML starts with its version byte (0x01–0x03, WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1);
+    XML with ``<``, optionally after a UTF-8 byte-order mark or white space, or is UTF-16 (a
     byte-order mark, or ``<?`` in UTF-16 without one: see :mod:`.utf16`).
 
     Raises:

@@ -6,7 +6,7 @@ MgmtTree documents) turn element trees into models and back. So the knowledge of
 "which element means what" exists once, and XML and WBXML cannot drift apart.
 
 This module knows nothing about SyncML semantics; it only names the three code
-pages (WBXML) / namespaces (XML) DM uses (SPEC.md §2.3).
+pages (WBXML) / namespaces (XML) DM uses (OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6).
 """
 
 from __future__ import annotations

@@ -1,19 +1,20 @@
 """Element tree <-> :class:`~dmproto.codec.model.Message`: the one place that knows
 SyncML structure, shared by the XML and the WBXML codec.
 
-Decoding is lenient, as the field requires (SPEC.md §9, the corpus):
+Decoding is lenient, as the field requires (docs/conformance.md#tolerances, the corpus):
 
 * children may come in any order inside a parent (Alert's Correlator before or after
-  its Data, SPEC.md §1.2); they are looked up by local name, whatever their
-  namespace (MetInf children with or without ``syncml:metinf``);
+  its Data, OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD); they are looked up by
+  local name, whatever their namespace (MetInf children with or without ``syncml:metinf``);
 * white space around PCDATA values is stripped, but never inside Item ``<Data>``;
 * unknown and DS-only elements (Archive, SftDel, Lang, command-level Cred, Anchor,
   Mem, SourceParent, ...) are ignored; the SyncML commands DM does not use (Sync,
   Map, Put, Search, Move) decode to :class:`UnsupportedCommand`;
 * a missing CmdID decodes to ``cmd_id=None`` (a session answers it with 400).
 
-Encoding is strict: DTD element order (SPEC.md §1.2; MetInf order §1.4), a code page
-on every element, root namespace ``SYNCML:SYNCML1.1`` when VerDTD is ``1.1``.
+Encoding is strict: DTD element order (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD;
+MetInf order OMA-TS-DM_RepPro-V1_2_1 §4.1.3), a code page on every element, root namespace
+``SYNCML:SYNCML1.1`` when VerDTD is ``1.1``.
 
 Data values (model docstring): all-text content is ``str``; content with WBXML
 OPAQUE runs is ``bytes`` when the effective Meta Format (Item Meta, else command
@@ -62,7 +63,8 @@ from .xml import serialize_xml
 
 __all__ = ["message_from_element", "message_to_element"]
 
-# SPEC §1.2: SyncBody commands that are SyncML but not DM ("not used in DM").
+# OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD: SyncBody commands that are SyncML
+# but not DM ("not used in DM").
 UNSUPPORTED_COMMANDS = frozenset({"Sync", "Map", "Put", "Search", "Move"})
 
 _ITEM_COMMANDS: dict[str, Callable[..., Command]] = {
@@ -71,7 +73,7 @@ _ITEM_COMMANDS: dict[str, Callable[..., Command]] = {
 
 _DIGITS = re.compile(r"[+-]?[0-9]{1,18}")
 
-#: The root namespace written for VerDTD 1.1 (DM 1.1.2, SPEC §1.1).
+#: The root namespace written for VerDTD 1.1 (DM 1.1.2, OMA-TS-DM_RepPro-V1_2_1 §4.1).
 _SYNCML_11 = "SYNCML:SYNCML1.1"
 
 
@@ -146,7 +148,8 @@ def _opt_int(index: dict[str, list[Element]], name: str, path: str) -> int | Non
     return None if found is None else _int(found[0], path)
 
 
-#: MetInf children read into Meta (SPEC §1.4): element name -> (field, is integer).
+#: MetInf children read into Meta (OMA-TS-DM_RepPro-V1_2_1 §4.1.3): element name -> (field, is
+#: integer).
 _METINF_FIELDS: dict[str, tuple[str, bool]] = {
     "Format": ("format", False),
     "Type": ("type", False),
@@ -160,7 +163,7 @@ _METINF_FIELDS: dict[str, tuple[str, bool]] = {
 
 
 def _meta(element: Element, path: str) -> Meta:
-    """MetInf content of ``<Meta>`` (SPEC §1.4); DS-only MetInf is ignored.
+    """MetInf content of ``<Meta>`` (OMA-TS-DM_RepPro-V1_2_1 §4.1.3); DS-only MetInf is ignored.
 
     One pass over the children; the first occurrence of a field wins.
     """
@@ -245,8 +248,8 @@ class _Decoder:
         else:
             raw = b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in element.parts)
             size = len(raw)
-            # SPEC §2.5 / TND 8.3.7.2: Format bin means raw bytes; an embedded
-            # +wbxml document is bytes; other OPAQUE runs are text when UTF-8.
+            # WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2 / TND 8.3.7.2: Format bin means raw bytes;
+            # an embedded +wbxml document is bytes; other OPAQUE runs are text when UTF-8.
             if format_ == "bin" or (type_ is not None and type_.endswith("+wbxml")):
                 value = raw
             else:
@@ -282,7 +285,8 @@ class _Decoder:
         meta = None if meta_el is None else _meta(meta_el, path)
         data: str | bytes | XmlData | None = None
         if data_el is not None:
-            # SPEC §2.5: the effective Meta is the Item's, else the command's.
+            # WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2: the effective Meta is the Item's, else
+            # the command's.
             format_ = meta.format if meta is not None else None
             type_ = meta.type if meta is not None else None
             if command_meta is not None:
@@ -316,7 +320,7 @@ class _Decoder:
         for child in element.children:
             name = child.name
             if name not in _DECODERS and name not in UNSUPPORTED_COMMANDS:
-                continue  # unknown or DS-only element: ignored (SPEC §9)
+                continue  # unknown or DS-only element: ignored (docs/conformance.md#tolerances)
             self.commands += 1
             if self.commands > self.limits.max_commands:
                 raise MalformedMessageError(
@@ -366,7 +370,8 @@ class _Decoder:
         return _ITEM_COMMANDS[element.name](**fields)
 
     def alert(self, element: Element, path: str) -> Command:
-        """``(CmdID, NoResp?, Data?, Correlator?, Item*)`` — any order (SPEC §1.2)."""
+        """``(CmdID, NoResp?, Data?, Correlator?, Item*)`` — any order
+        (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD)."""
         index = _index(element)
         return Alert(
             cmd_id=_opt_text(index, "CmdID", path),
@@ -510,7 +515,8 @@ def _opt_leaf(children: list[Element], name: str, text: str | None) -> None:
 
 
 def _meta_element(meta: Meta) -> Element:
-    """``<Meta>`` with MetInf children in SPEC §1.4 order, each on the METINF page."""
+    """``<Meta>`` with MetInf children in OMA-TS-DM_RepPro-V1_2_1 §4.1.3 order, each on the METINF
+    page."""
     fields: Iterable[tuple[str, object]] = (
         ("Format", meta.format),
         ("Type", meta.type),
@@ -565,7 +571,8 @@ def _item_element(item: Item) -> Element:
 
 
 def _command_element(command: Command) -> Element:
-    """One SyncBody command in DTD order (SPEC §1.2 table)."""
+    """One SyncBody command in DTD order (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2
+    DTD table)."""
     children: list[Element] = []
     _opt_leaf(children, "CmdID", command.cmd_id)
     if isinstance(command, UnsupportedCommand):
@@ -602,7 +609,7 @@ def _command_element(command: Command) -> Element:
 
 
 def _header_element(header: SyncHdr) -> Element:
-    """``SyncHdr`` in DTD order (SPEC §1.2)."""
+    """``SyncHdr`` in DTD order (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD)."""
     children = [
         _leaf("VerDTD", header.ver_dtd),
         _leaf("VerProto", header.ver_proto),
@@ -626,8 +633,8 @@ def message_to_element(message: Message) -> Element:
     """The ``<SyncML>`` element tree of ``message``, in strict DTD order.
 
     Every element carries its code page (MetInf children on METINF); the root's
-    namespace is ``SYNCML:SYNCML1.1`` when VerDTD is ``1.1`` (SPEC §1.1), else the
-    page default ``SYNCML:SYNCML1.2``.
+    namespace is ``SYNCML:SYNCML1.1`` when VerDTD is ``1.1`` (OMA-TS-DM_RepPro-V1_2_1 §4.1), else
+    the page default ``SYNCML:SYNCML1.2``.
     """
     body = [_command_element(c) for c in message.commands]
     _flag(body, "Final", message.final)

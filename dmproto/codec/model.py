@@ -3,7 +3,7 @@
 A decoded message — XML or WBXML — is a :class:`Message`; encoders take the same
 model. Every class is an attrs frozen, keyword-only value; sequences are tuples.
 Structure and element order follow the SyncML RepPro 1.2 DTD as restricted by DM
-RepPro 1.2.1 (SPEC.md §1.2).
+RepPro 1.2.1 (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD).
 
 Conventions (decided once here, relied upon everywhere):
 
@@ -92,7 +92,7 @@ class Location:
 
 @attrs.frozen(kw_only=True)
 class Meta:
-    """MetInf content of a ``<Meta>`` element (SPEC.md §1.4), in DTD order.
+    """MetInf content of a ``<Meta>`` element (OMA-TS-DM_RepPro-V1_2_1 §4.1.3), in DTD order.
 
     ``size``, ``max_msg_size`` and ``max_obj_size`` are byte counts; ``next_nonce``
     is the base64 text exactly as carried on the wire.
@@ -150,7 +150,7 @@ class ItemCommand:
 
 @attrs.frozen(kw_only=True)
 class Add(ItemCommand):
-    """Add nodes (DM RepPro §1.5 Add)."""
+    """Add nodes (OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Add)."""
 
     name: ClassVar[str] = "Add"
 

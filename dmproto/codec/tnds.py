@@ -1,6 +1,6 @@
 """MgmtTree documents: TNDS and DDF (namespace ``syncml:dmddf1.2``, WBXML code page 2).
 
-One small model for both (they share a DTD, SPEC.md §6.4/§6.5): a
+One small model for both (they share a DTD, OMA-TS-DM_TND-V1_2 §8.5; OMA-TS-DM_TNDS-V1_2 §9.2): a
 :class:`MgmtTree` of :class:`TreeNode` values. TNDS uses RTProperties and Value;
 DDF uses DFProperties. :func:`decode_tree_document` reads XML or WBXML (detected
 from the bytes) and :func:`encode_tree_document` writes either.
@@ -8,7 +8,7 @@ from the bytes) and :func:`encode_tree_document` writes either.
 Decoding is lenient like the message mapping: children in any order, white space
 around values stripped (except in ``<Value>``), unknown elements ignored, a missing
 NodeName read as ``""`` (TNDS 1.2 lets the client name the node). Encoding follows
-the DTD order of SPEC.md §6.4. A ``<Value>`` with WBXML OPAQUE content is ``bytes``
+the DTD order of OMA-TS-DM_TND-V1_2 §8.5. A ``<Value>`` with WBXML OPAQUE content is ``bytes``
 when the node's Format is ``bin``, else UTF-8 text if it decodes, else ``bytes``.
 
 Reasons raised (:class:`~dmproto.errors.MalformedMessageError`): those of the XML
@@ -181,7 +181,7 @@ _OCCURRENCE_N = frozenset({"ZeroOrN", "OneOrN"})
 
 def _df_properties(element: Element, path: str) -> DFProperties:
     """``DFProperties (AccessType, DefaultValue?, Description?, DFFormat, Occurrence?,
-    Scope?, DFTitle?, DFType, CaseSense?)`` (SPEC §6.4)."""
+    Scope?, DFTitle?, DFType, CaseSense?)`` (OMA-TS-DM_TND-V1_2 §8.5)."""
     path = f"{path}/DFProperties"
     index = _index(element)
     access = index.get("AccessType")
@@ -349,7 +349,8 @@ def _node_element(node: TreeNode) -> Element:
 
 
 def tree_to_element(tree: MgmtTree) -> Element:
-    """The ``<MgmtTree>`` element tree (page DDF) of ``tree``, in DTD order (SPEC §6.4)."""
+    """The ``<MgmtTree>`` element tree (page DDF) of ``tree``, in DTD order
+    (OMA-TS-DM_TND-V1_2 §8.5)."""
     children = [_el("VerDTD", text=tree.ver_dtd)]
     _add_text(children, "Man", tree.man)
     _add_text(children, "Mod", tree.mod)
@@ -361,8 +362,8 @@ def encode_tree_document(tree: MgmtTree, *, wbxml: bool = False) -> bytes:
     """Encode a TNDS/DDF document as XML (default) or WBXML.
 
     WBXML uses public id 0 with the FPI ``-//OMA//DTD-DM-DDF 1.2//EN`` in the string
-    table (SPEC §2.2, §2.6(c)). ``bytes`` values are OPAQUE in WBXML; XML refuses
-    them.
+    table (WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6). ``bytes``
+    values are OPAQUE in WBXML; XML refuses them.
 
     Raises:
         EncodeError: the tree cannot be written in that encoding.

@@ -1,9 +1,10 @@
 """WBXML token tables for DM: global tokens, public ids, and the three tag code pages.
 
 Data only; :mod:`dmproto.codec.wbxml` holds the logic. Tables are transcribed from
-SPEC.md §2.1 (global tokens), §2.2 (public identifiers) and §2.4 (code pages 0 SyncML
-1.2, 1 MetInf 1.2, 2 DM DDF 1.2), which match libwbxml ``wbxml_tables.c`` and the
-Synthesis RTK ``xlttags.c``.
+WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1 (global tokens), WAP-192-WBXML;
+OMA-TS-SyncML_RepPro-V1_2 WBXML (public identifiers) and OMA-TS-SyncML_RepPro-V1_2 WBXML;
+OMA-TS-DM_TND-V1_2 §8.6ode pages 0 SyncML 1.2, 1 MetInf 1.2, 2 DM DDF 1.2), which match libwbxml
+``wbxml_tables.c`` and the Synthesis RTK ``xlttags.c``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ __all__ = [
 
 
 class GlobalToken(enum.IntEnum):
-    """Tokens with the same meaning on every code page (SPEC §2.1, WAP-192 table 4)."""
+    """Tokens with the same meaning on every code page (WAP-192-WBXML;
+    OMA-TS-DM_RepPro-V1_2_1 §4.1, WAP-192 table 4)."""
 
     SWITCH_PAGE = 0x00
     END = 0x01
@@ -53,7 +55,7 @@ class GlobalToken(enum.IntEnum):
     LITERAL_AC = 0xC4
 
 
-#: Tag token flag: the element has content (SPEC §2.1).
+#: Tag token flag: the element has content (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1).
 TAG_CONTENT = 0x40
 #: Tag token flag: the element has an attribute list.
 TAG_ATTRIBUTES = 0x80
@@ -64,7 +66,8 @@ FIRST_TAG_ID = 0x05
 
 
 class PublicId(enum.IntEnum):
-    """Numeric WBXML public identifiers relevant to DM (SPEC §2.2)."""
+    """Numeric WBXML public identifiers relevant to DM (WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2
+    WBXML)."""
 
     UNKNOWN = 0x01  #: WBXML "unknown or missing public identifier"
     SYNCML_1_0 = 0x0FD1
@@ -76,11 +79,13 @@ class PublicId(enum.IntEnum):
     DEVINF_1_2 = 0x1203
 
 
-#: The FPI of DM DDF 1.2 / TNDS documents, which have no numeric public id (SPEC §2.2).
+#: The FPI of DM DDF 1.2 / TNDS documents, which have no numeric public id (WAP-192-WBXML;
+#: OMA-TS-SyncML_RepPro-V1_2 WBXML).
 DDF_FPI = "-//OMA//DTD-DM-DDF 1.2//EN"
 
-#: Textual formal public identifiers and their numeric ids (SPEC §1.1, §2.2).
-#: DM DDF 1.2 has no numeric id: it is always written through the string table.
+#: Textual formal public identifiers and their numeric ids (OMA-TS-DM_RepPro-V1_2_1 §4.1;
+#: WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML). DM DDF 1.2 has no numeric id: it is always
+#: written through the string table.
 FPI_PUBLIC_IDS: Mapping[str, PublicId | None] = {
     "-//SYNCML//DTD SyncML 1.0//EN": PublicId.SYNCML_1_0,
     "-//SYNCML//DTD SyncML 1.1//EN": PublicId.SYNCML_1_1,
@@ -100,7 +105,8 @@ PUBLIC_ID_FPIS: Mapping[PublicId, str] = {
     PublicId.DEVINF_1_2: "-//SYNCML//DTD DevInf 1.2//EN",
 }
 
-# SPEC §2.4, code page 0 — SyncML 1.2 (0x30 is reserved; 0x35–0x3C new in 1.2).
+# OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6, code page 0 — SyncML 1.2 (0x30 is
+# reserved; 0x35–0x3C new in 1.2).
 _SYNCML: dict[str, int] = {
     "Add": 0x05,
     "Alert": 0x06,
@@ -159,7 +165,7 @@ _SYNCML: dict[str, int] = {
     "Correlator": 0x3C,
 }
 
-# SPEC §2.4, code page 1 — MetInf 1.2.
+# OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6, code page 1 — MetInf 1.2.
 _METINF: dict[str, int] = {
     "Anchor": 0x05,
     "EMI": 0x06,
@@ -181,7 +187,8 @@ _METINF: dict[str, int] = {
     "FieldLevel": 0x16,
 }
 
-# SPEC §2.4, code page 2 — DM DDF 1.2 (also TNDS). Case matters: Node/node.
+# OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6, code page 2 — DM DDF 1.2 (also TNDS).
+# Case matters: Node/node.
 _DDF: dict[str, int] = {
     "AccessType": 0x05,
     "ACL": 0x06,

@@ -1,4 +1,5 @@
-"""WBXML <-> element tree, for DM messages and DDF/TNDS documents (SPEC.md §2).
+"""WBXML <-> element tree, for DM messages and DDF/TNDS documents (WAP-192-WBXML;
+OMA-TS-SyncML_RepPro-V1_2 WBXML).
 
 :func:`parse_wbxml` reads WBXML 1.0–1.3 into an :class:`~dmproto.codec.element.Element`
 tree; :func:`serialize_wbxml` writes one. Both use the tag tables of
@@ -68,14 +69,16 @@ __all__ = [
     "serialize_wbxml",
 ]
 
-#: Largest value of a WBXML mb_u_int32 (SPEC §2.1: an unsigned 32-bit integer).
+#: Largest value of a WBXML mb_u_int32 (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1: an unsigned
+#: 32-bit integer).
 _MB_MAX = 0xFFFFFFFF
 #: At most 5 bytes of 7 bits carry 32 bits.
 _MB_MAX_BYTES = 5
 
-#: Charsets accepted (IANA MIBenum -> Python codec). SPEC §2.1: DM uses 0x6A (UTF-8);
+#: Charsets accepted (IANA MIBenum -> Python codec). WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1:
+#: DM uses 0x6A (UTF-8);
 #: the single-byte ASCII-compatible sets are harmless to accept; 0 means "unknown",
-#: read as the DM default UTF-8 (SPEC §1.1).
+#: read as the DM default UTF-8 (OMA-TS-DM_RepPro-V1_2_1 §4.1).
 _CHARSETS: dict[int, str] = {0: "utf-8", 3: "ascii", 4: "latin-1", 0x6A: "utf-8"}
 _UTF8 = 0x6A
 _WHITESPACE = b" \t\r\n"
@@ -138,7 +141,8 @@ def _check_fpi(
 
 @attrs.frozen(kw_only=True)
 class WbxmlOptions:
-    """How to write WBXML (SPEC §2.1, §2.2).
+    """How to write WBXML (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2
+    WBXML).
 
     Attributes:
         version: the version byte, 0x00–0x03 (default 0x02 = WBXML 1.2).
@@ -157,7 +161,8 @@ class WbxmlOptions:
     string_table: bool = False
 
 
-#: Options for a stand-alone DDF or TNDS document (SPEC §2.2: no numeric public id).
+#: Options for a stand-alone DDF or TNDS document (WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML:
+#: no numeric public id).
 DDF_OPTIONS = WbxmlOptions(fpi=DDF_FPI)
 
 
@@ -184,7 +189,8 @@ class WbxmlDocument:
 
 
 def _malformed(reason: str, detail: str, position: int) -> MalformedMessageError:
-    # SPEC §3.13: 413 (request entity too large) answers a limit, 400 the rest.
+    # OMA-TS-SyncML_RepPro-V1_2 status codes: 413 (request entity too large) answers a limit, 400
+    # the rest.
     hint = 413 if reason.startswith("limit.") else 400
     return MalformedMessageError(reason, detail, position=position, status_hint=hint)
 
@@ -217,7 +223,7 @@ class _Parser:
         self.strtbl_cache: dict[int, tuple[str, int]] = {}
         # STR_T references can repeat one long string-table entry many times; the
         # decoded text of the whole document is bounded like the message itself
-        # (SPEC §2.5, STYLE C.8: memory grows linearly with input).
+        # (WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2, STYLE C.8: memory grows linearly with input).
         self.text_budget = limits.max_message_size
 
     # -- primitive reads ------------------------------------------------------
@@ -230,7 +236,8 @@ class _Parser:
         return value
 
     def mb_u_int32(self, what: str) -> int:
-        # SPEC §2.1: big-endian base-128, continuation bit 0x80; at most 32 bits.
+        # WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1: big-endian base-128, continuation bit 0x80;
+        # at most 32 bits.
         start = self.pos
         value = 0
         for _ in range(_MB_MAX_BYTES):
@@ -290,22 +297,25 @@ class _Parser:
                 f"{what} {offset} outside a string table of {len(self.strtbl)} bytes",
                 position,
             )
-        # SPEC §2.2: entries are NUL-terminated, but the AOSP vectors end the table
-        # (the FPI) without one, so an entry may also end at the end of the table.
+        # WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML: entries are NUL-terminated, but the AOSP
+        # vectors end the table (the FPI) without one, so an entry may also end at the end of the
+        # table.
         nul = self.strtbl.find(b"\x00", offset)
         return self.strtbl[offset:] if nul < 0 else self.strtbl[offset:nul]
 
     # -- header ---------------------------------------------------------------
 
     def header(self) -> tuple[int, int, str | None]:
-        """Read version, public id, charset, string table (SPEC §2.1)."""
+        """Read version, public id, charset, string table (WAP-192-WBXML;
+        OMA-TS-DM_RepPro-V1_2_1 §4.1)."""
         version = self.byte("the version byte")
         if version > 0x03:
             raise _malformed("wbxml.version", f"unknown WBXML version byte 0x{version:02x}", 0)
         public_id = self.mb_u_int32("the public id")
         fpi_index = self.mb_u_int32("the public id index") if public_id == 0 else None
         # WBXML 1.0 had no charset field, but libwbxml writes one for every version
-        # (and DM requires WBXML >= 1.1, SPEC §2.1), so it is always read.
+        # (and DM requires WBXML >= 1.1, WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1), so it is
+        # always read.
         charset_at = self.pos
         charset = self.mb_u_int32("the charset")
         codec = _CHARSETS.get(charset)
@@ -318,7 +328,8 @@ class _Parser:
         self.pos += size
         fpi = None
         if fpi_index is not None:
-            # SPEC §2.2: public id 0 + index of a textual FPI in the string table.
+            # WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML: public id 0 + index of a textual FPI
+            # in the string table.
             raw = self.table_entry(fpi_index, "public id index", 1)
             fpi = self.decode(raw, self.strtbl_at + fpi_index)
         return version, public_id, fpi
@@ -335,7 +346,8 @@ class _Parser:
         limits = self.limits
         max_elements, max_depth = limits.max_elements, limits.max_depth
         data, end, tags = self.data, self.end, _TAGS
-        page = 0  # SPEC §2.3: every document starts on page 0
+        # OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6: every document starts on page 0
+        page = 0
         stack: list[Element] = []
         sizes: list[int] = []  # character-data bytes of each open element
         root: Element | None = None
@@ -391,8 +403,8 @@ class _Parser:
                     pos = self.pos
                 element = make_element(tag[0], tag[1], None, start)
                 if token & TAG_ATTRIBUTES:
-                    # SyncML uses no attributes (SPEC §2.1); some Nokia encoders
-                    # write a LITERAL xmlns attribute: skip attribute lists.
+                    # SyncML uses no attributes (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1); some
+                    # Nokia encoders write a LITERAL xmlns attribute: skip attribute lists.
                     self.pos = pos
                     self.skip_attributes(start)
                     pos = self.pos
@@ -423,7 +435,8 @@ class _Parser:
         return root
 
     def trailer(self) -> None:
-        """After the root: only PIs, or the white space libwbxml leaves (SPEC §2.5)."""
+        """After the root: only PIs, or the white space libwbxml leaves (WAP-192-WBXML;
+        OMA-TS-DM_TND-V1_2 §8.3.7.2)."""
         data, end = self.data, self.end
         while self.pos < end:
             start = self.pos
@@ -431,8 +444,8 @@ class _Parser:
                 self.pos += 1
                 self.skip_attributes(start)
             elif not data[start:].strip(_WHITESPACE):
-                # libwbxml quirk (SPEC §2.5): after an embedded document it writes
-                # the XML white space that followed it as a second OPAQUE run, so
+                # libwbxml quirk (WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2): after an embedded
+                # document it writes the XML white space that followed it as a second OPAQUE run, so
                 # the joined Data bytes end in white space.
                 self.pos = end
             else:
@@ -442,7 +455,8 @@ class _Parser:
 
     def switch_page(self, start: int) -> int:
         number = self.byte("the code page")
-        # SPEC §2.3: pages 0 SyncML, 1 MetInf, 2 DM DDF.
+        # OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6: pages 0 SyncML, 1 MetInf, 2 DM
+        # DDF.
         if number >= len(_PAGES):
             raise _malformed("wbxml.unknown-page", f"unknown code page {number}", start)
         return number
@@ -457,7 +471,8 @@ class _Parser:
                 return name, page
             # A LITERAL carries no page: libwbxml writes SyncML 1.2 tags its 1.1
             # table lacks (Correlator) as literals while page 1 is still current.
-            # Accept a name known on another DM page (SPEC §2.3), page 0 first.
+            # Accept a name known on another DM page (OMA-TS-SyncML_RepPro-V1_2 WBXML;
+            # OMA-TS-DM_TND-V1_2 §8.6), page 0 first.
             for other in _PAGES:
                 if name in TAG_TOKENS[other]:
                     return name, other
@@ -479,7 +494,8 @@ class _Parser:
             part, run = self.table_string(start)
             self.charge(size + run, run, start)
         elif token == _OPAQUE:
-            # SPEC §2.5: raw bytes; length checked against the input before slicing.
+            # WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2: raw bytes; length checked against the
+            # input before slicing.
             run = self.length("OPAQUE data")
             self.charge(size + run, run, start)
             part = self.data[self.pos : self.pos + run]
@@ -546,8 +562,9 @@ def parse_wbxml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> WbxmlDocumen
     Accepts WBXML 1.0–1.3, numeric or textual public ids (with or without the NUL
     after the FPI), code pages 0–2 with SWITCH_PAGE anywhere, STR_I, STR_T, OPAQUE and
     ENTITY text, LITERAL tags whose name is known on a DM page, and skips attribute
-    lists and PIs (SPEC §2, §9 "Codec"). Character data is kept as separate parts:
-    ``str`` for strings, ``bytes`` for OPAQUE runs.
+    lists and PIs (WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML; docs/conformance.md#tolerances
+    "Codec"). Character data is kept as separate parts: ``str`` for strings, ``bytes`` for OPAQUE
+    runs.
 
     Raises:
         MalformedMessageError: for any input it cannot read or that exceeds
@@ -566,7 +583,7 @@ def parse_wbxml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> WbxmlDocumen
 
 
 def _mb_u_int32(value: int) -> bytes:
-    """Encode ``value`` as a WBXML multi-byte integer (SPEC §2.1).
+    """Encode ``value`` as a WBXML multi-byte integer (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1).
 
     Callers pass validated public ids and lengths of in-memory values (< 2**32).
     """
@@ -626,7 +643,8 @@ class _StringTable:
         self.data = bytearray()
         self.offsets: dict[str, int] = {}
         if options.fpi is not None:
-            # SPEC §2.2: FPI at index 0, NUL-terminated as libwbxml writes it.
+            # WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML: FPI at index 0, NUL-terminated as
+            # libwbxml writes it.
             self.data += _encode_text(options.fpi) + b"\x00"
         if options.string_table:
             seen: set[str] = set()
@@ -643,13 +661,14 @@ class _StringTable:
 def serialize_wbxml(root: Element, *, options: WbxmlOptions | None = None) -> bytes:
     """Encode an element tree as WBXML, deterministically.
 
-    Default: WBXML 1.2, public id 0x1201, UTF-8 (0x6A), empty string table (SPEC
-    §2.1, §2.2). ``str`` parts become STR_I (or STR_T with ``string_table``),
-    ``bytes`` parts OPAQUE; an element with no content is the bare tag token;
-    SWITCH_PAGE is written exactly where the page changes (SPEC §2.3). Adjacent
-    parts of one kind are merged into one run; an element's parts are written before
-    its children. An element without children but with ``raw_xml`` (and no parts) is
-    written as that text; one with children is written as its children.
+    Default: WBXML 1.2, public id 0x1201, UTF-8 (0x6A), empty string table (WAP-192-WBXML;
+    OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 WBXML). ``str`` parts become STR_I (or
+    STR_T with ``string_table``), ``bytes`` parts OPAQUE; an element with no content is the bare
+    tag token; SWITCH_PAGE is written exactly where the page changes (OMA-TS-SyncML_RepPro-V1_2
+    WBXML; OMA-TS-DM_TND-V1_2 §8.6). Adjacent parts of one kind are merged into one run; an
+    element's parts are written before its children. An element without children but with
+    ``raw_xml`` (and no parts) is written as that text; one with children is written as its
+    children.
 
     Raises:
         EncodeError: a tag unknown on its page, text containing NUL or a lone
@@ -679,12 +698,14 @@ def serialize_wbxml(root: Element, *, options: WbxmlOptions | None = None) -> by
                 position=element.position if element.position >= 0 else None,
             )
         if element.page != page:
-            # SPEC §2.3: SWITCH_PAGE before the first tag of another page.
+            # OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6: SWITCH_PAGE before the
+            # first tag of another page.
             out += bytes([GlobalToken.SWITCH_PAGE, element.page])
             page = element.page
         runs = _text_runs(element)
         if not runs and not element.children:
-            out.append(token)  # SPEC §2.1: empty element = bare token, no 0x40
+            # WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1: empty element = bare token, no 0x40
+            out.append(token)
             continue
         out.append(token | TAG_CONTENT)
         for run in runs:

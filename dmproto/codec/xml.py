@@ -2,7 +2,7 @@
 
 :func:`parse_xml` reads a SyncML DM (or TNDS/DDF) XML document through defusedxml's
 expat parser with entity declarations and external references forbidden (a plain
-DOCTYPE with only a public/system id is accepted: SPEC.md §1.1 says the prolog and
+DOCTYPE with only a public/system id is accepted: OMA-TS-DM_RepPro-V1_2_1 §4.1 says the prolog and
 DOCTYPE are optional, and libwbxml's samples carry one). :func:`serialize_xml`
 writes a canonical, deterministic UTF-8 document.
 
@@ -12,14 +12,15 @@ Reading rules:
   :data:`~dmproto.codec.element.NAMESPACE_PAGES`, case-insensitively. An element in
   no namespace, or in a namespace we do not know, inherits its parent's page (the
   root defaults to SYNCML, or DDF for ``MgmtTree``). So MetInf may be declared per
-  element, on ``<Meta>``, through a prefix, or not at all (SPEC.md §9 "Codec").
+  element, on ``<Meta>``, through a prefix, or not at all (docs/conformance.md#tolerances "Codec").
   ``Element.namespace`` keeps the exact URI read.
 * Character content (text and CDATA) is kept as received; stripping is the
   mapping's business.
 * A SyncML ``<Data>`` element containing element markup (a TNDS document, a Windows
   profile) gets ``raw_xml``: the exact XML text between ``<Data>`` and ``</Data>``,
-  sliced from the input bytes with expat's byte indexes (SPEC.md §1.2, Data
-  ``(#PCDATA)`` "may contain nested XML"). The one change: namespace prefixes
+  sliced from the input bytes with expat's byte indexes (OMA-TS-DM_RepPro-V1_2_1 §4.1;
+  OMA-TS-SyncML_RepPro-V1_2 DTD, Data ``(#PCDATA)`` "may contain nested XML"). The one change:
+  namespace prefixes
   bound outside ``<Data>`` that the markup uses are re-declared on its top-level
   elements, so the text is well-formed on its own and survives re-encoding.
 * Work is linear in the input size (no backtracking regex, no rescans).
@@ -105,7 +106,8 @@ def _resolve(tag: str) -> tuple[str, CodePage | None, str | None]:
     uri, sep, local = tag.rpartition("}")
     if not sep:
         return local, None, None
-    # SPEC §1.1 / §9: namespace URIs compare case-insensitively; unknown ones inherit.
+    # OMA-TS-DM_RepPro-V1_2_1 §4.1; docs/conformance.md#tolerances: namespace URIs compare
+    # case-insensitively; unknown ones inherit.
     return local, NAMESPACE_PAGES.get(uri.lower()), uri
 
 
@@ -328,7 +330,7 @@ def _parse_once(data: bytes, limits: Limits) -> Element:
             position = expat.CurrentByteIndex
         raise _SyntaxError(str(exc), max(position, 0)) from None
     except EntitiesForbidden as exc:
-        # No XML entities, ever (SPEC §9 / STYLE C.8): billion laughs, XXE.
+        # No XML entities, ever (docs/conformance.md#tolerances / STYLE C.8): billion laughs, XXE.
         raise MalformedMessageError(
             "xml.entity",
             f"entity declaration {exc.name!r} refused",
@@ -452,7 +454,7 @@ def serialize_xml(
     """Write an :class:`Element` tree as canonical UTF-8 XML.
 
     No prolog unless ``xml_declaration``; ``xmlns`` on the root and wherever an
-    element's namespace differs from its parent's (SPEC.md §9 "Codec": so every
+    element's namespace differs from its parent's (docs/conformance.md#tolerances "Codec": so every
     MetInf child of ``<Meta>`` carries ``xmlns="syncml:metinf"``); empty elements as
     ``<Final/>``; ``raw_xml`` written verbatim. Iterative, so any depth is fine.
 

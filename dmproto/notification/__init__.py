@@ -1,4 +1,5 @@
-"""Server-alerted sessions: Package 0 build/parse/verify and its WAP Push framing (SPEC §5)."""
+"""Server-alerted sessions: Package 0 build/parse/verify and its WAP Push framing
+(OMA-TS-DM_Notification-V1_2_1 §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Package 0: the server-alerted management session trigger (SPEC §5.1, §5.2).
+"""Package 0: the server-alerted management session trigger
+(OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2).
 
 Layout, big-endian (network order) throughout::
 
@@ -48,11 +49,11 @@ __all__ = [
     "verify_notification",
 ]
 
-#: MIME type of Package 0 (SPEC §5.1; WSP well-known code 0x44).
+#: MIME type of Package 0 (OMA-TS-DM_Notification-V1_2_1 §6.2; WSP well-known code 0x44).
 NOTIFICATION_CONTENT_TYPE = "application/vnd.syncml.notification"
 
-# SPEC §5.1 / DM Notification 6.2.2.6: conforming messages carry version '0000001011'
-# (decimal 11, "1.1"); the DM 1.3 value is UNCONFIRMED, so receivers accept a set.
+# OMA-TS-DM_Notification-V1_2_1 §6.2 / DM Notification 6.2.2.6: conforming messages carry version
+# '0000001011' (decimal 11, "1.1"); the DM 1.3 value is UNCONFIRMED, so receivers accept a set.
 NOTIFICATION_VERSION = 11
 DEFAULT_ACCEPTED_VERSIONS = frozenset({11, 12})
 
@@ -61,7 +62,8 @@ _HEADER_OFFSET = MD5_SIZE
 _SERVER_ID_OFFSET = MD5_SIZE + _HEADER.size
 _ZERO_DIGEST = bytes(MD5_SIZE)
 
-# SPEC §5.1 masks on the big-endian 64-bit word (libdmclient package0.c): field -> (shift, bits)
+# OMA-TS-DM_Notification-V1_2_1 §6.2 masks on the big-endian 64-bit word (libdmclient package0.c):
+# field -> (shift, bits)
 _VERSION = (54, 10)
 _UI_MODE = (52, 2)
 _INITIATOR = (51, 1)
@@ -69,7 +71,7 @@ _RESERVED = (24, 27)
 _SESSION_ID = (8, 16)
 _ID_LENGTH = (0, 8)
 
-# SPEC §5.1: the server identifier length is one octet.
+# OMA-TS-DM_Notification-V1_2_1 §6.2: the server identifier length is one octet.
 MAX_SERVER_ID_OCTETS = 255
 
 
@@ -84,7 +86,7 @@ def _put(value: int, spec: tuple[int, int]) -> int:
 
 
 class UIMode(enum.IntEnum):
-    """Server's recommendation for user involvement (SPEC §5.1 ui-mode)."""
+    """Server's recommendation for user involvement (OMA-TS-DM_Notification-V1_2_1 §6.2 ui-mode)."""
 
     NOT_SPECIFIED = 0
     BACKGROUND = 1
@@ -93,7 +95,7 @@ class UIMode(enum.IntEnum):
 
 
 class Initiator(enum.IntEnum):
-    """Who asked for the session (SPEC §5.1 initiator)."""
+    """Who asked for the session (OMA-TS-DM_Notification-V1_2_1 §6.2 initiator)."""
 
     CLIENT = 0
     SERVER = 1
@@ -121,7 +123,7 @@ def _check_server_id(_inst: object, _attr: object, value: str) -> None:
         size = len(value.encode("utf-8"))
     except UnicodeEncodeError:
         raise InvalidValueError("pkg0.server-id", "server_id is not encodable as UTF-8") from None
-    # SPEC §5.1: 8-bit length identifier; "minimum valid length 24 + 1".
+    # OMA-TS-DM_Notification-V1_2_1 §6.2: 8-bit length identifier; "minimum valid length 24 + 1".
     if not 1 <= size <= MAX_SERVER_ID_OCTETS:
         raise InvalidValueError("pkg0.server-id", "server_id must be 1..255 UTF-8 octets")
 
@@ -152,7 +154,8 @@ def _check_digest(_inst: object, _attr: object, value: bytes) -> None:
 
 @attrs.frozen(kw_only=True)
 class Notification:
-    """Every field of a Package 0 (SPEC §5.1). Build with :func:`build_notification`."""
+    """Every field of a Package 0 (OMA-TS-DM_Notification-V1_2_1 §6.2). Build with
+    :func:`build_notification`."""
 
     version: int = attrs.field(default=NOTIFICATION_VERSION, validator=_check_version)
     ui_mode: UIMode = attrs.field(converter=_to_ui_mode)
@@ -166,12 +169,14 @@ class Notification:
 
     @property
     def session_id_text(self) -> str:
-        """The SessionID the client must use in Package 1 (SPEC §5.1 sessionid)."""
+        """The SessionID the client must use in Package 1 (OMA-TS-DM_Notification-V1_2_1 §6.2
+        sessionid)."""
         return session_id_to_text(self.session_id)
 
     @property
     def trigger(self) -> bytes:
-        """The digested bytes: header word, server identifier, vendor body (SPEC §5.2)."""
+        """The digested bytes: header word, server identifier, vendor body
+        (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2)."""
         server_id = self.server_id.encode("utf-8")
         word = (
             _put(self.version, _VERSION)
@@ -185,7 +190,8 @@ class Notification:
 
 
 def session_id_to_text(value: int) -> str:
-    """SPEC §5.1 / Notification 6.2.2.10: uppercase hex, no leading zeros (0x00AB -> "AB")."""
+    """OMA-TS-DM_Notification-V1_2_1 §6.2 / Notification 6.2.2.10: uppercase hex, no leading zeros
+    (0x00AB -> "AB")."""
     _range_check("session id", value, _SESSION_ID[1])
     return f"{value:X}"
 
@@ -205,7 +211,8 @@ def session_id_from_text(text: str) -> int:
 
 
 def notification_digest(trigger: bytes, *, server_id: str, password: str, nonce: bytes) -> bytes:
-    """``H(B64(H(server-id:password)):nonce:B64(H(trigger)))``, 16 raw octets (SPEC §5.2)."""
+    """``H(B64(H(server-id:password)):nonce:B64(H(trigger)))``, 16 raw octets
+    (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2)."""
     return nested_digest(server_id, password, nonce, trigger)
 
 
@@ -225,7 +232,8 @@ def build_notification(
     version: int = NOTIFICATION_VERSION,
     vendor_data: bytes = b"",
 ) -> bytes:
-    """A signed Package 0 (SPEC §5.1, §5.2; SPEC §9 server role item 6).
+    """A signed Package 0 (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2;
+    OMA-TS-DM_Notification-V1_2_1 §6.2).
 
     *password* is the SRVCRED AAuthSecret and *nonce* the server nonce (SRVCRED
     AAuthData) as octets. Future-use bits are zero.
@@ -272,7 +280,8 @@ def parse_notification(
         )
     id_length = _field(word, _ID_LENGTH)
     id_end = _SERVER_ID_OFFSET + id_length
-    # SPEC §5.1: minimum valid length is 24 + 1 (a non-empty server identifier).
+    # OMA-TS-DM_Notification-V1_2_1 §6.2: minimum valid length is 24 + 1 (a non-empty server
+    # identifier).
     if id_length == 0:
         raise MalformedMessageError("pkg0.server-id-length", "empty server identifier", position=23)
     if id_end > len(data):
@@ -309,12 +318,14 @@ def verify_notification(
     accepted_versions: frozenset[int] = DEFAULT_ACCEPTED_VERSIONS,
     limits: Limits = DEFAULT_LIMITS,
 ) -> NonceUsed | None:
-    """Check the digest with the stored nonce, then (SPEC §5.2) the reset nonce.
+    """Check the digest with the stored nonce, then (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2) the
+    reset nonce.
 
     Returns which nonce matched (:class:`~dmproto.security.NonceUsed` ``STORED``,
     ``RESET``, or ``B64_TEXT`` when *try_b64_text* — the Motorola engine's retry with
     the undecoded base64 text), or None when the notification must be ignored. The
-    server identifier inside the message is the digest's username (SPEC §5.2).
+    server identifier inside the message is the digest's username
+    (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2).
 
     Raises:
         MalformedMessageError: *notification* is bytes that do not parse.

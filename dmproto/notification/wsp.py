@@ -1,9 +1,10 @@
-"""WAP Push framing of Package 0: the connectionless WSP Push PDU (SPEC §5.3).
+"""WAP Push framing of Package 0: the connectionless WSP Push PDU
+(OMA-TS-DM_Notification-V1_2_1 §6.3).
 
 What we write (WAP-230 WSP §8.2.4.1, DM Notification 6.3)::
 
-    [SMS user-data header: 06 05 04 <dst port> <src port>]   optional, SPEC §5.3 example
-    <transaction id>   1 octet
+    [SMS user-data header: 06 05 04 <dst port> <src port>]   optional,
+    OMA-TS-DM_Notification-V1_2_1 §6.3 example <transaction id>   1 octet
     06                 PDU type Push
     <headers length>   uintvar: content type + headers
     C4                 content type 0x44 | 0x80  application/vnd.syncml.notification
@@ -40,15 +41,17 @@ __all__ = [
     "parse_wsp_push",
 ]
 
-#: SPEC §5.3: the non-secure WAP push port the DM client listens on.
+#: OMA-TS-DM_Notification-V1_2_1 §6.3: the non-secure WAP push port the DM client listens on.
 DM_PUSH_PORT = 2948
-#: SPEC §5.3: X-WAP-Application-ID code 0x07 = ``x-wap-application:syncml.dm``.
+#: OMA-TS-DM_Notification-V1_2_1 §6.3: X-WAP-Application-ID code 0x07 =
+#: ``x-wap-application:syncml.dm``.
 SYNCML_DM_APPLICATION_ID = 0x07
 SYNCML_DM_APPLICATION_URI = "x-wap-application:syncml.dm"
 
 _PDU_PUSH = 0x06  # WSP PDU type Push (connectionless)
 _X_WAP_APPLICATION_ID = 0x2F  # WSP well-known header field code
-_NOTIFICATION_CODE = 0x44  # SPEC §5.3: content type MUST be the binary code 0x44
+# OMA-TS-DM_Notification-V1_2_1 §6.3: content type MUST be the binary code 0x44
+_NOTIFICATION_CODE = 0x44
 _SHORT_INTEGER = 0x80
 _LENGTH_QUOTE = 31  # WSP: Value-length 31 = a uintvar length follows
 _TEXT_QUOTE = 0x7F  # WSP: Quote before text starting with an octet >= 128
@@ -71,10 +74,11 @@ def _check_port(_inst: object, attribute: attrs.Attribute[int], value: int) -> N
 
 @attrs.frozen(kw_only=True)
 class SmsPorts:
-    """SMS application port addressing (user-data header IE 0x05, SPEC §5.3 example)."""
+    """SMS application port addressing (user-data header IE 0x05,
+    OMA-TS-DM_Notification-V1_2_1 §6.3 example)."""
 
     destination: int = attrs.field(default=DM_PUSH_PORT, validator=_check_port)
-    #: Sender-chosen; 0xC002 as in the SPEC §5.3 example.
+    #: Sender-chosen; 0xC002 as in the OMA-TS-DM_Notification-V1_2_1 §6.3 example.
     originator: int = attrs.field(default=0xC002, validator=_check_port)
 
 
@@ -109,7 +113,8 @@ class WspPush:
 
     @property
     def is_dm_notification(self) -> bool:
-        """Whether this push is for the DM client (SPEC §5.3: app id + MIME type)."""
+        """Whether this push is for the DM client (OMA-TS-DM_Notification-V1_2_1 §6.3: app id +
+        MIME type)."""
         return self.content_type == NOTIFICATION_CONTENT_TYPE and self.application_id in (
             SYNCML_DM_APPLICATION_ID,
             SYNCML_DM_APPLICATION_URI,
@@ -128,15 +133,16 @@ def _sms_udh(ports: SmsPorts) -> bytes:
 def build_wsp_push(
     body: bytes, *, transaction_id: int = 1, sms_ports: SmsPorts | None = None
 ) -> bytes:
-    """A Push PDU carrying Package 0 *body* (SPEC §5.3), optionally behind an SMS
-    user-data header with port addressing.
+    """A Push PDU carrying Package 0 *body* (OMA-TS-DM_Notification-V1_2_1 §6.3), optionally behind
+    an SMS user-data header with port addressing.
 
     Raises:
         InvalidValueError: *transaction_id* not 0..255.
     """
     if isinstance(transaction_id, bool) or not 0 <= transaction_id <= 0xFF:
         raise InvalidValueError("wsp.transaction-id", "transaction id must be 0..255")
-    # SPEC §5.3: binary content type 0x44 and application id 0x07, never text.
+    # OMA-TS-DM_Notification-V1_2_1 §6.3: binary content type 0x44 and application id 0x07, never
+    # text.
     headers = bytes(
         [
             _SHORT_INTEGER | _NOTIFICATION_CODE,

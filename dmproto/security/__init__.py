@@ -1,7 +1,7 @@
 """Security primitives of OMA DM: credentials, nonces, challenges, x-syncml-hmac, bootstrap MAC.
 
 Pure functions and small frozen values; session logic (when to challenge, which
-nonce to persist) lives in :mod:`dmproto.session`. See SPEC §4.
+nonce to persist) lives in :mod:`dmproto.session`. See OMA-TS-DM_Security-V1_2_1 §5.1.
 """
 
 from __future__ import annotations

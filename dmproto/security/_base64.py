@@ -21,7 +21,8 @@ _B64_TEXT = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
 def b64encode_text(data: bytes) -> str:
-    """Standard base64 with padding, as text (SPEC §4.2: B64 = RFC 2045 base64)."""
+    """Standard base64 with padding, as text (OMA-TS-DM_Security-V1_2_1 §5.1: B64 = RFC 2045
+    base64)."""
     return base64.b64encode(data).decode("ascii")
 
 

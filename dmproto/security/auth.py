@@ -1,7 +1,8 @@
 """Application-layer authentication: schemes, credentials and the DM digest formulas.
 
-Pure functions over :class:`Credentials`; no session logic. The formulas (SPEC §4.2,
-§4.4, §5.2) all share one nested-MD5 construction, computed once in
+Pure functions over :class:`Credentials`; no session logic. The formulas
+(OMA-TS-DM_Security-V1_2_1 §5.1, OMA-TS-DM_Security-V1_2_1 §5.1;
+OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2) all share one nested-MD5 construction, computed once in
 :func:`nested_digest`::
 
     H( B64(H(username ":" password)) ":" nonce [ ":" B64(H(body)) ] )
@@ -13,8 +14,9 @@ Pure functions over :class:`Credentials`; no session logic. The formulas (SPEC �
 * Package 0 digest: ``nested_digest(server_id, password, nonce, trigger)`` raw.
 
 Verifiers compare in constant time and report which nonce matched
-(:class:`NonceUsed`), so callers can resynchronise nonces (SPEC §4.3, §5.2).
-Secrets never appear in ``repr``/``str`` or error text.
+(:class:`NonceUsed`), so callers can resynchronise nonces (OMA-TS-DM_Security-V1_2_1 §5.1;
+OMA-TS-DM_Protocol-V1_2_1 §2.4; OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2). Secrets never appear in
+``repr``/``str`` or error text.
 
 Reasons raised: ``auth.unknown-scheme``.
 """
@@ -48,7 +50,8 @@ __all__ = [
 
 
 class AuthScheme(enum.Enum):
-    """Application-layer auth types DM carries in ``Meta/Type`` (SPEC §4.2 table)."""
+    """Application-layer auth types DM carries in ``Meta/Type`` (OMA-TS-DM_Security-V1_2_1 §5.1
+    table)."""
 
     BASIC = "syncml:auth-basic"
     MD5 = "syncml:auth-md5"
@@ -79,7 +82,8 @@ class Credentials:
 
 
 def _user_pass(username: str, password: str) -> bytes:
-    # SPEC §4.2: the literal "username:password" octets (UTF-8 for non-ASCII names).
+    # OMA-TS-DM_Security-V1_2_1 §5.1: the literal "username:password" octets (UTF-8 for non-ASCII
+    # names).
     try:
         return username.encode("utf-8") + b":" + password.encode("utf-8")
     except UnicodeEncodeError:
@@ -93,9 +97,10 @@ class NonceUsed(enum.Enum):
 
     #: The stored (decoded) nonce — the normal case.
     STORED = "stored"
-    #: The base64 *text* of the stored nonce, as some devices hash (SPEC §4.2 caveat).
+    #: The base64 *text* of the stored nonce, as some devices hash (OMA-TS-DM_Security-V1_2_1 §5.1
+    #: caveat).
     B64_TEXT = "b64-text"
-    #: The reset nonce 0x00000000 (SPEC §5.2 resynchronisation).
+    #: The reset nonce 0x00000000 (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2 resynchronisation).
     RESET = "reset"
 
 
@@ -103,8 +108,9 @@ class NonceUsed(enum.Enum):
 class NoncePolicy:
     """Which nonce variants a verifier tries after the stored nonce fails.
 
-    SPEC §4.2: the Motorola engine retries with the undecoded base64 text of the
-    nonce; SPEC §5.2: the reset nonce 0x00000000 resynchronises after a lost nonce.
+    OMA-TS-DM_Security-V1_2_1 §5.1: the Motorola engine retries with the undecoded base64 text of
+    the nonce; OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2: the reset nonce 0x00000000 resynchronises
+    after a lost nonce.
     """
 
     try_b64_text: bool = True
@@ -127,8 +133,9 @@ def nonce_candidates(nonce: bytes, policy: NoncePolicy) -> tuple[tuple[NonceUsed
 def nested_digest(username: str, password: str, nonce: bytes, body: bytes | None = None) -> bytes:
     """``H(B64(H(username:password)):nonce[:B64(H(body))])``, 16 raw octets.
 
-    SPEC §4.2 (md5 Cred without *body*), §4.4 (MAC over the message body) and §5.2
-    (Package 0 digest over the trigger, username = ServerID).
+    OMA-TS-DM_Security-V1_2_1 §5.1 (md5 Cred without *body*), OMA-TS-DM_Security-V1_2_1 §5.1 (MAC
+    over the message body) and OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2 (Package 0 digest over the
+    trigger, username = ServerID).
     """
     key = b64encode_text(md5(_user_pass(username, password))).encode("ascii")
     material = key + b":" + nonce
@@ -163,7 +170,8 @@ def _match(
 
 
 def basic_credential(creds: Credentials) -> str:
-    """``syncml:auth-basic`` Cred Data: ``B64(username:password)`` (SPEC §4.2)."""
+    """``syncml:auth-basic`` Cred Data: ``B64(username:password)``
+    (OMA-TS-DM_Security-V1_2_1 §5.1)."""
     return b64encode_text(_user_pass(creds.username, creds.password))
 
 
@@ -188,7 +196,8 @@ def verify_basic(data: str, creds: Credentials) -> bool:
 
 
 def md5_credential(creds: Credentials, nonce: bytes) -> str:
-    """``syncml:auth-md5`` Cred Data: ``B64(H(B64(H(user:pass)):nonce))`` (SPEC §4.2).
+    """``syncml:auth-md5`` Cred Data: ``B64(H(B64(H(user:pass)):nonce))``
+    (OMA-TS-DM_Security-V1_2_1 §5.1).
 
     *nonce* is the decoded octet string (see :func:`~dmproto.security.decode_nonce`).
     """
@@ -203,7 +212,8 @@ def verify_md5(
 
 
 def compute_mac(creds: Credentials, nonce: bytes, body: bytes) -> str:
-    """The ``x-syncml-hmac`` mac over the exact message *body* bytes (SPEC §4.4).
+    """The ``x-syncml-hmac`` mac over the exact message *body* bytes
+    (OMA-TS-DM_Security-V1_2_1 §5.1).
 
     ``B64(H(B64(H(user:pass)):nonce:B64(H(body))))`` — nested MD5, NOT RFC 2104.
     """

@@ -1,4 +1,4 @@
-"""Bootstrap security: the MAC on a DM-profile bootstrap document (SPEC §4.6).
+"""Bootstrap security: the MAC on a DM-profile bootstrap document (OMA-TS-DM_Bootstrap-V1_2_1 §3.1).
 
 A DM bootstrap is a WBXML DM message pushed with
 ``Content-Type: application/vnd.syncml.dm+wbxml; SEC=<method>; MAC=<hex>`` where
@@ -42,7 +42,7 @@ _MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+/[!#$%&'*+\-.0-9A-Z^_`a
 
 
 class SecurityMethod(enum.Enum):
-    """The ``SEC`` content-type parameter (SPEC §4.6)."""
+    """The ``SEC`` content-type parameter (OMA-TS-DM_Bootstrap-V1_2_1 §3.1)."""
 
     NETWORKID = "NETWORKID"
     USERPIN = "USERPIN"
@@ -62,7 +62,7 @@ def _octets(value: str | bytes) -> bytes:
 
 
 def _key(method: SecurityMethod, network_id: str | bytes | None, pin: str | None) -> bytes:
-    # SPEC §4.6: K per SEC method.
+    # OMA-TS-DM_Bootstrap-V1_2_1 §3.1: K per SEC method.
     if method is SecurityMethod.NETWORKID:
         if network_id is None:
             raise InvalidValueError("bootstrap.key", "NETWORKID needs network_id")
@@ -83,7 +83,7 @@ def bootstrap_mac(
     network_id: str | bytes | None = None,
     pin: str | None = None,
 ) -> str:
-    """HMAC-SHA1(K, document) as lowercase hex (SPEC §4.6).
+    """HMAC-SHA1(K, document) as lowercase hex (OMA-TS-DM_Bootstrap-V1_2_1 §3.1).
 
     Raises:
         InvalidValueError: the key material *method* needs was not given.
@@ -128,7 +128,7 @@ def parse_bootstrap_content_type(value: str) -> BootstrapContentType:
             raise MalformedMessageError("bootstrap.unknown-sec", "unknown SEC method") from None
     mac = None
     if "MAC" in found:
-        # SPEC §4.6: two hex digits per octet of the 20-octet HMAC-SHA1.
+        # OMA-TS-DM_Bootstrap-V1_2_1 §3.1: two hex digits per octet of the 20-octet HMAC-SHA1.
         if not _HEX_MAC.fullmatch(found["MAC"]):
             raise MalformedMessageError("bootstrap.mac", "MAC is not 40 hex digits")
         mac = found["MAC"].lower()
@@ -140,7 +140,8 @@ def format_bootstrap_content_type(
     method: SecurityMethod,
     media_type: str = "application/vnd.syncml.dm+wbxml",
 ) -> str:
-    """``application/vnd.syncml.dm+wbxml; SEC=<method>; MAC=<mac>`` (SPEC §4.6)."""
+    """``application/vnd.syncml.dm+wbxml; SEC=<method>; MAC=<mac>``
+    (OMA-TS-DM_Bootstrap-V1_2_1 §3.1)."""
     return f"{media_type}; SEC={method.value}; MAC={mac}"
 
 

@@ -1,4 +1,5 @@
-"""Challenges: the ``Chal`` of a SyncHdr Status, as a small value (SPEC §4.3).
+"""Challenges: the ``Chal`` of a SyncHdr Status, as a small value (OMA-TS-DM_Security-V1_2_1 §5.1;
+OMA-TS-DM_Protocol-V1_2_1 §2.4).
 
 ``<Chal><Meta><Type>syncml:auth-md5</Type><Format>b64</Format><NextNonce>…</NextNonce>
 </Meta></Chal>`` — for md5 and MAC the NextNonce Format MUST be b64; we always write
@@ -20,7 +21,8 @@ from .nonce import decode_nonce, encode_nonce
 __all__ = ["Challenge"]
 
 # NextNonce formats read as the literal text octets instead of base64 (lenient:
-# SPEC §4.3 says MUST be b64, but a peer writing "chr" means what it says).
+# OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4 says MUST be b64, but a peer
+# writing "chr" means what it says).
 _TEXT_FORMATS = frozenset({"chr", "bin"})
 
 
@@ -32,7 +34,8 @@ class Challenge:
     next_nonce: bytes | None = None
 
     def to_chal(self) -> Chal:
-        """The model ``Chal`` (Format always ``b64``, SPEC §4.3)."""
+        """The model ``Chal`` (Format always ``b64``, OMA-TS-DM_Security-V1_2_1 §5.1;
+        OMA-TS-DM_Protocol-V1_2_1 §2.4)."""
         nonce = None if self.next_nonce is None else encode_nonce(self.next_nonce)
         return Chal(meta=Meta(type=self.scheme.value, format="b64", next_nonce=nonce))
 

@@ -1,4 +1,5 @@
-"""The ``x-syncml-hmac`` transport header (SPEC §4.4, §7).
+"""The ``x-syncml-hmac`` transport header (OMA-TS-DM_Security-V1_2_1 §5.1;
+OMA-TS-SyncML_HTTPBinding-V1_2).
 
 Grammar (RFC 2616 ``#rule``)::
 
@@ -157,12 +158,13 @@ def parse_hmac_header(value: str) -> HmacHeader:
     """Parse an ``x-syncml-hmac`` header value.
 
     Raises:
-        MalformedMessageError: ``hmac-header.*`` for anything not matching SPEC §4.4.
+        MalformedMessageError: ``hmac-header.*`` for anything not matching
+        OMA-TS-DM_Security-V1_2_1 §5.1.
     """
     if len(value) > MAX_HMAC_HEADER_LENGTH:
         raise MalformedMessageError("hmac-header.too-long", "x-syncml-hmac value too long")
     params = _parse_params(value)
-    # SPEC §4.4: username and mac MUST be present; algorithm defaults to MD5.
+    # OMA-TS-DM_Security-V1_2_1 §5.1: username and mac MUST be present; algorithm defaults to MD5.
     if "username" not in params:
         raise MalformedMessageError("hmac-header.missing-username", "no username parameter")
     if "mac" not in params:
@@ -182,7 +184,8 @@ def _quote(text: str) -> str:
 
 
 def format_hmac_header(header: HmacHeader) -> str:
-    """``algorithm=MD5, username="...", mac=...`` (SPEC §4.4, Motorola engine form).
+    """``algorithm=MD5, username="...", mac=...`` (OMA-TS-DM_Security-V1_2_1 §5.1, Motorola engine
+    form).
 
     Raises:
         InvalidValueError: algorithm not a token, mac not a bare base64 value, or a
@@ -196,5 +199,6 @@ def format_hmac_header(header: HmacHeader) -> str:
 
 
 def build_hmac_header(creds: Credentials, nonce: bytes, body: bytes) -> HmacHeader:
-    """The header a sender attaches to *body* (SPEC §4.4: username = its LocName)."""
+    """The header a sender attaches to *body* (OMA-TS-DM_Security-V1_2_1 §5.1: username = its
+    LocName)."""
     return HmacHeader(username=creds.username, mac=compute_mac(creds, nonce, body))

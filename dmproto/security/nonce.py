@@ -1,7 +1,8 @@
-"""Nonces: wire form, generation and the reset nonce (SPEC §4.3, §5.2).
+"""Nonces: wire form, generation and the reset nonce (OMA-TS-DM_Security-V1_2_1 §5.1;
+OMA-TS-DM_Protocol-V1_2_1 §2.4; OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2).
 
 A nonce is an octet string. On the wire (``Chal/Meta/NextNonce``, Format ``b64``)
-it travels base64-encoded; every hash uses the *decoded* octets (SPEC §4.2, as
+it travels base64-encoded; every hash uses the *decoded* octets (OMA-TS-DM_Security-V1_2_1 §5.1, as
 libdmclient and the Motorola engine do). Randomness is injected: dmproto never
 reads a random source itself (STYLE §C.9).
 """
@@ -15,17 +16,19 @@ from ._base64 import b64decode_lenient, b64encode_text
 
 __all__ = ["DEFAULT_NONCE_SIZE", "RESET_NONCE", "decode_nonce", "encode_nonce", "new_nonce"]
 
-# SPEC §5.2 / DM Notification 6.1: after a failed digest check the client retries with
-# the special nonce 0x00000000 — four zero *octets* (not the ASCII text "0x00000000"
-# libdmclient uses, which never matches a conforming server).
+# OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2 / DM Notification 6.1: after a failed digest check the
+# client retries with the special nonce 0x00000000 — four zero *octets* (not the ASCII text
+# "0x00000000" libdmclient uses, which never matches a conforming server).
 RESET_NONCE = b"\x00\x00\x00\x00"
 
-# SPEC §4.3: nonces are RECOMMENDED to be at least 128 bits (16 random octets).
+# OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: nonces are RECOMMENDED to be at
+# least 128 bits (16 random octets).
 DEFAULT_NONCE_SIZE = 16
 
 
 def encode_nonce(nonce: bytes) -> str:
-    """The wire (NextNonce, Format b64) form of *nonce* (SPEC §4.3)."""
+    """The wire (NextNonce, Format b64) form of *nonce* (OMA-TS-DM_Security-V1_2_1 §5.1;
+    OMA-TS-DM_Protocol-V1_2_1 §2.4)."""
     return b64encode_text(nonce)
 
 
@@ -43,7 +46,8 @@ def decode_nonce(text: str) -> bytes:
 def new_nonce(random_bytes: Callable[[int], bytes], size: int = DEFAULT_NONCE_SIZE) -> bytes:
     """A fresh nonce of *size* octets taken from the injected *random_bytes* source.
 
-    SPEC §4.3: a new, unpredictable nonce per session (per message with HMAC).
+    OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: a new, unpredictable nonce per
+    session (per message with HMAC).
 
     Raises:
         InvalidValueError: if *size* < 1 or the source returns the wrong length.

@@ -1,9 +1,9 @@
 """Authentication handshakes: building our credentials, checking the peer's.
 
-SPEC §4.1–4.4: application-layer credentials travel only in SyncHdr/Cred (basic,
-md5) or in the ``x-syncml-hmac`` transport header (HMAC); challenges only in the
-SyncHdr Status (401 invalid / 407 missing) with a Chal carrying a fresh NextNonce.
-The primitives are :mod:`dmproto.security`; this module only decides which to use.
+OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: application-layer credentials
+travel only in SyncHdr/Cred (basic, md5) or in the ``x-syncml-hmac`` transport header (HMAC);
+challenges only in the SyncHdr Status (401 invalid / 407 missing) with a Chal carrying a fresh
+NextNonce. The primitives are :mod:`dmproto.security`; this module only decides which to use.
 """
 
 from __future__ import annotations
@@ -47,9 +47,12 @@ class Verdict(enum.Enum):
     """Result of checking the peer's credentials for one message."""
 
     OK = "ok"
-    MISSING = "missing"  #: SPEC §4.3: answer 407 + Chal
-    INVALID = "invalid"  #: SPEC §4.3: answer 401 + Chal
-    WRONG_SCHEME = "wrong-scheme"  #: SPEC §4.1: another type than the one asked for
+    #: OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: answer 407 + Chal
+    MISSING = "missing"
+    #: OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: answer 401 + Chal
+    INVALID = "invalid"
+    #: OMA-TS-DM_Security-V1_2_1 §5.1: another type than the one asked for
+    WRONG_SCHEME = "wrong-scheme"
 
 
 def header_value(headers: Sequence[tuple[str, str]], name: str) -> str | None:
@@ -62,25 +65,28 @@ def header_value(headers: Sequence[tuple[str, str]], name: str) -> str | None:
 
 
 def build_cred(scheme: AuthScheme | None, creds: Credentials | None, nonce: bytes) -> Cred | None:
-    """SyncHdr Cred for *scheme* (SPEC §4.2); None for HMAC (transport header) or no auth."""
+    """SyncHdr Cred for *scheme* (OMA-TS-DM_Security-V1_2_1 §5.1); None for HMAC (transport header)
+    or no auth."""
     if scheme is None or creds is None or scheme is AuthScheme.HMAC:
         return None
     data = basic_credential(creds) if scheme is AuthScheme.BASIC else md5_credential(creds, nonce)
-    # SPEC §4.2: Meta Type = scheme, Format b64 (MUST for md5).
+    # OMA-TS-DM_Security-V1_2_1 §5.1: Meta Type = scheme, Format b64 (MUST for md5).
     return Cred(meta=Meta(type=scheme.value, format="b64"), data=data)
 
 
 def hmac_headers(
     scheme: AuthScheme | None, creds: Credentials | None, nonce: bytes, body: bytes
 ) -> tuple[tuple[str, str], ...]:
-    """SPEC §4.4: the ``x-syncml-hmac`` header over the exact body, when HMAC is used."""
+    """OMA-TS-DM_Security-V1_2_1 §5.1: the ``x-syncml-hmac`` header over the exact body, when HMAC
+    is used."""
     if scheme is not AuthScheme.HMAC or creds is None:
         return ()
     return ((HMAC_HEADER, format_hmac_header(build_hmac_header(creds, nonce, body))),)
 
 
 def challenge(scheme: AuthScheme, nonce: bytes) -> Chal:
-    """A Chal for *scheme*; basic carries no NextNonce (SPEC §4.3)."""
+    """A Chal for *scheme*; basic carries no NextNonce (OMA-TS-DM_Security-V1_2_1 §5.1;
+    OMA-TS-DM_Protocol-V1_2_1 §2.4)."""
     return Challenge(
         scheme=scheme, next_nonce=None if scheme is AuthScheme.BASIC else nonce
     ).to_chal()

@@ -1,10 +1,10 @@
-"""Binary item values in an XML session (TND §8.3.7.2, SPEC §6.2).
+"""Binary item values in an XML session (TND §8.3.7.2, OMA-TS-DM_TND-V1_2 §8.3).
 
 ``Item.data`` as ``bytes`` travels as WBXML OPAQUE only; XML cannot carry it. Binary
 data sent over XML MUST use Meta Format ``b64``: before a command is packed into an
 XML message, every binary value becomes its base64 text and the Item's Meta Format
 ``b64`` (its Type and other Meta kept). Done before packing, so large-object chunks
-and Meta/Size are measured on the text as transported (SPEC §3.8).
+and Meta/Size are measured on the text as transported (OMA-TS-DM_Protocol-V1_2_1 §2.2).
 """
 
 from __future__ import annotations

@@ -90,7 +90,8 @@ class Endpoint(Handshake, abc.ABC):
 
     @property
     def session_id(self) -> str:
-        """The SessionID shared by every message of this session (SPEC §3.5)."""
+        """The SessionID shared by every message of this session
+        (OMA-TS-DM_RepPro-V1_2_1 §4.1.1)."""
         return self._s.session_id
 
     @property
@@ -122,7 +123,8 @@ class Endpoint(Handshake, abc.ABC):
             self._end(EndReason.TIMED_OUT, "no message within the inactivity timeout")
 
     def abort(self) -> None:
-        """Queue a session abort (Alert 1223, SPEC §3.9) and end the session.
+        """Queue a session abort (Alert 1223, OMA-TS-DM_Protocol-V1_2_1 §2.3;
+        OMA-TS-DM_RepPro-V1_2_1 §4.2) and end the session.
 
         Raises:
             LocalProtocolError: ``session.finished`` when the session already ended
@@ -184,7 +186,9 @@ class Endpoint(Handshake, abc.ABC):
         """
         s = self._s
         if s.ended is not None and not s.abort_pending:
-            return  # SPEC §3.9: after the end any message is ignored
+            # OMA-TS-DM_Protocol-V1_2_1 §2.3; OMA-TS-DM_RepPro-V1_2_1 §4.2: after the end any
+            # message is ignored
+            return
         message: Message | None = None
         try:
             if s.our_turn:
@@ -218,7 +222,8 @@ class Endpoint(Handshake, abc.ABC):
             if not (s.our_turn or self._role == "client"):
                 return []
             s.abort_pending = False
-            # SPEC §3.9: the abort MAY carry Statuses for executed commands, MUST Final.
+            # OMA-TS-DM_Protocol-V1_2_1 §2.3; OMA-TS-DM_RepPro-V1_2_1 §4.2: the abort MAY carry
+            # Statuses for executed commands, MUST Final.
             s.out = [
                 *self._answers_to_units(only_answered=True),
                 Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT)),
@@ -288,9 +293,9 @@ class Endpoint(Handshake, abc.ABC):
     # ------------------------------------------------------------ helpers
 
     def _pending_with_answers(self) -> list[Unit]:
-        """Our pending units with the new answers merged in, Statuses first (SPEC
-        §3.7, see :func:`statuses_first`); a stale Alert 1222 is dropped (it only
-        belongs right after a non-final peer message)."""
+        """Our pending units with the new answers merged in, Statuses first
+        (OMA-TS-DM_Protocol-V1_2_1 §2.1, see :func:`statuses_first`); a stale Alert 1222 is dropped
+        (it only belongs right after a non-final peer message)."""
         pending = [
             u for u in self._s.out
             if not (isinstance(u.command, Alert) and u.command.code == AlertCode.NEXT_MESSAGE)
@@ -298,8 +303,8 @@ class Endpoint(Handshake, abc.ABC):
         return statuses_first(pending, self._answers_to_units())
 
     def _ask_next_message(self) -> None:
-        """SPEC §3.7: while the peer's package is open and we have no command of our
-        own to send, ask for its next message with Alert 1222."""
+        """OMA-TS-DM_Protocol-V1_2_1 §2.1: while the peer's package is open and we have no command
+        of our own to send, ask for its next message with Alert 1222."""
         s = self._s
         if not s.peer_final and all(
             isinstance(u.command, Status | Results) or self._holds(u) for u in s.out
@@ -313,8 +318,8 @@ class Endpoint(Handshake, abc.ABC):
         return self._role == "server" and not self._s.peer_final and unit.handle is not None
 
     def _note_final(self, final: bool) -> None:
-        """SPEC §3.7: track whether the peer's package is closed. A message without
-        Final after our package closed starts a new (multi-message) peer package."""
+        """OMA-TS-DM_Protocol-V1_2_1 §2.1: track whether the peer's package is closed. A message
+        without Final after our package closed starts a new (multi-message) peer package."""
         s = self._s
         if final:
             s.peer_final = True
@@ -326,7 +331,8 @@ class Endpoint(Handshake, abc.ABC):
         if s.ended is not None:
             return
         s.ended = reason
-        # Queued commands that never left complete locally (SPEC §3.13 215).
+        # Queued commands that never left complete locally (OMA-TS-SyncML_RepPro-V1_2 status codes
+        # 215).
         for unit in [*s.queued, *s.out]:
             if unit.handle is not None and unit.handle in s.tracked:
                 del s.tracked[unit.handle]
@@ -347,7 +353,8 @@ class Endpoint(Handshake, abc.ABC):
         self._emit(NonceChanged(role=role, nonce=nonce))
 
     def _check_header(self, header: SyncHdr) -> None:
-        """SessionID and MsgID rules (SPEC §3.5), peer limits (SPEC §3.7a)."""
+        """SessionID and MsgID rules (OMA-TS-DM_RepPro-V1_2_1 §4.1.1), peer limits
+        (OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3)."""
         s = self._s
         if s.session_id and header.session_id != s.session_id:
             raise RemoteProtocolError("session.session-id", "SessionID differs from the session's")
@@ -355,8 +362,8 @@ class Endpoint(Handshake, abc.ABC):
             msg_id = int(header.msg_id)
         except ValueError:
             raise RemoteProtocolError("session.msg-id", "MsgID is not a number") from None
-        # SPEC §3.5: MsgID increases by one per message in each direction; a repeated
-        # or older MsgID is a duplicate.
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.1: MsgID increases by one per message in each direction; a
+        # repeated or older MsgID is a duplicate.
         if msg_id <= s.last_peer_msg_id:
             raise RemoteProtocolError("session.msg-id", "MsgID repeated or out of order")
         s.last_peer_msg_id = msg_id
@@ -407,7 +414,8 @@ class Endpoint(Handshake, abc.ABC):
         return units
 
     def _limit_results(self, outcome: CommandOutcome) -> CommandOutcome:
-        """SPEC §3.7a/§3.8: never send an object over the peer's MaxObjSize (416)."""
+        """OMA-TS-DM_Protocol-V1_2_1 §2.1, §2.2; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: never send an
+        object over the peer's MaxObjSize (416)."""
         limit = self._s.peer_max_obj
         if limit is None or not any(data_size(i.data) > limit for i in outcome.results):
             return outcome
@@ -416,8 +424,8 @@ class Endpoint(Handshake, abc.ABC):
     # ------------------------------------------------------------ large objects
 
     def _intake(self, command: Command, msg_ref: str) -> Command | None:
-        """Large-object reassembly (SPEC §3.8). Returns the command to process, or
-        None when it was a chunk (answered 213/411/416/424 here)."""
+        """Large-object reassembly (OMA-TS-DM_Protocol-V1_2_1 §2.2). Returns the command to
+        process, or None when it was a chunk (answered 213/411/416/424 here)."""
         s = self._s
         single = (
             command if isinstance(command, ItemCommand | Results) and len(command.items) == 1
@@ -441,13 +449,14 @@ class Endpoint(Handshake, abc.ABC):
                     return None
                 s.lo_in = None
                 if lo.received != lo.total:
-                    # SPEC §3.8: size mismatch ⇒ 424, MUST NOT commit.
+                    # OMA-TS-DM_Protocol-V1_2_1 §2.2: size mismatch ⇒ 424, MUST NOT commit.
                     self._lo_failed(lo, StatusCode.SIZE_MISMATCH)
                     self._auto(command, msg_ref, StatusCode.SIZE_MISMATCH)
                     return None
                 whole = attrs.evolve(item, data=join_data(lo.parts), meta=lo.meta, more_data=False)
                 return attrs.evolve(single, items=(whole,))
-            # SPEC §3.8: a new command before the last chunk ⇒ Alert 1225, no commit.
+            # OMA-TS-DM_Protocol-V1_2_1 §2.2: a new command before the last chunk ⇒ Alert 1225, no
+            # commit.
             s.lo_in = None
             self._lo_failed(lo, StatusCode.NOT_EXECUTED)
             self._alert_no_end_of_data(lo)
@@ -458,10 +467,12 @@ class Endpoint(Handshake, abc.ABC):
         if size is None and single.meta is not None:
             size = single.meta.size
         if size is None:
-            self._auto(command, msg_ref, StatusCode.SIZE_REQUIRED)  # SPEC §3.8: 411
+            # OMA-TS-DM_Protocol-V1_2_1 §2.2: 411
+            self._auto(command, msg_ref, StatusCode.SIZE_REQUIRED)
             return None
         if size > self._max_obj():
-            self._auto(command, msg_ref, StatusCode.REQUESTED_SIZE_TOO_BIG)  # SPEC §3.8: 416
+            # OMA-TS-DM_Protocol-V1_2_1 §2.2: 416
+            self._auto(command, msg_ref, StatusCode.REQUESTED_SIZE_TOO_BIG)
             return None
         data = plain(item.data)
         meta = attrs.evolve(item.meta, size=None) if item.meta is not None else None
@@ -508,7 +519,7 @@ class Endpoint(Handshake, abc.ABC):
     # ------------------------------------------------------------ ledger in
 
     def _on_status(self, status: Status) -> None:
-        """Correlate a Status with what we sent (SPEC §3.5 MsgRef/CmdRef)."""
+        """Correlate a Status with what we sent (OMA-TS-DM_RepPro-V1_2_1 §4.1.1 MsgRef/CmdRef)."""
         s = self._s
         key = f"{status.msg_ref}:{status.cmd_ref}"
         sent = s.sent.get(key)
@@ -583,8 +594,9 @@ class Endpoint(Handshake, abc.ABC):
         held = [unit for unit in s.out if self._holds(unit)]
         header = self._header()
         lead: list[Command] = [s.hdr_status] if s.hdr_status is not None else []
-        # SPEC §3.6: an auth-failure answer holds only Statuses; it is never split.
-        # An abort is one Final message too (SPEC §3.9); what does not fit is dropped.
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.6: an auth-failure answer holds only Statuses; it is never
+        # split. An abort is one Final message too (OMA-TS-DM_Protocol-V1_2_1 §2.3;
+        # OMA-TS-DM_RepPro-V1_2_1 §4.2); what does not fit is dropped.
         truncate = truncate or (s.hdr_status is not None and s.hdr_status.code in (401, 407))
         assembly = assemble(
             header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
@@ -596,10 +608,10 @@ class Endpoint(Handshake, abc.ABC):
         s.stalls = s.stalls + 1 if self._stalled(assembly, backlog) else 0
         s.backlog = backlog
         if s.stalls > MAX_STALLS:
-            # SPEC §3.7a: the peer's MaxMsgSize leaves no room for anything but the
-            # Statuses of a Next-Message exchange, which would repeat for ever.
-            # End with an abort (SPEC §3.9), without the SyncHdr Status if both do
-            # not fit.
+            # OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: the peer's MaxMsgSize
+            # leaves no room for anything but the Statuses of a Next-Message exchange, which would
+            # repeat for ever. End with an abort (OMA-TS-DM_Protocol-V1_2_1 §2.3;
+            # OMA-TS-DM_RepPro-V1_2_1 §4.2), without the SyncHdr Status if both do not fit.
             self._end(EndReason.PROTOCOL_ERROR, NO_PROGRESS)
             s.out = [Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT))]
             trial = assemble(
@@ -611,8 +623,8 @@ class Endpoint(Handshake, abc.ABC):
             return self._send(now, final=True, truncate=True)
         msg_id = header.msg_id
         for unit in assembly.rejected:
-            # SPEC §3.1/§3.7a: too large for the peer's MaxMsgSize ⇒ 413, not sent
-            # (only tracked commands are ever rejected).
+            # OMA-TS-DM_Protocol-V1_2_1 §2.1, §2.3; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: too large for
+            # the peer's MaxMsgSize ⇒ 413, not sent (only tracked commands are ever rejected).
             assert unit.handle is not None
             del s.tracked[unit.handle]
             self._emit(CommandCompleted(
@@ -638,7 +650,8 @@ class Endpoint(Handshake, abc.ABC):
         s.deadline = now + config.inactivity_timeout
         headers = _auth.hmac_headers(s.scheme, s.creds, s.nonce, assembly.body)
         if s.issued_nonce is not None:
-            # SPEC §4.3: the nonce we issued is the one the peer must use next.
+            # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: the nonce we issued
+            # is the one the peer must use next.
             s.peer_nonce, s.issued_nonce = s.issued_nonce, None
             self._nonce_changed(
                 NonceRole.SERVER if self._role == "client" else NonceRole.CLIENT, s.peer_nonce
@@ -670,11 +683,11 @@ class Endpoint(Handshake, abc.ABC):
         )
 
     def _header(self) -> SyncHdr:
-        """Our SyncHdr for the next message (SPEC §3.2/§3.3)."""
+        """Our SyncHdr for the next message (OMA-TS-DM_Protocol-V1_2_1 §2.3)."""
         s = self._s
         target, source, resp_uri = self._addresses()
-        # SPEC §4.3: Cred until the peer answered 212; SPEC §3.2: Source LocName =
-        # the auth user name.
+        # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: Cred until the peer
+        # answered 212; OMA-TS-DM_Protocol-V1_2_1 §2.3: Source LocName = the auth user name.
         cred = None if s.authed else _auth.build_cred(s.scheme, s.creds, s.nonce)
         name = s.creds.username if s.creds is not None and s.scheme is not None else None
         return SyncHdr(
@@ -689,12 +702,13 @@ class Endpoint(Handshake, abc.ABC):
         )
 
     def _meta(self) -> Meta:
-        # SPEC §3.7a: advertise MaxMsgSize (and MaxObjSize) in every SyncHdr.
+        # OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: advertise MaxMsgSize (and
+        # MaxObjSize) in every SyncHdr.
         return Meta(max_msg_size=self._config.max_msg_size, max_obj_size=self._config.max_obj_size)
 
 
 def _idle(command: Command) -> bool:
-    """A command that only keeps a Next-Message exchange going (SPEC §3.7)."""
+    """A command that only keeps a Next-Message exchange going (OMA-TS-DM_Protocol-V1_2_1 §2.1)."""
     return isinstance(command, Status) or (
         isinstance(command, Alert) and command.code == AlertCode.NEXT_MESSAGE
     )

@@ -1,4 +1,5 @@
-"""Authentication state shared by both roles (SPEC §4.1–4.4).
+"""Authentication state shared by both roles (OMA-TS-DM_Security-V1_2_1 §5.1;
+OMA-TS-DM_Protocol-V1_2_1 §2.4).
 
 :class:`Handshake` is mixed into :class:`~._core.Endpoint`: it checks the peer's
 credentials for each message (setting our SyncHdr Status: 212/200, or 401/407 with a
@@ -27,7 +28,8 @@ class PeerCheck(enum.Enum):
 
     OK = "ok"
     CHALLENGED = "challenged"  #: our SyncHdr Status is 401/407 + Chal
-    TERMINATE = "terminate"  #: SPEC §4.1: wrong scheme after a challenge / retries exhausted
+    #: OMA-TS-DM_Security-V1_2_1 §5.1: wrong scheme after a challenge / retries exhausted
+    TERMINATE = "terminate"
 
 
 class Handshake:
@@ -43,8 +45,9 @@ class Handshake:
     def _hdr_status(
         self, message: Message, code: int, chal_scheme: AuthScheme | None = None
     ) -> None:
-        """SPEC §3.6: the SyncHdr Status (CmdRef 0), first in our next message;
-        with a Chal (fresh NextNonce) when *chal_scheme* is given (SPEC §4.3)."""
+        """OMA-TS-DM_RepPro-V1_2_1 §4.1.6: the SyncHdr Status (CmdRef 0), first in our next message;
+        with a Chal (fresh NextNonce) when *chal_scheme* is given (OMA-TS-DM_Security-V1_2_1 §5.1;
+        OMA-TS-DM_Protocol-V1_2_1 §2.4)."""
         header = message.header
         chal = None
         if chal_scheme is not None:
@@ -81,7 +84,8 @@ class Handshake:
             self._hdr_status(message, StatusCode.OK)
             return PeerCheck.OK
         if s.peer_authed and s.peer_scheme is not AuthScheme.HMAC:
-            # SPEC §4.3: 212 was given: no more credentials needed this session.
+            # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: 212 was given: no
+            # more credentials needed this session.
             self._hdr_status(message, StatusCode.OK)
             return PeerCheck.OK
         verdict, used = _auth.verify_peer(
@@ -98,25 +102,26 @@ class Handshake:
             s.peer_authed = s.trusted = True
             s.challenged = None
             if used is NonceUsed.RESET:
-                # SPEC §5.2: the peer resynchronised with the reset nonce; our own
-                # credentials use it too until fresh nonces are exchanged.
+                # OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2: the peer resynchronised with the reset
+                # nonce; our own credentials use it too until fresh nonces are exchanged.
                 s.nonce = RESET_NONCE
             if first:
                 self._emit(PeerAuthenticated(scheme=s.peer_scheme.value))
             hmac = s.peer_scheme is AuthScheme.HMAC
-            # SPEC §3.6: 212 once (md5/basic), 200 per message with HMAC.
+            # OMA-TS-DM_RepPro-V1_2_1 §4.1.6: 212 once (md5/basic), 200 per message with HMAC.
             code = StatusCode.AUTHENTICATION_ACCEPTED if first and not hmac else StatusCode.OK
-            # SPEC §4.3/§4.4: a fresh NextNonce for the next session (md5) or the
-            # next message (HMAC); basic has none.
+            # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: a fresh NextNonce for
+            # the next session (md5) or the next message (HMAC); basic has none.
             fresh = s.peer_scheme is not AuthScheme.BASIC and (first or hmac)
             self._hdr_status(message, code, s.peer_scheme if fresh else None)
             return PeerCheck.OK
         if s.peer_authed:
-            # SPEC §4.4: once authenticated, a message failing HMAC ends the session.
+            # OMA-TS-DM_Security-V1_2_1 §5.1: once authenticated, a message failing HMAC ends the
+            # session.
             self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
             return PeerCheck.TERMINATE
         if verdict is Verdict.WRONG_SCHEME and s.challenged is not None:
-            # SPEC §4.1: a challenge answered with another type ⇒ terminate.
+            # OMA-TS-DM_Security-V1_2_1 §5.1: a challenge answered with another type ⇒ terminate.
             self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
             return PeerCheck.TERMINATE
         s.peer_attempts += 1
@@ -124,8 +129,9 @@ class Handshake:
             self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
             return PeerCheck.TERMINATE
         s.challenged = s.peer_scheme
-        # SPEC §4.3: 407 when credentials are missing, 401 when refused; with a
-        # Chal carrying a fresh nonce (also resynchronises a stale one).
+        # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: 407 when credentials are
+        # missing, 401 when refused; with a Chal carrying a fresh nonce (also resynchronises a
+        # stale one).
         code = (
             StatusCode.MISSING_CREDENTIALS
             if verdict is Verdict.MISSING
@@ -153,9 +159,10 @@ class Handshake:
                 or s.accepted
                 or s.attempts > self._config.max_auth_attempts
             ):
-                # SPEC §4.4: a failure after we were accepted ends the session.
+                # OMA-TS-DM_Security-V1_2_1 §5.1: a failure after we were accepted ends the session.
                 return PeerCheck.TERMINATE
-            # SPEC §4.1: answer with the requested type (before we were accepted).
+            # OMA-TS-DM_Security-V1_2_1 §5.1: answer with the requested type (before we were
+            # accepted).
             s.scheme = chal.scheme
             s.authed = False
             if chal.next_nonce is not None:
@@ -165,13 +172,16 @@ class Handshake:
             return PeerCheck.TERMINATE
         s.accepted = True
         if hdr.code == StatusCode.AUTHENTICATION_ACCEPTED:
-            s.authed = True  # SPEC §4.3: 212 ⇒ no more credentials this session
+            # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: 212 ⇒ no more
+            # credentials this session
+            s.authed = True
         if chal is not None and chal.next_nonce is not None:
             self._take_nonce(chal.next_nonce)
         return PeerCheck.OK
 
     def _take_nonce(self, nonce: bytes) -> None:
-        # SPEC §4.3: use the latest nonce; persist it only from an authenticated peer.
+        # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: use the latest nonce;
+        # persist it only from an authenticated peer.
         s = self._s
         s.nonce = nonce
         if s.trusted:

@@ -4,7 +4,7 @@ Two small bookkeeping structures (STYLE.md §C.6 "per-command bookkeeping"):
 
 * :class:`Answer` — a command the peer sent us, waiting for (or holding) its
   outcome. Its :class:`Ref` remembers where the command sat on the wire so the
-  Status carries the right MsgRef/CmdRef/Cmd/TargetRef/SourceRef (SPEC §3.5).
+  Status carries the right MsgRef/CmdRef/Cmd/TargetRef/SourceRef (OMA-TS-DM_RepPro-V1_2_1 §4.1.1).
 * :class:`Tracked` — a command our application queued, waiting for the peer's
   Status (and Results). Wire CmdIDs map back to the handle via ``SentRef`` entries,
   so the application never sees wire identifiers.
@@ -63,11 +63,13 @@ def _uris(items: tuple[Item, ...], attr: str) -> tuple[str, ...]:
 def ref_of(command: Command, msg_id: str) -> Ref:
     """The :class:`Ref` of a received command (children included).
 
-    SPEC §3.5: TargetRef/SourceRef echo the command's Item Target/Source LocURIs.
+    OMA-TS-DM_RepPro-V1_2_1 §4.1.1: TargetRef/SourceRef echo the command's Item Target/Source
+    LocURIs.
     """
     items = command.items if isinstance(command, ItemCommand) else ()
-    # SPEC §3.5: TargetRef/SourceRef are optional for commands; echo them for
-    # single-Item commands only (as the SPEC §8.1 example does) to keep Statuses small.
+    # OMA-TS-DM_RepPro-V1_2_1 §4.1.1: TargetRef/SourceRef are optional for commands; echo them for
+    # single-Item commands only (as the OMA-TS-DM_Protocol-V1_2_1 §2.6.2 example does) to keep
+    # Statuses small.
     if len(items) != 1:
         items = ()
     return Ref(
@@ -108,9 +110,9 @@ def check_shape(ref: Ref, outcome: CommandOutcome) -> None:
 def status_commands(ref: Ref, outcome: CommandOutcome) -> list[Command]:
     """The Status (then Results, then the children's) answering one command.
 
-    SPEC §3.6: every command gets exactly one Status; §1.5 Results: Results MUST
-    follow the Status of the same command. Atomic/Sequence: own Status plus one per
-    child.
+    OMA-TS-DM_RepPro-V1_2_1 §4.1.6: every command gets exactly one Status;
+    OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Results: Results MUST follow the Status of the same command.
+    Atomic/Sequence: own Status plus one per child.
     """
     commands: list[Command] = [
         Status(

@@ -1,11 +1,12 @@
 """Message assembly: CmdID numbering, MaxMsgSize splitting, large-object chunks.
 
-SPEC §3.7/§3.7a: a message never exceeds the peer's MaxMsgSize, measured on the
-encoded bytes (XML or WBXML); a command is never split across messages — only a
-single large item *value* is, via Large Object chunking (SPEC §3.8: MoreData on
+OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: a message never exceeds the peer's
+MaxMsgSize, measured on the encoded bytes (XML or WBXML); a command is never split across messages
+— only a single large item *value* is, via Large Object chunking (OMA-TS-DM_Protocol-V1_2_1 §2.2:
+MoreData on
 every chunk but the last, Meta/Size on the first only, nothing after a chunk in the
 same message). Results too big for one message are first split by Items (several
-Results with the same CmdRef, SPEC §3.12).
+Results with the same CmdRef, OMA-TS-DM_TND-V1_2 §8.4).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ class Unit:
     #: Large-object id once chunking started; total size as transported.
     lo_id: int | None = None
     lo_total: int | None = None
-    #: Already put off once to the next message instead of being chunked (SPEC
-    #: §3.8); a second time it is chunked, so deferring always ends.
+    #: Already put off once to the next message instead of being chunked
+    #: (OMA-TS-DM_Protocol-V1_2_1 §2.2); a second time it is chunked, so deferring always ends.
     deferred: bool = False
 
 
@@ -78,7 +79,7 @@ class Assembly:
     taken: tuple[Taken, ...]
     #: The queue after this message (chunk and Item-split remainders first).
     rest: tuple[Unit, ...] = ()
-    #: Queued commands that cannot fit in any message (SPEC §3.1: a command,
+    #: Queued commands that cannot fit in any message (OMA-TS-DM_Protocol-V1_2_1 §2.3: a command,
     #: Atomic/Sequence included, MUST fit in one message): not sent.
     rejected: tuple[Unit, ...] = ()
 
@@ -122,11 +123,11 @@ def _partition(units: list[Unit], lo_open: bool) -> tuple[list[Unit], list[Unit]
 def statuses_first(pending: list[Unit], answers: list[Unit]) -> list[Unit]:
     """Order our *pending* units and the new *answers* for the next message.
 
-    SPEC §3.7: a Status answers each Alert (1222 included) in our next message, so
-    Statuses go first and never wait behind Results or large-object chunks.
-    SPEC §1.5: Results follow their Status, so Results directly after their Status
-    stay with it, in command order — except while one of our large objects is
-    mid-transfer (SPEC §3.8: nothing new may start before its next chunk), when
+    OMA-TS-DM_Protocol-V1_2_1 §2.1: a Status answers each Alert (1222 included) in our next
+    message, so Statuses go first and never wait behind Results or large-object chunks.
+    OMA-TS-DM_RepPro-V1_2_1 §4.1.6: Results follow their Status, so Results directly after their
+    Status stay with it, in command order — except while one of our large objects is
+    mid-transfer (OMA-TS-DM_Protocol-V1_2_1 §2.2: nothing new may start before its next chunk), when
     Results wait behind it. Status+Results pairs left over from earlier messages
     go after the Statuses without Results (so a Next-Message exchange is answered
     at once). Everything else keeps its order (chunk and Item-split remainders
@@ -151,7 +152,8 @@ def plain(data: str | bytes | XmlData | None) -> str | bytes | None:
 
 
 def data_size(data: str | bytes | XmlData | None) -> int:
-    """Size of an item value as transported (SPEC §3.8: bytes; b64 text length)."""
+    """Size of an item value as transported (OMA-TS-DM_Protocol-V1_2_1 §2.2: bytes; b64 text
+    length)."""
     data = plain(data)
     if data is None:
         return 0
@@ -172,7 +174,8 @@ def join_data(parts: list[str | bytes]) -> str | bytes:
 def number(
     command: Command, counter: list[int], path: str = ROOT
 ) -> tuple[Command, list[tuple[str, str]]]:
-    """Assign CmdIDs (SPEC §3.5: unique in the message, never 0, nested included)."""
+    """Assign CmdIDs (OMA-TS-DM_RepPro-V1_2_1 §4.1.1: unique in the message, never 0, nested
+    included)."""
     cmd_id = str(counter[0])
     counter[0] += 1
     ids = [(path, cmd_id)]
@@ -218,7 +221,8 @@ def _chunkable(unit: Unit) -> bool:
 
 def _next_lead(lead: list[Command], chal_recurs: bool) -> list[Command]:
     """What leads our next message, for size estimates: the SyncHdr Status (without
-    Chal unless it recurs) and the Status answering the peer's Alert 1222 (SPEC §3.7)."""
+    Chal unless it recurs) and the Status answering the peer's Alert 1222
+    (OMA-TS-DM_Protocol-V1_2_1 §2.1)."""
     bare: list[Command] = []
     for status in lead:  # (only Package 1 has no lead, and it has no size limit)
         assert isinstance(status, Status)
@@ -242,7 +246,8 @@ def _split_chunk(unit: Unit, length: int, lo_id: int) -> tuple[Unit, Unit]:
     total = unit.lo_total if unit.lo_total is not None else data_size(data)
     meta = item.meta
     if unit.lo_id is None:
-        # SPEC §3.8: Meta/Size (total size as transported) in the first chunk only.
+        # OMA-TS-DM_Protocol-V1_2_1 §2.2: Meta/Size (total size as transported) in the first chunk
+        # only.
         meta = attrs.evolve(meta, size=total) if meta is not None else Meta(size=total)
     chunk_item = attrs.evolve(item, data=data[:length], meta=meta, more_data=True)
     rest_meta = attrs.evolve(item.meta, size=None) if item.meta is not None else None
@@ -315,7 +320,8 @@ def assemble(
     the end of this function).
     *fresh_ref* is the MsgID of the peer message our newest Statuses answer (they
     recur in every message of a Next-Message exchange). *chal_recurs*: our SyncHdr
-    Status carries a Chal in every message (HMAC, SPEC §4.4), not only this once.
+    Status carries a Chal in every message (HMAC, OMA-TS-DM_Security-V1_2_1 §5.1), not only this
+    once.
     """
 
     def fits(k: int, extra: Unit | None = None) -> bool:
@@ -352,14 +358,14 @@ def assemble(
             Taken(unit=u, ids=tuple(i), partial=False) for u, i in zip(units, ids, strict=False)
         )
         return Assembly(message=message, body=body, taken=taken)
-    # SPEC §3.7: the rest goes in later messages of the package; no Final here.
+    # OMA-TS-DM_Protocol-V1_2_1 §2.1: the rest goes in later messages of the package; no Final here.
     k = max(_largest(0, len(units) - 1, fits), 0)
     extra: Unit | None = None
     remainder: tuple[Unit, ...] = ()
     consumed = k
     # units[k] does not fit whole (k < len(units): all of them did not fit): split
     # it by Items (untracked commands, Results) and then, for a single large value,
-    # into a chunk (SPEC §3.8).
+    # into a chunk (OMA-TS-DM_Protocol-V1_2_1 §2.2).
     unit, rests = units[k], list[Unit]()
     while not fits(k, unit):
         halves = _split_items(unit)
@@ -374,9 +380,10 @@ def assemble(
         and _deferrable(unit)
         and fits_alone(units[k - (bound := int(k > 0 and _bound(units[k - 1], unit))) : k + 1])
     ):
-        # SPEC §3.8: "Objects fitting in one message MUST NOT use MoreData": the
+        # OMA-TS-DM_Protocol-V1_2_1 §2.2: "Objects fitting in one message MUST NOT use MoreData":
+        # the
         # value fits whole in an otherwise empty message, so the command (with its
-        # Status for Results, SPEC §1.5) waits for the next message instead of
+        # Status for Results, OMA-TS-DM_RepPro-V1_2_1 §4.1.6) waits for the next message instead of
         # being chunked — once: if the next message still has no room, it is
         # chunked there (so this cannot repeat even when only the SyncHdr Status
         # goes now: the next message has more room, without Chal/Cred).
@@ -392,7 +399,7 @@ def assemble(
         not (isinstance(u.command, Status) and u.command.msg_ref == fresh_ref)
         for u in units[: k - 1]
     ):
-        # SPEC §1.5: Results follow their Status; when not even a piece of the
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.6: Results follow their Status; when not even a piece of the
         # Results fits here, the Status waits for the next message with them (only
         # when this message still sends something that will not recur, so the
         # pair cannot be put off for ever).
@@ -400,8 +407,8 @@ def assemble(
     if extra is None and units[k].handle is not None and not _chunkable(units[k]):
         # The next queued command does not fit even in the smallest next message
         # (no Cred, SyncHdr Status without Chal, the Status for the peer's Alert
-        # 1222 asking for it): never sendable (SPEC §3.1: a command, Atomic/Sequence
-        # included, MUST fit in one message). Leave it out (the caller completes it
+        # 1222 asking for it): never sendable (OMA-TS-DM_Protocol-V1_2_1 §2.3: a command,
+        # Atomic/Sequence included, MUST fit in one message). Leave it out (the caller completes it
         # with 413), go on. (If a longer header than estimated never leaves the
         # room, the session's no-progress check ends the exchange.)
         bare = attrs.evolve(header, cred=None)

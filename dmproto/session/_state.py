@@ -33,7 +33,7 @@ class Phase(enum.Enum):
 
 @attrs.define(kw_only=True)
 class LoIn:
-    """A large object being reassembled (SPEC §3.8)."""
+    """A large object being reassembled (OMA-TS-DM_Protocol-V1_2_1 §2.2)."""
 
     name: str
     target: str | None
@@ -72,7 +72,7 @@ class State:
     next_lo_id: int = 1
     last_peer_msg_id: int = 0
     peer_msg_ref: str = ""
-    #: The peer's current package is closed (its Final arrived, SPEC §3.7).
+    #: The peer's current package is closed (its Final arrived, OMA-TS-DM_Protocol-V1_2_1 §2.1).
     peer_final: bool = True
     #: Our last message carried Final (our package is closed).
     our_closed: bool = True
@@ -99,13 +99,14 @@ class State:
     end_after_send: EndReason | None = None
     #: An abort message (Alert 1223) is still to be produced.
     abort_pending: bool = False
-    # Our credentials towards the peer (SPEC §4.3).
+    # Our credentials towards the peer (OMA-TS-DM_Security-V1_2_1 §5.1;
+    # OMA-TS-DM_Protocol-V1_2_1 §2.4).
     creds: Credentials | None = None
     scheme: AuthScheme | None = None
     nonce: bytes = b""
     authed: bool = False
     #: The peer accepted our credentials once (200/212): a later challenge ends
-    #: the session (SPEC §4.4: HMAC failures mid-session terminate it).
+    #: the session (OMA-TS-DM_Security-V1_2_1 §5.1: HMAC failures mid-session terminate it).
     accepted: bool = False
     attempts: int = 0
     # What we require of the peer.
@@ -119,13 +120,13 @@ class State:
     #: (and is reported with NonceChanged) only when that message is handed out.
     issued_nonce: bytes | None = None
     try_reset: bool = False
-    #: Whether nonces from the peer may be persisted (SPEC §4.3: not from an
-    #: unauthenticated peer).
+    #: Whether nonces from the peer may be persisted (OMA-TS-DM_Security-V1_2_1 §5.1;
+    #: OMA-TS-DM_Protocol-V1_2_1 §2.4: not from an unauthenticated peer).
     trusted: bool = False
     # Client.
     alert_code: int = 1201
-    #: The server's current package held a management command so far (SPEC §3.3:
-    #: a package without any ends the session).
+    #: The server's current package held a management command so far
+    #: (OMA-TS-DM_Protocol-V1_2_1 §2.3: a package without any ends the session).
     peer_commands: bool = False
     initial: list[Command] = attrs.field(factory=list)
     # Server.

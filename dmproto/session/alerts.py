@@ -17,7 +17,7 @@ def generic_alert(
     correlator: str | None = None,
     source: str | None = None,
 ) -> Alert:
-    """SPEC §3.11: Alert 1226 with one Item (Meta Type and Format MUST be present;
+    """OMA-TS-DM_RepPro-V1_2_1 §4.2: Alert 1226 with one Item (Meta Type and Format MUST be present;
     Mark optional; Correlator echoes an Exec's; Source = the related MO)."""
     item = Item(
         source=Location(loc_uri=source) if source is not None else None,
@@ -30,6 +30,6 @@ def generic_alert(
 
 
 def client_event(type: str, format: str, data: str | None) -> Alert:
-    """SPEC §3.10: Alert 1224, one Item per event with Meta Type and Format."""
+    """OMA-TS-DM_RepPro-V1_2_1 §4.2: Alert 1224, one Item per event with Meta Type and Format."""
     item = Item(meta=Meta(type=type, format=format), data=data)
     return Alert(cmd_id=None, code=AlertCode.CLIENT_EVENT, items=(item,))

@@ -1,11 +1,12 @@
-"""The DM client session (device side): SPEC §3.1–3.4, §4.
+"""The DM client session (device side): OMA-TS-DM_Protocol-V1_2_1 §2.3;
+OMA-TS-DM_Security-V1_2_1 §5.1.
 
 Package 1 (Alert 1200/1201, DevInfo, credentials) goes out on the first
 ``messages_to_send``; every server message is answered with a SyncHdr Status
 first, then a Status (and Results) for each command, once the application has
-answered every command it was handed (``respond``). Authentication (SPEC §4.3):
-stored credentials and nonce in Package 1; on a 401/407 challenge Package 1 is sent
-again (next MsgID, to RespURI) with the requested scheme; 212 ends client
+answered every command it was handed (``respond``). Authentication (OMA-TS-DM_Security-V1_2_1 §5.1;
+OMA-TS-DM_Protocol-V1_2_1 §2.4): stored credentials and nonce in Package 1; on a 401/407 challenge
+Package 1 is sent again (next MsgID, to RespURI) with the requested scheme; 212 ends client
 authentication for the session; with HMAC every message carries the MAC header.
 The server is authenticated from its SyncHdr Cred or HMAC header and challenged
 when that fails.
@@ -49,7 +50,7 @@ from .ui import UI_ALERT_CODES, parse_ui_alert
 
 __all__ = ["ClientSession"]
 
-#: Commands a server may send that the application executes (SPEC §1.3 matrix).
+#: Commands a server may send that the application executes (OMA-TS-DM_RepPro-V1_2_1 §4.1 matrix).
 _MANAGEMENT = (Add, Replace, Delete, Copy, Get, Exec, Atomic, SequenceCmd)
 
 
@@ -67,7 +68,7 @@ class ClientSession(Endpoint):
             return
         session_id = config.session_id
         if session_id is None:
-            # SPEC §3.2: client-generated, unique for that client.
+            # OMA-TS-DM_Protocol-V1_2_1 §2.3: client-generated, unique for that client.
             session_id = format(int.from_bytes(config.random_bytes(2), "big") or 1, "X")
         self._s = State(
             role=self._role,
@@ -92,9 +93,9 @@ class ClientSession(Endpoint):
     ) -> ClientSession:
         """Start a server-initiated session from a verified Package 0.
 
-        SPEC §3.2: Alert 1200 and SessionID = the notification's session id as
-        uppercase hex. SPEC §5.2: if the notification verified only with the reset
-        nonce, Package 1 credentials use the reset nonce, the server is expected to
+        OMA-TS-DM_Protocol-V1_2_1 §2.3: Alert 1200 and SessionID = the notification's session id as
+        uppercase hex. OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2: if the notification verified only
+        with the reset nonce, Package 1 credentials use the reset nonce, the server is expected to
         use it too, and both sides then issue fresh nonces.
         """
         session = cls(attrs.evolve(config, session_id=notification.session_id_text))
@@ -137,7 +138,7 @@ class ClientSession(Endpoint):
     # ------------------------------------------------------------ role hooks
 
     def _package1(self) -> list[Unit]:
-        """SPEC §3.2: Alert 1200/1201, the DevInfo Replace, client alerts."""
+        """OMA-TS-DM_Protocol-V1_2_1 §2.3: Alert 1200/1201, the DevInfo Replace, client alerts."""
         s = self._s
         units = [Unit(command=Alert(cmd_id=None, code=s.alert_code))]
         units.append(Unit(command=Replace(cmd_id=None, items=self._config.dev_info)))
@@ -166,7 +167,7 @@ class ClientSession(Endpoint):
             s.peer_commands = False  # this message starts a new server package
         self._note_final(message.final)
         if header.resp_uri:
-            s.url = header.resp_uri  # SPEC §3.5: next message goes to RespURI
+            s.url = header.resp_uri  # OMA-TS-DM_RepPro-V1_2_1 §4.1.1: next message goes to RespURI
         commands = list(message.commands)
         hdr = next((c for c in commands if isinstance(c, Status) and c.cmd_ref == "0"), None)
         peer = self._authenticate_peer(message, body, headers)
@@ -187,16 +188,16 @@ class ClientSession(Endpoint):
         management = [c for c in commands if not isinstance(c, Status | Results)]
         s.peer_commands = s.peer_commands or bool(management)
         if challenged:
-            # SPEC §3.2: revert to Package 1 (next MsgID, to RespURI, new credentials);
-            # the server's auth-failure message holds only Statuses.
+            # OMA-TS-DM_Protocol-V1_2_1 §2.3: revert to Package 1 (next MsgID, to RespURI, new
+            # credentials); the server's auth-failure message holds only Statuses.
             s.out = self._package1()
             return
         if not peer_ok:
             if message.final and not s.peer_commands:
-                # SPEC §3.3: never challenge with a SyncHdr-Status-only package. Only
-                # the package's final outcome counts: a message without Final is a
-                # partial package (SPEC §3.7: answered, the rest asked with 1222),
-                # e.g. one holding only the SyncHdr Status under a small MaxMsgSize.
+                # OMA-TS-DM_Protocol-V1_2_1 §2.3: never challenge with a SyncHdr-Status-only
+                # package. Only the package's final outcome counts: a message without Final is a
+                # partial package (OMA-TS-DM_Protocol-V1_2_1 §2.1: answered, the rest asked with
+                # 1222), e.g. one holding only the SyncHdr Status under a small MaxMsgSize.
                 self._end(EndReason.AUTHENTICATION_FAILED, "server not authenticated")
                 return
             code = s.hdr_status.code if s.hdr_status is not None else 401
@@ -214,8 +215,8 @@ class ClientSession(Endpoint):
                 return
         self._complete_tracked()
         if message.final and not management and s.lo_in is None and not s.out:
-            # SPEC §3.1: a server package with no command and no challenge ends the
-            # session; the client sends nothing (so no nonce is issued either).
+            # OMA-TS-DM_Protocol-V1_2_1 §2.3: a server package with no command and no challenge
+            # ends the session; the client sends nothing (so no nonce is issued either).
             s.our_turn = False
             s.issued_nonce = None
             s.hdr_status = None
@@ -230,7 +231,8 @@ class ClientSession(Endpoint):
         if isinstance(command, Alert):
             return self._alert(command, msg_ref)
         if not isinstance(command, _MANAGEMENT):
-            # SPEC §1.2: commands DM does not use ⇒ 406.
+            # OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD: commands DM does not use
+            # ⇒ 406.
             self._auto(command, msg_ref, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
             return False
         whole = self._intake(command, msg_ref)
@@ -243,8 +245,9 @@ class ClientSession(Endpoint):
         s = self._s
         code = alert.code
         if code == AlertCode.SESSION_ABORT:
-            # SPEC §3.9: a client receiving 1223 SHOULD NOT respond. The abort MAY
-            # carry Statuses for our alerts: report those before the end.
+            # OMA-TS-DM_Protocol-V1_2_1 §2.3; OMA-TS-DM_RepPro-V1_2_1 §4.2: a client receiving 1223
+            # SHOULD NOT respond. The abort MAY carry Statuses for our alerts: report those before
+            # the end.
             s.our_turn = False
             s.answers.clear()
             self._complete_tracked()
@@ -258,7 +261,8 @@ class ClientSession(Endpoint):
         elif code in UI_ALERT_CODES:
             request = parse_ui_alert(alert)
             if request is None:
-                self._auto(alert, msg_ref, StatusCode.INCOMPLETE_COMMAND)  # SPEC §3.10
+                # OMA-TS-DM_RepPro-V1_2_1 §4.2
+                self._auto(alert, msg_ref, StatusCode.INCOMPLETE_COMMAND)
             else:
                 handle = self._ask(alert, msg_ref)
                 self._emit(CommandReceived(handle=handle, command=alert, ui=request))
@@ -267,7 +271,7 @@ class ClientSession(Endpoint):
         return False
 
     def _terminate_auth(self, detail: str) -> None:
-        # SPEC §4.1: the client just stops; nothing more is sent.
+        # OMA-TS-DM_Security-V1_2_1 §5.1: the client just stops; nothing more is sent.
         self._s.our_turn = False
         self._end(EndReason.AUTHENTICATION_FAILED, detail)
 

@@ -2,7 +2,8 @@
 
 Nothing here is persisted by the session; nonces that change during a session are
 reported with :class:`~dmproto.session.events.NonceChanged` so the application can
-store them (DMAcc AppAuth AAuthData, SPEC §4.3).
+store them (DMAcc AppAuth AAuthData, OMA-TS-DM_Security-V1_2_1 §5.1;
+OMA-TS-DM_Protocol-V1_2_1 §2.4).
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ __all__ = [
 MIN_MSG_SIZE = 512
 
 #: The smallest ``max_msg_size`` we advertise, per encoding of the messages it
-#: bounds (SPEC §3.7a): measured (``tests/test_session_sizes.py``) as the smallest
-#: size at which a session with MD5 both ways, stale nonces both ways, Results and
-#: a large object in both directions and an Atomic completes, rounded up to a
-#: multiple of 64. Below it the SyncHdr (Cred), the SyncHdr Status (Chal) and the
+#: bounds (OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3): measured
+#: (``tests/test_session_sizes.py``) as the smallest size at which a session with MD5 both ways,
+#: stale nonces both ways, Results and a large object in both directions and an Atomic completes,
+#: rounded up to a multiple of 64. Below it the SyncHdr (Cred), the SyncHdr Status (Chal) and the
 #: Statuses of a Next-Message exchange leave no room for commands.
 MIN_WORKABLE_MSG_SIZE: Mapping[Encoding, int] = MappingProxyType(
     {Encoding.XML: 1024, Encoding.WBXML: 512}
@@ -70,7 +71,8 @@ class _Common:
     #: The only source of randomness (nonces, session ids); adapters pass the
     #: operating system's random source.
     random_bytes: Callable[[int], bytes] = attrs.field(repr=False)
-    #: MaxMsgSize we advertise in every SyncHdr (SPEC §3.7a).
+    #: MaxMsgSize we advertise in every SyncHdr (OMA-TS-DM_Protocol-V1_2_1 §2.1;
+    #: OMA-TS-DM_RepPro-V1_2_1 §4.1.3).
     max_msg_size: int = attrs.field(default=16 * 1024, validator=_msg_size)
     #: MaxObjSize we advertise (largest reassembled large object we accept), or None.
     max_obj_size: int | None = 1024 * 1024
@@ -88,7 +90,8 @@ class _Common:
 class ClientConfig(_Common):
     """A device's DM account and session settings.
 
-    Credentials (SPEC §4.3): ``credentials``/``client_nonce`` are DMAcc CLCRED
+    Credentials (OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4):
+    ``credentials``/``client_nonce`` are DMAcc CLCRED
     (how we authenticate to the server; the nonce the server last gave us);
     ``server_credentials``/``server_nonce`` are SRVCRED (how the server must
     authenticate to us; the nonce we last gave it). ``server_credentials=None``
@@ -97,7 +100,8 @@ class ClientConfig(_Common):
 
     server_uri: str
     device_id: str
-    #: DevInfo Replace Items (Source/LocURI ``./DevInfo/DevId`` ...; SPEC §3.2 item 3).
+    #: DevInfo Replace Items (Source/LocURI ``./DevInfo/DevId`` ...; OMA-TS-DM_Protocol-V1_2_1 §2.3
+    #: item 3).
     dev_info: tuple[Item, ...]
     credentials: Credentials | None = None
     #: Scheme used in Package 1 before any challenge (DMAcc AAuthPref); None = no Cred.
@@ -133,8 +137,8 @@ class Account:
     server_credentials: Credentials | None = None
     server_auth_scheme: AuthScheme = AuthScheme.MD5
     server_nonce: bytes = attrs.field(default=b"", repr=False)
-    #: Accept the reset nonce 0x00000000 (SPEC §5.2 resynchronisation after a
-    #: Package 0 the device verified with it).
+    #: Accept the reset nonce 0x00000000 (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2
+    #: resynchronisation after a Package 0 the device verified with it).
     accept_reset_nonce: bool = True
 
 

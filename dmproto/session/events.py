@@ -42,7 +42,8 @@ __all__ = [
 
 
 class NonceRole(enum.Enum):
-    """Which stored nonce changed (SPEC §4.3 storage: DMAcc AppAuth levels)."""
+    """Which stored nonce changed (OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4
+    storage: DMAcc AppAuth levels)."""
 
     #: The nonce the *client* uses to build its credentials (CLCRED AAuthData),
     #: issued by the server in a Chal.
@@ -68,15 +69,17 @@ class UsernameSource(enum.Enum):
 
 
 #: ``SessionEnded.detail`` (reason ``PROTOCOL_ERROR``) when the peer's MaxMsgSize
-#: leaves room for nothing but the Statuses of a Next-Message exchange (SPEC §3.7a):
-#: after a few such empty exchanges the session aborts instead of repeating them.
+#: leaves room for nothing but the Statuses of a Next-Message exchange
+#: (OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3): after a few such empty
+#: exchanges the session aborts instead of repeating them.
 NO_PROGRESS = "session.no-progress"
 
 
 class EndReason(enum.Enum):
     """Why a session ended."""
 
-    COMPLETED = "completed"  #: normal end (SPEC §3.1: server package with nothing to do)
+    #: normal end (OMA-TS-DM_Protocol-V1_2_1 §2.3: server package with nothing to do)
+    COMPLETED = "completed"
     ABORTED_BY_PEER = "aborted-by-peer"  #: Alert 1223 received
     ABORTED = "aborted"  #: our application called ``abort()``
     TIMED_OUT = "timed-out"  #: inactivity deadline passed (``handle_timer``)
@@ -199,7 +202,8 @@ class DeviceConnected(Event):
 @final
 @attrs.frozen(kw_only=True)
 class GenericAlertReceived(Event):
-    """(Server) A Generic Alert 1226 (SPEC §3.11), already answered 200 (or 415)."""
+    """(Server) A Generic Alert 1226 (OMA-TS-DM_RepPro-V1_2_1 §4.2), already answered 200 (or
+    415)."""
 
     alert: Alert
     correlator: str | None

@@ -1,4 +1,5 @@
-"""The DM server session: SPEC §3.1, §3.3, §3.6–3.9, §4.
+"""The DM server session: OMA-TS-DM_Protocol-V1_2_1 §2.1, §2.2, §2.3;
+OMA-TS-DM_RepPro-V1_2_1 §4.1.3, §4.1.6, §4.2; OMA-TS-DM_Security-V1_2_1 §5.1.
 
 Package 1 is held until the application supplies the device's account
 (``AccountRequested`` → ``supply_account``); the device is then authenticated
@@ -55,7 +56,7 @@ from .ui import UI_ALERT_CODES
 
 __all__ = ["ServerSession"]
 
-#: What a server may queue (SPEC §1.3 server→client matrix; UI alerts).
+#: What a server may queue (OMA-TS-DM_RepPro-V1_2_1 §4.1 server→client matrix; UI alerts).
 _QUEUEABLE = (Add, Replace, Delete, Copy, Get, Exec, Atomic, Sequence, Alert)
 
 
@@ -159,7 +160,8 @@ class ServerSession(Endpoint):
         units: list[Unit] = []
         for unit in s.queued:
             if self._oversize(unit):
-                # SPEC §3.7a: never send an object over the device's MaxObjSize.
+                # OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: never send an
+                # object over the device's MaxObjSize.
                 assert unit.handle is not None
                 del s.tracked[unit.handle]
                 self._emit(CommandCompleted(handle=unit.handle, outcome=CommandOutcome(code=416)))
@@ -174,7 +176,7 @@ class ServerSession(Endpoint):
         s.phase = Phase.MANAGEMENT
 
     def finish(self) -> None:
-        """End the session with a Status-only package (SPEC §3.3).
+        """End the session with a Status-only package (OMA-TS-DM_Protocol-V1_2_1 §2.3).
 
         Raises:
             LocalProtocolError: not waiting for the application.
@@ -202,7 +204,7 @@ class ServerSession(Endpoint):
             return False
         s.out = self._pending_with_answers()
         if s.end_after_send is None:
-            # SPEC §3.7: "Next Message" response — SyncHdr Status + Alert 1222.
+            # OMA-TS-DM_Protocol-V1_2_1 §2.1: "Next Message" response — SyncHdr Status + Alert 1222.
             self._ask_next_message()
         return True
 
@@ -211,7 +213,8 @@ class ServerSession(Endpoint):
             self._s.device_id = source  # our abort's SyncHdr Target, when readable
 
     def _terminate_auth(self, detail: str) -> None:
-        # SPEC §4.1: terminate; the device still gets its (Status-only) response.
+        # OMA-TS-DM_Security-V1_2_1 §5.1: terminate; the device still gets its (Status-only)
+        # response.
         self._s.end_after_send = EndReason.AUTHENTICATION_FAILED
 
     def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
@@ -248,7 +251,8 @@ class ServerSession(Endpoint):
         self._handle(message, body, headers)
 
     def _refuse(self, message: Message, code: int) -> None:
-        """SPEC §3.6: after an auth failure, only Statuses (one per command)."""
+        """OMA-TS-DM_RepPro-V1_2_1 §4.1.6: after an auth failure, only Statuses (one per
+        command)."""
         for command in message.commands:
             if not isinstance(command, Status | Results):
                 self._auto(command, message.header.msg_id, code)
@@ -315,10 +319,10 @@ class ServerSession(Endpoint):
             self._auto(command, msg_ref, StatusCode.BAD_REQUEST)
             return
         if isinstance(command, Replace):
-            self._auto(command, msg_ref, StatusCode.OK)  # DevInfo (SPEC §3.3)
+            self._auto(command, msg_ref, StatusCode.OK)  # DevInfo (OMA-TS-DM_Protocol-V1_2_1 §2.3)
             return
         if not isinstance(command, Alert):
-            # SPEC §1.3: clients send only Replace (DevInfo), Results, Alert.
+            # OMA-TS-DM_RepPro-V1_2_1 §4.1: clients send only Replace (DevInfo), Results, Alert.
             self._auto(command, msg_ref, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
             return
         code = command.code
@@ -333,7 +337,8 @@ class ServerSession(Endpoint):
             self._auto(command, msg_ref, StatusCode.OK)
             self._emit(ClientEventReceived(alert=command, items=command.items))
         elif code == AlertCode.SESSION_ABORT:
-            # SPEC §3.9: answer with Statuses (Alert and SyncHdr), no new commands.
+            # OMA-TS-DM_Protocol-V1_2_1 §2.3; OMA-TS-DM_RepPro-V1_2_1 §4.2: answer with Statuses
+            # (Alert and SyncHdr), no new commands.
             self._auto(command, msg_ref, StatusCode.OK)
             s.out = []
             s.end_after_send = EndReason.ABORTED_BY_PEER
@@ -350,7 +355,7 @@ class ServerSession(Endpoint):
             self._auto(command, msg_ref, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
 
     def _generic_alert_code(self, alert: Alert) -> int:
-        """SPEC §3.11: 200 on success, 415 for an unsupported Type."""
+        """OMA-TS-DM_RepPro-V1_2_1 §4.2: 200 on success, 415 for an unsupported Type."""
         accepted = self._config.generic_alert_types
         if accepted is None:
             return StatusCode.OK
@@ -361,8 +366,8 @@ class ServerSession(Endpoint):
         return StatusCode.OK
 
     def _on_results(self, results: Results, msg_ref: str) -> None:
-        """Attach Results to the Get they answer (large ones reassembled; SPEC §3.6:
-        no Status for Results unless it is not 200)."""
+        """Attach Results to the Get they answer (large ones reassembled;
+        OMA-TS-DM_RepPro-V1_2_1 §4.1.6: no Status for Results unless it is not 200)."""
         whole = self._intake(results, msg_ref)
         if not isinstance(whole, Results):
             return
@@ -374,7 +379,8 @@ class ServerSession(Endpoint):
 
     def _results_target(self, results: Results) -> tuple[int, str] | None:
         s = self._s
-        # SPEC §8.1 tolerance: MsgRef may be missing; then it is our last message.
+        # OMA-TS-DM_Protocol-V1_2_1 §2.6.2 tolerance: MsgRef may be missing; then it is our last
+        # message.
         msg_ref = results.msg_ref or str(s.next_msg_id - 1)
         sent = s.sent.get(f"{msg_ref}:{results.cmd_ref}")
         if sent is not None and sent.handle in s.tracked:
@@ -389,13 +395,15 @@ class ServerSession(Endpoint):
             lo.handle, lo.path = found
 
     def _lo_failed(self, lo: LoIn, code: int) -> None:
-        # SPEC §3.8: reassembled Results failed (424 / interrupted): report that code.
+        # OMA-TS-DM_Protocol-V1_2_1 §2.2: reassembled Results failed (424 / interrupted): report
+        # that code.
         if lo.handle in self._s.tracked:
             self._s.tracked[lo.handle].codes[lo.path] = code
 
     def _resend_refused(self) -> None:
-        """SPEC §4.3: the device challenged us; send the refused commands again
-        with new credentials (their 401/407 Statuses are not reported)."""
+        """OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: the device challenged
+        us; send the refused commands again with new credentials (their 401/407 Statuses are not
+        reported)."""
         s = self._s
         again: list[Unit] = []
         in_flight = {sent.handle for sent in s.sent.values()}
@@ -436,7 +444,8 @@ class ServerSession(Endpoint):
         self._tolerate_missing_atomic_status()
         self._complete_tracked()
         if any(sent.handle in s.tracked for sent in s.sent.values()):
-            # SPEC §3.6: the device closed its package without a Status we need.
+            # OMA-TS-DM_RepPro-V1_2_1 §4.1.6: the device closed its package without a Status we
+            # need.
             raise RemoteProtocolError(
                 "session.missing-status", "the device's package lacks a Status", status_hint=400
             )

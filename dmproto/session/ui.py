@@ -1,7 +1,7 @@
 """User-interaction alerts 1100–1104: option parsing, building, answering.
 
-SPEC §3.10: the first Item of a UI alert carries URL-encoded ``name=value`` options
-joined by ``&`` (``MINDT``, ``MAXDT``, ``DR``, ``MAXLEN``, ``IT``, ``ET``); unknown
+OMA-TS-DM_RepPro-V1_2_1 §4.2: the first Item of a UI alert carries URL-encoded ``name=value``
+options joined by ``&`` (``MINDT``, ``MAXDT``, ``DR``, ``MAXLEN``, ``IT``, ``ET``); unknown
 options are skipped silently. The second Item is the text (title for choices);
 choices follow, numbered from 1.
 """
@@ -31,12 +31,12 @@ __all__ = [
     "ui_alert",
 ]
 
-#: SPEC §3.10: the UI alert codes (server to client only).
+#: OMA-TS-DM_RepPro-V1_2_1 §4.2: the UI alert codes (server to client only).
 UI_ALERT_CODES = frozenset(range(1100, 1105))
 
 
 class InputType(enum.Enum):
-    """``IT=`` values (SPEC §3.10)."""
+    """``IT=`` values (OMA-TS-DM_RepPro-V1_2_1 §4.2)."""
 
     ALPHANUMERIC = "A"
     NUMERIC = "N"
@@ -47,7 +47,7 @@ class InputType(enum.Enum):
 
 
 class EchoType(enum.Enum):
-    """``ET=`` values (SPEC §3.10)."""
+    """``ET=`` values (OMA-TS-DM_RepPro-V1_2_1 §4.2)."""
 
     TEXT = "T"
     PASSWORD = "P"  # noqa: S105 - the ET=P echo type, not a secret
@@ -78,7 +78,8 @@ class UiRequest:
 
 
 def _positive_int(text: str) -> int | None:
-    # SPEC §3.10: MINDT/MAXDT/MAXLEN are positive integers; anything else is skipped.
+    # OMA-TS-DM_RepPro-V1_2_1 §4.2: MINDT/MAXDT/MAXLEN are positive integers; anything else is
+    # skipped.
     if not text.isdigit() or len(text) > 9:
         return None
     value = int(text)
@@ -146,7 +147,7 @@ def _text(item: Item | None) -> str:
 
 def parse_ui_alert(alert: Alert) -> UiRequest | None:
     """The :class:`UiRequest` of a UI alert, or ``None`` when *alert* is not one or
-    lacks the two mandatory Items (SPEC §3.10: "two or more Items"; the session
+    lacks the two mandatory Items (OMA-TS-DM_RepPro-V1_2_1 §4.2: "two or more Items"; the session
     answers such an alert 412)."""
     if alert.code not in UI_ALERT_CODES or len(alert.items) < 2:
         return None
@@ -173,17 +174,17 @@ def ui_alert(
 
 
 def confirm_outcome(accepted: bool) -> CommandOutcome:
-    """SPEC §3.10: 1101 Yes ⇒ 200, No ⇒ 304."""
+    """OMA-TS-DM_RepPro-V1_2_1 §4.2: 1101 Yes ⇒ 200, No ⇒ 304."""
     return CommandOutcome(code=StatusCode.OK if accepted else StatusCode.NOT_MODIFIED)
 
 
 def text_input_outcome(text: str) -> CommandOutcome:
-    """SPEC §3.10: 1102 ⇒ Status 200 with the user's text in an Item."""
+    """OMA-TS-DM_RepPro-V1_2_1 §4.2: 1102 ⇒ Status 200 with the user's text in an Item."""
     return CommandOutcome(code=StatusCode.OK, status_items=(Item(data=text),))
 
 
 def choice_outcome(numbers: tuple[int, ...]) -> CommandOutcome:
-    """SPEC §3.10: 1103/1104 ⇒ Status 200 with one Item per chosen number."""
+    """OMA-TS-DM_RepPro-V1_2_1 §4.2: 1103/1104 ⇒ Status 200 with one Item per chosen number."""
     return CommandOutcome(
         code=StatusCode.OK,
         status_items=[Item(data=str(n)) for n in numbers],

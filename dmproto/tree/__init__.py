@@ -5,7 +5,7 @@ Entry point for a device application::
     tree = build_device_tree(DeviceInfo(dev_id="IMEI:...", man="ACME", mod="X1"))
     outcome = tree.execute(command, server_id="srv1", ui=my_ui)   # -> CommandOutcome
 
-See :mod:`dmproto.tree.executor` for the command semantics (SPEC §1.5),
+See :mod:`dmproto.tree.executor` for the command semantics (OMA-TS-DM_RepPro-V1_2_1 §4.1.6),
 :mod:`dmproto.tree.stdobj` for the standard objects and account helpers,
 :mod:`dmproto.tree.tnds_io` for TNDS, :mod:`dmproto.tree.ddf` for DDF rules and
 :mod:`dmproto.tree.bootstrap` for DM-profile bootstrap and :mod:`dmproto.tree.cp`

@@ -1,4 +1,5 @@
-"""ACL property values: grammar, evaluation and server removal (SPEC §6.3, TND 8.3.7.1).
+"""ACL property values: grammar, evaluation and server removal (OMA-TS-DM_TND-V1_2 §8.3.7.1, TND
+8.3.7.1).
 
 ``Add=*&Get=*`` is parsed into an :class:`Acl`; ``str(acl)`` writes it back in the same
 grammar. An empty string is "no value" (the node inherits), represented as ``None``.
@@ -16,12 +17,12 @@ from ..errors import InvalidValueError
 
 __all__ = ["Acl", "AclCommand", "parse_acl"]
 
-#: SPEC §6.3: ``*`` grants a command to every server.
+#: OMA-TS-DM_TND-V1_2 §8.3.7.1: ``*`` grants a command to every server.
 ANY_SERVER = "*"
 
 
 class AclCommand(enum.Enum):
-    """The commands an ACL entry can name (SPEC §6.3 ``<command>``)."""
+    """The commands an ACL entry can name (OMA-TS-DM_TND-V1_2 §8.3.7.1 ``<command>``)."""
 
     ADD = "Add"
     DELETE = "Delete"
@@ -31,7 +32,8 @@ class AclCommand(enum.Enum):
 
 
 def _valid_server_id(text: str) -> bool:
-    # SPEC §6.3: "*" or 1*<printable char except '=', '&', '*', '+' or white-space>.
+    # OMA-TS-DM_TND-V1_2 §8.3.7.1: "*" or 1*<printable char except '=', '&', '*', '+' or
+    # white-space>.
     if text == ANY_SERVER:
         return True
     return bool(text) and all(c.isprintable() and not c.isspace() and c not in "=&*+" for c in text)
@@ -56,8 +58,8 @@ class Acl:
         return ANY_SERVER in ids or server_id in ids
 
     def without_server(self, server_id: str, *, is_root: bool) -> Acl | None:
-        """The ACL after deleting a ServerID (SPEC §6.3): the id is removed, commands
-        left without ids disappear; on the root a command losing its only id becomes
+        """The ACL after deleting a ServerID (OMA-TS-DM_TND-V1_2 §8.3.7.1): the id is removed,
+        commands left without ids disappear; on the root a command losing its only id becomes
         ``*``. Returns ``None`` when nothing is left (the node inherits again)."""
         out: list[tuple[AclCommand, tuple[str, ...]]] = []
         for cmd, ids in self.entries:
@@ -92,7 +94,7 @@ def parse_acl(text: str) -> Acl | None:
         except ValueError:
             raise InvalidValueError("acl.syntax", "unknown command in ACL") from None
         ids = ids_text.split("+")
-        # SPEC §6.3: a command with no server identifiers MUST NOT appear.
+        # OMA-TS-DM_TND-V1_2 §8.3.7.1: a command with no server identifiers MUST NOT appear.
         if not eq or not all(_valid_server_id(i) for i in ids):
             raise InvalidValueError("acl.syntax", "bad server identifier list in ACL")
         bucket = by_cmd.setdefault(cmd, [])

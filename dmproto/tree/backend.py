@@ -9,7 +9,7 @@ supply live values (:meth:`Backend.read`) and perform the real change. The defau
 If a hook raises, the tree's copy is left unchanged, the hooks already run for the
 same command (or, inside Atomic, for the whole Atomic) are undone by calling the
 inverse hooks in reverse order, and the command gets 500 (507 for the Atomic). If
-an inverse hook raises, the Atomic gets 516 (SPEC §1.5 Atomic).
+an inverse hook raises, the Atomic gets 516 (OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Atomic).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _items(values: Iterable[Item]) -> tuple[Item, ...]:
 @attrs.frozen(kw_only=True)
 class ExecResult:
     """What an Exec hook answers: a status code (200 done, 202 accepted and running
-    asynchronously — SPEC §1.5 Exec/FUMO) and optional Status Items."""
+    asynchronously — OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Exec/FUMO) and optional Status Items."""
 
     code: int = 200
     status_items: tuple[Item, ...] = attrs.field(default=(), converter=_items)

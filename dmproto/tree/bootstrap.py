@@ -1,4 +1,4 @@
-"""DM-profile bootstrap (SPEC §6.7, §4.6).
+"""DM-profile bootstrap (OMA-TS-DM_Bootstrap-V1_2_1 §3.1).
 
 A DM-profile bootstrap is a WBXML DM message, MAC-protected through its
 Content-Type (``SEC=...; MAC=...``). :func:`apply_bootstrap` verifies the MAC with
@@ -6,7 +6,8 @@ Content-Type (``SEC=...; MAC=...``). :func:`apply_bootstrap` verifies the MAC wi
 Add/Replace commands with the device's own authority (no ACL checks; ACLs come from
 the TNDS ACL properties). It is all-or-nothing: a bad MAC, an undecodable message,
 a command other than Add/Replace/Atomic/Sequence, or any failing command leaves the
-tree exactly as it was. No response is produced (SPEC §6.7: no Status is sent).
+tree exactly as it was. No response is produced (OMA-TS-DM_Bootstrap-V1_2_1 §3.1: no Status is
+sent).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class BootstrapResult:
 
 
 def _allowed(command: Command) -> bool:
-    # SPEC §6.7: the bootstrap's commands create/replace the account(s).
+    # OMA-TS-DM_Bootstrap-V1_2_1 §3.1: the bootstrap's commands create/replace the account(s).
     if isinstance(command, Atomic | Sequence):
         return all(_allowed(c) for c in command.commands)
     return isinstance(command, Add | Replace)
@@ -78,7 +79,7 @@ def apply_bootstrap(
     if not verify_bootstrap(document, content_type, network_id=network_id, pin=pin):
         return BootstrapResult(status=BootstrapStatus.BAD_MAC)
     try:
-        # SPEC §6.7: the DM-profile bootstrap MUST be WBXML.
+        # OMA-TS-DM_Bootstrap-V1_2_1 §3.1: the DM-profile bootstrap MUST be WBXML.
         message = decode_message(document, encoding=Encoding.WBXML, limits=limits)
     except MalformedMessageError:
         return BootstrapResult(status=BootstrapStatus.MALFORMED)

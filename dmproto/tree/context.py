@@ -1,5 +1,6 @@
 """What every command handler shares: the execution context and the common checks
-(target URI, URI limits, ACL and AccessType), SPEC §1.5, §6.3, §6.4."""
+(target URI, URI limits, ACL and AccessType), OMA-TS-DM_RepPro-V1_2_1 §4.1.6;
+OMA-TS-DM_TND-V1_2 §8.3.7.1, §8.5."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ __all__ = [
 
 ItemCmd = Add | Replace | Delete | Copy | Exec
 
-#: SPEC §6.6 Inbox: reserved node where MOs are dropped for placement.
+#: OMA-TS-DM_StdObj-V1_2_1 §7.1 Inbox: reserved node where MOs are dropped for placement.
 INBOX = "Inbox"
 
 
@@ -66,14 +67,14 @@ def merged_meta(command: ItemCmd | Get, item: Item) -> Meta:
 
 def check_acl(ctx: Ctx, path: Path, command: AclCommand) -> None:
     """425 unless the requesting server holds ``command`` on ``path``."""
-    # SPEC §6.3: rights are checked against the authenticated server's ServerID.
+    # OMA-TS-DM_TND-V1_2 §8.3.7.1: rights are checked against the authenticated server's ServerID.
     if ctx.server_id is not None and not ctx.tree.allows(path, command, ctx.server_id):
         raise fail(StatusCode.PERMISSION_DENIED, "acl.denied", format_uri(path))
 
 
 def check_access(node: Node, access: Access) -> None:
     """405 unless the node's AccessType includes ``access``."""
-    # SPEC §6.4: AccessType is independent of the ACL; a missing command -> 405.
+    # OMA-TS-DM_TND-V1_2 §8.5: AccessType is independent of the ACL; a missing command -> 405.
     if not node.allows(access):
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "access.denied", access.value)
 

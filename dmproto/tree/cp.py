@@ -1,5 +1,5 @@
 """CP-profile bootstrap: the OMA Client Provisioning w7 APPLICATION -> DMAcc mapping
-(SPEC §6.7 "CP profile").
+(OMA-TS-DM_Bootstrap-V1_2_1 §3.1 "CP profile").
 
 Parsing the provisioning document itself (WAP Provisioning WBXML) is the
 application's job; it hands the w7 characteristic's parameters as a
@@ -18,7 +18,8 @@ from .tree import ManagementTree
 
 __all__ = ["W7AppAuth", "W7Application", "account_from_w7", "apply_w7"]
 
-# SPEC §6.7: APPAUTH/AAUTHLEVEL values of w7 and the DMAcc AAuthLevel they become.
+# OMA-TS-DM_Bootstrap-V1_2_1 §3.1: APPAUTH/AAUTHLEVEL values of w7 and the DMAcc AAuthLevel they
+# become.
 _LEVELS = {"APPSRV": AuthLevel.CLCRED, "CLIENT": AuthLevel.SRVCRED, "OBEX": AuthLevel.OBEX}
 
 

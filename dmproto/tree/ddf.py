@@ -1,4 +1,4 @@
-"""DDF descriptions loaded into the tree and the rules they impose (SPEC §6.4).
+"""DDF descriptions loaded into the tree and the rules they impose (OMA-TS-DM_TND-V1_2 §8.5).
 
 A DDF document (:class:`~dmproto.codec.tnds.MgmtTree` with DFProperties) describes a
 subtree. :meth:`DdfRules.load` turns it into path patterns (an empty NodeName, the
@@ -24,7 +24,8 @@ __all__ = ["DdfRule", "DdfRules"]
 
 Pattern = tuple[str | None, ...]
 
-# SPEC §6.4: Occurrence -> (min, max); None max = unbounded; N forms take occurrence_n.
+# OMA-TS-DM_TND-V1_2 §8.5: Occurrence -> (min, max); None max = unbounded; N forms take
+# occurrence_n.
 _OCCURRENCE: dict[str, tuple[int, int | None]] = {
     "One": (1, 1),
     "ZeroOrOne": (0, 1),

@@ -19,7 +19,7 @@ class TreeCommandError(DMError):
     Attributes:
         code: the status to report for the command (e.g. 404, 405, 418, 425).
         failed_uri: for an implicit-ancestor failure, the interior node that could
-            not be created (reported in the Status Item, SPEC §1.5 Add).
+            not be created (reported in the Status Item, OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Add).
     """
 
     def __init__(

@@ -1,4 +1,5 @@
-"""DM command semantics on a management tree (SPEC §1.5, §3.10, §3.12, §6.3).
+"""DM command semantics on a management tree (OMA-TS-DM_RepPro-V1_2_1 §4.1.6, §4.2;
+OMA-TS-DM_TND-V1_2 §8.3.7.1, §8.4).
 
 :func:`execute_command` (used by :meth:`ManagementTree.execute`) answers one server
 command with a :class:`~dmproto.outcome.CommandOutcome`:
@@ -82,7 +83,7 @@ def execute_command(
     """Execute ``command`` against ``tree`` as server ``server_id``.
 
     ``server_id=None`` runs with the device's own authority (no ACL checks), as a
-    bootstrap does (SPEC §6.7).
+    bootstrap does (OMA-TS-DM_Bootstrap-V1_2_1 §3.1).
     """
     return _run(Ctx(tree=tree, server_id=server_id, ui=ui), command)
 
@@ -98,7 +99,7 @@ def _run(ctx: Ctx, command: Command) -> CommandOutcome:
     if isinstance(command, Alert):
         return _alert(ctx, command)
     if isinstance(command, Get):
-        # SPEC §1.5: Get inside Atomic -> 500.
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.6: Get inside Atomic -> 500.
         if ctx.in_atomic:
             return CommandOutcome(code=StatusCode.COMMAND_FAILED)
         return execute_get(ctx, command)
@@ -118,7 +119,8 @@ def _not_executed(command: Command) -> CommandOutcome:
 
 
 def _is_failure(outcome: CommandOutcome) -> bool:
-    # A cancel (214) or any 3xx-5xx (304 = confirm "No") fails an Atomic (SPEC §3.10).
+    # A cancel (214) or any 3xx-5xx (304 = confirm "No") fails an Atomic
+    # (OMA-TS-DM_RepPro-V1_2_1 §4.2).
     return (
         outcome.code == StatusCode.OPERATION_CANCELLED
         or outcome.code >= 300
@@ -127,7 +129,8 @@ def _is_failure(outcome: CommandOutcome) -> bool:
 
 
 def _rolled_back(outcome: CommandOutcome) -> CommandOutcome:
-    # SPEC §1.5 Atomic: executed commands report 216; failures and 215 keep theirs.
+    # OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Atomic: executed commands report 216; failures and 215 keep
+    # theirs.
     own_failure = outcome.code >= 300 or outcome.code in (
         StatusCode.OPERATION_CANCELLED,
         StatusCode.NOT_EXECUTED,
@@ -142,7 +145,7 @@ def _rolled_back(outcome: CommandOutcome) -> CommandOutcome:
 
 def _atomic(ctx: Ctx, atomic: Atomic) -> CommandOutcome:
     if ctx.in_atomic:
-        # SPEC §1.5: nested Atomic -> 500 (and the parent fails with 507).
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.6: nested Atomic -> 500 (and the parent fails with 507).
         return CommandOutcome(
             code=StatusCode.COMMAND_FAILED,
             children=(_not_executed(c) for c in atomic.commands),
@@ -183,7 +186,7 @@ def _sequence(ctx: Ctx, sequence: Sequence) -> CommandOutcome:
             continue
         outcome = _run(ctx, child)
         out.append(outcome)
-        # SPEC §3.10: after a cancel or a confirm "No" the rest is bypassed (215);
+        # OMA-TS-DM_RepPro-V1_2_1 §4.2: after a cancel or a confirm "No" the rest is bypassed (215);
         # inside Atomic the first failure ends the whole group.
         stop = (
             isinstance(child, Alert)
@@ -193,7 +196,7 @@ def _sequence(ctx: Ctx, sequence: Sequence) -> CommandOutcome:
 
 
 def _alert(ctx: Ctx, alert: Alert) -> CommandOutcome:
-    # SPEC §3.10: UI alerts 1100-1104; a client without UI answers 406.
+    # OMA-TS-DM_RepPro-V1_2_1 §4.2: UI alerts 1100-1104; a client without UI answers 406.
     if alert.code is None or not 1100 <= alert.code <= 1104 or ctx.ui is None:
         return CommandOutcome(code=StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
     return ctx.ui(alert)
@@ -226,7 +229,7 @@ def _item_command(ctx: Ctx, command: ItemCmd) -> CommandOutcome:
 def _add_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
     parsed = target_of(item)
     if parsed.prop is not None or parsed.listing is not None:
-        # SPEC §6.2: no Add on properties.
+        # OMA-TS-DM_TND-V1_2 §8.3: no Add on properties.
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "add.property")
     path = node_path(ctx, parsed)
     meta = merged_meta(command, item)
@@ -238,10 +241,10 @@ def _add_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
     data = item.data
     found = ctx.tree.ddf.rule_for(path)
     if data is None and found is not None and found[1].default_value is not None:
-        # SPEC §6.4: DDF DefaultValue fills a leaf added without Data.
+        # OMA-TS-DM_TND-V1_2 §8.5: DDF DefaultValue fills a leaf added without Data.
         data = found[1].default_value
     fmt, value = value_from_wire(data, meta.format)
-    # SPEC §1.4: a leaf's Type defaults to text/plain (or the DDF's DFType).
+    # OMA-TS-DM_RepPro-V1_2_1 §4.1.3: a leaf's Type defaults to text/plain (or the DDF's DFType).
     default_type = found[1].mime_types[0] if found and found[1].mime_types else "text/plain"
     node_type = meta.type or (None if fmt is NodeFormat.NODE else default_type)
     node = Node(name=path[-1] if path else ".", format=fmt, type=node_type, value=value)
@@ -250,7 +253,7 @@ def _add_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
 
 
 def _inbox_place(ctx: Ctx, path: Path, mo_type: str | None) -> Path:
-    # SPEC §6.6 Inbox: the device places an MO dropped in ./Inbox by its MO type.
+    # OMA-TS-DM_StdObj-V1_2_1 §7.1 Inbox: the device places an MO dropped in ./Inbox by its MO type.
     for rule_path, rule in ctx.tree.ddf.rules.items():
         if mo_type is not None and rule.ddf_name == mo_type and rule_path[-1] is None:
             parent = tuple(s for s in rule_path[:-1] if s is not None)
@@ -260,7 +263,8 @@ def _inbox_place(ctx: Ctx, path: Path, mo_type: str | None) -> Path:
 
 
 def _inbox_entries(ctx: Ctx, entries: tuple[TndsEntry, ...]) -> tuple[TndsEntry, ...]:
-    # SPEC §6.7/§6.6: each top MO of a TNDS added to ./Inbox goes where its type lives.
+    # OMA-TS-DM_Bootstrap-V1_2_1 §3.1; OMA-TS-DM_StdObj-V1_2_1 §7.1: each top MO of a TNDS added to
+    # ./Inbox goes where its type lives.
     moved: dict[Path, Path] = {}
     out = []
     for entry in entries:
@@ -275,7 +279,8 @@ def _inbox_entries(ctx: Ctx, entries: tuple[TndsEntry, ...]) -> tuple[TndsEntry,
 
 
 def _create(ctx: Ctx, path: Path, node: Node) -> None:
-    """Create one node with implicit interior ancestors (SPEC §1.5 Add, §6.3)."""
+    """Create one node with implicit interior ancestors (OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Add,
+    OMA-TS-DM_TND-V1_2 §8.3.7.1)."""
     tree = ctx.tree
     if not path or tree.node(path) is not None:
         raise fail(StatusCode.ALREADY_EXISTS, "add.exists", format_uri(path))
@@ -291,7 +296,7 @@ def _create(ctx: Ctx, path: Path, node: Node) -> None:
         try:
             _create_one(ctx, path[:level], implicit)
         except TreeCommandError as exc:
-            # SPEC §1.5: report the interior node that could not be created.
+            # OMA-TS-DM_RepPro-V1_2_1 §4.1.6: report the interior node that could not be created.
             raise TreeCommandError(
                 exc.code, exc.reason, failed_uri=format_uri(path[:level])
             ) from None
@@ -350,14 +355,15 @@ def _import_tnds(
     listed = {e.path for e in entries}
     tops = {e.path for e in entries if e.path[:-1] not in listed}
     # One command: rights are checked where the subtree attaches; the nodes inside
-    # take the ACLs the TNDS gives them (SPEC §6.7).
+    # take the ACLs the TNDS gives them (OMA-TS-DM_Bootstrap-V1_2_1 §3.1).
     inner = attrs.evolve(ctx, server_id=None)
     for entry in entries:
         existing = ctx.tree.node(entry.path)
         if entry.path not in tops:
             _create(inner, entry.path, entry.node)
         elif replace and existing is not None:
-            # SPEC §1.5 Replace/TNDS: delete the sub-nodes, replace the node, re-add.
+            # OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Replace/TNDS: delete the sub-nodes, replace the node,
+            # re-add.
             check_acl(ctx, entry.path, AclCommand.REPLACE)
             for child in existing.children:
                 _delete_path(ctx, (*entry.path, child))
@@ -417,7 +423,7 @@ def _text(data: str | bytes | XmlData | None) -> str:
 def _replace_property(ctx: Ctx, path: Path, node: Node, prop: str, item: Item) -> int:
     text = _text(item.data)
     if prop == "ACL":
-        # SPEC §6.3: interior: Replace on the node or its parent; leaf: only the
+        # OMA-TS-DM_TND-V1_2 §8.3.7.1: interior: Replace on the node or its parent; leaf: only the
         # parent's Replace right allows changing the ACL.
         if ctx.server_id is not None:
             own = node.is_interior and ctx.tree.allows(path, AclCommand.REPLACE, ctx.server_id)
@@ -429,12 +435,12 @@ def _replace_property(ctx: Ctx, path: Path, node: Node, prop: str, item: Item) -
         except InvalidValueError:
             raise fail(StatusCode.BAD_REQUEST, "acl.syntax") from None
         if not path and acl is None:
-            # SPEC §6.3: the root ACL must always have a value.
+            # OMA-TS-DM_TND-V1_2 §8.3.7.1: the root ACL must always have a value.
             raise fail(StatusCode.COMMAND_NOT_ALLOWED, "acl.root_empty")
         ctx.tree.update_node(path, attrs.evolve(node, acl=acl))
         return StatusCode.OK
     if prop not in ("Name", "Title"):
-        # SPEC §6.2: Format, Size, TStamp, Type, VerNo are Get-only.
+        # OMA-TS-DM_TND-V1_2 §8.3: Format, Size, TStamp, Type, VerNo are Get-only.
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "property.read_only", prop)
     check_acl(ctx, path, AclCommand.REPLACE)
     if prop == "Title":
@@ -442,7 +448,7 @@ def _replace_property(ctx: Ctx, path: Path, node: Node, prop: str, item: Item) -
             raise fail(StatusCode.BAD_REQUEST, "property.title_length")
         ctx.tree.update_node(path, attrs.evolve(node, title=text))
         return StatusCode.OK
-    # SPEC §6.1: permanent nodes (and the root) cannot be renamed.
+    # OMA-TS-DM_TND-V1_2 §8.1, §8.2: permanent nodes (and the root) cannot be renamed.
     if not path or node.permanent:
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "rename.permanent")
     if "/" in text or parse_path(text) != (text,):
@@ -462,17 +468,17 @@ def _delete_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
 
 def _delete_path(ctx: Ctx, path: Path) -> None:
     if not path:
-        # SPEC §1.5 Delete: the root cannot be deleted.
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Delete: the root cannot be deleted.
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "delete.root")
     node = ctx.tree.require(path)
     check_access(node, Access.DELETE)
     check_acl(ctx, path, AclCommand.DELETE)
-    # SPEC §6.1: permanent nodes (anywhere in the subtree) cannot be deleted.
+    # OMA-TS-DM_TND-V1_2 §8.1, §8.2: permanent nodes (anywhere in the subtree) cannot be deleted.
     if any(ctx.tree.require(p).permanent for p in ctx.tree.walk(path)):
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "delete.permanent")
     found = ctx.tree.ddf.rule_for(path)
     if found is not None and found[1].min_occurs:
-        # SPEC §6.4 Occurrence: a required node cannot be deleted on its own.
+        # OMA-TS-DM_TND-V1_2 §8.5 Occurrence: a required node cannot be deleted on its own.
         siblings = ctx.tree.require(path[:-1]).children
         if ctx.tree.ddf.siblings_matching(found[0], path[:-1], siblings) <= found[1].min_occurs:
             raise fail(StatusCode.COMMAND_NOT_ALLOWED, "ddf.occurrence", format_uri(path))
@@ -480,8 +486,8 @@ def _delete_path(ctx: Ctx, path: Path) -> None:
 
 
 def _copy_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
-    # SPEC §1.5 Copy: leaf to leaf; needs Get on the source and Replace (or Add on
-    # the parent, for a new target) on the destination.
+    # OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Copy: leaf to leaf; needs Get on the source and Replace (or
+    # Add on the parent, for a new target) on the destination.
     if item.source is None:
         raise fail(StatusCode.INCOMPLETE_COMMAND, "copy.source")
     src_parsed = parse_uri(item.source.loc_uri)
@@ -507,7 +513,7 @@ def _copy_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "copy.interior")
     check_acl(ctx, dst, AclCommand.REPLACE)
     if not target.allows(Access.REPLACE):
-        # SPEC §1.5 Copy: target not overwritable for a non-ACL reason -> 403.
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Copy: target not overwritable for a non-ACL reason -> 403.
         raise fail(StatusCode.FORBIDDEN, "copy.forbidden")
     ctx.tree.update_node(
         dst, attrs.evolve(target, format=source.format, type=source.type, value=value)
@@ -536,7 +542,8 @@ def _exec_item(ctx: Ctx, command: ItemCmd, item: Item) -> int:
     except Exception:  # application code: any failure is the command's 500
         raise fail(StatusCode.COMMAND_FAILED, "exec.failed") from None
     if result.code == StatusCode.ACCEPTED_FOR_PROCESSING:
-        # SPEC §1.5 Exec / FUMO: 202 now, a Generic Alert with the Correlator later.
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Exec / FUMO: 202 now, a Generic Alert with the Correlator
+        # later.
         ctx.tree.exec_accepted(request)
     elif result.code >= 300:
         try:

@@ -1,5 +1,6 @@
 """One management tree node: value, run-time properties and device-side rules
-(SPEC §6.1, §6.2). Nodes are immutable values; the store replaces them on change.
+(OMA-TS-DM_TND-V1_2 §8.1, §8.2, §8.3). Nodes are immutable values; the store replaces them on
+change.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ __all__ = ["Access", "Node"]
 
 
 class Access(enum.Enum):
-    """DDF AccessType members (SPEC §6.4): the commands a node supports at all,
+    """DDF AccessType members (OMA-TS-DM_TND-V1_2 §8.5): the commands a node supports at all,
     independently of the ACL (a missing one gives 405)."""
 
     ADD = "Add"
@@ -33,7 +34,7 @@ ALL_ACCESS = frozenset(Access)
 class Node:
     """A node of the tree.
 
-    ``acl`` is ``None`` when the ACL property has no value (inherited, SPEC §6.3).
+    ``acl`` is ``None`` when the ACL property has no value (inherited, OMA-TS-DM_TND-V1_2 §8.3.7.1).
     ``children`` keeps the child names in creation order (interior nodes only).
     ``permanent`` nodes (Scope Permanent) cannot be deleted or renamed (405).
     """
@@ -56,5 +57,5 @@ class Node:
         return self.format is NodeFormat.NODE
 
     def allows(self, access: Access) -> bool:
-        """AccessType check (SPEC §6.4)."""
+        """AccessType check (OMA-TS-DM_TND-V1_2 §8.5)."""
         return access in self.access

@@ -1,5 +1,5 @@
-"""Get: leaf values, child lists, properties and ``?list=`` listings (SPEC §1.5 Get,
-§3.12, §6.2)."""
+"""Get: leaf values, child lists, properties and ``?list=`` listings
+(OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Get, OMA-TS-DM_TND-V1_2 §8.3, §8.4)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def execute_get(ctx: Ctx, command: Get) -> CommandOutcome:
 
 def _readable(ctx: Ctx, path: Path) -> bool:
     node = ctx.tree.require(path)
-    # SPEC §6.6: nothing below ./Inbox is readable, listings included.
+    # OMA-TS-DM_StdObj-V1_2_1 §7.1: nothing below ./Inbox is readable, listings included.
     if path[:1] == (INBOX,) or not node.allows(Access.GET):
         return False
     return ctx.server_id is None or ctx.tree.allows(path, AclCommand.GET, ctx.server_id)
@@ -45,7 +45,7 @@ def _leaf_item(ctx: Ctx, path: Path, node: Node, *, with_data: bool = True) -> I
         meta = Meta(format="node", type=node.type)
     else:
         data, fmt_name = value_to_wire(node.format, ctx.tree.read_value(path), ctx.tree.binary_wire)
-        # SPEC §1.5 Results: Meta only when not the defaults chr / text/plain.
+        # OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Results: Meta only when not the defaults chr / text/plain.
         mtype = None if node.type in (None, "text/plain") else node.type
         fmt = None if fmt_name == "chr" else fmt_name
         meta = Meta(format=fmt, type=mtype)
@@ -60,7 +60,7 @@ def _get_item(ctx: Ctx, command: Get, item: Item) -> list[Item]:
     parsed = target_of(item)
     path = node_path(ctx, parsed)
     if path[:1] == (INBOX,):
-        # SPEC §6.6: Get on ./Inbox or below -> 405.
+        # OMA-TS-DM_StdObj-V1_2_1 §7.1: Get on ./Inbox or below -> 405.
         raise fail(StatusCode.COMMAND_NOT_ALLOWED, "inbox.get")
     node = ctx.tree.require(path)
     check_access(node, Access.GET)
@@ -91,7 +91,7 @@ def _get_item(ctx: Ctx, command: Get, item: Item) -> list[Item]:
                 data=XmlData(text[start:] if start >= 0 else text),
             )
         ]
-    # SPEC §3.12 Struct / StructData: one Item per readable node, parents first.
+    # OMA-TS-DM_TND-V1_2 §8.4 Struct / StructData: one Item per readable node, parents first.
     out: list[Item] = []
     stack = [path]
     while stack:
@@ -104,7 +104,7 @@ def _get_item(ctx: Ctx, command: Get, item: Item) -> list[Item]:
 
 
 def _property_item(ctx: Ctx, path: Path, node: Node, prop: str) -> Item:
-    # SPEC §6.2 / §3.12: property values are strings; unset ones are empty.
+    # OMA-TS-DM_TND-V1_2 §8.3, §8.4: property values are strings; unset ones are empty.
     values: dict[str, str | None] = {
         "ACL": str(node.acl) if node.acl is not None else "",
         "Format": node.format.value,
@@ -113,7 +113,7 @@ def _property_item(ctx: Ctx, path: Path, node: Node, prop: str) -> Item:
         "TStamp": node.tstamp or "",
         "Type": node.type or "",
         "VerNo": str(node.verno),
-        # SPEC §6.2: Size MUST NOT be supported for interior nodes.
+        # OMA-TS-DM_TND-V1_2 §8.3: Size MUST NOT be supported for interior nodes.
         "Size": None if node.is_interior else str(value_size(ctx.tree.read_value(path))),
     }
     value = values[prop]

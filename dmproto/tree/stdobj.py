@@ -1,4 +1,5 @@
-"""Standard management objects and account helpers (SPEC §6.6, §4.3).
+"""Standard management objects and account helpers (OMA-TS-DM_StdObj-V1_2_1 §7.1;
+OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4).
 
 * :func:`build_device_tree` creates a tree with DevInfo, DevDetail, DMAcc and Inbox
   from a :class:`DeviceInfo`;
@@ -7,7 +8,7 @@
   (:class:`AccountInfo`); :func:`store_nonce` is where a session's new nonces land;
 * :func:`devinfo_items` gives the DevInfo Items of Package 1.
 
-The DMAcc rules (AAuthSecret and AAuthData have no Get, SPEC §6.6) are DDF rules
+The DMAcc rules (AAuthSecret and AAuthData have no Get, OMA-TS-DM_StdObj-V1_2_1 §7.1) are DDF rules
 of the tree, so they hold for accounts added later by servers or bootstrap too.
 """
 
@@ -45,7 +46,7 @@ __all__ = [
     "store_nonce",
 ]
 
-# SPEC §6.6: MO identifiers of the standard objects.
+# OMA-TS-DM_StdObj-V1_2_1 §7.1: MO identifiers of the standard objects.
 DEVINFO_MO = "urn:oma:mo:oma-dm-devinfo:1.0"
 DEVDETAIL_MO = "urn:oma:mo:oma-dm-devdetail:1.0"
 DMACC_MO = "urn:oma:mo:oma-dm-dmacc:1.0"
@@ -56,7 +57,7 @@ _NO_GET = ALL_ACCESS - {Access.GET}
 
 
 class AuthLevel(enum.Enum):
-    """AppAuth ``AAuthLevel`` values (SPEC §6.6)."""
+    """AppAuth ``AAuthLevel`` values (OMA-TS-DM_StdObj-V1_2_1 §7.1)."""
 
     CLCRED = "CLCRED"  #: credentials the client uses towards the server
     SRVCRED = "SRVCRED"  #: credentials the server uses towards the client
@@ -164,7 +165,7 @@ def _interior(
 
 
 def _dmacc_rules(tree: ManagementTree) -> None:
-    # SPEC §6.6 DMAcc: <X> accounts are DMAcc MOs (Inbox placement by MO type);
+    # OMA-TS-DM_StdObj-V1_2_1 §7.1 DMAcc: <X> accounts are DMAcc MOs (Inbox placement by MO type);
     # AAuthSecret and AAuthData are "No Get".
     rules = tree.ddf.rules
     rules[("DMAcc", None)] = DdfRule(ddf_name=DMACC_MO, df_format=NodeFormat.NODE)
@@ -214,7 +215,8 @@ def build_device_tree(
     lrg = "true" if info.lrg_obj else "false"
     _leaf(tree, ("DevDetail", "LrgObj"), lrg, fmt=NodeFormat.BOOL, access=_GET_ONLY, permanent=True)
     _interior(tree, ("DMAcc",))
-    # SPEC §6.6 Inbox: servers Add MOs here; Get is refused by the executor (405).
+    # OMA-TS-DM_StdObj-V1_2_1 §7.1 Inbox: servers Add MOs here; Get is refused by the executor
+    # (405).
     _interior(tree, ("Inbox",), mo_type=INBOX_MO)
     return tree
 
@@ -223,8 +225,8 @@ def add_account(tree: ManagementTree, account: DMAccount, *, node_name: str | No
     """Write ``account`` as ``./DMAcc/<X>`` (device authority, no ACL checks).
 
     ``<X>`` defaults to the first free ``"1"``, ``"2"``... The account node's ACL
-    gives its server Get, Replace and Delete (as the CP w7 mapping does, SPEC §6.7).
-    Returns the account URI.
+    gives its server Get, Replace and Delete (as the CP w7 mapping does,
+    OMA-TS-DM_Bootstrap-V1_2_1 §3.1). Returns the account URI.
     """
     dmacc = tree.require(("DMAcc",))
     name = node_name or next(
@@ -294,7 +296,8 @@ def find_account(tree: ManagementTree, server_id: str) -> AccountInfo | None:
 
     Nonces are the AAuthData bytes (text values are returned UTF-8 encoded):
     ``client_nonce`` from CLCRED (the nonce the server gave the client),
-    ``server_nonce`` from SRVCRED (the nonce the client gave the server), SPEC §4.3.
+    ``server_nonce`` from SRVCRED (the nonce the client gave the server),
+    OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4.
     """
     base = _account_path(tree, server_id)
     if base is None:
@@ -326,7 +329,8 @@ def store_nonce(
     tree: ManagementTree, server_id: str, level: AuthLevel | NonceRole, nonce: bytes
 ) -> None:
     """Store a new nonce in ``AppAuth/<level>/AAuthData`` of the server's account
-    (SPEC §4.3: CLCRED = nonce from the server, SRVCRED = nonce we issued).
+    (OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: CLCRED = nonce from the
+    server, SRVCRED = nonce we issued).
 
     ``level`` may be the role of a session ``NonceChanged`` event: its CLIENT nonce
     is CLCRED, its SERVER nonce SRVCRED.
@@ -361,8 +365,9 @@ def store_nonce(
 
 
 def devinfo_items(tree: ManagementTree) -> tuple[Item, ...]:
-    """The DevInfo leaves as Items for the Package 1 Replace (SPEC §3.2, §6.6):
-    Source/LocURI, Data, and Meta only when Format/Type differ from chr/text/plain."""
+    """The DevInfo leaves as Items for the Package 1 Replace (OMA-TS-DM_Protocol-V1_2_1 §2.3;
+    OMA-TS-DM_StdObj-V1_2_1 §7.1): Source/LocURI, Data, and Meta only when Format/Type differ from
+    chr/text/plain."""
     devinfo = tree.require(("DevInfo",))
     items: list[Item] = []
     for name in devinfo.children:

@@ -1,4 +1,4 @@
-"""TNDS export and import (SPEC §6.5, §3.12 ``?list=TNDS``).
+"""TNDS export and import (OMA-TS-DM_TNDS-V1_2 §9.2; OMA-TS-DM_TND-V1_2 §8.4 ``?list=TNDS``).
 
 * :func:`export_tnds` turns a subtree into a :class:`~dmproto.codec.tnds.MgmtTree`
   with the selected RTProperties (and ``Value``); :func:`encode_subtree` writes it
@@ -49,7 +49,7 @@ __all__ = [
 
 Path = tuple[str, ...]
 
-#: SPEC §6.5: the TNDS media types.
+#: OMA-TS-DM_TNDS-V1_2 §9.2: the TNDS media types.
 TNDS_XML = "application/vnd.syncml.dmtnds+xml"
 TNDS_WBXML = "application/vnd.syncml.dmtnds+wbxml"
 TNDS_TYPES = (TNDS_XML, TNDS_WBXML)
@@ -77,7 +77,8 @@ def _rt_properties(node: Node, value: Value, fmt_name: str, props: frozenset[str
         size=None if node.is_interior else pick("Size", str(value_size(value))),
         title=pick("Title", node.title),
         tstamp=pick("TStamp", node.tstamp),
-        # SPEC §6.5: RTProperties Type is mandatory: MIME for leaves, DDFName for interior.
+        # OMA-TS-DM_TNDS-V1_2 §9.2: RTProperties Type is mandatory: MIME for leaves, DDFName for
+        # interior.
         mime=None if node.is_interior else (node.type or "text/plain"),
         ddf_name=ddf_name if ddf_name is not None or not node.is_interior else "",
         verno=pick("VerNo", str(node.verno)),
@@ -167,7 +168,7 @@ def _entry_node(tn: TreeNode) -> Node:
 def flatten_tnds(document: MgmtTree, base: Path) -> tuple[TndsEntry, ...]:
     """The nodes of ``document`` as absolute paths below ``base``, parents first.
 
-    ``Path`` elements are relative to ``base`` (SPEC §6.5); ``.``-prefixed paths
+    ``Path`` elements are relative to ``base`` (OMA-TS-DM_TNDS-V1_2 §9.2); ``.``-prefixed paths
     are accepted; ``..`` is refused (400).
     """
     out: list[TndsEntry] = []
@@ -196,7 +197,7 @@ def export_subtree(
     """The device's own TNDS export of the subtree at ``uri`` (no ACL filtering).
 
     Binary values are base64 text with Format ``b64`` in XML and raw OPAQUE with
-    Format ``bin`` in WBXML (SPEC §6.2).
+    Format ``bin`` in WBXML (OMA-TS-DM_TND-V1_2 §8.3).
     """
     start = parse_path(uri)
     tree.require(start)
@@ -235,7 +236,7 @@ def load_ddf(
     """Load a DDF document (XML or WBXML) describing the subtree below ``base_uri``.
 
     Its rules hold for later commands; existing matching nodes take its AccessType
-    and Scope at once (SPEC §6.4).
+    and Scope at once (OMA-TS-DM_TND-V1_2 §8.5).
 
     Raises:
         MalformedMessageError: the document cannot be decoded.

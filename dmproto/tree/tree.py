@@ -1,6 +1,6 @@
 """The management tree store: nodes by path, backends, savepoints and undo.
 
-:class:`ManagementTree` is the device-side tree (SPEC §6). Its *local* methods
+:class:`ManagementTree` is the device-side tree (OMA-TS-DM_TND-V1_2 §8). Its *local* methods
 (``add_node``, ``update_node``, ``remove_subtree``, ``read_value`` ...) are the
 device's own access: no ACL checks. Commands from a server go through
 :meth:`ManagementTree.execute`, which applies the DM semantics, ACLs and status
@@ -38,7 +38,7 @@ Path = tuple[str, ...]
 _T = TypeVar("_T")
 UiHandler = Callable[[Alert], CommandOutcome]
 
-#: SPEC §6.3: the root ACL default.
+#: OMA-TS-DM_TND-V1_2 §8.3.7.1: the root ACL default.
 DEFAULT_ROOT_ACL = "Add=*&Get=*"
 
 
@@ -54,7 +54,7 @@ class ManagementTree:
     """A device management tree.
 
     Args:
-        root_acl: the root ACL (SPEC §6.3 default ``Add=*&Get=*``).
+        root_acl: the root ACL (OMA-TS-DM_TND-V1_2 §8.3.7.1 default ``Add=*&Get=*``).
         clock: returns the current time as ISO 8601 basic UTC (``20010711T163817Z``)
             for TStamp; ``None`` leaves TStamp unset.
         binary_wire: how binary values are returned in Results.
@@ -128,7 +128,8 @@ class ManagementTree:
         return tuple(self.walk(()))
 
     def effective_acl(self, path: Path) -> Acl:
-        """The ACL in force: the node's own, else the nearest ancestor's (SPEC §6.3)."""
+        """The ACL in force: the node's own, else the nearest ancestor's
+        (OMA-TS-DM_TND-V1_2 §8.3.7.1)."""
         for depth in range(len(path), -1, -1):
             node = self._nodes.get(path[:depth])
             if node is not None and node.acl is not None:
@@ -178,7 +179,7 @@ class ManagementTree:
         """Return to ``point``: restore the nodes and undo backend changes in reverse.
 
         Returns ``False`` when an undo hook raised (the stored copy is restored
-        anyway; the device may be inconsistent: SPEC §1.5 516).
+        anyway; the device may be inconsistent: OMA-TS-DM_RepPro-V1_2_1 §4.1.6 516).
         """
         self._close_savepoint()
         self._nodes = dict(point.nodes)
@@ -210,7 +211,7 @@ class ManagementTree:
     # -- local mutations (no ACL checks) -----------------------------------------
 
     def _stamp(self, node: Node) -> Node:
-        # SPEC §6.2: TStamp = time of last change; VerNo 16-bit counter, wraps.
+        # OMA-TS-DM_TND-V1_2 §8.3: TStamp = time of last change; VerNo 16-bit counter, wraps.
         tstamp = self._clock() if self._clock is not None else node.tstamp
         return attrs.evolve(node, tstamp=tstamp, verno=(node.verno + 1) & 0xFFFF)
 
@@ -224,13 +225,13 @@ class ManagementTree:
             raise TreeCommandError(StatusCode.DEVICE_FULL, "tree.full", format_uri(path))
         parent = self._nodes.get(path[:-1])
         if parent is None or not parent.is_interior:
-            # SPEC §1.5 Add: the parent must be an existing interior node.
+            # OMA-TS-DM_RepPro-V1_2_1 §4.1.6 Add: the parent must be an existing interior node.
             code = StatusCode.NOT_FOUND if parent is None else StatusCode.COMMAND_NOT_ALLOWED
             raise TreeCommandError(code, "tree.parent", format_uri(path[:-1]))
         node = attrs.evolve(node, name=path[-1], children=())
         found = self.ddf.rule_for(path)
         if found is not None:
-            # SPEC §6.4: a DDF AccessType/Scope describes every node it matches.
+            # OMA-TS-DM_TND-V1_2 §8.5: a DDF AccessType/Scope describes every node it matches.
             rule = found[1]
             permanent = rule.permanent or node.permanent
             node = attrs.evolve(node, access=rule.access, permanent=permanent)
@@ -304,7 +305,7 @@ class ManagementTree:
 
         Raises:
             InvalidValueError: ``acl.syntax`` for a malformed ACL, or ``acl.root``
-                when clearing the root ACL (SPEC §6.3: the root always has one).
+                when clearing the root ACL (OMA-TS-DM_TND-V1_2 §8.3.7.1: the root always has one).
             TreeCommandError: 404 when the node does not exist.
         """
         path = parse_path(uri)
@@ -314,7 +315,7 @@ class ManagementTree:
         self.update_node(path, attrs.evolve(self.require(path), acl=parsed), stamp=False)
 
     def remove_server(self, server_id: str) -> None:
-        """Delete a ServerID from every ACL (SPEC §6.3 "Deleting a ServerID")."""
+        """Delete a ServerID from every ACL (OMA-TS-DM_TND-V1_2 §8.3.7.1 "Deleting a ServerID")."""
         for path, node in list(self._nodes.items()):
             if node.acl is not None:
                 acl = node.acl.without_server(server_id, is_root=not path)
@@ -351,7 +352,8 @@ class ManagementTree:
         self, correlator: str, result_code: int, *, alert_type: str, mark: str | None = None
     ) -> Alert:
         """Finish an asynchronous Exec: queue and return the Generic Alert (1226)
-        that reports ``result_code`` with the Exec's Correlator (SPEC §3.11, FUMO).
+        that reports ``result_code`` with the Exec's Correlator (OMA-TS-DM_RepPro-V1_2_1 §4.2,
+        FUMO).
 
         Raises:
             InvalidValueError: ``exec.unknown_correlator`` when no pending Exec has it.

@@ -1,5 +1,5 @@
 """Management tree URIs: parsing, the ``?prop=`` / ``?list=`` suffixes and the
-``./DevDetail/URI`` limits (SPEC §6.1, §3.12).
+``./DevDetail/URI`` limits (OMA-TS-DM_TND-V1_2 §8.1, §8.2, §8.4).
 
 A URI is turned into a tuple of segments below the root (``()`` is the root ``.``).
 Problems raise :class:`~dmproto.tree.errors.TreeCommandError` with the status the
@@ -31,12 +31,12 @@ __all__ = [
 
 Path = tuple[str, ...]
 
-#: SPEC §6.2: the run-time properties addressable with ``?prop=``.
+#: OMA-TS-DM_TND-V1_2 §8.3: the run-time properties addressable with ``?prop=``.
 PROPERTY_NAMES = ("ACL", "Format", "Name", "Size", "Title", "TStamp", "Type", "VerNo")
 
 
 class ListKind(enum.Enum):
-    """The ``?list=`` forms (SPEC §3.12)."""
+    """The ``?list=`` forms (OMA-TS-DM_TND-V1_2 §8.4)."""
 
     STRUCT = "Struct"
     STRUCT_DATA = "StructData"
@@ -90,8 +90,8 @@ def format_uri(path: Path) -> str:
 def parse_path(text: str) -> Path:
     """Parse a node URI without suffix into segments.
 
-    SPEC §6.1: relative (``./a`` or bare ``a``), root is ``.``, no trailing ``/``,
-    no ``..`` segment, no empty segment, ``./`` only at the start.
+    OMA-TS-DM_TND-V1_2 §8.1, §8.2: relative (``./a`` or bare ``a``), root is ``.``, no trailing
+    ``/``, no ``..`` segment, no empty segment, ``./`` only at the start.
     """
     if not text:
         raise _bad("uri.empty", "empty URI")
@@ -102,7 +102,7 @@ def parse_path(text: str) -> Path:
         raise _bad("uri.syntax", "URI must not start or end with '/'")
     segments = tuple(body.split("/"))
     for seg in segments:
-        # SPEC §6.1: no empty segment, no "." / ".." segments inside the URI.
+        # OMA-TS-DM_TND-V1_2 §8.1, §8.2: no empty segment, no "." / ".." segments inside the URI.
         if seg in ("", ".", ".."):
             raise _bad("uri.syntax", "empty, '.' or '..' segment in URI")
         if any(ord(c) < 0x20 for c in seg):
@@ -111,7 +111,7 @@ def parse_path(text: str) -> Path:
 
 
 def _parse_listing(spec: str) -> Listing:
-    # SPEC §3.12: list=Struct | StructData | TNDS[+p+p | -p-p]; + and - never mixed.
+    # OMA-TS-DM_TND-V1_2 §8.4: list=Struct | StructData | TNDS[+p+p | -p-p]; + and - never mixed.
     if spec == ListKind.STRUCT.value:
         return Listing(kind=ListKind.STRUCT)
     if spec == ListKind.STRUCT_DATA.value:
@@ -140,7 +140,7 @@ def parse_uri(text: str) -> ParsedUri:
     if not eq:
         raise _bad("uri.query", "malformed URI query")
     if key == "prop":
-        # SPEC §3.12: unsupported property -> 406.
+        # OMA-TS-DM_TND-V1_2 §8.4: unsupported property -> 406.
         if value not in PROPERTY_NAMES:
             raise _bad("uri.prop", "unsupported property", _UNSUPPORTED)
         return ParsedUri(path=path, prop=value)
@@ -150,7 +150,7 @@ def parse_uri(text: str) -> ParsedUri:
 
 
 def check_uri_limits(path: Path, limits: UriLimits) -> None:
-    """Raise 414 when ``path`` exceeds the DevDetail/URI limits (SPEC §6.1)."""
+    """Raise 414 when ``path`` exceeds the DevDetail/URI limits (OMA-TS-DM_TND-V1_2 §8.1, §8.2)."""
     if limits.max_depth and len(path) > limits.max_depth:
         raise _bad("uri.too_long", "URI deeper than MaxDepth", StatusCode.URI_TOO_LONG)
     if limits.max_seg_len and any(len(s) > limits.max_seg_len for s in path):

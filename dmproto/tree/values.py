@@ -1,5 +1,5 @@
 """Node value formats: wire Meta Format <-> stored value, and value validation
-(SPEC §6.2 "Format values", TND 8.3.7.2).
+(OMA-TS-DM_TND-V1_2 §8.3 "Format values", TND 8.3.7.2).
 
 Stored values are ``str`` for text formats, ``bytes`` for ``bin`` and ``None`` for
 ``null``/interior nodes. Binary arrives as Meta Format ``b64`` (XML) or ``bin``
@@ -25,7 +25,7 @@ Value = str | bytes | None
 
 
 class NodeFormat(enum.Enum):
-    """The Format property values (SPEC §6.2)."""
+    """The Format property values (OMA-TS-DM_TND-V1_2 §8.3)."""
 
     B64 = "b64"
     BIN = "bin"
@@ -44,7 +44,7 @@ class BinaryWire(enum.Enum):
     """How binary leaf values leave the tree in Results Items.
 
     ``B64`` (default) writes base64 text with Meta Format ``b64`` — valid in XML and
-    WBXML (SPEC §6.2); ``BIN`` hands raw ``bytes`` with Format ``bin`` (WBXML only).
+    WBXML (OMA-TS-DM_TND-V1_2 §8.3); ``BIN`` hands raw ``bytes`` with Format ``bin`` (WBXML only).
     """
 
     B64 = "b64"
@@ -73,7 +73,7 @@ _TIME = re.compile(
 
 def _valid_text(fmt: NodeFormat, text: str) -> bool:
     if fmt is NodeFormat.INT:
-        # SPEC §6.2: int is a 32-bit signed decimal integer.
+        # OMA-TS-DM_TND-V1_2 §8.3: int is a 32-bit signed decimal integer.
         return bool(_INT.fullmatch(text)) and -(2**31) <= int(text) < 2**31
     if fmt is NodeFormat.BOOL:
         return text.lower() in ("true", "false")
@@ -112,7 +112,7 @@ def value_from_wire(
             raise _unsupported("null Format with a value")
         return fmt, None
     if fmt in (NodeFormat.B64, NodeFormat.BIN):
-        # SPEC §6.2: b64 on the wire is decoded and stored as bin.
+        # OMA-TS-DM_TND-V1_2 §8.3: b64 on the wire is decoded and stored as bin.
         if isinstance(data, str) and fmt is NodeFormat.B64:
             try:
                 return NodeFormat.BIN, base64.b64decode(data.encode("ascii"), validate=True)
@@ -144,7 +144,7 @@ def value_to_wire(
 
 
 def value_size(value: Value) -> int:
-    """Size property: unencoded byte length (SPEC §6.2)."""
+    """Size property: unencoded byte length (OMA-TS-DM_TND-V1_2 §8.3)."""
     if value is None:
         return 0
     return len(value) if isinstance(value, bytes) else len(value.encode("utf-8"))

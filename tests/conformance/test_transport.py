@@ -140,7 +140,7 @@ def test_package0_over_udp_and_http(harness: Harness) -> None:
         # garbage, an unknown server and a wrong digest are ignored
         harness.send_push_udp(b"\x00garbage", udp_port)
         harness.send_push_udp(_pkg0(password="wrong"), udp_port)
-        # signed with the reset nonce: accepted (SPEC §5.2)
+        # signed with the reset nonce: accepted (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2)
         harness.send_push_udp(_pkg0(), udp_port)
         assert arrived.wait(5)
         arrived.clear()

@@ -22,7 +22,7 @@ from .pool import AsyncHttpClient
 
 __all__ = ["ClientRunner", "async_client_runner"]
 
-_DOC = """Run ``session`` to its end against the DM server (SPEC §7).
+_DOC = """Run ``session`` to its end against the DM server (OMA-TS-SyncML_HTTPBinding-V1_2).
 
     Every event goes to ``handler(session, event)`` (awaited when it is a coroutine
     function). Requests go to ``server_url`` (or the session's server URI), then to

@@ -100,7 +100,8 @@ async def drive_client(
                 await deliver(step.event)
             elif isinstance(step, Send):
                 response = await post(step.url, step.request)
-                # SPEC §7: a non-200 status or a bad body ends the session (raises).
+                # OMA-TS-SyncML_HTTPBinding-V1_2: a non-200 status or a bad body ends the session
+                # (raises).
                 driver.handle_response(response, clock())
             else:
                 return step.ended
@@ -180,7 +181,7 @@ async def serve_connection(
 
     ``receive(wait)`` returns the next bytes (``b""`` at end of stream) or raises
     after ``wait`` seconds; ``send(data)`` writes them. A broken or oversized
-    request is answered 400/413 and the connection closed (SPEC §7).
+    request is answered 400/413 and the connection closed (OMA-TS-SyncML_HTTPBinding-V1_2).
     """
     while True:
         step = framing.next_request()

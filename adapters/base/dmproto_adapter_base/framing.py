@@ -3,8 +3,8 @@
 Both classes are driven the same way by every adapter: feed the bytes you read,
 ask for the next step, write the bytes you are given. They add to h11 what DM needs:
 bodies capped by the configured message size before they are read (Content-Length
-first, chunked bodies counted while reading — SPEC.md §7), keep-alive, and a clean
-answer (400/413) to a broken or oversized request instead of an exception.
+first, chunked bodies counted while reading — OMA-TS-SyncML_HTTPBinding-V1_2), keep-alive, and a
+clean answer (400/413) to a broken or oversized request instead of an exception.
 """
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ class _Framing:
                 return NeedData.CLOSED
             if isinstance(event, (h11.Request, h11.Response)):
                 self._headers = _pairs(event.headers.raw_items())
-                # SPEC §7: the body is capped by the message size before it is read.
+                # OMA-TS-SyncML_HTTPBinding-V1_2: the body is capped by the message size before it
+                # is read.
                 check_content_length(self._headers, self._max_body)
                 self._head = event
                 self._body = BodyLimiter(self._max_body)

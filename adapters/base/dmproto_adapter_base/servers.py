@@ -7,7 +7,7 @@ Each adapter subclasses these and adds only how it listens and waits:
 * :class:`DMServerBase` — the ``ServerEndpoint`` behind a ``DMServer``, answering
   requests and sweeping timers through :mod:`dmproto_adapter_base.drive`.
 * :class:`PushListenerBase` — the device side of Package 0: which pushes are
-  accepted (SPEC §5.2/§5.3), whatever carried them.
+  accepted (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2, §6.3), whatever carried them.
 """
 
 from __future__ import annotations
@@ -223,7 +223,8 @@ class PushListenerBase(Generic[OnPushT, S]):
 
     ``lookup(server_id)`` gives the stored server password and nonce; each verified
     push goes to ``on_push(accepted)`` through the adapter's :meth:`_deliver`.
-    Pushes that fail verification or do not parse are ignored (SPEC §5.2).
+    Pushes that fail verification or do not parse are ignored
+    (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2).
     """
 
     def __init__(
@@ -267,7 +268,8 @@ class PushListenerBase(Generic[OnPushT, S]):
         return f"http://{self._http.host}:{self._http.port}/push"
 
     def _datagram(self, data: bytes) -> None:
-        """A UDP datagram arrived (SPEC §5.3: WSP push); deliver it if it verifies."""
+        """A UDP datagram arrived (OMA-TS-DM_Notification-V1_2_1 §6.3: WSP push); deliver it if it
+        verifies."""
         with contextlib.suppress(MalformedMessageError):
             accepted = accept_push(data, PushKind.WSP, self._lookup, limits=self._limits)
             if accepted is not None:

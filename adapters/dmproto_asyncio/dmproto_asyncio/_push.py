@@ -1,4 +1,4 @@
-"""Package 0 delivery over UDP (WSP push) and HTTP, asyncio (SPEC §5.3)."""
+"""Package 0 delivery over UDP (WSP push) and HTTP, asyncio (OMA-TS-DM_Notification-V1_2_1 §6.3)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ class PushListener(PushListenerBase[OnPush, HttpServer]):
     limits=DEFAULT_LIMITS)``: ``lookup(server_id)`` gives the stored server password
     and nonce; each verified push is passed to ``on_push(accepted)`` (a function or
     coroutine function, run as its own task). Pushes that fail verification or do
-    not parse are ignored (SPEC §5.2). Use ``async with PushListener(...) as listener:``.
+    not parse are ignored (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2). Use ``async with
+    PushListener(...) as listener:``.
     """
 
     def _setup(self) -> None:

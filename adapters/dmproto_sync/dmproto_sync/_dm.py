@@ -42,7 +42,7 @@ def run_client_session(
     limits: Limits = DEFAULT_LIMITS,
     user_agent: str = "dmproto-sync",
 ) -> SessionEnded | None:
-    """Run ``session`` to its end against the DM server (SPEC §7).
+    """Run ``session`` to its end against the DM server (OMA-TS-SyncML_HTTPBinding-V1_2).
 
     Every event goes to ``handler(session, event)``. Requests go to the session's
     URL (the server URI, then RespURI). Response bodies are capped by

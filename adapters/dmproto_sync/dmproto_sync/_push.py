@@ -1,4 +1,5 @@
-"""Package 0 delivery over UDP (WSP push) and HTTP, blocking (SPEC §5.3)."""
+"""Package 0 delivery over UDP (WSP push) and HTTP, blocking
+(OMA-TS-DM_Notification-V1_2_1 §6.3)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ class PushListener(PushListenerBase[Callable[[PushAccepted], None], HttpServer])
     and nonce; each verified push is passed to ``on_push(accepted)`` in the
     listener's thread (start the session there with
     ``ClientSession.from_notification``). Pushes that fail verification or do not
-    parse are ignored (SPEC §5.2). The sockets are bound at construction.
+    parse are ignored (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2). The sockets are bound at
+    construction.
     """
 
     def _setup(self) -> None:

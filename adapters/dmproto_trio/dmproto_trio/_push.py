@@ -1,4 +1,4 @@
-"""Package 0 delivery over UDP (WSP push) and HTTP, trio (SPEC §5.3)."""
+"""Package 0 delivery over UDP (WSP push) and HTTP, trio (OMA-TS-DM_Notification-V1_2_1 §6.3)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class PushListener(PushListenerBase[OnPush, HttpServer]):
     limits=DEFAULT_LIMITS)``: ``lookup(server_id)`` gives the stored server password
     and nonce; each verified push is passed to ``on_push(accepted)`` (function or
     async function, run as a task of the listener's nursery). Pushes that fail
-    verification or do not parse are ignored (SPEC §5.2). Run it with
+    verification or do not parse are ignored (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2). Run it with
     ``await nursery.start(listener.serve)``.
     """
 
