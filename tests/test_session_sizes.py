@@ -1,6 +1,6 @@
 """Message-size edge cases (OMA-TS-DM_Protocol-V1_2_1 §2.1, §2.2; OMA-TS-DM_RepPro-V1_2_1 §4.1.3):
-when to chunk, small
-MaxMsgSize with authentication, no-progress exchanges, the smallest workable size."""
+when to chunk, small MaxMsgSize with authentication, no-progress exchanges, the smallest workable
+size."""
 
 from __future__ import annotations
 

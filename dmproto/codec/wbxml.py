@@ -76,9 +76,8 @@ _MB_MAX = 0xFFFFFFFF
 _MB_MAX_BYTES = 5
 
 #: Charsets accepted (IANA MIBenum -> Python codec). WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1:
-#: DM uses 0x6A (UTF-8);
-#: the single-byte ASCII-compatible sets are harmless to accept; 0 means "unknown",
-#: read as the DM default UTF-8 (OMA-TS-DM_RepPro-V1_2_1 §4.1).
+#: DM uses 0x6A (UTF-8); the single-byte ASCII-compatible sets are harmless to accept; 0 means
+#: "unknown", read as the DM default UTF-8 (OMA-TS-DM_RepPro-V1_2_1 §4.1).
 _CHARSETS: dict[int, str] = {0: "utf-8", 3: "ascii", 4: "latin-1", 0x6A: "utf-8"}
 _UTF8 = 0x6A
 _WHITESPACE = b" \t\r\n"

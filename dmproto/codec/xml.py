@@ -20,8 +20,7 @@ Reading rules:
   profile) gets ``raw_xml``: the exact XML text between ``<Data>`` and ``</Data>``,
   sliced from the input bytes with expat's byte indexes (OMA-TS-DM_RepPro-V1_2_1 §4.1;
   OMA-TS-SyncML_RepPro-V1_2 DTD, Data ``(#PCDATA)`` "may contain nested XML"). The one change:
-  namespace prefixes
-  bound outside ``<Data>`` that the markup uses are re-declared on its top-level
+  namespace prefixes bound outside ``<Data>`` that the markup uses are re-declared on its top-level
   elements, so the text is well-formed on its own and survives re-encoding.
 * Work is linear in the input size (no backtracking regex, no rescans).
 

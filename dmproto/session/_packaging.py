@@ -3,8 +3,7 @@
 OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: a message never exceeds the peer's
 MaxMsgSize, measured on the encoded bytes (XML or WBXML); a command is never split across messages
 — only a single large item *value* is, via Large Object chunking (OMA-TS-DM_Protocol-V1_2_1 §2.2:
-MoreData on
-every chunk but the last, Meta/Size on the first only, nothing after a chunk in the
+MoreData on every chunk but the last, Meta/Size on the first only, nothing after a chunk in the
 same message). Results too big for one message are first split by Items (several
 Results with the same CmdRef, OMA-TS-DM_TND-V1_2 §8.4).
 """
@@ -381,8 +380,7 @@ def assemble(
         and fits_alone(units[k - (bound := int(k > 0 and _bound(units[k - 1], unit))) : k + 1])
     ):
         # OMA-TS-DM_Protocol-V1_2_1 §2.2: "Objects fitting in one message MUST NOT use MoreData":
-        # the
-        # value fits whole in an otherwise empty message, so the command (with its
+        # the value fits whole in an otherwise empty message, so the command (with its
         # Status for Results, OMA-TS-DM_RepPro-V1_2_1 §4.1.6) waits for the next message instead of
         # being chunked — once: if the next message still has no room, it is
         # chunked there (so this cannot repeat even when only the SyncHdr Status

@@ -91,10 +91,9 @@ class ClientConfig(_Common):
     """A device's DM account and session settings.
 
     Credentials (OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4):
-    ``credentials``/``client_nonce`` are DMAcc CLCRED
-    (how we authenticate to the server; the nonce the server last gave us);
-    ``server_credentials``/``server_nonce`` are SRVCRED (how the server must
-    authenticate to us; the nonce we last gave it). ``server_credentials=None``
+    ``credentials``/``client_nonce`` are DMAcc CLCRED (how we authenticate to the server; the nonce
+    the server last gave us); ``server_credentials``/``server_nonce`` are SRVCRED (how the server
+    must authenticate to us; the nonce we last gave it). ``server_credentials=None``
     means the server is authenticated at the transport layer (TLS) only.
     """
 
