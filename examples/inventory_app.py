@@ -31,9 +31,9 @@ def handle(session: ServerSession, event: ev.Event) -> None:
             for uri in LEAVES:
                 get = Get(cmd_id=None, items=[Item(target=Location(loc_uri=uri))])
                 _pending[(device, session.queue(get))] = uri
-            session.send_package()
+            session.close_package()
         else:
-            session.finish()
+            session.end_session()
     elif isinstance(event, ev.CommandCompleted):
         uri = _pending.pop((device, event.handle), "?")
         INVENTORY.setdefault(device, {})[uri] = _value(event.outcome)
