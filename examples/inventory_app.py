@@ -24,7 +24,7 @@ INVENTORY: dict[str, dict[str, str]] = {}
 LEAVES = ("./DevInfo/Man", "./DevInfo/Mod", "./DevInfo/DmV")
 
 
-def handle(session: ServerSession, event: events.Event) -> None:
+def handle(session: ServerSession, event: events.ServerSessionEvent) -> None:
     """The application handler: called with each session event."""
     device = session.device_id or "?"
     if isinstance(event, events.AccountRequested):
