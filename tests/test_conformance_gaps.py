@@ -60,7 +60,7 @@ def test_results_without_msg_ref_answer_the_last_message() -> None:
     server.supply_account(Account())  # no application-layer authentication
     _drain(server)
     get = server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)))
-    server.send_package()
+    server.close_package()
     (pkg2,) = server.messages_to_send(1.0)
     (sent,) = [c for c in decode_message(pkg2.body).commands if isinstance(c, Get)]
     answer = (
