@@ -89,6 +89,8 @@ _EXIT_CODES = """exit status:
 def _ask_terminal(prompt: str) -> str | None:
     print(prompt, end="", flush=True)
     line = sys.stdin.readline()
+    if not sys.stdin.isatty():
+        print(flush=True)  # what was typed is not echoed: end the prompt's line
     return line.rstrip("\r\n") if line else None
 
 

@@ -8,7 +8,9 @@ notification, bindings) and the adapters; ``dmproto.cli`` is the only place unde
   outcome persist in SQLite (``--db``), so nonces survive restarts. Default job: an
   inventory of DevInfo and DevDetail; ``--job FILE`` runs a JSON list of commands
   (``{"cmd": "Get|Add|Replace|Delete|Exec", "uri": "./X", "data": "...",
-  "format": "chr"}``) on each device. One log line per message.
+  "format": "chr"}``, or ``{"cmd": "Alert", "ui": "Display|Confirm|TextInput|
+  SingleChoice|MultipleChoice", "text": "...", "choices": ["..."]}``)
+  on each device. One log line per message.
 * ``device`` — a DM client (device): :mod:`dmproto.cli.device`.
 * ``notify`` — sends a Package 0 over UDP (WSP push) or HTTP.
 * ``demo`` — server and device on loopback, Package 0 over UDP, one session over
@@ -164,10 +166,30 @@ def _item_command(kind: type[ItemCommand], uri: str, data: str | None = None,
     return cast("Command", kind(cmd_id=None, items=(item,)))
 
 
+#: UI alerts a job may send (OMA-TS-DM_Protocol-V1_2_1 §10).
+_UI_ALERTS = {"Display": AlertCode.DISPLAY, "Confirm": AlertCode.CONFIRM_OR_REJECT,
+              "TextInput": AlertCode.TEXT_INPUT, "SingleChoice": AlertCode.SINGLE_CHOICE,
+              "MultipleChoice": AlertCode.MULTIPLE_CHOICE}
+
+
+def _ui_alert_from_json(obj: dict[str, Any]) -> Command:
+    kind, text, choices = obj.get("ui"), obj.get("text"), obj.get("choices", [])
+    if kind not in _UI_ALERTS or not isinstance(text, str):
+        raise InvalidValueError("job.command", f"an Alert has 'ui': one of {sorted(_UI_ALERTS)} "
+                                "and a 'text' string")
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        raise InvalidValueError("job.command", "'choices' must be a list of strings")
+    return ui_alert(_UI_ALERTS[kind], text, choices=tuple(choices))
+
+
 def command_from_json(obj: object) -> Command:
-    """``{"cmd": "Replace", "uri": "./X", "data": "v", "format": "chr"}`` as a command."""
+    """``{"cmd": "Replace", "uri": "./X", "data": "v", "format": "chr"}`` as a command;
+    ``{"cmd": "Alert", "ui": "Confirm", "text": "Go?", "choices": [...]}`` as a UI alert."""
+    if isinstance(obj, dict) and obj.get("cmd") == "Alert":
+        return _ui_alert_from_json(obj)
     if not isinstance(obj, dict) or obj.get("cmd") not in _COMMANDS:
-        raise InvalidValueError("job.command", f"expected {{'cmd': one of {sorted(_COMMANDS)}}}")
+        names = sorted([*_COMMANDS, "Alert"])
+        raise InvalidValueError("job.command", f"expected {{'cmd': one of {names}}}")
     uri, data, fmt = obj.get("uri"), obj.get("data"), obj.get("format")
     if not isinstance(uri, str) or not isinstance(data, str | None):
         raise InvalidValueError("job.command", "'uri' must be a string, 'data' a string")
