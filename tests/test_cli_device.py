@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -245,3 +246,29 @@ def test_help_documents_the_exit_codes() -> None:
     assert result.returncode == 0
     for line in ("0  every session completed", "1  a session failed", "2  usage or input"):
         assert line in result.stdout
+
+
+def test_listening_device_says_why_a_package0_is_ignored() -> None:
+    port = _free_port(socket.SOCK_DGRAM)
+    device = subprocess.Popen(
+        [sys.executable, "-m", "dmproto", "device", "--server", "http://127.0.0.1:1/dm",
+         "--server-id", "srv", "--server-password", "sp", "--listen-udp", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert device.stdout is not None
+        assert "listening for Package 0" in device.stdout.readline()  # bound by now
+        for server_id, password in (("other", "sp"), ("srv", "wrong"), ("srv", "sp")):
+            sent = _dmproto("notify", "--to", f"127.0.0.1:{port}", "--server-id", server_id,
+                            "--password", password, "--session-id", "2B", timeout=20)
+            assert sent.returncode == 0, sent.stderr
+        out, err = device.communicate(timeout=30)
+    finally:
+        if device.poll() is None:
+            device.kill()
+            device.communicate()
+    assert "Package 0 from 'other' ignored: unknown server id" in out
+    assert "Package 0 from 'srv' ignored: digest does not verify" in out
+    # the good one starts a session; its server is unreachable (exit 2)
+    assert "Package 0 from srv (session 2B) verified" in out
+    assert device.returncode == 2 and "refused" in err.lower()

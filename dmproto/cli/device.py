@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bindings.http import HttpRequest, HttpResponse, encoding_of, header_value, parse_url
-from ..bindings.push import PushAccepted, ServerSecret
+from ..bindings.push import PushAccepted, PushIgnored, ServerSecret
 from ..codec import Encoding, decode_message
 from ..codec.model import Alert, Status
 from ..codes import AlertCode, StatusCode
@@ -413,11 +413,14 @@ class _Device:
         """Package 0 lookup: the SRVCRED secret and nonce of a known server."""
         account = find_account(self.tree, server_id)
         if account is None:
-            self.app.say(1, f"Package 0 from unknown server id {server_id!r} ignored")
             return None
         nonce = _b64(self.args.nonce) if self.args.nonce else account.server_nonce or b""
-        self.app.say(2, f"Package 0 from {server_id}: checking its digest")
         return ServerSecret(password=account.server_password or "", nonce=nonce)
+
+    def ignored(self, push: PushIgnored) -> None:
+        """A Package 0 was ignored (OMA-TS-DM_Notification-V1_2_1: silently): say why."""
+        sender = f" from {push.server_id!r}" if push.server_id is not None else ""
+        self.app.say(1, f"Package 0{sender} ignored: {push.reason.value}")
 
 
 def cmd_device(args: argparse.Namespace) -> int:
@@ -437,7 +440,7 @@ def cmd_device(args: argparse.Namespace) -> int:
         arrived.set()
 
     with sync.PushListener(device.secret, on_push, host=args.host, udp_port=args.listen_udp,
-                           http_port=args.listen_http) as listener:
+                           http_port=args.listen_http, on_ignored=device.ignored) as listener:
         where = f"udp {args.host}:{listener.udp_port}"
         if listener.http_url:
             where += f" and {listener.http_url}"
