@@ -86,6 +86,7 @@ def test_state_keeps_tree_and_nonces_so_a_second_run_needs_no_challenge(
     assert nodes["./Vendor/Note"]["value"] == "hello"
     assert nodes["./Vendor"]["acl"] == "Add=*&Get=*&Replace=*&Delete=*&Exec=*"
     assert "value_b64" in nodes["./DMAcc/1/AppAuth/1/AAuthData"]  # the stored nonce
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file
 
     # No --server, --user or --password: the state's DMAcc holds them.
     second = _dmproto("device", "--state", str(state), "-v", timeout=60)
