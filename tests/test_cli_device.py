@@ -273,3 +273,14 @@ def test_listening_device_says_why_a_package0_is_ignored() -> None:
     # the good one starts a session; its server is unreachable (exit 2)
     assert "Package 0 from srv (session 2B) verified" in out
     assert device.returncode == 2 and "refused" in err.lower()
+
+
+@pytest.mark.parametrize("option", [("--max-msg-size", "100"), ("--max-obj-size", "0")])
+def test_unusable_sizes_are_exit_2_before_the_state_is_written(
+        tmp_path: Path, option: tuple[str, str]) -> None:
+    state = tmp_path / "device.json"
+    result = _dmproto("device", "--server", "http://127.0.0.1:1/dm", "--state", str(state),
+                      *option)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not state.exists()

@@ -376,6 +376,8 @@ class _Device:
                              ask=_ask_terminal if args.ui == "prompt" else None)
         self.trace = (Trace(Path(args.trace), show_credentials=args.show_credentials)
                       if args.trace else None)
+        self.scheme: str | None = None
+        self.config()  # bad sizes are usage errors before any file is written
         self.save()  # a new state file exists from the start
 
     def observe(self, request: HttpRequest, response: HttpResponse | None) -> None:
@@ -398,11 +400,12 @@ class _Device:
         )
         credentials, scheme = config.credentials, config.auth_scheme
         self.app.username = credentials.username if credentials is not None else None
-        if credentials is not None and scheme is not None:
-            self.app.say(2, f"authenticating as {credentials.username!r} ({scheme.value})")
+        self.scheme = scheme.value if credentials is not None and scheme is not None else None
         return config
 
     def run(self, session: ClientSession) -> int:
+        if self.scheme is not None:
+            self.app.say(2, f"authenticating as {self.app.username!r} ({self.scheme})")
         try:
             return _run_device_session(session, self.app, _server_url(self.args, self.tree),
                                        adapter=self.args.adapter, on_message=self.observe)
@@ -425,8 +428,8 @@ class _Device:
 
 def cmd_device(args: argparse.Namespace) -> int:
     """Connect once, or listen for Package 0 and run one session per push."""
-    if args.max_msg_size is not None and args.max_msg_size < 1:
-        raise _usage("--max-msg-size must be positive")
+    if args.max_obj_size < 1:
+        raise _usage("--max-obj-size must be positive")
     _adapter(args.adapter)  # a missing adapter is a usage error before anything runs
     device = _Device(args)
     if args.listen_udp is None:
