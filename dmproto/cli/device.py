@@ -71,7 +71,7 @@ from .tools import (
 __all__ = ["DeviceApp", "register"]
 
 #: DMAcc ``AAuthPref`` / ``AAuthType`` names of the ``--auth`` schemes
-#: (OMA-TS-DM_StdObj-V1_2 §5.3.1).
+#: (OMA-TS-DM_StdObj-V1_2_1, DMAcc AAuthPref and AppAuth/<X>/AAuthType).
 _AAUTH = {"md5": "DIGEST", "basic": "BASIC", "hmac": "HMAC"}
 _SCHEME_OF_AAUTH = {v: _SCHEMES[k] for k, v in _AAUTH.items()}
 
@@ -230,7 +230,7 @@ class DeviceApp:
             return
         for command in message.commands:
             if isinstance(command, Status) and command.cmd == "SyncHdr":
-                # OMA-TS-DM_Security-V1_2_1 §5.4: 212 accepted, 401/407 challenge.
+                # OMA-TS-DM_Security-V1_2_1 §5.1: 212 accepted, 401/407 a challenge.
                 if command.code == StatusCode.AUTHENTICATION_ACCEPTED:
                     self.log("device", f"authenticated as {self.username!r}")
                 elif command.code in (StatusCode.INVALID_CREDENTIALS,

@@ -5,7 +5,7 @@ and a wire trace (``--trace``).
   "device_id": ..., "nodes": [...]}`` holding every node of the management tree
   with its value and properties (ACL, Format, Type, Title, TStamp, VerNo, Scope,
   AccessType; OMA-TS-DM_TND-V1_2 §7). The DMAcc account and both nonces live in
-  the tree, where OMA-TS-DM_StdObj-V1_2 §5.3 puts them (``AppAuth/<X>/AAuthData``
+  the tree, where OMA-TS-DM_StdObj-V1_2_1 (DMAcc) puts them (``AppAuth/<X>/AAuthData``
   of the CLCRED and SRVCRED entries). It is written atomically: a temporary file
   in the same directory, fsync, ``os.replace``. A file that is not such a document
   is refused (exit 2), never replaced.
@@ -264,7 +264,7 @@ def _headers_text(first_line: str, headers: tuple[tuple[str, str], ...], show: b
         if not show and name.lower() in _REDACTED_HEADERS:
             value = "REDACTED"
         elif not show and name.lower() == "x-syncml-hmac":
-            # OMA-TS-DM_Security-V1_2_1 §5.5.1: the mac= part is the digest.
+            # OMA-TS-DM_Security-V1_2_1, HMAC integrity: the mac= part is the digest.
             value = _MAC.sub(r"\1REDACTED", value)
         lines.append(f"{name}: {value}")
     return "\n".join(lines) + "\n"
@@ -295,7 +295,7 @@ class Trace:
     Each message is saved as sent (``.xml`` or ``.wbxml``, the latter with its
     decoded ``.xml`` beside it) with its HTTP start line and headers (``.headers``).
     Unless ``show_credentials``, the SyncHdr Cred Data (OMA-TS-DM_Security-V1_2_1
-    §5.3: for Basic it is the password, merely base64-encoded) is overwritten with
+    §5.1: for Basic it is the password, merely base64-encoded) is overwritten with
     ``*`` of the same length, and the HMAC ``mac=`` and any Authorization header are
     replaced by ``REDACTED``.
     """
