@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import queue
 import sys
 import threading
 from collections.abc import Callable
@@ -377,6 +378,8 @@ class _Device:
         self.trace = (Trace(Path(args.trace), show_credentials=args.show_credentials)
                       if args.trace else None)
         self.scheme: str | None = None
+        #: The listener thread reads the DMAcc while a session may be changing the tree.
+        self.lock = threading.Lock()
         self.config()  # bad sizes are usage errors before any file is written
         self.save()  # a new state file exists from the start
 
@@ -406,15 +409,17 @@ class _Device:
     def run(self, session: ClientSession) -> int:
         if self.scheme is not None:
             self.app.say(2, f"authenticating as {self.app.username!r} ({self.scheme})")
-        try:
-            return _run_device_session(session, self.app, _server_url(self.args, self.tree),
-                                       adapter=self.args.adapter, on_message=self.observe)
-        finally:
-            self.save()
+        with self.lock:
+            try:
+                return _run_device_session(session, self.app, _server_url(self.args, self.tree),
+                                           adapter=self.args.adapter, on_message=self.observe)
+            finally:
+                self.save()
 
     def secret(self, server_id: str) -> ServerSecret | None:
         """Package 0 lookup: the SRVCRED secret and nonce of a known server."""
-        account = find_account(self.tree, server_id)
+        with self.lock:
+            account = find_account(self.tree, server_id)
         if account is None:
             return None
         nonce = _b64(self.args.nonce) if self.args.nonce else account.server_nonce or b""
@@ -426,6 +431,14 @@ class _Device:
         self.app.say(1, f"Package 0{sender} ignored: {push.reason.value}")
 
 
+def _next_push(pushes: queue.Queue[PushAccepted]) -> PushAccepted:
+    while True:  # short waits, so Ctrl-C is seen
+        try:
+            return pushes.get(timeout=0.5)
+        except queue.Empty:
+            continue
+
+
 def cmd_device(args: argparse.Namespace) -> int:
     """Connect once, or listen for Package 0 and run one session per push."""
     if args.max_obj_size < 1:
@@ -435,14 +448,8 @@ def cmd_device(args: argparse.Namespace) -> int:
     if args.listen_udp is None:
         return device.run(ClientSession(device.config()))
     sync = _adapter("sync")
-    pushes: list[PushAccepted] = []
-    arrived = threading.Event()
-
-    def on_push(accepted: PushAccepted) -> None:
-        pushes.append(accepted)
-        arrived.set()
-
-    with sync.PushListener(device.secret, on_push, host=args.host, udp_port=args.listen_udp,
+    pushes: queue.Queue[PushAccepted] = queue.Queue()
+    with sync.PushListener(device.secret, pushes.put, host=args.host, udp_port=args.listen_udp,
                            http_port=args.listen_http, on_ignored=device.ignored) as listener:
         where = f"udp {args.host}:{listener.udp_port}"
         if listener.http_url:
@@ -450,10 +457,7 @@ def cmd_device(args: argparse.Namespace) -> int:
         device.app.say(1, f"listening for Package 0 on {where}")
         status = 0
         for _ in range(args.count):
-            while not arrived.wait(0.5):
-                pass
-            arrived.clear()
-            accepted = pushes.pop(0)
+            accepted = _next_push(pushes)
             device.app.say(1, f"Package 0 from {accepted.notification.server_id} "
                            f"(session {accepted.notification.session_id_text}) verified with the "
                            f"{accepted.nonce_used.value} nonce")
