@@ -9,14 +9,30 @@ session reports what the device answered to each queued command with the same ty
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 
 import attrs
 
 from .codec.model import Item
 
-__all__ = ["CommandOutcome"]
+__all__ = ["CommandOutcome", "OutcomeNote"]
 
+
+class OutcomeNote(enum.Enum):
+    """What the session noticed about the peer's answer beyond its code (server
+    side: ``CommandCompleted.outcome.note``)."""
+
+    #: A non-final chunk of a large object we sent was answered with something
+    #: other than 213 (Chunked item accepted): no further chunk was sent and the
+    #: object was not delivered. ``code`` is a failure (the peer's code when it is
+    #: one, else 500); ``peer_code`` is what the peer answered
+    #: (OMA-TS-DM_Protocol-V1_2_1 "Large Object Handling").
+    LARGE_OBJECT_NOT_DELIVERED = "large-object-not-delivered"
+    #: The peer answered every command inside an Atomic but sent no Status for the
+    #: Atomic itself (a common omission, tolerated: ``ServerConfig.
+    #: tolerate_missing_atomic_status``); ``code`` is the worst inner code.
+    STATUS_MISSING = "status-missing"
 
 
 def _items(values: Iterable[Item]) -> tuple[Item, ...]:
@@ -45,3 +61,5 @@ class CommandOutcome:
     results: tuple[Item, ...] = attrs.field(default=(), converter=_items)
     status_items: tuple[Item, ...] = attrs.field(default=(), converter=_items)
     children: tuple[CommandOutcome, ...] = attrs.field(default=(), converter=_outcomes)
+    note: OutcomeNote | None = None
+    peer_code: int | None = None

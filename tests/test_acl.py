@@ -175,10 +175,10 @@ def test_acl_replace_syntax_error_is_400_and_root_cannot_be_cleared() -> None:
         tree.set_acl(".", "")
 
 
-def test_creator_without_parent_replace_gets_add_delete_replace() -> None:
+def test_creator_without_parent_replace_gets_add_delete_get_replace() -> None:
     tree = ManagementTree(root_acl="Add=*&Get=*")
     assert tree.execute(add_node("./mine"), server_id="s").code == 200
-    assert str(tree.node(("mine",)).acl) == "Add=s&Delete=s&Replace=s"  # type: ignore[union-attr]
+    assert str(tree.node(("mine",)).acl) == "Add=s&Delete=s&Get=s&Replace=s"  # type: ignore[union-attr]
     # the creator may now add below it and delete it; another server may not
     assert tree.execute(add("./mine/x", "1"), server_id="s").code == 200
     assert tree.execute(add("./mine/y", "1"), server_id="t").code == 425
@@ -198,7 +198,7 @@ def test_creator_with_parent_replace_gets_empty_acl_and_leaves_inherit() -> None
 def test_implicit_ancestors_get_creator_rule_once() -> None:
     tree = ManagementTree(root_acl="Add=*&Get=*")
     assert tree.execute(add("./a/b/c", "v"), server_id="s").code == 200
-    assert str(tree.node(("a",)).acl) == "Add=s&Delete=s&Replace=s"  # type: ignore[union-attr]
+    assert str(tree.node(("a",)).acl) == "Add=s&Delete=s&Get=s&Replace=s"  # type: ignore[union-attr]
     assert tree.node(("a", "b")).acl is None  # type: ignore[union-attr]
 
 

@@ -195,26 +195,28 @@ def test_server_abort_while_waiting_for_the_device(hostile: bool) -> None:
 @pytest.mark.parametrize(
     ("headers", "cred", "username", "scheme", "code"),
     [
-        # Other headers first; a malformed HMAC header: no username, challenged.
-        ([("x-other", "1"), ("x-syncml-hmac", "garbage")], "", None, None, 401),
+        # Other headers first; a malformed HMAC header: no username (the device id
+        # is the only name left), challenged.
+        ([("x-other", "1"), ("x-syncml-hmac", "garbage")], "", DEVICE_ID, None, 401),
         # A Cred of an unknown type: refused and challenged.
         (
             [],
             '<Cred><Meta><Type xmlns="syncml:metinf">x-unknown</Type></Meta><Data>x</Data></Cred>',
-            None,
+            DEVICE_ID,
             None,
             401,
         ),
     ],
 )
 def test_unusable_credentials_are_challenged(
-    headers: list[tuple[str, str]], cred: str, username: str | None, scheme: str | None, code: int
+    headers: list[tuple[str, str]], cred: str, username: str, scheme: str | None, code: int
 ) -> None:
     server = ServerSession(server_config())
     server.receive_message(device(PKG1, extra=cred), media_type=XML, headers=headers, now=0.0)
     (asked,) = drain(server)
     assert isinstance(asked, ev.AccountRequested)
     assert (asked.username, asked.scheme) == (username, scheme)
+    assert asked.username_source is ev.UsernameSource.DEVICE_ID
     required = AuthScheme.HMAC if headers else AuthScheme.MD5
     server.supply_account(account(auth_scheme=required, server_credentials=None))
     assert statuses(server)["0"] == code

@@ -315,7 +315,7 @@ def test_command_waits_for_room_instead_of_413_at_the_floor() -> None:
         server={"max_msg_size": floor},
         packages=[_reference_package()],
         answer=_reference_answer,
-    ).run()
+    ).run(max_rounds=200)  # (the server's commands wait for the device's whole package)
     assert [o.code for o in pair.completed().values()] == [200, 200, 200, 200]
     assert pair.completed()[2].results[0].data == _BIG
 

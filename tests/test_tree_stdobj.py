@@ -174,6 +174,6 @@ def test_account_created_by_server_commands_is_found() -> None:
     assert info is not None
     assert info.server_address == "http://127.0.0.1:80/Manage"
     assert info.client_password == "secret" and info.server_nonce == b"1234123412341234"
-    # SPEC §6.3 creator rule: the server without Replace on ./DMAcc owns its account
-    assert value(tree, f"{base}?prop=ACL", sid) == 425  # no Get for the creator by default
-    assert str(tree.node(("DMAcc", "SampleServer")).acl) == "Add=Scts&Delete=Scts&Replace=Scts"  # type: ignore[union-attr]
+    # OMA-TS-DM_TND-V1_2 §8.3.7.1 creator rule: the server without Replace on ./DMAcc
+    # owns its account (Get included, so it can read it back)
+    assert value(tree, f"{base}?prop=ACL", sid) == "Add=Scts&Delete=Scts&Get=Scts&Replace=Scts"

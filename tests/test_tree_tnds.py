@@ -332,4 +332,4 @@ def test_tnds_add_needs_add_right_where_it_attaches() -> None:
     out = tree.execute(Add(cmd_id="1", items=[tnds_item("./New/Deep", document)]), server_id=SRV)
     assert out.code == 200
     # the creator rule applies to the implicit interior node it attached below
-    assert str(tree.node(("New",)).acl) == "Add=srv&Delete=srv&Replace=srv"  # type: ignore[union-attr]
+    assert str(tree.node(("New",)).acl) == "Add=srv&Delete=srv&Get=srv&Replace=srv"  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ an HTTP status other than 200 ends the session.
 from __future__ import annotations
 
 from ..codec import Encoding
-from ..errors import DMError, LocalProtocolError
+from ..errors import DMError, LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..session import ClientSession, OutgoingMessage, SessionState
 from ..session.events import SessionEnded
@@ -122,25 +122,37 @@ class ClientDriver:
     def handle_response(self, response: HttpResponse, now: float) -> None:
         """Feed the server's HTTP response to the session.
 
+        A DM message that breaks a protocol rule (it does not decode, or the server
+        did something the protocol forbids) is not raised: the session ends
+        (``SessionEnded(PROTOCOL_ERROR, reason)``) and the next :meth:`poll` sends
+        the server an abort — the SyncHdr Status saying why and Alert 1223 with
+        Final (OMA-TS-DM_Protocol-V1_2_1 "Session Abort"). The response to that
+        abort is ignored.
+
         Raises:
             HttpStatusError: not HTTP 200 (the session is aborted: SPEC §7).
-            RemoteProtocolError: the body is not an acceptable DM message (the
-                session is aborted).
+            MalformedMessageError: the body is not a DM message at all (a wrong
+                media type, too large; the session is aborted).
         """
         self._awaiting = False
+        if self.session.state is SessionState.FINISHED:
+            return  # the answer to our abort: nothing follows an abort
         try:
             check_status(response.status)
             check_content_length(response.headers, self.limits.max_message_size)
             encoding = encoding_of(header_value(response.headers, "content-type"), response.body)
+        except DMError:
+            self.fail(now)
+            raise
+        try:
             self.session.receive_message(
                 response.body,
                 media_type=_media_type(encoding),
                 headers=message_headers(response.headers),
                 now=now,
             )
-        except DMError:
-            self.fail(now)
-            raise
+        except RemoteProtocolError:
+            self.session.abort()  # sent by the next poll()
 
     def fail(self, now: float) -> None:
         """The exchange failed (network error, timeout, cancellation): abort the session.

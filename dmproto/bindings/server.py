@@ -25,9 +25,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from ..errors import DMError, RemoteProtocolError
+from ..errors import DMError, MalformedMessageError, RemoteProtocolError
 from ..session import ServerConfig, ServerSession, SessionState
-from ..session.events import Event
+from ..session.events import EndReason, Event
 from .http import (
     HttpRequest,
     HttpResponse,
@@ -75,6 +75,13 @@ class _Entry:
     token: str
     key: tuple[str, str]
     busy: bool = False
+    #: Earlier sessions of this device (same token or SessionID) that ended in an
+    #: authentication failure (see ``ServerEndpoint._retry``).
+    retries: int = 0
+
+
+#: How a session must have ended for the device's retry to open a new one.
+_RETRYABLE = frozenset({EndReason.AUTHENTICATION_FAILED, EndReason.REJECTED})
 
 
 class Exchange:
@@ -196,6 +203,9 @@ class ServerEndpoint:
         self.max_sessions = max_sessions
         self._by_token: dict[str, _Entry] = {}
         self._by_key: dict[tuple[str, str], _Entry] = {}
+        #: Sessions that ended in an authentication failure, by token and by key:
+        #: how many did so far (see ``_retry``).
+        self._failed: dict[str | tuple[str, str], tuple[tuple[str, str], int]] = {}
 
     @property
     def max_body(self) -> int:
@@ -220,7 +230,9 @@ class ServerEndpoint:
         """Route ``request`` and feed it to its session.
 
         Returns an :class:`Exchange` to pump, or an error response when the request
-        cannot reach a session (405, 404, 409, 413, 415, 400, 503).
+        cannot reach a session (405, 404, 409, 413, 415, 400, 503). A body the
+        session refuses (it does not decode, or breaks a protocol rule) still gets
+        an Exchange: its response is the session's DM abort, in HTTP 200.
         """
         opened = self._open(request, now)
         if isinstance(opened, HttpResponse):
@@ -236,9 +248,7 @@ class ServerEndpoint:
         try:
             check_content_length(request.headers, self.max_body)
             encoding = encoding_of(header_value(request.headers, "content-type"), request.body)
-            entry = self._route(
-                request, routing_key(request, param=TOKEN_PARAM, limits=self.config.limits)
-            )
+            entry = self._route(request, self._routing_key(request))
         except _Refused as refused:
             return refused.response
         except RemoteProtocolError as exc:
@@ -250,34 +260,70 @@ class ServerEndpoint:
         exchange = Exchange(self, entry, request)
         if self.on_message is not None:
             self.on_message(request, None, entry.session)
-        # A refused message ends the session itself (PROTOCOL_ERROR) and it still
-        # owes the device its abort message (SPEC §3.9), built by poll().
-        with contextlib.suppress(DMError):
+        try:
             entry.session.receive_message(
                 request.body,
                 media_type=encoding.media_type,
                 headers=message_headers(request.headers),
                 now=now,
             )
+        except RemoteProtocolError:
+            # A refused message ends the session itself (PROTOCOL_ERROR); the device
+            # still gets a DM answer, not an HTTP error: the SyncHdr Status saying
+            # why and Alert 1223 with Final (OMA-TS-DM_Protocol-V1_2_1 "Session
+            # Abort"), built by poll().
+            with contextlib.suppress(DMError):
+                entry.session.abort()
         return exchange
 
-    def _route(self, request: HttpRequest, route: RoutingKey) -> _Entry:
+    def _routing_key(self, request: HttpRequest) -> RoutingKey | None:
+        """The request's routing key; None for a message without a token that does
+        not decode (a fresh session answers it with a DM abort, see ``open``)."""
+        try:
+            return routing_key(request, param=TOKEN_PARAM, limits=self.config.limits)
+        except MalformedMessageError:
+            return None
+
+    def _route(self, request: HttpRequest, route: RoutingKey | None) -> _Entry:
+        if route is None:
+            # Unreadable: no key to find it by, nor to file it under.
+            return self._new_entry(request, ("", ""), keyed=False)
         if route.token is not None:
             entry = self._by_token.get(route.token) or self._restore(request, route.token)
-            if entry is None:
+            if entry is not None:
+                return entry
+            failed = self._failed.pop(route.token, None)
+            if failed is None:
                 raise _Refused(error_response(404, "unknown or expired DM session"))
-            return entry
+            key, retries = failed
+            self._failed.pop(key, None)
+            return self._new_entry(request, key, keyed=key != ("", ""), token=route.token,
+                                   retries=retries)
         # SPEC §3.5: SessionID + device (SyncHdr Source/LocURI) identify a session.
         key = (route.session_id or "", route.device_id or "")
         entry = self._by_key.get(key)
         if entry is not None:
             return entry
+        _, retries = self._failed.pop(key, (key, 0))
+        return self._new_entry(request, key, keyed=True, retries=retries)
+
+    def _new_entry(
+        self,
+        request: HttpRequest,
+        key: tuple[str, str],
+        *,
+        keyed: bool,
+        token: str | None = None,
+        retries: int = 0,
+    ) -> _Entry:
         if len(self._by_token) >= self.max_sessions:
             raise _Refused(error_response(503, "too many concurrent DM sessions"))
-        token = self.config.random_bytes(12).hex()
+        token = token or self.config.random_bytes(12).hex()
         entry = _Entry(session=ServerSession(self._config_for(request, token)), token=token,
-                       key=key)
-        self._remember(entry)
+                       key=key, retries=retries)
+        self._by_token[entry.token] = entry
+        if keyed:
+            self._by_key[entry.key] = entry
         return entry
 
     def _config_for(self, request: HttpRequest, token: str) -> ServerConfig:
@@ -358,6 +404,28 @@ class ServerEndpoint:
         self._by_token.pop(entry.token, None)
         if self._by_key.get(entry.key) is entry:
             del self._by_key[entry.key]
+        self._retry(entry)
+
+    def _retry(self, entry: _Entry) -> None:
+        """Let the device retry after an authentication failure.
+
+        OMA-TS-DM_Security-V1_2_1 "Authentication": a client whose credentials were
+        refused may send them again, a bounded number of times. The refused session
+        has ended (unknown account, or wrong credentials too often), but the
+        device's retry — same SessionID, new credentials, to the RespURI it was
+        given — opens a new session (a new ``AccountRequested``) instead of meeting
+        an HTTP 404, up to ``max_auth_attempts`` times per device session (kept in
+        this process only).
+        """
+        if entry.session.end_reason not in _RETRYABLE:
+            return
+        if entry.retries + 1 >= self.config.max_auth_attempts:
+            return
+        while len(self._failed) >= 2 * self.max_sessions:
+            del self._failed[next(iter(self._failed))]  # the oldest
+        self._failed[entry.token] = (entry.key, entry.retries + 1)
+        if entry.key != ("", ""):
+            self._failed[entry.key] = (entry.key, entry.retries + 1)
 
 
 class _Refused(Exception):

@@ -365,7 +365,7 @@ class ServerApp:
         if self.scheme is None:
             session.supply_account(Account(credentials=None, **common))
             return
-        username = event.username or event.device_id
+        username = event.username  # the device id when nothing named a user
         password = self.accounts(username)
         if password is None:
             self.log("server", f"unknown account {username!r}: device rejected")

@@ -18,6 +18,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from .guard import check_message_size
 from .mapping import message_from_element, message_to_element
 from .model import Message
+from .utf16 import is_utf16_xml
 from .wbxml import WbxmlOptions, parse_wbxml, serialize_wbxml
 from .xml import parse_xml, serialize_xml
 
@@ -46,11 +47,14 @@ def detect_encoding(data: bytes) -> Encoding:
     """Tell XML from WBXML by the first bytes.
 
     WBXML starts with its version byte (0x01–0x03, SPEC.md §2.1); XML with ``<``,
-    optionally after a UTF-8 byte-order mark or white space.
+    optionally after a UTF-8 byte-order mark or white space, or is UTF-16 (a
+    byte-order mark, or ``<?`` in UTF-16 without one: see :mod:`.utf16`).
 
     Raises:
         MalformedMessageError: ``detect.unknown`` when it is neither.
     """
+    if is_utf16_xml(data):
+        return Encoding.XML
     if data[:1] in (b"\x00", b"\x01", b"\x02", b"\x03"):
         return Encoding.WBXML
     head = data[:256]

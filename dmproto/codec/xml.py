@@ -40,8 +40,10 @@ offset as ``position``): ``limit.message-size``, ``limit.depth``,
 ``limit.elements``, ``limit.data-size``, ``xml.entity`` (entity declaration),
 ``xml.external`` (external reference), ``xml.dtd``, ``xml.syntax`` (not well-formed,
 including undefined entities and truncation), ``xml.encoding`` (a declared encoding
-expat cannot read, or Data markup in a document whose encoding is not
-ASCII-compatible, such as UTF-16: raw slicing needs ASCII markup bytes).
+expat cannot read, invalid or self-contradicting UTF-16 (see :mod:`.utf16`), or
+Data markup in a document whose encoding is not ASCII-compatible: raw slicing
+needs ASCII markup bytes). UTF-16 documents are transcoded to UTF-8 first (after
+the size check on the bytes received); their error positions are UTF-8 offsets.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from ..errors import EncodeError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from .element import NAMESPACE_PAGES, PAGE_NAMESPACES, CodePage, Element, make_element
 from .guard import check_message_size
+from .utf16 import utf16_to_utf8
 
 __all__ = ["parse_xml", "serialize_xml"]
 
@@ -402,7 +405,9 @@ def parse_xml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Element:
         MalformedMessageError: ``limit.*`` or ``xml.*`` (see the module docstring),
             with the byte offset of the problem as ``position``.
     """
-    check_message_size(len(data), limits, "document")
+    check_message_size(len(data), limits, "document")  # the bytes as received
+    # UTF-16 (with a byte-order mark, or declared): read as UTF-8, see utf16.py.
+    data = utf16_to_utf8(data) or data
     try:
         try:
             return _parse_once(data, limits)

@@ -36,6 +36,7 @@ __all__ = [
     "NoncePolicy",
     "NonceUsed",
     "basic_credential",
+    "basic_username",
     "compute_mac",
     "md5_credential",
     "nested_digest",
@@ -164,6 +165,20 @@ def _match(
 def basic_credential(creds: Credentials) -> str:
     """``syncml:auth-basic`` Cred Data: ``B64(username:password)`` (SPEC §4.2)."""
     return b64encode_text(_user_pass(creds.username, creds.password))
+
+
+def basic_username(data: str) -> str | None:
+    """The user name inside Basic Cred *data* (``B64(username:password)``,
+    OMA-TS-DM_Security-V1_2_1 §5.1): the text before the first ``:``; None when
+    *data* is not base64 of UTF-8 text holding a ``:`` (a user name cannot contain
+    one, RFC 7617 §2)."""
+    raw = _received_digest(data)
+    if raw is None or b":" not in raw:
+        return None
+    try:
+        return raw.split(b":", 1)[0].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def verify_basic(data: str, creds: Credentials) -> bool:

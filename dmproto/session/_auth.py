@@ -21,6 +21,7 @@ from ..security import (
     NoncePolicy,
     NonceUsed,
     basic_credential,
+    basic_username,
     build_hmac_header,
     format_hmac_header,
     md5_credential,
@@ -29,8 +30,17 @@ from ..security import (
     verify_mac,
     verify_md5,
 )
+from .events import UsernameSource
 
-__all__ = ["Verdict", "build_cred", "challenge", "header_value", "hmac_headers", "verify_peer"]
+__all__ = [
+    "Verdict",
+    "account_name",
+    "build_cred",
+    "challenge",
+    "header_value",
+    "hmac_headers",
+    "verify_peer",
+]
 
 
 class Verdict(enum.Enum):
@@ -85,6 +95,28 @@ def hmac_username(headers: Sequence[tuple[str, str]]) -> str | None:
         return parse_hmac_header(value).username
     except MalformedMessageError:
         return None
+
+
+def account_name(header: SyncHdr, headers: Sequence[tuple[str, str]]) -> tuple[str, UsernameSource]:
+    """The account name a device's Package 1 asks for, and where it was read.
+
+    OMA-TS-DM_Security-V1_2_1 §5.1: a Basic Cred carries ``B64(user:password)``,
+    so its user name is the one the credential is checked against (LocName may be
+    absent or differ). An MD5 Cred carries only a digest: its sender names the
+    user in SyncHdr Source LocName; with HMAC the transport header names it too.
+    Without any of these only the device id (Source LocURI) is left.
+    """
+    cred = header.cred
+    if cred is not None and cred_scheme(cred) is AuthScheme.BASIC:
+        name = basic_username(cred.data)
+        if name is not None:
+            return name, UsernameSource.CREDENTIAL
+    if header.source.loc_name:
+        return header.source.loc_name, UsernameSource.LOC_NAME
+    name = hmac_username(headers)
+    if name is not None:
+        return name, UsernameSource.HMAC_HEADER
+    return header.source.loc_uri, UsernameSource.DEVICE_ID
 
 
 def cred_scheme(cred: Cred) -> AuthScheme | None:

@@ -11,6 +11,7 @@ application is a :class:`LocalProtocolError`.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -31,7 +32,7 @@ from ..codec.model import (
 )
 from ..codes import AlertCode, StatusCode
 from ..errors import LocalProtocolError, RemoteProtocolError
-from ..outcome import CommandOutcome
+from ..outcome import CommandOutcome, OutcomeNote
 from ..security import AuthScheme
 from . import _auth
 from ._b64 import b64_command
@@ -81,6 +82,11 @@ class Endpoint(Handshake, abc.ABC):
     def state(self) -> SessionState:
         """``ACTIVE`` until the session ended (``SessionEnded`` queued)."""
         return SessionState.FINISHED if self._s.ended is not None else SessionState.ACTIVE
+
+    @property
+    def end_reason(self) -> EndReason | None:
+        """Why the session ended (as in its ``SessionEnded``), None while active."""
+        return self._s.ended
 
     @property
     def session_id(self) -> str:
@@ -179,6 +185,7 @@ class Endpoint(Handshake, abc.ABC):
         s = self._s
         if s.ended is not None and not s.abort_pending:
             return  # SPEC §3.9: after the end any message is ignored
+        message: Message | None = None
         try:
             if s.our_turn:
                 raise RemoteProtocolError(
@@ -197,6 +204,8 @@ class Endpoint(Handshake, abc.ABC):
             if s.ended is None:
                 self._end(EndReason.PROTOCOL_ERROR, exc.reason)
             s.our_turn = True
+            self._error_status(message.header if message is not None else None, body,
+                               media_type, exc)
             raise
 
     def messages_to_send(self, now: float) -> list[OutgoingMessage]:
@@ -222,6 +231,45 @@ class Endpoint(Handshake, abc.ABC):
         if not self._ready():
             return []
         return [self._send(now, final=s.peer_final)]
+
+    def _error_status(
+        self, header: SyncHdr | None, body: bytes, media_type: str, exc: RemoteProtocolError
+    ) -> None:
+        """The SyncHdr Status an abort after a peer protocol error carries.
+
+        OMA-TS-DM_Protocol-V1_2_1 "Session Abort": the abort answers the peer's
+        message; its SyncHdr Status says why (400, or the error's own 4xx/5xx
+        code). A message that did not decode is answered from what can still be
+        read of its SyncHdr (SessionID, MsgID, Source), else from the session.
+        """
+        s = self._s
+        code = exc.status_hint if exc.status_hint and exc.status_hint >= 400 else 400
+        if header is not None:
+            session_id: str | None = header.session_id
+            msg_id: str | None = header.msg_id
+            target: str | None = header.target.loc_uri
+            source: str | None = header.source.loc_uri
+        else:
+            session_id, msg_id, source = _peek_header(body)
+            target = None
+        msg_ref = msg_id or str(s.last_peer_msg_id + 1)
+        if not s.session_id:
+            # The server's first message: answer in its session and encoding.
+            s.session_id = session_id or "0"
+            if self._config.encoding is None:
+                # (the media type it was sent with: the body may not tell)
+                s.encoding = next(
+                    (e for e in Encoding if e.media_type == media_type), s.encoding
+                )
+        self._peer_source(source)
+        s.issued_nonce = None  # a Chal in the replaced Status never reaches the peer
+        s.hdr_status = Status(
+            cmd_id=None, msg_ref=msg_ref, cmd_ref="0", cmd="SyncHdr", code=code,
+            target_refs=(target,) if target else (), source_refs=(source,) if source else (),
+        )
+
+    def _peer_source(self, source: str | None) -> None:
+        """Hook: the Source/LocURI of a peer message refused as a protocol error."""
 
     # ------------------------------------------------------------ role hooks
 
@@ -253,8 +301,16 @@ class Endpoint(Handshake, abc.ABC):
         """SPEC §3.7: while the peer's package is open and we have no command of our
         own to send, ask for its next message with Alert 1222."""
         s = self._s
-        if not s.peer_final and all(isinstance(u.command, Status | Results) for u in s.out):
+        if not s.peer_final and all(
+            isinstance(u.command, Status | Results) or self._holds(u) for u in s.out
+        ):
             s.out.append(Unit(command=Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)))
+
+    def _holds(self, unit: Unit) -> bool:
+        """Whether *unit* waits until the peer's package is closed (a server's own
+        commands while the device sends a multi-message package, OMA-TS-DM_Protocol-
+        V1_2_1 §2.1: the Next-Message answer holds only Statuses and Alert 1222)."""
+        return self._role == "server" and not self._s.peer_final and unit.handle is not None
 
     def _note_final(self, final: bool) -> None:
         """SPEC §3.7: track whether the peer's package is closed. A message without
@@ -462,11 +518,20 @@ class Endpoint(Handshake, abc.ABC):
             del s.sent[key]
         if sent.lo_id is not None and status.code == StatusCode.CHUNKED_ITEM_ACCEPTED:
             return
-        if sent.lo_id is not None:
-            self._drop_lo_out(sent.lo_id)
+        code = status.code
         tracked = s.tracked.get(sent.handle) if sent.handle is not None else None
+        if sent.lo_id is not None:
+            # OMA-TS-DM_Protocol-V1_2_1 "Large Object Handling": the receiver accepts
+            # each non-final chunk with 213; any other answer ends the object — no
+            # further chunk is sent, and the command failed whatever the code said
+            # (a 200 here means the peer kept only part of the object).
+            self._drop_lo_out(sent.lo_id)
+            if tracked is not None:
+                tracked.notes[sent.path] = (OutcomeNote.LARGE_OBJECT_NOT_DELIVERED, code)
+            if code < 300:
+                code = StatusCode.COMMAND_FAILED
         if tracked is not None:
-            tracked.codes[sent.path] = status.code
+            tracked.codes[sent.path] = code
             tracked.status_items[sent.path] = status.items
 
     def _complete_tracked(self) -> None:
@@ -514,7 +579,8 @@ class Endpoint(Handshake, abc.ABC):
             s.out = [
                 attrs.evolve(unit, command=b64_command(unit.command)) for unit in s.out
             ]
-        units = s.out
+        units = [unit for unit in s.out if not self._holds(unit)]
+        held = [unit for unit in s.out if self._holds(unit)]
         header = self._header()
         lead: list[Command] = [s.hdr_status] if s.hdr_status is not None else []
         # SPEC §3.6: an auth-failure answer holds only Statuses; it is never split.
@@ -524,6 +590,7 @@ class Endpoint(Handshake, abc.ABC):
             header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
             final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
             fresh_ref=s.peer_msg_ref, chal_recurs=s.peer_scheme is AuthScheme.HMAC,
+            close=self._role == "server",
         )
         backlog = sum(isinstance(u.command, Status) for u in assembly.rest)
         s.stalls = s.stalls + 1 if self._stalled(assembly, backlog) else 0
@@ -563,7 +630,7 @@ class Endpoint(Handshake, abc.ABC):
                     path=path,
                     lo_id=taken.unit.lo_id if taken.partial else None,
                 )
-        s.out = list(assembly.rest)
+        s.out = [*assembly.rest, *held]
         s.our_closed = assembly.message.final
         s.next_msg_id += 1
         s.hdr_status = None
@@ -631,6 +698,24 @@ def _idle(command: Command) -> bool:
     return isinstance(command, Status) or (
         isinstance(command, Alert) and command.code == AlertCode.NEXT_MESSAGE
     )
+
+
+#: SyncHdr fields read leniently from a message that did not decode (XML only;
+#: bounded: the SyncHdr is at the start of the message).
+_PEEK_SESSION = re.compile(rb"<SessionID>\s*([^<>\s]{1,64})\s*</SessionID>")
+_PEEK_MSG = re.compile(rb"<MsgID>\s*([0-9]{1,9})\s*</MsgID>")
+_PEEK_SOURCE = re.compile(rb"<Source>\s*<LocURI>\s*([^<>\s]{1,255})\s*</LocURI>")
+
+
+def _peek_header(body: bytes) -> tuple[str | None, str | None, str | None]:
+    """SessionID, MsgID and Source/LocURI of an undecodable XML SyncHdr, if readable."""
+    head = body[:4096].split(b"<SyncBody", 1)[0]
+    found: list[str | None] = []
+    for pattern in (_PEEK_SESSION, _PEEK_MSG, _PEEK_SOURCE):
+        match = pattern.search(head)
+        text = match.group(1).decode("utf-8", "replace") if match else ""
+        found.append(text if text.isprintable() and text else None)
+    return found[0], found[1], found[2]
 
 
 def _lo_key(command: ItemCommand | Results) -> tuple[str, str | None, str | None]:

@@ -48,8 +48,12 @@ class Handshake:
         header = message.header
         chal = None
         if chal_scheme is not None:
-            nonce = new_nonce(self._config.random_bytes)
-            self._s.issued_nonce = nonce
+            nonce = b""
+            if chal_scheme is not AuthScheme.BASIC:
+                # OMA-TS-DM_Security-V1_2_1 §5.1: a basic Chal carries no NextNonce,
+                # so nothing is issued (nor reported to be persisted).
+                nonce = new_nonce(self._config.random_bytes)
+                self._s.issued_nonce = nonce
             chal = _auth.challenge(chal_scheme, nonce)
         self._s.hdr_status = Status(
             cmd_id=None,
@@ -138,6 +142,10 @@ class Handshake:
             return PeerCheck.OK
         chal = Challenge.from_chal(hdr.chal) if hdr.chal is not None else None
         if hdr.code in (StatusCode.INVALID_CREDENTIALS, StatusCode.MISSING_CREDENTIALS):
+            # OMA-TS-DM_Security-V1_2_1 §5.1: the peer refused our credentials and
+            # challenged us (e.g. our stored nonce is stale after a device reset). We
+            # answer with its NextNonce at once (the server also sends the refused
+            # commands again: not executed), at most max_auth_attempts times.
             s.attempts += 1
             if (
                 chal is None

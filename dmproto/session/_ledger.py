@@ -16,7 +16,7 @@ import attrs
 
 from ..codec.model import Atomic, Command, Item, ItemCommand, Results, Sequence, Status
 from ..errors import LocalProtocolError
-from ..outcome import CommandOutcome
+from ..outcome import CommandOutcome, OutcomeNote
 
 __all__ = [
     "Answer",
@@ -176,6 +176,9 @@ class Tracked:
     results: dict[str, list[Item]] = attrs.field(factory=dict)
     #: Large Results still being reassembled for this handle.
     open_results: int = 0
+    #: Paths whose answer was not the plain Status it should have been: the note
+    #: and the code the peer actually sent (None when it sent none).
+    notes: dict[str, tuple[OutcomeNote, int | None]] = attrs.field(factory=dict)
 
     def complete(self) -> bool:
         """Every command in the tree has its Status and no Results are in flight."""
@@ -186,8 +189,11 @@ class Tracked:
     def outcome(self, command: Command | None = None, path: str = ROOT) -> CommandOutcome:
         """The :class:`CommandOutcome` assembled from what arrived."""
         command = self.command if command is None else command
+        note, peer_code = self.notes.get(path, (None, None))
         return CommandOutcome(
             code=self.codes.get(path, 0),
+            note=note,
+            peer_code=peer_code,
             results=self.results.get(path, ()),
             status_items=self.status_items.get(path, ()),
             children=[

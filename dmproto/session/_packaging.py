@@ -307,9 +307,12 @@ def assemble(
     truncate: bool = False,
     fresh_ref: str | None = None,
     chal_recurs: bool = False,
+    close: bool = False,
 ) -> Assembly:
     """Build the next message: *lead* (SyncHdr Status, always sent) then as many
-    *units* as fit in *limit* bytes; Final only when *final* and everything fits.
+    *units* as fit in *limit* bytes; Final only when *final* and everything fits —
+    or, with *close* (a server), when what is left is only our own commands (see
+    the end of this function).
     *fresh_ref* is the MsgID of the peer message our newest Statuses answer (they
     recur in every message of a Next-Message exchange). *chal_recurs*: our SyncHdr
     Status carries a Chal in every message (HMAC, SPEC §4.4), not only this once.
@@ -413,15 +416,33 @@ def assemble(
                 final=final,
                 next_lo_id=next_lo_id,
                 fresh_ref=fresh_ref,
+                chal_recurs=chal_recurs,
+                close=close,
             )
             return attrs.evolve(after, rejected=(units[k], *after.rejected))
     # (Here there is always a lead: only Package 1 has none, and it goes out before
     # the peer's MaxMsgSize is known. A lead-only message still makes progress: the
     # next one has more room, without Chal/Cred.)
     sent = units[:k] + ([extra] if extra is not None else [])
-    message, body, ids = _encode(header, lead, sent, None, False, encoding)
+    chunking = extra is not None and bool(remainder) and extra.lo_id is not None
+    left = (*remainder, *units[consumed:])
+    # OMA-TS-DM_Protocol-V1_2_1 §2.1 "Multiple Messages In Package": a server may
+    # not send new commands to a client that has not yet returned a Status for the
+    # previous ones, so a server package is one message except while a Large
+    # Object is sent (chunk: no Final) or Statuses are still owed (a Next-Message
+    # exchange). Commands that do not fit close the package with Final (measured
+    # with it: *final*) and go, in order, into the next package. Never with no
+    # command of ours in it: a Final package without commands ends the session.
+    closing = (
+        close
+        and final
+        and not chunking
+        and not any(isinstance(u.command, Status) for u in left)
+        and any(u.handle is not None for u in sent)
+    )
+    message, body, ids = _encode(header, lead, sent, None, closing, encoding)
     taken = tuple(
-        Taken(unit=u, ids=tuple(i), partial=u is extra and bool(remainder) and u.lo_id is not None)
+        Taken(unit=u, ids=tuple(i), partial=u is extra and chunking)
         for u, i in zip(sent, ids, strict=True)
     )
-    return Assembly(message=message, body=body, taken=taken, rest=(*remainder, *units[consumed:]))
+    return Assembly(message=message, body=body, taken=taken, rest=left)

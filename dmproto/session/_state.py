@@ -130,7 +130,6 @@ class State:
     initial: list[Command] = attrs.field(factory=list)
     # Server.
     device_id: str | None = None
-    username: str | None = None
     held: HeldMessage | None = None
     account_known: bool = False
     package: int = 1

@@ -174,7 +174,10 @@ class ClientSession(Endpoint):
             self._terminate_auth("server authentication failed")
             return
         ours = self._read_our_auth(hdr)
-        if ours is PeerCheck.TERMINATE:
+        # OMA-TS-DM_Protocol-V1_2_1 "Session Abort": an abort ends the session as an
+        # abort, whatever its SyncHdr Status says (after a protocol error of ours
+        # it says why: 400).
+        if ours is PeerCheck.TERMINATE and not any(_is_abort(c) for c in commands):
             self._terminate_auth(f"server refused our credentials ({hdr.code if hdr else 0})")
             return
         if ours is PeerCheck.OK and hdr is not None:
@@ -267,3 +270,7 @@ class ClientSession(Endpoint):
         # SPEC §4.1: the client just stops; nothing more is sent.
         self._s.our_turn = False
         self._end(EndReason.AUTHENTICATION_FAILED, detail)
+
+
+def _is_abort(command: Command) -> bool:
+    return isinstance(command, Alert) and command.code == AlertCode.SESSION_ABORT

@@ -150,3 +150,9 @@ class ServerConfig(_Common):
     encoding: Encoding | None = None
     #: Generic Alert Meta Types we accept (others get 415); None = accept all.
     generic_alert_types: frozenset[str] | None = None
+    #: Tolerance (on by default): a device that answers every command inside an
+    #: Atomic but sends no Status for the Atomic itself (OMA-TS-DM_RepPro-V1_2_1
+    #: "Atomic" requires one) does not end the session; the Atomic completes with
+    #: its worst inner code and ``OutcomeNote.STATUS_MISSING``. False: the missing
+    #: Status is a protocol error (``session.missing-status``).
+    tolerate_missing_atomic_status: bool = True

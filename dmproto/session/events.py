@@ -37,6 +37,7 @@ __all__ = [
     "PackageCompleted",
     "PeerAuthenticated",
     "SessionEnded",
+    "UsernameSource",
 ]
 
 
@@ -49,6 +50,21 @@ class NonceRole(enum.Enum):
     #: The nonce the *server* uses to build its credentials (SRVCRED AAuthData),
     #: issued by the client in a Chal; also keys the Package 0 digest.
     SERVER = "server"
+
+
+class UsernameSource(enum.Enum):
+    """Where ``AccountRequested.username`` was read from (Package 1)."""
+
+    #: The user name inside a ``syncml:auth-basic`` Cred (``B64(user:password)``,
+    #: OMA-TS-DM_Security-V1_2_1 §5.1): the name the credential is checked against.
+    CREDENTIAL = "credential"
+    #: The SyncHdr Source LocName, where the sender of an MD5 Cred puts its user
+    #: name (OMA-TS-DM_Security-V1_2_1 §5.1): a digest does not reveal it.
+    LOC_NAME = "loc-name"
+    #: The ``username`` of the ``x-syncml-hmac`` transport header (HMAC, no LocName).
+    HMAC_HEADER = "hmac-header"
+    #: Nothing named a user: ``username`` is the device id (SyncHdr Source LocURI).
+    DEVICE_ID = "device-id"
 
 
 #: ``SessionEnded.detail`` (reason ``PROTOCOL_ERROR``) when the peer's MaxMsgSize
@@ -152,13 +168,18 @@ class SessionEnded(Event):
 @final
 @attrs.frozen(kw_only=True)
 class AccountRequested(Event):
-    """(Server) Package 1 arrived from ``device_id``: look up that device's account
-    and call ``supply_account(account)`` or ``reject_device()``. ``username`` is the
-    SyncHdr Source/LocName (or the HMAC header username); ``scheme`` the Cred
-    Meta Type received (``None`` when the device sent no credentials)."""
+    """(Server) Package 1 arrived from ``device_id``: look up the account called
+    ``username`` and call ``supply_account(account)`` or ``reject_device()``.
+
+    ``username_source`` says where the name was read: the Basic credential itself
+    (it names its user), else the SyncHdr Source LocName (MD5, HMAC), else the HMAC
+    header's username, else the device id (``username == device_id``). ``scheme``
+    is the Cred Meta Type received (``None`` when the device sent no credentials).
+    """
 
     device_id: str
-    username: str | None
+    username: str
+    username_source: UsernameSource
     scheme: str | None
 
 

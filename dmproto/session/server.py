@@ -32,12 +32,12 @@ from ..codec.model import (
 )
 from ..codes import AlertCode, StatusCode
 from ..errors import LocalProtocolError, RemoteProtocolError
-from ..outcome import CommandOutcome
+from ..outcome import CommandOutcome, OutcomeNote
 from ..security import AuthScheme
 from . import _auth
 from ._core import Endpoint
 from ._handshake import PeerCheck
-from ._ledger import ROOT
+from ._ledger import ROOT, Tracked, child_commands
 from ._packaging import Unit
 from ._state import HeldMessage, LoIn, Phase, State
 from .config import Account, ServerConfig
@@ -206,6 +206,10 @@ class ServerSession(Endpoint):
             self._ask_next_message()
         return True
 
+    def _peer_source(self, source: str | None) -> None:
+        if self._s.device_id is None:
+            self._s.device_id = source  # our abort's SyncHdr Target, when readable
+
     def _terminate_auth(self, detail: str) -> None:
         # SPEC §4.1: terminate; the device still gets its (Status-only) response.
         self._s.end_after_send = EndReason.AUTHENTICATION_FAILED
@@ -219,7 +223,6 @@ class ServerSession(Endpoint):
             s.session_id = header.session_id
         if s.device_id is None:
             s.device_id = header.source.loc_uri
-            s.username = header.source.loc_name or _auth.hmac_username(headers)
         elif header.source.loc_uri != s.device_id:
             raise RemoteProtocolError("session.device", "another device in this session")
         s.our_turn = True
@@ -234,8 +237,12 @@ class ServerSession(Endpoint):
                 scheme = found.value if found is not None else None
             elif _auth.hmac_username(headers) is not None:
                 scheme = AuthScheme.HMAC.value
+            username, source = _auth.account_name(header, headers)
             self._emit(
-                AccountRequested(device_id=s.device_id, username=s.username, scheme=scheme)
+                AccountRequested(
+                    device_id=s.device_id, username=username, username_source=source,
+                    scheme=scheme,
+                )
             )
             return
         self._handle(message, body, headers)
@@ -277,6 +284,7 @@ class ServerSession(Endpoint):
             self._resend_refused()
         if message.final:
             # Results may trail their Status into a later message of the package.
+            self._tolerate_missing_atomic_status()
             self._complete_tracked()
         self._after_message()
 
@@ -403,12 +411,30 @@ class ServerSession(Endpoint):
                 again.append(Unit(command=tracked.command, handle=handle))
         s.out = [*again, *s.out]
 
+    def _tolerate_missing_atomic_status(self) -> None:
+        """OMA-TS-DM_RepPro-V1_2_1 "Atomic": the Atomic gets a Status of its own, yet
+        many devices answer only the commands inside it. Once the device's package
+        is closed no Status can follow, so with the tolerance on (the default,
+        ``ServerConfig.tolerate_missing_atomic_status``) such an Atomic completes
+        with its worst inner code, noted ``OutcomeNote.STATUS_MISSING``."""
+        s = self._s
+        if not self._config.tolerate_missing_atomic_status:
+            return
+        for handle in {sent.handle for sent in s.sent.values()}:
+            tracked = s.tracked.get(handle) if handle is not None else None
+            if tracked is not None:
+                _fill_atomic_status(tracked, tracked.command, ROOT)
+
     def _after_message(self) -> None:
         """After a device message: ask the application for the next package when
         the device's package is complete and nothing of ours is outstanding."""
         s = self._s
         if s.end_after_send is not None or not s.peer_final or s.out or s.phase is Phase.SETUP:
             return
+        # Every Status is in (a large object refused mid-way ends with a device
+        # message that has no Final: it answered our chunk message).
+        self._tolerate_missing_atomic_status()
+        self._complete_tracked()
         if any(sent.handle in s.tracked for sent in s.sent.values()):
             # SPEC §3.6: the device closed its package without a Status we need.
             raise RemoteProtocolError(
@@ -417,3 +443,21 @@ class ServerSession(Endpoint):
         s.phase = Phase.WAIT_APP
         self._emit(PackageCompleted(package=s.package))
 
+
+
+def _fill_atomic_status(tracked: Tracked, command: Command, path: str) -> int | None:
+    """The code of *command* at *path*, giving an Atomic whose every inner command
+    was answered its worst inner code when its own Status is missing; None while
+    anything else is missing (then nothing is filled in above it)."""
+    inner = [
+        _fill_atomic_status(tracked, child, f"{path}.{index}")
+        for index, child in enumerate(child_commands(command))
+    ]
+    if path in tracked.codes:
+        return tracked.codes[path]
+    if not isinstance(command, Atomic) or not inner or None in inner:
+        return None
+    worst = max(code for code in inner if code is not None)
+    tracked.codes[path] = worst
+    tracked.notes[path] = (OutcomeNote.STATUS_MISSING, None)
+    return worst

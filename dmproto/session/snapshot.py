@@ -24,7 +24,7 @@ from ..codec import Encoding
 from ..codec import model as _model
 from ..codes import AlertCode, StatusCode
 from ..errors import DMError, InvalidValueError
-from ..outcome import CommandOutcome
+from ..outcome import CommandOutcome, OutcomeNote
 from ..security import AuthScheme, Credentials
 from . import _ledger, _packaging, _state, events, ui
 
@@ -44,7 +44,7 @@ def _registry() -> tuple[dict[str, type], dict[str, type[enum.Enum]]]:
         cls.__name__: cls
         for cls in (
             Encoding, AlertCode, StatusCode, AuthScheme, events.EndReason, events.NonceRole,
-            ui.InputType, ui.EchoType, _state.Phase,
+            events.UsernameSource, ui.InputType, ui.EchoType, _state.Phase, OutcomeNote,
         )
     }
     return classes, enums

@@ -321,10 +321,19 @@ def _create_one(ctx: Ctx, path: Path, node: Node) -> None:
         and node.acl is None
         and not tree.allows(path[:-1], AclCommand.REPLACE, ctx.server_id)
     ):
-        # SPEC §6.3: a creator without Replace on the parent gets Add/Delete/Replace.
-        acl = Acl.grant(ctx.server_id, AclCommand.ADD, AclCommand.DELETE, AclCommand.REPLACE)
+        # OMA-TS-DM_TND-V1_2 §8.3.7.1 (new nodes): an interior node added by a server
+        # without Replace on the parent MUST get an ACL giving the creator Add, Delete
+        # and Replace. We grant Get as well: the same rule says the server SHOULD then
+        # give itself Delete, Get and Replace, and without Get every Get below the
+        # new node would answer 425 to the very server that created it.
+        acl = Acl.grant(ctx.server_id, *_CREATOR_RIGHTS)
         node = attrs.evolve(node, acl=acl)
     tree.add_node(path, node)
+
+
+#: What the creator of an interior node holds when it lacked Replace on the
+#: parent (see ``_create_one``).
+_CREATOR_RIGHTS = (AclCommand.ADD, AclCommand.DELETE, AclCommand.GET, AclCommand.REPLACE)
 
 
 def _format_family(fmt: NodeFormat) -> NodeFormat:

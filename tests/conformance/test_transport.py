@@ -20,10 +20,12 @@ from dmproto_sync import HttpClient
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, parse_url
 from dmproto.bindings.push import PushAccepted, ServerSecret
+from dmproto.codec import decode_message
 from dmproto.limits import Limits
 from dmproto.notification import build_notification
 from dmproto.security import NonceUsed
 from dmproto.session import ServerConfig
+from dmproto.session.events import EndReason, SessionEnded
 
 XML = "application/vnd.syncml.dm+xml"
 
@@ -38,6 +40,19 @@ def _config(max_message_size: int = 4096) -> ServerConfig:
 
 def _never(session: object, event: object) -> None:
     raise AssertionError("no DM event expected")
+
+
+def _refused(session: object, event: object) -> None:
+    # a body that is not SyncML reaches a session only to end it
+    assert isinstance(event, SessionEnded) and event.reason is EndReason.PROTOCOL_ERROR
+
+
+def _is_dm_abort(response: HttpResponse) -> bool:
+    """HTTP 200 carrying SyncHdr Status + Alert 1223 + Final (not an HTTP error)."""
+    message = decode_message(response.body)
+    return response.status == 200 and message.final and [
+        c.name for c in message.commands
+    ] == ["Status", "Alert"]
 
 
 def _post(body: bytes, content_type: str = XML) -> HttpRequest:
@@ -58,11 +73,11 @@ def _exchange(
 
 
 def test_oversized_body_rejected_and_server_keeps_serving(harness: Harness) -> None:
-    with harness.serving(_never, _config(4096)) as url:
+    with harness.serving(_refused, _config(4096)) as url:
         assert _exchange(url, _post(b"<" * 5000)).status == 413
-        # the next request on a fresh connection is served normally (400: not SyncML)
-        bad = _exchange(url, _post(b"<not-syncml/>"))
-        assert bad.status == 400
+        # the next request on a fresh connection is served normally (not SyncML: a
+        # DM abort)
+        assert _is_dm_abort(_exchange(url, _post(b"<not-syncml/>")))
         assert _exchange(url, _post(b"<x/>", "text/plain")).status == 415
 
 
@@ -79,7 +94,7 @@ def test_wrong_method_path_and_unknown_token(harness: Harness) -> None:
 
 
 def test_client_disconnecting_mid_body_and_slow_client(harness: Harness) -> None:
-    with harness.serving(_never, _config(), timeout=0.5) as url:
+    with harness.serving(_refused, _config(), timeout=0.5) as url:
         target = parse_url(url)
         head = (f"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: {XML}\r\n"
                 "Content-Length: 100\r\n\r\n").encode()
@@ -92,18 +107,18 @@ def test_client_disconnecting_mid_body_and_slow_client(harness: Harness) -> None
             time.sleep(1.0)
             with contextlib.suppress(ConnectionResetError):
                 assert raw.recv(100) == b""
-        assert _exchange(url, _post(b"<not-syncml/>")).status == 400
+        assert _is_dm_abort(_exchange(url, _post(b"<not-syncml/>")))
 
 
 def test_tls_server_with_test_ca(harness: Harness, tls: TlsPair) -> None:
-    with harness.serving(_never, _config(), ssl_context=tls.server) as url:
+    with harness.serving(_refused, _config(), ssl_context=tls.server) as url:
         assert url.startswith("https://127.0.0.1:")
         response = _exchange(url, _post(b"<not-syncml/>"), ssl_context=tls.client)
-        assert response.status == 400
+        assert _is_dm_abort(response)
         # a client that does not trust the CA fails the handshake; the server survives
         with pytest.raises(ssl.SSLError):
             _exchange(url, _post(b"<x/>"), ssl_context=ssl.create_default_context())
-        assert _exchange(url, _post(b"<y/>"), ssl_context=tls.client).status == 400
+        assert _is_dm_abort(_exchange(url, _post(b"<y/>"), ssl_context=tls.client))
 
 
 def _pkg0(password: str = "serverpassword", nonce: bytes = b"\x00" * 4) -> bytes:  # noqa: S107
@@ -157,7 +172,7 @@ def test_listener_survives_a_failing_on_push(harness: Harness) -> None:
 
 
 def test_trickling_client_is_dropped(harness: Harness) -> None:
-    with harness.serving(_never, _config(), timeout=0.3) as url:
+    with harness.serving(_refused, _config(), timeout=0.3) as url:
         target = parse_url(url)
         head = (f"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: {XML}\r\n"
                 "Content-Length: 100\r\n\r\n").encode()
@@ -185,4 +200,4 @@ def test_trickling_client_is_dropped(harness: Harness) -> None:
                 finally:
                     raw.setblocking(True)
         assert dropped
-        assert _exchange(url, _post(b"<not-syncml/>")).status == 400
+        assert _is_dm_abort(_exchange(url, _post(b"<not-syncml/>")))
