@@ -2,7 +2,9 @@
 
 :class:`Endpoint` owns a :class:`~._state.State` and implements everything that is
 the same for client and server; ``client.py``/``server.py`` add the role rules
-(``_process``, ``_header``, ``_ready``). Errors: anything the peer did wrong is a
+(``_process``, ``_addresses``, ``_ready``). Where the session is — its phase — is
+decided only by :mod:`._machine`: this code reports each input with :meth:`_step`
+and carries out the obligation the machine answers. Errors: anything the peer did wrong is a
 :class:`RemoteProtocolError` raised from ``receive_message`` (the session is then
 finished, but ``abort()`` can still produce one abort message); misuse by the
 application is a :class:`LocalProtocolError`.
@@ -46,8 +48,9 @@ from ._ledger import (
     status_commands,
     uniform_outcome,
 )
+from ._machine import Input, Obligation, Phase, WaitingFor
 from ._packaging import Assembly, Unit, assemble, data_size, join_data, plain, statuses_first
-from ._state import LoIn, Phase, State
+from ._state import LoIn, State
 from ._types import OutgoingMessage, SessionState
 from .config import MIN_MSG_SIZE, ClientConfig, ServerConfig
 from .events import (
@@ -60,7 +63,7 @@ from .events import (
     SessionEnded,
 )
 
-__all__ = ["Endpoint"]
+__all__ = ["Endpoint", "Outcome"]
 
 SNAPSHOT_FORMAT = "dmproto.session"
 SNAPSHOT_VERSION = 1
@@ -69,10 +72,24 @@ SNAPSHOT_VERSION = 1
 MAX_STALLS = 3
 
 
+@attrs.frozen
+class Outcome:
+    """What one processed peer message amounted to (reported to the machine);
+    *reason*/*detail* say why when it ends the session."""
+
+    event: Input
+    reason: EndReason | None = None
+    detail: str = ""
+
+
 class Endpoint(Handshake, abc.ABC):
     """Base of :class:`ClientSession` and :class:`ServerSession`."""
 
     _role: ClassVar[str] = ""
+    #: The HTTP server side: it only answers, and sends no new commands while the
+    #: peer's package is open (OMA-TS-DM_Protocol-V1_2_1 §2.1).
+    _responder: ClassVar[bool] = False
+    _peer_nonce_role: ClassVar[NonceRole]
     _config: ClientConfig | ServerConfig
     _s: State
 
@@ -89,6 +106,18 @@ class Endpoint(Handshake, abc.ABC):
         return self._s.ended
 
     @property
+    def phase(self) -> Phase:
+        """Where the session is (see ``docs/session-states.md``)."""
+        return self._s.machine.phase
+
+    @property
+    def waiting_for(self) -> WaitingFor:
+        """Whose move it is: ``PEER`` (``receive_message``), ``APPLICATION`` (an
+        application call the phase names), ``SEND`` (``messages_to_send()`` has a
+        message) or ``NOTHING`` (the session is over)."""
+        return self._s.machine.waiting_for
+
+    @property
     def session_id(self) -> str:
         """The SessionID shared by every message of this session (SPEC §3.5)."""
         return self._s.session_id
@@ -98,10 +127,7 @@ class Endpoint(Handshake, abc.ABC):
         """Commands whose answer is outstanding: on a client, handed-out commands
         not yet ``respond``-ed (why ``messages_to_send`` returns nothing); on a
         server, queued commands without their ``CommandCompleted`` yet."""
-        s = self._s
-        if self._role == "client":
-            return sum(1 for answer in s.answers if answer.outcome is None)
-        return len(s.tracked)
+        return self._pending()
 
     def next_event(self) -> Event | None:
         """The next event, or None. State advances as events are handed out."""
@@ -118,8 +144,9 @@ class Endpoint(Handshake, abc.ABC):
     def handle_timer(self, now: float) -> None:
         """End the session with ``TIMED_OUT`` once the inactivity deadline passed."""
         s = self._s
-        if s.ended is None and s.deadline is not None and now >= s.deadline:
-            self._end(EndReason.TIMED_OUT, "no message within the inactivity timeout")
+        if s.deadline is not None and now >= s.deadline:
+            detail = "no message within the inactivity timeout"
+            self._step(Input.TIMEOUT, EndReason.TIMED_OUT, detail)
 
     def abort(self) -> None:
         """Queue a session abort (Alert 1223, SPEC §3.9) and end the session.
@@ -128,16 +155,7 @@ class Endpoint(Handshake, abc.ABC):
             LocalProtocolError: ``session.finished`` when the session already ended
                 (except after a peer protocol error: one abort message is allowed).
         """
-        s = self._s
-        if s.phase is Phase.DONE or (
-            s.ended is not None and s.ended is not EndReason.PROTOCOL_ERROR
-        ):
-            raise LocalProtocolError("session.finished", "the session has ended")
-        if s.abort_pending:
-            return
-        s.abort_pending = True
-        if s.ended is None:
-            self._end(EndReason.ABORTED, "aborted by the application")
+        self._step(Input.ABORT, EndReason.ABORTED, "aborted by the application")
 
     def snapshot(self) -> dict[str, Any]:
         """Versioned, JSON-serialisable state; see :meth:`restore`."""
@@ -183,27 +201,22 @@ class Endpoint(Handshake, abc.ABC):
                 may still produce an abort message).
         """
         s = self._s
-        if s.ended is not None and not s.abort_pending:
-            return  # SPEC §3.9: after the end any message is ignored
         message: Message | None = None
         try:
-            if s.our_turn:
-                raise RemoteProtocolError(
-                    "session.out-of-turn", "a message arrived while our answer is pending"
-                )
+            # (out of turn: RemoteProtocolError; after the end: ignored)
+            obligation = self._step(Input.RECEIVED)
+            if obligation is Obligation.IGNORE:
+                return
             message = decode_message(body, limits=self._config.limits)
             self._check_header(message.header)
-            if s.ended is not None:
-                s.our_turn = True  # only the pending abort answer remains
-                s.peer_msg_ref = message.header.msg_id
+            if obligation is Obligation.NOTE:
+                s.peer_msg_ref = message.header.msg_id  # the pending abort answers it
                 return
             s.deadline = now + self._config.inactivity_timeout
             s.peer_idle = all(_idle(command) for command in message.commands)
-            self._process(message, body, list(headers))
+            self._report(self._process(message, body, list(headers)))
         except RemoteProtocolError as exc:
-            if s.ended is None:
-                self._end(EndReason.PROTOCOL_ERROR, exc.reason)
-            s.our_turn = True
+            self._step(Input.PEER_ERROR, EndReason.PROTOCOL_ERROR, exc.reason)
             self._error_status(message.header if message is not None else None, body,
                                media_type, exc)
             raise
@@ -214,23 +227,33 @@ class Endpoint(Handshake, abc.ABC):
         ``respond()`` on a handed-out command. Server: the one answer to the device's
         message, or ``[]`` while waiting for the application."""
         s = self._s
-        if s.abort_pending:
-            if not (s.our_turn or self._role == "client"):
-                return []
-            s.abort_pending = False
+        phase = s.machine.phase
+        if phase in (Phase.ABORTING, Phase.ERROR_ABORTING):
             # SPEC §3.9: the abort MAY carry Statuses for executed commands, MUST Final.
             s.out = [
                 *self._answers_to_units(only_answered=True),
                 Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT)),
             ]
-            msg = self._send(now, final=True, truncate=True)
-            s.phase = Phase.DONE
-            return [msg]
-        if s.ended is not None and s.end_after_send is None:
+            return [self._send(now, final=True, truncate=True)]
+        if phase not in (Phase.SENDING, Phase.CLOSING, Phase.LAST_ANSWER):
             return []
-        if not self._ready():
-            return []
-        return [self._send(now, final=s.peer_final)]
+        self._ready()
+        return [self._send(now, final=s.machine.peer_final)]
+
+    # ------------------------------------------------------------ the machine
+
+    def _step(
+        self, event: Input, reason: EndReason | None = None, detail: str = ""
+    ) -> Obligation:
+        """Report *event* to the machine and end the session when it says so."""
+        obligation = self._s.machine.process(event)
+        if obligation is Obligation.END:
+            assert reason is not None
+            self._end(reason, detail)
+        return obligation
+
+    def _report(self, outcome: Outcome) -> None:
+        self._step(outcome.event, outcome.reason, outcome.detail)
 
     def _error_status(
         self, header: SyncHdr | None, body: bytes, media_type: str, exc: RemoteProtocolError
@@ -274,7 +297,9 @@ class Endpoint(Handshake, abc.ABC):
     # ------------------------------------------------------------ role hooks
 
     @abc.abstractmethod
-    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
+    def _process(
+        self, message: Message, body: bytes, headers: list[tuple[str, str]]
+    ) -> Outcome:
         """Handle one decoded peer message (its header already checked)."""
 
     @abc.abstractmethod
@@ -282,8 +307,12 @@ class Endpoint(Handshake, abc.ABC):
         """(Target LocURI, Source LocURI, RespURI) of our SyncHdr."""
 
     @abc.abstractmethod
-    def _ready(self) -> bool:
-        """Whether a message can be built now (merging the answers into ``out``)."""
+    def _ready(self) -> None:
+        """Our message is due: merge the answers into ``out``."""
+
+    @abc.abstractmethod
+    def _pending(self) -> int:
+        """See :attr:`pending_commands`."""
 
     # ------------------------------------------------------------ helpers
 
@@ -301,7 +330,7 @@ class Endpoint(Handshake, abc.ABC):
         """SPEC §3.7: while the peer's package is open and we have no command of our
         own to send, ask for its next message with Alert 1222."""
         s = self._s
-        if not s.peer_final and all(
+        if not s.machine.peer_final and all(
             isinstance(u.command, Status | Results) or self._holds(u) for u in s.out
         ):
             s.out.append(Unit(command=Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)))
@@ -310,16 +339,7 @@ class Endpoint(Handshake, abc.ABC):
         """Whether *unit* waits until the peer's package is closed (a server's own
         commands while the device sends a multi-message package, OMA-TS-DM_Protocol-
         V1_2_1 §2.1: the Next-Message answer holds only Statuses and Alert 1222)."""
-        return self._role == "server" and not self._s.peer_final and unit.handle is not None
-
-    def _note_final(self, final: bool) -> None:
-        """SPEC §3.7: track whether the peer's package is closed. A message without
-        Final after our package closed starts a new (multi-message) peer package."""
-        s = self._s
-        if final:
-            s.peer_final = True
-        elif s.our_closed:
-            s.peer_final = False
+        return self._responder and not self._s.machine.peer_final and unit.handle is not None
 
     def _end(self, reason: EndReason, detail: str = "") -> None:
         s = self._s
@@ -590,7 +610,7 @@ class Endpoint(Handshake, abc.ABC):
             header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
             final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
             fresh_ref=s.peer_msg_ref, chal_recurs=s.peer_scheme is AuthScheme.HMAC,
-            close=self._role == "server",
+            close=self._responder,
         )
         backlog = sum(isinstance(u.command, Status) for u in assembly.rest)
         s.stalls = s.stalls + 1 if self._stalled(assembly, backlog) else 0
@@ -600,7 +620,7 @@ class Endpoint(Handshake, abc.ABC):
             # Statuses of a Next-Message exchange, which would repeat for ever.
             # End with an abort (SPEC §3.9), without the SyncHdr Status if both do
             # not fit.
-            self._end(EndReason.PROTOCOL_ERROR, NO_PROGRESS)
+            self._step(Input.STALLED, EndReason.PROTOCOL_ERROR, NO_PROGRESS)
             s.out = [Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT))]
             trial = assemble(
                 header, lead, s.out, limit=s.peer_max_msg, encoding=s.encoding,
@@ -631,24 +651,18 @@ class Endpoint(Handshake, abc.ABC):
                     lo_id=taken.unit.lo_id if taken.partial else None,
                 )
         s.out = [*assembly.rest, *held]
-        s.our_closed = assembly.message.final
+        s.machine.sent(assembly.message.final)
         s.next_msg_id += 1
         s.hdr_status = None
-        s.our_turn = False
         s.deadline = now + config.inactivity_timeout
         headers = _auth.hmac_headers(s.scheme, s.creds, s.nonce, assembly.body)
         if s.issued_nonce is not None:
             # SPEC §4.3: the nonce we issued is the one the peer must use next.
             s.peer_nonce, s.issued_nonce = s.issued_nonce, None
-            self._nonce_changed(
-                NonceRole.SERVER if self._role == "client" else NonceRole.CLIENT, s.peer_nonce
-            )
-        if s.end_after_send is not None and not s.out:
-            # Only once everything owed went out (a split last package continues).
-            reason, s.end_after_send = s.end_after_send, None
-            self._end(reason)
-        if s.ended is not None:
-            s.phase = Phase.DONE
+            self._nonce_changed(self._peer_nonce_role, s.peer_nonce)
+        # CLOSING ends only once everything owed went out (a split last package
+        # continues after the peer's next message).
+        self._step(Input.SENT_PART if s.out else Input.SENT, s.end_after_send)
         return OutgoingMessage(
             body=assembly.body,
             media_type=s.encoding.media_type,

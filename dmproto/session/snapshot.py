@@ -26,14 +26,14 @@ from ..codes import AlertCode, StatusCode
 from ..errors import DMError, InvalidValueError
 from ..outcome import CommandOutcome, OutcomeNote
 from ..security import AuthScheme, Credentials
-from . import _ledger, _packaging, _state, events, ui
+from . import _ledger, _machine, _packaging, _state, events, ui
 
 __all__ = ["dump", "load"]
 
 
 def _registry() -> tuple[dict[str, type], dict[str, type[enum.Enum]]]:
     classes: dict[str, type] = {}
-    modules = (_model, events, ui, _ledger, _packaging, _state)
+    modules = (_model, events, ui, _ledger, _packaging, _state, _machine)
     for module in modules:
         for value in vars(module).values():
             if isinstance(value, type) and attrs.has(value) and value.__module__ == module.__name__:
@@ -44,7 +44,8 @@ def _registry() -> tuple[dict[str, type], dict[str, type[enum.Enum]]]:
         cls.__name__: cls
         for cls in (
             Encoding, AlertCode, StatusCode, AuthScheme, events.EndReason, events.NonceRole,
-            events.UsernameSource, ui.InputType, ui.EchoType, _state.Phase, OutcomeNote,
+            events.UsernameSource, ui.InputType, ui.EchoType, OutcomeNote,
+            _machine.Phase, _machine.Role,
         )
     }
     return classes, enums
