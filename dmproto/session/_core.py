@@ -48,7 +48,7 @@ from ._ledger import (
     status_commands,
     uniform_outcome,
 )
-from ._machine import Input, Obligation, Phase, WaitingFor
+from ._machine import Input, Obligation, Phase, Proof, WaitingFor
 from ._packaging import Assembly, Unit, assemble, data_size, join_data, plain, statuses_first
 from ._state import LoIn, State
 from ._types import OutgoingMessage, SessionState
@@ -65,8 +65,6 @@ from .events import (
 
 __all__ = ["Endpoint", "Outcome"]
 
-SNAPSHOT_FORMAT = "dmproto.session"
-SNAPSHOT_VERSION = 1
 #: Consecutive messages without progress tolerated before that end (a message
 #: holding only the SyncHdr Status is normal once, e.g. after a challenge).
 MAX_STALLS = 3
@@ -158,32 +156,17 @@ class Endpoint(Handshake, abc.ABC):
         self._step(Input.ABORT, EndReason.ABORTED, "aborted by the application")
 
     def snapshot(self) -> dict[str, Any]:
-        """Versioned, JSON-serialisable state; see :meth:`restore`."""
-        from .snapshot import dump
+        """Versioned, JSON-serialisable state (format: ``docs/session-api.md``,
+        "Snapshots"); see :meth:`restore`."""
+        from .snapshot import write
 
-        return {
-            "format": SNAPSHOT_FORMAT,
-            "version": SNAPSHOT_VERSION,
-            "role": self._role,
-            "state": dump(self._s),
-        }
+        return write(self._role, self._s)
 
     @classmethod
     def _restore_state(cls, snapshot: dict[str, Any]) -> State:
-        from ..errors import InvalidValueError
-        from .snapshot import load
+        from .snapshot import read
 
-        if (
-            not isinstance(snapshot, dict)
-            or snapshot.get("format") != SNAPSHOT_FORMAT
-            or snapshot.get("version") != SNAPSHOT_VERSION
-            or snapshot.get("role") != cls._role
-        ):
-            raise InvalidValueError("session.snapshot", "not a snapshot of this session role")
-        state = load(snapshot.get("state"))
-        if not isinstance(state, State):
-            raise InvalidValueError("session.snapshot", "snapshot holds no session state")
-        return state
+        return read(snapshot, cls._role)
 
     def receive_message(
         self,
@@ -689,7 +672,10 @@ class Endpoint(Handshake, abc.ABC):
         target, source, resp_uri = self._addresses()
         # SPEC §4.3: Cred until the peer answered 212; SPEC §3.2: Source LocName =
         # the auth user name.
-        cred = None if s.authed else _auth.build_cred(s.scheme, s.creds, s.nonce)
+        cred = (
+            None if s.machine.ours is Proof.AUTHENTICATED
+            else _auth.build_cred(s.scheme, s.creds, s.nonce)
+        )
         name = s.creds.username if s.creds is not None and s.scheme is not None else None
         return SyncHdr(
             ver_proto=self._config.ver_proto,

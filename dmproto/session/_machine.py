@@ -41,6 +41,7 @@ __all__ = [
     "Machine",
     "Obligation",
     "Phase",
+    "Proof",
     "Role",
     "Step",
     "WaitingFor",
@@ -95,6 +96,30 @@ class Phase(enum.Enum):
     ERROR = "error"
     #: Over; nothing more is sent.
     ENDED = "ended"
+
+
+class Proof(enum.Enum):
+    """How far one side's credentials got (OMA-TS-DM_Security-V1_2_1 §5.1)."""
+
+    #: Not accepted yet: credentials go with every message; a challenge is answered.
+    PENDING = "pending"
+    #: Accepted (200) at least once: credentials still go out, and a new challenge
+    #: now ends the session (§5.1: a failure after acceptance terminates).
+    ACCEPTED = "accepted"
+    #: 212 (authentication accepted): no more credentials this session.
+    AUTHENTICATED = "authenticated"
+
+
+#: Our proof after the peer's Status for our SyncHdr: 200 or 212 (a challenge
+#: leaves PENDING as it is and terminates otherwise, see ``_handshake``).
+PROOF_AFTER: Mapping[tuple[Proof, bool], Proof] = {
+    (Proof.PENDING, False): Proof.ACCEPTED,
+    (Proof.PENDING, True): Proof.AUTHENTICATED,
+    (Proof.ACCEPTED, False): Proof.ACCEPTED,
+    (Proof.ACCEPTED, True): Proof.AUTHENTICATED,
+    (Proof.AUTHENTICATED, False): Proof.AUTHENTICATED,
+    (Proof.AUTHENTICATED, True): Proof.AUTHENTICATED,
+}
 
 
 class WaitingFor(enum.Enum):
@@ -316,6 +341,10 @@ class Machine:
     peer_final: bool = True
     #: Our last message carried Final (our package is closed).
     our_closed: bool = True
+    #: How far our credentials got with the peer.
+    ours: Proof = Proof.PENDING
+    #: Whether the peer proved who it is (or no proof is required of it).
+    peer_proved: bool = False
 
     @classmethod
     def start(cls, role: Role) -> Machine:
@@ -350,6 +379,16 @@ class Machine:
     def sent(self, final: bool) -> None:
         """Our message went out with (or without) Final."""
         self.our_closed = final
+
+    def accepted(self, authenticated: bool) -> None:
+        """The peer answered our SyncHdr 200 (*authenticated* False) or 212."""
+        self.ours = PROOF_AFTER[self.ours, authenticated]
+
+    def proved(self) -> bool:
+        """The peer proved who it is; returns whether this is the first time."""
+        first = not self.peer_proved
+        self.peer_proved = True
+        return first
 
 
 # ------------------------------------------------------------------ diagram

@@ -87,16 +87,11 @@ class State:
     creds: Credentials | None = None
     scheme: AuthScheme | None = None
     nonce: bytes = b""
-    authed: bool = False
-    #: The peer accepted our credentials once (200/212): a later challenge ends
-    #: the session (SPEC §4.4: HMAC failures mid-session terminate it).
-    accepted: bool = False
     attempts: int = 0
     # What we require of the peer.
     peer_creds: Credentials | None = None
     peer_scheme: AuthScheme | None = None
     peer_nonce: bytes = b""
-    peer_authed: bool = False
     peer_attempts: int = 0
     challenged: AuthScheme | None = None
     #: Nonce in the Chal of our pending SyncHdr Status; it replaces ``peer_nonce``

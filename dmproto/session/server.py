@@ -249,7 +249,7 @@ class ServerSession(Endpoint):
     def _handle(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> Outcome:
         s = self._s
         msg_ref = message.header.msg_id
-        first = not s.peer_authed
+        first = not s.machine.peer_proved
         check = self._authenticate_peer(message, body, headers)
         if check is not PeerCheck.OK:
             if check is PeerCheck.TERMINATE:
