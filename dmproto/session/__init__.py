@@ -10,9 +10,11 @@ Error reasons raised by this package:
   ``session.msg-id`` (MsgID not a number, repeated or older), ``session.session-id``,
   ``session.device`` (another device in the session), ``session.missing-status``
   (the device closed its package without a Status we need).
+* Where a session is: :class:`Phase` and :class:`WaitingFor` (``session.phase``,
+  ``session.waiting_for``; the transitions are in ``docs/session-states.md``).
 * :class:`~dmproto.errors.LocalProtocolError`: ``session.handle``,
   ``session.answered``, ``session.outcome-shape`` (``respond``), ``session.state``
-  (server call in the wrong phase), ``session.command``/``session.alert`` (not a
+  (an application call in the wrong phase), ``session.command``/``session.alert`` (not a
   command this role sends), ``session.finished`` (``abort`` after the end).
 * :class:`~dmproto.errors.InvalidValueError`: ``session.snapshot`` (``restore``),
   ``session.config``.
@@ -21,6 +23,7 @@ Error reasons raised by this package:
 from __future__ import annotations
 
 from . import events
+from ._machine import Phase, WaitingFor
 from ._types import OutgoingMessage, SessionState
 from .client import ClientSession
 from .config import Account, ClientConfig, ServerConfig
@@ -31,8 +34,10 @@ __all__ = [
     "ClientConfig",
     "ClientSession",
     "OutgoingMessage",
+    "Phase",
     "ServerConfig",
     "ServerSession",
     "SessionState",
+    "WaitingFor",
     "events",
 ]

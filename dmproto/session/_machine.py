@@ -203,15 +203,16 @@ def _common() -> dict[Phase, dict[Input, Step]]:
         table[phase][In.STALLED] = Step(P.ABORTING, Ob.END)
     for phase in _OVER:
         table[phase][In.TIMEOUT] = Step(phase, Ob.IGNORE)
-        # OMA-TS-DM_Protocol-V1_2_1 "Session Abort": after the end any message is
-        # ignored (an abort still pending answers it).
-        table[phase][In.RECEIVED] = Step(phase, Ob.IGNORE)
         for decision in _DECISIONS:
             table[phase][decision] = Step(phase, Ob.IGNORE)
     # The one abort answering a peer's protocol error (OMA-TS-DM_Protocol-V1_2_1
     # "Session Abort"); asking for it again changes nothing.
     table[P.ERROR][In.ABORT] = Step(P.ERROR_ABORTING)
     table[P.ERROR_ABORTING][In.ABORT] = Step(P.ERROR_ABORTING, Ob.IGNORE)
+    # OMA-TS-DM_Protocol-V1_2_1 "Session Abort": after the end any message is
+    # ignored; a pending abort answers it (an abort already owed: out of turn).
+    for phase in (P.LAST_ANSWER, P.ERROR, P.ENDED):
+        table[phase][In.RECEIVED] = Step(phase, Ob.IGNORE)
     table[P.ABORT_WAIT_PEER][In.RECEIVED] = Step(P.ABORTING, Ob.NOTE)
     for phase in (P.ABORTING, P.ERROR_ABORTING):
         table[phase][In.PEER_ERROR] = Step(phase)
