@@ -10,14 +10,15 @@ Error reasons raised by this package:
   ``session.msg-id`` (MsgID not a number, repeated or older), ``session.session-id``,
   ``session.device`` (another device in the session), ``session.missing-status``
   (the device closed its package without a Status we need).
-* Where a session is: :class:`Phase` and :class:`WaitingFor` (``session.phase``,
-  ``session.waiting_for``; the transitions are in ``docs/session-states.md``).
 * :class:`~dmproto.errors.LocalProtocolError`: ``session.handle``,
   ``session.answered``, ``session.outcome-shape`` (``respond``), ``session.state``
   (an application call in the wrong phase), ``session.command``/``session.alert`` (not a
   command this role sends), ``session.finished`` (``abort`` after the end).
 * :class:`~dmproto.errors.InvalidValueError`: ``session.snapshot`` (``restore``),
   ``session.config``.
+
+Where a session is: ``session.phase`` (:class:`Phase`) and ``session.waiting_for``
+(:class:`WaitingFor`); every transition is in ``docs/session-states.md``.
 """
 
 from __future__ import annotations
