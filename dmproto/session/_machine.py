@@ -19,7 +19,7 @@ OMA-TS-DM_Protocol-V1_2_1 §8.x "Multiple Messages In Package") is kept here too
 as :class:`Machine` fields changed only by :meth:`Machine.peer_message` and
 :meth:`Machine.sent`.
 
-``python -m dmproto.session._machine > docs/session-states.md`` regenerates the
+``python -m dmproto.session > docs/session-states.md`` regenerates the
 Mermaid diagrams drawn from these tables (:func:`mermaid`); a test checks that the
 committed file is current.
 """
@@ -27,7 +27,6 @@ committed file is current.
 from __future__ import annotations
 
 import enum
-import sys
 from collections.abc import Mapping
 
 import attrs
@@ -401,7 +400,7 @@ def mermaid() -> str:
         "# Session states",
         "",
         "Generated from the tables in `dmproto/session/_machine.py`:",
-        "`python -m dmproto.session._machine > docs/session-states.md`;",
+        "`python -m dmproto.session > docs/session-states.md`;",
         "do not edit (a test checks it matches the tables). Every phase x input pair not",
         "drawn is an error (see docs/session-api.md, \"Phases\"). Edges to the same phase",
         "that only ignore the input after the end are left out.",
@@ -429,8 +428,3 @@ def mermaid() -> str:
 
 def _node(phase: Phase) -> str:
     return phase.name
-
-
-if __name__ == "__main__":  # pragma: no cover
-    # python -m dmproto.session._machine > docs/session-states.md
-    sys.stdout.write(mermaid())
