@@ -63,9 +63,11 @@ def test_stored_v2_server_snapshot_resumes() -> None:
 def test_stored_v2_snapshot_is_written_back_unchanged(name: str) -> None:
     # The schema is stable: loading and snapshotting again gives the same JSON.
     snap = stored(name)
-    cls = ClientSession if snap["role"] == "client" else ServerSession
-    config = client_config() if cls is ClientSession else server_config()
-    restored = cls.restore(snap, config=config)  # type: ignore[attr-defined]
+    restored: ClientSession | ServerSession
+    if snap["role"] == "client":
+        restored = ClientSession.restore(snap, config=client_config())
+    else:
+        restored = ServerSession.restore(snap, config=server_config())
     assert json.loads(json.dumps(restored.snapshot())) == snap
 
 
