@@ -48,7 +48,7 @@ from ._ledger import (
     status_commands,
     uniform_outcome,
 )
-from ._machine import Input, Obligation, Phase, Proof, WaitingFor
+from ._machine import Due, Input, Obligation, Phase, Proof, WaitingFor
 from ._packaging import Assembly, Unit, assemble, data_size, join_data, plain, statuses_first
 from ._state import LoIn, State
 from ._types import OutgoingMessage, SessionState
@@ -210,15 +210,15 @@ class Endpoint(Handshake, abc.ABC):
         ``respond()`` on a handed-out command. Server: the one answer to the device's
         message, or ``[]`` while waiting for the application."""
         s = self._s
-        phase = s.machine.phase
-        if phase in (Phase.ABORTING, Phase.ERROR_ABORTING):
+        due = s.machine.due
+        if due is Due.ABORT:
             # SPEC §3.9: the abort MAY carry Statuses for executed commands, MUST Final.
             s.out = [
                 *self._answers_to_units(only_answered=True),
                 Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT)),
             ]
             return [self._send(now, final=True, truncate=True)]
-        if phase not in (Phase.SENDING, Phase.CLOSING, Phase.LAST_ANSWER):
+        if due is Due.NOTHING:
             return []
         self._ready()
         return [self._send(now, final=s.machine.peer_final)]

@@ -36,6 +36,7 @@ from ..errors import LocalProtocolError, RemoteProtocolError
 __all__ = [
     "TRANSITIONS",
     "WAITING_FOR",
+    "Due",
     "Input",
     "Machine",
     "Obligation",
@@ -128,6 +129,14 @@ class WaitingFor(enum.Enum):
     APPLICATION = "application"  #: an application call (see the phase)
     SEND = "send"  #: the caller: ``messages_to_send()`` has a message
     NOTHING = "nothing"  #: the session is over
+
+
+class Due(enum.Enum):
+    """What ``messages_to_send()`` produces in a phase."""
+
+    NOTHING = "nothing"
+    MESSAGE = "message"  #: our answer / package (Statuses first)
+    ABORT = "abort"  #: Alert 1223 with the Statuses already answered, Final
 
 
 class Input(enum.Enum):
@@ -301,6 +310,16 @@ WAITING_FOR: Mapping[Phase, WaitingFor] = {
     P.ENDED: WaitingFor.NOTHING,
 }
 
+#: What each phase owes the peer (``SEND`` phases owe something).
+DUE: Mapping[Phase, Due] = {
+    phase: (
+        Due.ABORT if phase in (P.ABORTING, P.ERROR_ABORTING)
+        else Due.MESSAGE if WAITING_FOR[phase] is WaitingFor.SEND
+        else Due.NOTHING
+    )
+    for phase in Phase
+}
+
 #: Application inputs (a missing entry is the application's misuse).
 APPLICATION_INPUTS = frozenset({*_DECISIONS, In.ABORT, In.TIMEOUT})
 
@@ -353,6 +372,10 @@ class Machine:
     @property
     def waiting_for(self) -> WaitingFor:
         return WAITING_FOR[self.phase]
+
+    @property
+    def due(self) -> Due:
+        return DUE[self.phase]
 
     def check(self, event: Input) -> Obligation:
         """What *event* would oblige, without moving (errors: :func:`transition`)."""
@@ -421,8 +444,8 @@ def mermaid() -> str:
                 lines.append(f"    {_node(phase)} --> {_node(step.phase)}: {label}")
         lines.append(f"    {_node(P.ENDED)} --> [*]")
         lines.append("```")
-    lines += ["", "| phase | waiting for |", "|---|---|"]
-    lines += [f"| `{p.name}` | `{WAITING_FOR[p].name}` |" for p in Phase]
+    lines += ["", "| phase | waiting for | `messages_to_send()` gives |", "|---|---|---|"]
+    lines += [f"| `{p.name}` | `{WAITING_FOR[p].name}` | {DUE[p].value} |" for p in Phase]
     return "\n".join(lines) + "\n"
 
 
