@@ -8,16 +8,22 @@ the protocol rules to messages and report what happened as an :class:`Input`;
 :class:`Phase` and the :class:`Obligation` the caller must then carry out. No other
 code sets a phase.
 
-The one difference between the roles is transport, not DM: over HTTP (OMA-TS-DM_
-HTTPBinding / OMA-TS-SyncML_HTTPBinding-V1_2 §5) the client opens every exchange
+The one difference between the roles is transport, not DM: over HTTP
+(OMA-TS-SyncML_HTTPBinding-V1_2 §5) the client opens every exchange
 and the server only answers a request. So a client may send its abort at any time,
 while a server that aborts while waiting has to wait for the device's next message
 (:data:`INITIATOR_ONLY` / :data:`RESPONDER_ONLY` hold those entries).
 
+The phases are role-neutral: what differs between a client and a server is which
+outcomes their rules report (only a server holds a message for an account,
+asks for the next package or closes with a last package: HOLD, PACKAGE_DONE,
+ANSWER_LAST; only a client asks the application to answer commands: ASK_APP), so
+some phases are reached by one role only.
+
 Package state (whether each side's current package is closed by Final,
-OMA-TS-DM_Protocol-V1_2_1 §8.x "Multiple Messages In Package") is kept here too,
-as :class:`Machine` fields changed only by :meth:`Machine.peer_message` and
-:meth:`Machine.sent`.
+OMA-TS-DM_Protocol-V1_2_1 §2.1 "Multiple Messages In Package") and how far each
+side's credentials got (:class:`Proof`, OMA-TS-DM_Security-V1_2_1 §5.1) are kept
+here too, as :class:`Machine` fields changed only by its methods.
 
 ``python -m dmproto.session > docs/session-states.md`` regenerates the
 Mermaid diagrams drawn from these tables (:func:`mermaid`); a test checks that the
@@ -187,8 +193,8 @@ class Step:
 P, In, Ob = Phase, Input, Obligation
 
 #: Phases where a message of ours is owed to the peer (a new message from the
-#: peer there is out of turn, OMA-TS-DM_Protocol-V1_2_1 §8.x: one response per
-#: message).
+#: peer there is out of turn: over HTTP each request gets exactly one response,
+#: OMA-TS-SyncML_HTTPBinding-V1_2 §5).
 _OUR_TURN = (P.SENDING, P.WAIT_ANSWERS, P.WAIT_ACCOUNT, P.WAIT_PACKAGE, P.CLOSING)
 #: Phases after the end (SessionEnded queued).
 _OVER = (P.LAST_ANSWER, P.ABORTING, P.ERROR_ABORTING, P.ABORT_WAIT_PEER, P.ERROR, P.ENDED)
@@ -200,7 +206,7 @@ _DECISIONS = (In.ACCOUNT, In.REJECT, In.ANSWERED, In.PACKAGE, In.FINISH)
 def _common() -> dict[Phase, dict[Input, Step]]:
     table: dict[Phase, dict[Input, Step]] = {phase: {} for phase in Phase}
     for phase in (*_OUR_TURN, P.WAIT_PEER, P.CLOSING_WAIT_PEER):
-        # OMA-TS-DM_Protocol-V1_2_1 §8.x "Session Abort": the application may abort
+        # OMA-TS-DM_Protocol-V1_2_1 "Session Abort": the application may abort
         # at any time; the session ends at once, the abort message follows.
         table[phase][In.ABORT] = Step(P.ABORTING, Ob.END)
         # A session without traffic for the inactivity timeout ends.
@@ -256,7 +262,9 @@ def _common() -> dict[Phase, dict[Input, Step]]:
     table[P.WAIT_ACCOUNT][In.ACCOUNT] = Step(P.RECEIVING, Ob.PROCESS)
     table[P.WAIT_ACCOUNT][In.REJECT] = Step(P.CLOSING)
     table[P.WAIT_PACKAGE][In.PACKAGE] = Step(P.SENDING)
-    table[P.WAIT_PACKAGE][In.FINISH] = Step(P.CLOSING)  # OMA §8.x: Status-only package
+    # OMA-TS-DM_Protocol-V1_2_1 "Package 2/4": a server package holding only
+    # Statuses and Final closes the session.
+    table[P.WAIT_PACKAGE][In.FINISH] = Step(P.CLOSING)
     return table
 
 
