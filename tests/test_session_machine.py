@@ -47,8 +47,8 @@ WAIT_ACCOUNT reject -> CLOSING
 WAIT_ACCOUNT abort -> ABORTING end
 WAIT_ACCOUNT timeout -> ENDED end
 WAIT_ACCOUNT peer-error -> ERROR end
-WAIT_PACKAGE package -> SENDING
-WAIT_PACKAGE finish -> CLOSING
+WAIT_PACKAGE close-package -> SENDING
+WAIT_PACKAGE end-session -> CLOSING
 WAIT_PACKAGE abort -> ABORTING end
 WAIT_PACKAGE timeout -> ENDED end
 WAIT_PACKAGE peer-error -> ERROR end
@@ -64,23 +64,24 @@ client: CLOSING_WAIT_PEER abort -> ABORTING end
 server: CLOSING_WAIT_PEER abort -> ABORT_WAIT_PEER end
 LAST_ANSWER sent sent-part -> ENDED
 LAST_ANSWER stalled -> ABORTING
-LAST_ANSWER received timeout account reject answered package finish -> LAST_ANSWER ignore
+LAST_ANSWER received timeout account reject answered close-package end-session -> LAST_ANSWER ignore
 ABORTING sent sent-part -> ENDED
 ABORTING peer-error stalled -> ABORTING
-ABORTING timeout account reject answered package finish -> ABORTING ignore
+ABORTING timeout account reject answered close-package end-session -> ABORTING ignore
 client: ABORTING received -> ABORTING note
 ERROR_ABORTING sent sent-part -> ENDED
 ERROR_ABORTING peer-error stalled -> ERROR_ABORTING
-ERROR_ABORTING abort timeout account reject answered package finish -> ERROR_ABORTING ignore
+ERROR_ABORTING abort timeout account reject answered -> ERROR_ABORTING ignore
+ERROR_ABORTING close-package end-session -> ERROR_ABORTING ignore
 client: ERROR_ABORTING received -> ERROR_ABORTING note
 ABORT_WAIT_PEER received -> ABORTING note
-ABORT_WAIT_PEER timeout account reject answered package finish -> ABORT_WAIT_PEER ignore
+ABORT_WAIT_PEER timeout account reject answered close-package end-session -> ABORT_WAIT_PEER ignore
 ERROR abort -> ERROR_ABORTING
-ERROR received timeout account reject answered package finish -> ERROR ignore
-ENDED received timeout account reject answered package finish -> ENDED ignore
+ERROR received timeout account reject answered close-package end-session -> ERROR ignore
+ENDED received timeout account reject answered close-package end-session -> ENDED ignore
 """
 
-APPLICATION = {"account", "reject", "answered", "package", "finish", "timeout"}
+APPLICATION = {"account", "reject", "answered", "close-package", "end-session", "timeout"}
 
 
 def expected_table() -> dict[tuple[Role, Phase, Input], Step]:
@@ -206,7 +207,7 @@ def test_client_waits_for_the_application_to_answer_a_command() -> None:
     assert (server.phase, server.waiting_for) == (Phase.WAIT_PACKAGE, WaitingFor.APPLICATION)
     assert server.messages_to_send(1.0) == []
     server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)))
-    server.send_package()
+    server.close_package()
     assert (server.phase, server.waiting_for) == (Phase.SENDING, WaitingFor.SEND)
     (pkg2,) = server.messages_to_send(1.0)
     assert server.waiting_for is WaitingFor.PEER
@@ -227,13 +228,13 @@ def test_ended_sessions_wait_for_nothing() -> None:
         assert (session.phase, session.waiting_for) == (Phase.ENDED, WaitingFor.NOTHING)
 
 
-def test_server_finish_closes_then_ends() -> None:
+def test_server_end_session_closes_then_ends() -> None:
     client, server = ClientSession(client_config()), ServerSession(server_config())
     (pkg1,) = client.messages_to_send(1.0)
     server.receive_message(pkg1.body, media_type=pkg1.media_type, now=1.0)
     server.supply_account(account())
     assert server.phase is Phase.WAIT_PACKAGE
-    server.finish()
+    server.end_session()
     assert (server.phase, server.waiting_for) == (Phase.CLOSING, WaitingFor.SEND)
     assert len(server.messages_to_send(5.0)) == 1
     assert (server.phase, server.waiting_for) == (Phase.ENDED, WaitingFor.NOTHING)
@@ -270,6 +271,6 @@ def test_peer_error_then_one_abort() -> None:
 def test_application_call_in_the_wrong_phase_names_it() -> None:
     server = ServerSession(server_config())
     with pytest.raises(LocalProtocolError) as info:
-        server.finish()
+        server.end_session()
     assert info.value.reason == "session.state"
     assert "wait-peer" in str(info.value)

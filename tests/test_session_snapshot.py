@@ -54,7 +54,7 @@ def test_stored_v2_server_snapshot_resumes() -> None:
     assert server.device_id == "IMEI:493005100592800"
     assert server.next_event() is None  # its events had been handed out
     server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo/Mod")),)))
-    server.send_package()
+    server.close_package()
     (out,) = server.messages_to_send(10.0)
     assert any(isinstance(c, Get) for c in decode_message(out.body).commands)
 

@@ -210,8 +210,6 @@ class Store:
                                          device_id TEXT, snapshot TEXT);
     CREATE TABLE IF NOT EXISTS outcomes (id INTEGER PRIMARY KEY, device_id TEXT,
                                          command TEXT, code INTEGER, results TEXT);
-    CREATE TABLE IF NOT EXISTS queued (session TEXT, handle INTEGER, command TEXT,
-                                       PRIMARY KEY (session, handle));
     """
 
     def __init__(self, path: str):
@@ -258,15 +256,6 @@ class Store:
     def delete(self, token: str) -> None:
         self._run("DELETE FROM sessions WHERE token = ?", token)
 
-    def put_queued(self, session: str, handle: int, command: str) -> None:
-        self._run("INSERT OR REPLACE INTO queued VALUES (?, ?, ?)", session, handle, command)
-
-    def pop_queued(self, session: str, handle: int) -> str | None:
-        rows = self._run("SELECT command FROM queued WHERE session = ? AND handle = ?",
-                         session, handle)
-        self._run("DELETE FROM queued WHERE session = ? AND handle = ?", session, handle)
-        return str(rows[0][0]) if rows else None
-
     def put_outcome(self, device_id: str, command: str, outcome: CommandOutcome) -> None:
         results = [str(i.data) for i in outcome.results if isinstance(i.data, str)]
         self._run("INSERT INTO outcomes (device_id, command, code, results) VALUES (?, ?, ?, ?)",
@@ -296,7 +285,6 @@ class ServerApp:
         self.store = store
         self.log_outcomes = log_outcomes
         self.nonces: dict[tuple[str, ev.NonceRole], bytes] = {}
-        self._queued: dict[tuple[str, int], str] = {}
         self._lock = threading.Lock()
 
     def _nonce(self, device: str, role: ev.NonceRole) -> bytes:
@@ -320,13 +308,14 @@ class ServerApp:
             # completed means script entry n - 1 is next.
             index = event.package - 1
             if index >= len(self.packages):
-                session.finish()
+                session.end_session()
                 return
             for queued in self.packages[index]:
-                self._remember(session, session.queue(queued), _describe(queued))
-            session.send_package()
+                session.queue(queued)
+            session.close_package()
         elif isinstance(event, ev.CommandCompleted):
-            what = self._recall(session, event.handle)
+            # (the command comes with its outcome, also in a restored session)
+            what = _describe(event.command)
             if self.log_outcomes:
                 self.log("server", f"{what} -> {_outcome_text(event.outcome)}")
             if self.store is not None:
@@ -340,21 +329,6 @@ class ServerApp:
         elif isinstance(event, ev.SessionEnded):
             ended = f"session with {device} ended: {event.reason.value} {event.detail}"
             self.log("server", ended.rstrip())
-
-    def _remember(self, session: ServerSession, handle: int, what: str) -> None:
-        key = f"{session.device_id}/{session.session_id}"
-        if self.store is not None:  # a restarted server still knows what it queued
-            self.store.put_queued(key, handle, what)
-        else:
-            self._queued[(key, handle)] = what
-
-    def _recall(self, session: ServerSession, handle: int) -> str:
-        key = f"{session.device_id}/{session.session_id}"
-        if self.store is not None:
-            found = self.store.pop_queued(key, handle)
-        else:
-            found = self._queued.pop((key, handle), None)
-        return found or f"#{handle}"
 
     def _account(self, session: ServerSession, event: ev.AccountRequested) -> None:
         server = self.server_credentials

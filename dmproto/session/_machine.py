@@ -80,8 +80,8 @@ class Phase(enum.Enum):
     #: (server: ``AccountRequested`` → ``supply_account`` / ``reject_device``).
     WAIT_ACCOUNT = "wait-account"
     #: The peer's package is complete and answered: the application decides the
-    #: next package or the end (server: ``PackageCompleted`` → ``send_package`` /
-    #: ``finish``).
+    #: next package or the end (server: ``PackageCompleted`` → ``close_package`` /
+    #: ``end_session``).
     WAIT_PACKAGE = "wait-package"
     #: The end is decided; our last package is still (partly) to be handed out.
     CLOSING = "closing"
@@ -162,8 +162,8 @@ class Input(enum.Enum):
     ACCOUNT = "account"  #: supply_account
     REJECT = "reject"  #: reject_device
     ANSWERED = "answered"  #: every command handed out has its answer (respond)
-    PACKAGE = "package"  #: send_package with commands
-    FINISH = "finish"  #: finish (or send_package with nothing to send)
+    CLOSE_PACKAGE = "close-package"  #: close_package with commands queued
+    END_SESSION = "end-session"  #: end_session (or close_package with nothing queued)
     ABORT = "abort"  #: abort
     TIMEOUT = "timeout"  #: handle_timer after the inactivity deadline
     # Our messages.
@@ -200,7 +200,7 @@ _OUR_TURN = (P.SENDING, P.WAIT_ANSWERS, P.WAIT_ACCOUNT, P.WAIT_PACKAGE, P.CLOSIN
 _OVER = (P.LAST_ANSWER, P.ABORTING, P.ERROR_ABORTING, P.ABORT_WAIT_PEER, P.ERROR, P.ENDED)
 #: Application decisions, which are no-ops after the end (their events may still
 #: be queued behind SessionEnded).
-_DECISIONS = (In.ACCOUNT, In.REJECT, In.ANSWERED, In.PACKAGE, In.FINISH)
+_DECISIONS = (In.ACCOUNT, In.REJECT, In.ANSWERED, In.CLOSE_PACKAGE, In.END_SESSION)
 
 
 def _common() -> dict[Phase, dict[Input, Step]]:
@@ -261,10 +261,10 @@ def _common() -> dict[Phase, dict[Input, Step]]:
     table[P.WAIT_ANSWERS][In.ANSWERED] = Step(P.SENDING)
     table[P.WAIT_ACCOUNT][In.ACCOUNT] = Step(P.RECEIVING, Ob.PROCESS)
     table[P.WAIT_ACCOUNT][In.REJECT] = Step(P.CLOSING)
-    table[P.WAIT_PACKAGE][In.PACKAGE] = Step(P.SENDING)
+    table[P.WAIT_PACKAGE][In.CLOSE_PACKAGE] = Step(P.SENDING)
     # OMA-TS-DM_Protocol-V1_2_1 "Package 2/4": a server package holding only
     # Statuses and Final closes the session.
-    table[P.WAIT_PACKAGE][In.FINISH] = Step(P.CLOSING)
+    table[P.WAIT_PACKAGE][In.END_SESSION] = Step(P.CLOSING)
     return table
 
 

@@ -6,7 +6,8 @@ Package 1 is held until the application supplies the device's account
 (``DeviceConnected``, client events, generic alerts). Each device message gets
 exactly one response. When the device's package is complete and every command sent
 has its Status, ``PackageCompleted`` asks the application for the next package
-(``queue`` + ``send_package``) or the end (``finish``: a Status-only package).
+(``queue`` + ``close_package``) or the end (``end_session``: a Status-only
+package).
 """
 
 from __future__ import annotations
@@ -45,12 +46,12 @@ from .config import Account, ServerConfig
 from .events import (
     AccountRequested,
     ClientEventReceived,
-    CommandCompleted,
     DeviceConnected,
     EndReason,
     GenericAlertReceived,
     NonceRole,
     PackageCompleted,
+    ServerSessionEvent,
 )
 from .ui import UI_ALERT_CODES
 
@@ -90,6 +91,12 @@ class ServerSession(Endpoint):
     def device_id(self) -> str | None:
         """The device's SyncHdr Source/LocURI once Package 1 arrived."""
         return self._s.device_id
+
+    def next_event(self) -> ServerSessionEvent | None:
+        """The next event, or None. State advances as events are handed out."""
+        event = self._pop_event()
+        assert event is None or isinstance(event, ServerSessionEvent)
+        return event
 
     # ------------------------------------------------------------ app input
 
@@ -133,8 +140,8 @@ class ServerSession(Endpoint):
     def queue(self, command: Command) -> int:
         """Queue a command for the next package; returns its handle.
 
-        CmdIDs are assigned when sent. The device's answer comes back as
-        ``CommandCompleted(handle, outcome)``.
+        CmdIDs are assigned when sent (leave ``cmd_id`` unset). The device's answer
+        comes back as ``CommandCompleted(handle, command, outcome)``.
 
         Raises:
             LocalProtocolError: the command is not one a server sends
@@ -148,40 +155,47 @@ class ServerSession(Endpoint):
             raise LocalProtocolError("session.command", "not a command a server sends")
         return self._enqueue(command)
 
-    def send_package(self) -> None:
-        """Send the queued commands as the next package (after ``PackageCompleted``).
-        With nothing queued this is :meth:`finish`.
+    def close_package(self) -> None:
+        """The application's turn is over: the commands queued since
+        ``PackageCompleted`` form the next package, which ``messages_to_send()``
+        then hands out (split over several messages if needed). With nothing
+        queued this is :meth:`end_session`.
 
         Raises:
             LocalProtocolError: ``session.state``: not waiting for the application.
         """
         s = self._s
-        if s.machine.check(Input.PACKAGE) is Obligation.IGNORE:
+        if s.machine.check(Input.CLOSE_PACKAGE) is Obligation.IGNORE:
             return
         units: list[Unit] = []
         for unit in s.queued:
             if self._oversize(unit):
                 # SPEC §3.7a: never send an object over the device's MaxObjSize.
                 assert unit.handle is not None
-                del s.tracked[unit.handle]
-                self._emit(CommandCompleted(handle=unit.handle, outcome=CommandOutcome(code=416)))
+                self._complete(
+                    unit.handle, CommandOutcome(code=StatusCode.REQUESTED_SIZE_TOO_BIG)
+                )
             else:
                 units.append(unit)
         s.queued = []
         if not units:
-            self.finish()
+            self.end_session()
             return
-        self._step(Input.PACKAGE)
+        self._step(Input.CLOSE_PACKAGE)
         s.out = units
         s.package += 1
 
-    def finish(self) -> None:
-        """End the session with a Status-only package (SPEC §3.3).
+    def end_session(self) -> None:
+        """Answer the device's package with Statuses only, which ends the session
+        (OMA-TS-DM_Protocol-V1_2_1 §2.3 "OMA DM Protocol Packages": a server
+        package holding only Statuses and Final closes the session);
+        ``SessionEnded(COMPLETED)`` follows once ``messages_to_send()`` handed
+        that package out.
 
         Raises:
             LocalProtocolError: ``session.state``: not waiting for the application.
         """
-        if self._step(Input.FINISH) is not Obligation.IGNORE:
+        if self._step(Input.END_SESSION) is not Obligation.IGNORE:
             self._s.end_after_send = EndReason.COMPLETED
 
     # ------------------------------------------------------------ role hooks
