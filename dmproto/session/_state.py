@@ -1,8 +1,10 @@
 """The whole mutable state of one session, as one snapshot-able record.
 
-Everything a session knows lives in :class:`State` (plain values, model objects,
-events and the small records below), so :mod:`.snapshot` can serialise it
-generically and a session can resume in another process mid-package.
+Everything a session knows lives in :class:`State`: data (ids, queues, ledgers,
+credentials, the events not yet handed out) plus its :class:`~._machine.Machine`,
+the only place that says where the session is (phase, package and authentication
+progress). :mod:`.snapshot` writes it with an explicit schema (named keys per
+record), so a session can resume in another process mid-package.
 """
 
 from __future__ import annotations
