@@ -273,4 +273,4 @@ def test_application_call_in_the_wrong_phase_names_it() -> None:
     with pytest.raises(LocalProtocolError) as info:
         server.end_session()
     assert info.value.reason == "session.state"
-    assert "wait-peer" in str(info.value)
+    assert "end_session() is not expected in phase wait-peer" in str(info.value)

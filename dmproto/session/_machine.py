@@ -328,8 +328,17 @@ DUE: Mapping[Phase, Due] = {
     for phase in Phase
 }
 
-#: Application inputs (a missing entry is the application's misuse).
-APPLICATION_INPUTS = frozenset({*_DECISIONS, In.ABORT, In.TIMEOUT})
+#: Application inputs, by the call that reports them (a missing entry is the
+#: application's misuse).
+APPLICATION_CALLS: Mapping[Input, str] = {
+    In.ACCOUNT: "supply_account",
+    In.REJECT: "reject_device",
+    In.ANSWERED: "respond",
+    In.CLOSE_PACKAGE: "close_package",
+    In.END_SESSION: "end_session",
+    In.ABORT: "abort",
+    In.TIMEOUT: "handle_timer",
+}
 
 
 def transition(role: Role, phase: Phase, event: Input) -> Step:
@@ -351,9 +360,10 @@ def transition(role: Role, phase: Phase, event: Input) -> Step:
         )
     if event is In.ABORT:
         raise LocalProtocolError("session.finished", "the session has ended")
-    if event in APPLICATION_INPUTS:
+    call = APPLICATION_CALLS.get(event)
+    if call is not None:
         raise LocalProtocolError(
-            "session.state", f"cannot {event.value} in phase {phase.value}"
+            "session.state", f"{call}() is not expected in phase {phase.value}"
         )
     raise LocalProtocolError("session.machine", f"no transition for {event.value} in {phase.value}")
 
