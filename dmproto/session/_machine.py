@@ -40,6 +40,12 @@ import attrs
 from ..errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
+    "APPLICATION_CALLS",
+    "DUE",
+    "INITIAL",
+    "INITIATOR_ONLY",
+    "PROOF_AFTER",
+    "RESPONDER_ONLY",
     "TRANSITIONS",
     "WAITING_FOR",
     "Due",
