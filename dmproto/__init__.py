@@ -5,7 +5,8 @@ The everyday names are importable from here::
     from dmproto import ClientSession, ServerSession, Get, Item, Location, events
 
 — the two session roles and their configuration (``ClientConfig``,
-``ServerConfig``, ``Account``, ``Credentials``, ``AuthScheme``), the commands a
+``ServerConfig``, ``Account``, ``Credentials``, ``AuthScheme``) and state
+(``SessionState``, ``Phase``, ``WaitingFor``), the commands a
 server queues (``Get``, ``Add``, ``Replace``, ``Delete``, ``Copy``, ``Exec``,
 ``Alert``, ``Atomic``, ``Sequence``, with ``Item`` and ``Location``), the events
 module, outcomes and errors. The device management tree and its builders
@@ -49,9 +50,11 @@ from .session import (
     Account,
     ClientConfig,
     ClientSession,
+    Phase,
     ServerConfig,
     ServerSession,
     SessionState,
+    WaitingFor,
     events,
 )
 
@@ -81,6 +84,7 @@ __all__ = [
     "LocalProtocolError",
     "Location",
     "MalformedMessageError",
+    "Phase",
     "RemoteProtocolError",
     "Replace",
     "Sequence",
@@ -88,6 +92,7 @@ __all__ = [
     "ServerSession",
     "SessionState",
     "StatusCode",
+    "WaitingFor",
     "__version__",
     "events",
 ]

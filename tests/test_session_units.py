@@ -238,7 +238,7 @@ def test_commands_queued_after_the_end_complete_as_not_executed() -> None:
 def test_snapshot_is_json_and_rejects_garbage() -> None:
     server = ServerSession(server_config())
     snap = json.loads(json.dumps(server.snapshot()))
-    assert snap["version"] == 1 and snap["role"] == "server"
+    assert snap["version"] == 2 and snap["role"] == "server"
     assert isinstance(ServerSession.restore(snap, config=server_config()), ServerSession)
     for bad in (
         {},

@@ -14,15 +14,19 @@ Error reasons raised by this package:
   (the device closed its package without a Status we need).
 * :class:`~dmproto.errors.LocalProtocolError`: ``session.handle``,
   ``session.answered``, ``session.outcome-shape`` (``respond``), ``session.state``
-  (server call in the wrong phase), ``session.command``/``session.alert`` (not a
+  (an application call in the wrong phase), ``session.command``/``session.alert`` (not a
   command this role sends: ``queue``), ``session.finished`` (``abort`` after the end).
 * :class:`~dmproto.errors.InvalidValueError`: ``session.snapshot`` (``restore``),
   ``session.config``.
+
+Where a session is: ``session.phase`` (:class:`Phase`) and ``session.waiting_for``
+(:class:`WaitingFor`); every transition is in ``docs/session-states.md``.
 """
 
 from __future__ import annotations
 
 from . import events
+from ._machine import Phase, WaitingFor
 from ._types import OutgoingMessage, SessionState
 from .client import ClientSession
 from .config import Account, ClientConfig, ServerConfig
@@ -33,8 +37,10 @@ __all__ = [
     "ClientConfig",
     "ClientSession",
     "OutgoingMessage",
+    "Phase",
     "ServerConfig",
     "ServerSession",
     "SessionState",
+    "WaitingFor",
     "events",
 ]

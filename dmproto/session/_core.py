@@ -2,7 +2,9 @@
 
 :class:`Endpoint` owns a :class:`~._state.State` and implements everything that is
 the same for client and server; ``client.py``/``server.py`` add the role rules
-(``_process``, ``_header``, ``_ready``). Errors: anything the peer did wrong is a
+(``_process``, ``_addresses``, ``_ready``). Where the session is — its phase — is
+decided only by :mod:`._machine`: this code reports each input with :meth:`_step`
+and carries out the obligation the machine answers. Errors: anything the peer did wrong is a
 :class:`RemoteProtocolError` raised from ``receive_message`` (the session is then
 finished, but ``abort()`` can still produce one abort message); misuse by the
 application is a :class:`LocalProtocolError`.
@@ -46,8 +48,9 @@ from ._ledger import (
     status_commands,
     uniform_outcome,
 )
+from ._machine import Due, Input, Obligation, Phase, Proof, WaitingFor
 from ._packaging import Assembly, Unit, assemble, data_size, join_data, plain, statuses_first
-from ._state import LoIn, Phase, State
+from ._state import LoIn, State
 from ._types import OutgoingMessage, SessionState
 from .config import MIN_MSG_SIZE, ClientConfig, ServerConfig
 from .events import (
@@ -60,19 +63,31 @@ from .events import (
     SessionEnded,
 )
 
-__all__ = ["Endpoint"]
+__all__ = ["Endpoint", "Outcome"]
 
-SNAPSHOT_FORMAT = "dmproto.session"
-SNAPSHOT_VERSION = 1
 #: Consecutive messages without progress tolerated before that end (a message
 #: holding only the SyncHdr Status is normal once, e.g. after a challenge).
 MAX_STALLS = 3
+
+
+@attrs.frozen
+class Outcome:
+    """What one processed peer message amounted to (reported to the machine);
+    *reason*/*detail* say why when it ends the session."""
+
+    event: Input
+    reason: EndReason | None = None
+    detail: str = ""
 
 
 class Endpoint(Handshake, abc.ABC):
     """Base of :class:`ClientSession` and :class:`ServerSession`."""
 
     _role: ClassVar[str] = ""
+    #: The HTTP server side: it only answers, and sends no new commands while the
+    #: peer's package is open (OMA-TS-DM_Protocol-V1_2_1 §2.1).
+    _responder: ClassVar[bool] = False
+    _peer_nonce_role: ClassVar[NonceRole]
     _config: ClientConfig | ServerConfig
     _s: State
 
@@ -89,6 +104,18 @@ class Endpoint(Handshake, abc.ABC):
         return self._s.ended
 
     @property
+    def phase(self) -> Phase:
+        """Where the session is (see ``docs/session-states.md``)."""
+        return self._s.machine.phase
+
+    @property
+    def waiting_for(self) -> WaitingFor:
+        """Whose move it is: ``PEER`` (``receive_message``), ``APPLICATION`` (an
+        application call the phase names), ``SEND`` (``messages_to_send()`` has a
+        message) or ``NOTHING`` (the session is over)."""
+        return self._s.machine.waiting_for
+
+    @property
     def session_id(self) -> str:
         """The SessionID shared by every message of this session
         (OMA-TS-DM_RepPro-V1_2_1 §4.1.1)."""
@@ -99,10 +126,7 @@ class Endpoint(Handshake, abc.ABC):
         """Commands whose answer is outstanding: on a client, handed-out commands
         not yet ``respond``-ed (why ``messages_to_send`` returns nothing); on a
         server, queued commands without their ``CommandCompleted`` yet."""
-        s = self._s
-        if self._role == "client":
-            return sum(1 for answer in s.answers if answer.outcome is None)
-        return len(s.tracked)
+        return self._pending()
 
     def _pop_event(self) -> Event | None:
         """The next event, or None (each role's ``next_event`` narrows the type)."""
@@ -119,8 +143,9 @@ class Endpoint(Handshake, abc.ABC):
     def handle_timer(self, now: float) -> None:
         """End the session with ``TIMED_OUT`` once the inactivity deadline passed."""
         s = self._s
-        if s.ended is None and s.deadline is not None and now >= s.deadline:
-            self._end(EndReason.TIMED_OUT, "no message within the inactivity timeout")
+        if s.deadline is not None and now >= s.deadline:
+            detail = "no message within the inactivity timeout"
+            self._step(Input.TIMEOUT, EndReason.TIMED_OUT, detail)
 
     def abort(self) -> None:
         """Queue a session abort (Alert 1223, OMA-TS-DM_Protocol-V1_2_1 §2.3;
@@ -130,44 +155,20 @@ class Endpoint(Handshake, abc.ABC):
             LocalProtocolError: ``session.finished`` when the session already ended
                 (except after a peer protocol error: one abort message is allowed).
         """
-        s = self._s
-        if s.phase is Phase.DONE or (
-            s.ended is not None and s.ended is not EndReason.PROTOCOL_ERROR
-        ):
-            raise LocalProtocolError("session.finished", "the session has ended")
-        if s.abort_pending:
-            return
-        s.abort_pending = True
-        if s.ended is None:
-            self._end(EndReason.ABORTED, "aborted by the application")
+        self._step(Input.ABORT, EndReason.ABORTED, "aborted by the application")
 
     def snapshot(self) -> dict[str, Any]:
-        """Versioned, JSON-serialisable state; see :meth:`restore`."""
-        from .snapshot import dump
+        """Versioned, JSON-serialisable state (format: ``docs/session-api.md``,
+        "Snapshots"); see :meth:`restore`."""
+        from .snapshot import write
 
-        return {
-            "format": SNAPSHOT_FORMAT,
-            "version": SNAPSHOT_VERSION,
-            "role": self._role,
-            "state": dump(self._s),
-        }
+        return write(self._role, self._s)
 
     @classmethod
     def _restore_state(cls, snapshot: dict[str, Any]) -> State:
-        from ..errors import InvalidValueError
-        from .snapshot import load
+        from .snapshot import read
 
-        if (
-            not isinstance(snapshot, dict)
-            or snapshot.get("format") != SNAPSHOT_FORMAT
-            or snapshot.get("version") != SNAPSHOT_VERSION
-            or snapshot.get("role") != cls._role
-        ):
-            raise InvalidValueError("session.snapshot", "not a snapshot of this session role")
-        state = load(snapshot.get("state"))
-        if not isinstance(state, State):
-            raise InvalidValueError("session.snapshot", "snapshot holds no session state")
-        return state
+        return read(snapshot, cls._role)
 
     def receive_message(
         self,
@@ -194,16 +195,12 @@ class Endpoint(Handshake, abc.ABC):
                 still produce an abort message).
         """
         s = self._s
-        if s.ended is not None and not s.abort_pending:
-            # OMA-TS-DM_Protocol-V1_2_1 §2.3; OMA-TS-DM_RepPro-V1_2_1 §4.2: after the end any
-            # message is ignored
-            return
         message: Message | None = None
         try:
-            if s.our_turn:
-                raise RemoteProtocolError(
-                    "session.out-of-turn", "a message arrived while our answer is pending"
-                )
+            # (out of turn: RemoteProtocolError; after the end: ignored)
+            obligation = self._step(Input.RECEIVED)
+            if obligation is Obligation.IGNORE:
+                return
             declared = _declared_encoding(media_type)
             if declared is None:
                 raise RemoteProtocolError(
@@ -219,17 +216,14 @@ class Endpoint(Handshake, abc.ABC):
                     status_hint=415,
                 )
             self._check_header(message.header)
-            if s.ended is not None:
-                s.our_turn = True  # only the pending abort answer remains
-                s.peer_msg_ref = message.header.msg_id
+            if obligation is Obligation.NOTE:
+                s.peer_msg_ref = message.header.msg_id  # the pending abort answers it
                 return
             s.deadline = now + self._config.inactivity_timeout
             s.peer_idle = all(_idle(command) for command in message.commands)
-            self._process(message, body, list(headers))
+            self._report(self._process(message, body, list(headers)))
         except RemoteProtocolError as exc:
-            if s.ended is None:
-                self._end(EndReason.PROTOCOL_ERROR, exc.reason)
-            s.our_turn = True
+            self._step(Input.PEER_ERROR, EndReason.PROTOCOL_ERROR, exc.reason)
             self._error_status(message.header if message is not None else None, body,
                                media_type, exc)
             raise
@@ -240,24 +234,34 @@ class Endpoint(Handshake, abc.ABC):
         ``respond()`` on a handed-out command. Server: the one answer to the device's
         message, or ``[]`` while waiting for the application."""
         s = self._s
-        if s.abort_pending:
-            if not (s.our_turn or self._role == "client"):
-                return []
-            s.abort_pending = False
+        due = s.machine.due
+        if due is Due.ABORT:
             # OMA-TS-DM_Protocol-V1_2_1 §2.3; OMA-TS-DM_RepPro-V1_2_1 §4.2: the abort MAY carry
             # Statuses for executed commands, MUST Final.
             s.out = [
                 *self._answers_to_units(only_answered=True),
                 Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT)),
             ]
-            msg = self._send(now, final=True, truncate=True)
-            s.phase = Phase.DONE
-            return [msg]
-        if s.ended is not None and s.end_after_send is None:
+            return [self._send(now, final=True, truncate=True)]
+        if due is Due.NOTHING:
             return []
-        if not self._ready():
-            return []
-        return [self._send(now, final=s.peer_final)]
+        self._ready()
+        return [self._send(now, final=s.machine.peer_final)]
+
+    # ------------------------------------------------------------ the machine
+
+    def _step(
+        self, event: Input, reason: EndReason | None = None, detail: str = ""
+    ) -> Obligation:
+        """Report *event* to the machine and end the session when it says so."""
+        obligation = self._s.machine.process(event)
+        if obligation is Obligation.END:
+            assert reason is not None
+            self._end(reason, detail)
+        return obligation
+
+    def _report(self, outcome: Outcome) -> None:
+        self._step(outcome.event, outcome.reason, outcome.detail)
 
     def _error_status(
         self, header: SyncHdr | None, body: bytes, media_type: str, exc: RemoteProtocolError
@@ -299,7 +303,9 @@ class Endpoint(Handshake, abc.ABC):
     # ------------------------------------------------------------ role hooks
 
     @abc.abstractmethod
-    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
+    def _process(
+        self, message: Message, body: bytes, headers: list[tuple[str, str]]
+    ) -> Outcome:
         """Handle one decoded peer message (its header already checked)."""
 
     @abc.abstractmethod
@@ -307,8 +313,12 @@ class Endpoint(Handshake, abc.ABC):
         """(Target LocURI, Source LocURI, RespURI) of our SyncHdr."""
 
     @abc.abstractmethod
-    def _ready(self) -> bool:
-        """Whether a message can be built now (merging the answers into ``out``)."""
+    def _ready(self) -> None:
+        """Our message is due: merge the answers into ``out``."""
+
+    @abc.abstractmethod
+    def _pending(self) -> int:
+        """See :attr:`pending_commands`."""
 
     # ------------------------------------------------------------ helpers
 
@@ -326,7 +336,7 @@ class Endpoint(Handshake, abc.ABC):
         """OMA-TS-DM_Protocol-V1_2_1 §2.1: while the peer's package is open and we have no command
         of our own to send, ask for its next message with Alert 1222."""
         s = self._s
-        if not s.peer_final and all(
+        if not s.machine.peer_final and all(
             isinstance(u.command, Status | Results) or self._holds(u) for u in s.out
         ):
             s.out.append(Unit(command=Alert(cmd_id=None, code=AlertCode.NEXT_MESSAGE)))
@@ -335,16 +345,7 @@ class Endpoint(Handshake, abc.ABC):
         """Whether *unit* waits until the peer's package is closed (a server's own
         commands while the device sends a multi-message package, OMA-TS-DM_Protocol-
         V1_2_1 §2.1: the Next-Message answer holds only Statuses and Alert 1222)."""
-        return self._role == "server" and not self._s.peer_final and unit.handle is not None
-
-    def _note_final(self, final: bool) -> None:
-        """OMA-TS-DM_Protocol-V1_2_1 §2.1: track whether the peer's package is closed. A message
-        without Final after our package closed starts a new (multi-message) peer package."""
-        s = self._s
-        if final:
-            s.peer_final = True
-        elif s.our_closed:
-            s.peer_final = False
+        return self._responder and not self._s.machine.peer_final and unit.handle is not None
 
     def _end(self, reason: EndReason, detail: str = "") -> None:
         s = self._s
@@ -625,7 +626,7 @@ class Endpoint(Handshake, abc.ABC):
             header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
             final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
             fresh_ref=s.peer_msg_ref, chal_recurs=s.peer_scheme is AuthScheme.HMAC,
-            close=self._role == "server",
+            close=self._responder,
         )
         backlog = sum(isinstance(u.command, Status) for u in assembly.rest)
         s.stalls = s.stalls + 1 if self._stalled(assembly, backlog) else 0
@@ -635,7 +636,7 @@ class Endpoint(Handshake, abc.ABC):
             # leaves no room for anything but the Statuses of a Next-Message exchange, which would
             # repeat for ever. End with an abort (OMA-TS-DM_Protocol-V1_2_1 §2.3;
             # OMA-TS-DM_RepPro-V1_2_1 §4.2), without the SyncHdr Status if both do not fit.
-            self._end(EndReason.PROTOCOL_ERROR, NO_PROGRESS)
+            self._step(Input.STALLED, EndReason.PROTOCOL_ERROR, NO_PROGRESS)
             s.out = [Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT))]
             trial = assemble(
                 header, lead, s.out, limit=s.peer_max_msg, encoding=s.encoding,
@@ -664,25 +665,19 @@ class Endpoint(Handshake, abc.ABC):
                     lo_id=taken.unit.lo_id if taken.partial else None,
                 )
         s.out = [*assembly.rest, *held]
-        s.our_closed = assembly.message.final
+        s.machine.sent(assembly.message.final)
         s.next_msg_id += 1
         s.hdr_status = None
-        s.our_turn = False
         s.deadline = now + config.inactivity_timeout
         headers = _auth.hmac_headers(s.scheme, s.creds, s.nonce, assembly.body)
         if s.issued_nonce is not None:
             # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: the nonce we issued
             # is the one the peer must use next.
             s.peer_nonce, s.issued_nonce = s.issued_nonce, None
-            self._nonce_changed(
-                NonceRole.SERVER if self._role == "client" else NonceRole.CLIENT, s.peer_nonce
-            )
-        if s.end_after_send is not None and not s.out:
-            # Only once everything owed went out (a split last package continues).
-            reason, s.end_after_send = s.end_after_send, None
-            self._end(reason)
-        if s.ended is not None:
-            s.phase = Phase.DONE
+            self._nonce_changed(self._peer_nonce_role, s.peer_nonce)
+        # CLOSING ends only once everything owed went out (a split last package
+        # continues after the peer's next message).
+        self._step(Input.SENT_PART if s.out else Input.SENT, s.end_after_send)
         return OutgoingMessage(
             body=assembly.body,
             media_type=s.encoding.media_type,
@@ -709,7 +704,10 @@ class Endpoint(Handshake, abc.ABC):
         target, source, resp_uri = self._addresses()
         # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: Cred until the peer
         # answered 212; OMA-TS-DM_Protocol-V1_2_1 §2.3: Source LocName = the auth user name.
-        cred = None if s.authed else _auth.build_cred(s.scheme, s.creds, s.nonce)
+        cred = (
+            None if s.machine.ours is Proof.AUTHENTICATED
+            else _auth.build_cred(s.scheme, s.creds, s.nonce)
+        )
         name = s.creds.username if s.creds is not None and s.scheme is not None else None
         return SyncHdr(
             ver_proto=self._config.ver_proto,

@@ -16,6 +16,7 @@ from ..codes import StatusCode
 from ..security import RESET_NONCE, AuthScheme, Challenge, NoncePolicy, NonceUsed, new_nonce
 from . import _auth
 from ._auth import Verdict
+from ._machine import Proof
 from ._state import State
 from .config import ClientConfig, ServerConfig
 from .events import Event, NonceChanged, NonceRole, PeerAuthenticated
@@ -78,12 +79,11 @@ class Handshake:
         if s.peer_scheme is None or s.peer_creds is None:
             # No application-layer authentication configured (transport-level only).
             s.trusted = True
-            if not s.peer_authed:
-                s.peer_authed = True
+            if s.machine.proved():
                 self._emit(PeerAuthenticated(scheme=None))
             self._hdr_status(message, StatusCode.OK)
             return PeerCheck.OK
-        if s.peer_authed and s.peer_scheme is not AuthScheme.HMAC:
+        if s.machine.peer_proved and s.peer_scheme is not AuthScheme.HMAC:
             # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: 212 was given: no
             # more credentials needed this session.
             self._hdr_status(message, StatusCode.OK)
@@ -98,8 +98,8 @@ class Handshake:
             policy=NoncePolicy(try_reset=s.try_reset),
         )
         if verdict is Verdict.OK:
-            first = not s.peer_authed
-            s.peer_authed = s.trusted = True
+            first = s.machine.proved()
+            s.trusted = True
             s.challenged = None
             if used is NonceUsed.RESET:
                 # OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2: the peer resynchronised with the reset
@@ -115,7 +115,7 @@ class Handshake:
             fresh = s.peer_scheme is not AuthScheme.BASIC and (first or hmac)
             self._hdr_status(message, code, s.peer_scheme if fresh else None)
             return PeerCheck.OK
-        if s.peer_authed:
+        if s.machine.peer_proved:
             # OMA-TS-DM_Security-V1_2_1 §5.1: once authenticated, a message failing HMAC ends the
             # session.
             self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
@@ -156,7 +156,7 @@ class Handshake:
             if (
                 chal is None
                 or s.creds is None
-                or s.accepted
+                or s.machine.ours is not Proof.PENDING
                 or s.attempts > self._config.max_auth_attempts
             ):
                 # OMA-TS-DM_Security-V1_2_1 §5.1: a failure after we were accepted ends the session.
@@ -164,17 +164,14 @@ class Handshake:
             # OMA-TS-DM_Security-V1_2_1 §5.1: answer with the requested type (before we were
             # accepted).
             s.scheme = chal.scheme
-            s.authed = False
             if chal.next_nonce is not None:
                 self._take_nonce(chal.next_nonce)
             return PeerCheck.CHALLENGED
         if hdr.code >= 300:
             return PeerCheck.TERMINATE
-        s.accepted = True
-        if hdr.code == StatusCode.AUTHENTICATION_ACCEPTED:
-            # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: 212 ⇒ no more
-            # credentials this session
-            s.authed = True
+        # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: 212 ⇒ no more credentials
+        # this session.
+        s.machine.accepted(hdr.code == StatusCode.AUTHENTICATION_ACCEPTED)
         if chal is not None and chal.next_nonce is not None:
             self._take_nonce(chal.next_nonce)
         return PeerCheck.OK

@@ -1,13 +1,13 @@
 """The whole mutable state of one session, as one snapshot-able record.
 
-Everything a session knows lives in :class:`State` (plain values, model objects,
-events and the small records below), so :mod:`.snapshot` can serialise it
-generically and a session can resume in another process mid-package.
+Everything a session knows lives in :class:`State`: data (ids, queues, ledgers,
+credentials, the events not yet handed out) plus its :class:`~._machine.Machine`,
+the only place that says where the session is (phase, package and authentication
+progress). :mod:`.snapshot` writes it with an explicit schema (named keys per
+record), so a session can resume in another process mid-package.
 """
 
 from __future__ import annotations
-
-import enum
 
 import attrs
 
@@ -15,20 +15,11 @@ from ..codec import Encoding
 from ..codec.model import Command, Item, Message, Meta, Status
 from ..security import AuthScheme, Credentials
 from ._ledger import Answer, SentRef, Tracked
+from ._machine import Machine
 from ._packaging import Unit
 from .events import EndReason, Event
 
-__all__ = ["HeldMessage", "LoIn", "Phase", "State"]
-
-
-class Phase(enum.Enum):
-    """Where the session is (the rules for each live in client.py / server.py)."""
-
-    SETUP = "setup"  #: Package 1 not yet accepted (client) / device not yet authenticated
-    WAIT_ACCOUNT = "wait-account"  #: server: AccountRequested emitted
-    MANAGEMENT = "management"  #: packages 2..n
-    WAIT_APP = "wait-app"  #: server: PackageCompleted emitted
-    DONE = "done"
+__all__ = ["HeldMessage", "LoIn", "State"]
 
 
 @attrs.define(kw_only=True)
@@ -65,17 +56,13 @@ class State:
     role: str
     session_id: str
     encoding: Encoding
-    phase: Phase = Phase.SETUP
-    our_turn: bool = False
+    #: Where the session is (phase, package state): changed only by ``_machine``.
+    machine: Machine
     next_msg_id: int = 1
     next_handle: int = 1
     next_lo_id: int = 1
     last_peer_msg_id: int = 0
     peer_msg_ref: str = ""
-    #: The peer's current package is closed (its Final arrived, OMA-TS-DM_Protocol-V1_2_1 §2.1).
-    peer_final: bool = True
-    #: Our last message carried Final (our package is closed).
-    our_closed: bool = True
     #: Consecutive messages of ours that made no progress (see ``_core.MAX_STALLS``).
     stalls: int = 0
     #: Statuses still owed after our last message, and whether the peer's last
@@ -95,25 +82,19 @@ class State:
     sent: dict[str, SentRef] = attrs.field(factory=dict)
     lo_in: LoIn | None = None
     ended: EndReason | None = None
-    #: End (with this reason) once the next message has been handed out.
+    #: Why the session ends once its last package is out (phase CLOSING), set by
+    #: the rules while processing the message that decides it.
     end_after_send: EndReason | None = None
-    #: An abort message (Alert 1223) is still to be produced.
-    abort_pending: bool = False
     # Our credentials towards the peer (OMA-TS-DM_Security-V1_2_1 §5.1;
     # OMA-TS-DM_Protocol-V1_2_1 §2.4).
     creds: Credentials | None = None
     scheme: AuthScheme | None = None
     nonce: bytes = b""
-    authed: bool = False
-    #: The peer accepted our credentials once (200/212): a later challenge ends
-    #: the session (OMA-TS-DM_Security-V1_2_1 §5.1: HMAC failures mid-session terminate it).
-    accepted: bool = False
     attempts: int = 0
     # What we require of the peer.
     peer_creds: Credentials | None = None
     peer_scheme: AuthScheme | None = None
     peer_nonce: bytes = b""
-    peer_authed: bool = False
     peer_attempts: int = 0
     challenged: AuthScheme | None = None
     #: Nonce in the Chal of our pending SyncHdr Status; it replaces ``peer_nonce``

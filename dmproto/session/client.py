@@ -40,10 +40,11 @@ from ..errors import LocalProtocolError
 from ..notification import Notification
 from ..outcome import CommandOutcome
 from ..security import RESET_NONCE, NonceUsed
-from ._core import Endpoint
+from ._core import Endpoint, Outcome
 from ._handshake import PeerCheck
+from ._machine import Input, Machine, Role
 from ._packaging import Unit
-from ._state import Phase, State
+from ._state import State
 from .config import ClientConfig
 from .events import ClientSessionEvent, CommandReceived, EndReason, NonceRole
 from .ui import UI_ALERT_CODES, parse_ui_alert
@@ -59,6 +60,7 @@ class ClientSession(Endpoint):
 
     _role = "client"
     _our_nonce_role = NonceRole.CLIENT
+    _peer_nonce_role = NonceRole.SERVER
     _config: ClientConfig
 
     def __init__(self, config: ClientConfig, *, _state: State | None = None) -> None:
@@ -74,7 +76,7 @@ class ClientSession(Endpoint):
             role=self._role,
             session_id=session_id,
             encoding=config.encoding,
-            our_turn=True,
+            machine=Machine.start(Role.CLIENT),
             url=config.server_uri,
             creds=config.credentials,
             scheme=config.auth_scheme if config.credentials is not None else None,
@@ -128,6 +130,8 @@ class ClientSession(Endpoint):
                 After the session ended this is a no-op.
         """
         self._answer(handle, outcome)
+        if self._s.ended is None and not self._unanswered():
+            self._step(Input.ANSWERED)
 
     def queue(self, command: Command) -> int:
         """Queue a client alert (1224/1226, see :mod:`dmproto.session.alerts`) for
@@ -159,41 +163,37 @@ class ClientSession(Endpoint):
     def _addresses(self) -> tuple[str, str, str | None]:
         return self._config.server_uri, self._config.device_id, None
 
-    def _ready(self) -> bool:
+    def _pending(self) -> int:
+        return sum(1 for answer in self._s.answers if answer.outcome is None)
+
+    def _ready(self) -> None:
         s = self._s
-        if not s.our_turn or self._unanswered():
-            return False
         # Statuses first, then the rest of our package, then newly queued alerts.
         s.out = [*self._pending_with_answers(), *s.queued]
         s.queued = []
         self._ask_next_message()
-        return True
 
-    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
+    def _process(
+        self, message: Message, body: bytes, headers: list[tuple[str, str]]
+    ) -> Outcome:
         s = self._s
         header = message.header
-        s.our_turn = True
         s.peer_msg_ref = header.msg_id
-        if s.peer_final:
+        if s.machine.peer_message(message.final):
             s.peer_commands = False  # this message starts a new server package
-        self._note_final(message.final)
         if header.resp_uri:
             s.url = header.resp_uri  # OMA-TS-DM_RepPro-V1_2_1 §4.1.1: next message goes to RespURI
         commands = list(message.commands)
         hdr = next((c for c in commands if isinstance(c, Status) and c.cmd_ref == "0"), None)
         peer = self._authenticate_peer(message, body, headers)
         if peer is PeerCheck.TERMINATE:
-            self._terminate_auth("server authentication failed")
-            return
+            return _auth_failed("server authentication failed")
         ours = self._read_our_auth(hdr)
         # OMA-TS-DM_Protocol-V1_2_1 "Session Abort": an abort ends the session as an
         # abort, whatever its SyncHdr Status says (after a protocol error of ours
         # it says why: 400).
         if ours is PeerCheck.TERMINATE and not any(_is_abort(c) for c in commands):
-            self._terminate_auth(f"server refused our credentials ({hdr.code if hdr else 0})")
-            return
-        if ours is PeerCheck.OK and hdr is not None:
-            s.phase = Phase.MANAGEMENT
+            return _auth_failed(f"server refused our credentials ({hdr.code if hdr else 0})")
         challenged = ours is PeerCheck.CHALLENGED
         peer_ok = peer is PeerCheck.OK
         management = [c for c in commands if not isinstance(c, Status | Results)]
@@ -202,19 +202,18 @@ class ClientSession(Endpoint):
             # OMA-TS-DM_Protocol-V1_2_1 §2.3: revert to Package 1 (next MsgID, to RespURI, new
             # credentials); the server's auth-failure message holds only Statuses.
             s.out = self._package1()
-            return
+            return Outcome(Input.ANSWER)
         if not peer_ok:
             if message.final and not s.peer_commands:
                 # OMA-TS-DM_Protocol-V1_2_1 §2.3: never challenge with a SyncHdr-Status-only
                 # package. Only the package's final outcome counts: a message without Final is a
                 # partial package (OMA-TS-DM_Protocol-V1_2_1 §2.1: answered, the rest asked with
                 # 1222), e.g. one holding only the SyncHdr Status under a small MaxMsgSize.
-                self._end(EndReason.AUTHENTICATION_FAILED, "server not authenticated")
-                return
+                return _auth_failed("server not authenticated")
             code = s.hdr_status.code if s.hdr_status is not None else 401
             for refused in management:
                 self._auto(refused, header.msg_id, code)
-            return
+            return Outcome(Input.ANSWER)
         for command in commands:
             if isinstance(command, Status):
                 if command.cmd_ref != "0":
@@ -223,19 +222,19 @@ class ClientSession(Endpoint):
             if isinstance(command, Results):
                 continue  # servers send no Results in DM; nothing to answer
             if self._dispatch(command, header.msg_id):
-                return
+                return Outcome(Input.PEER_END, EndReason.ABORTED_BY_PEER, "server sent Alert 1223")
         self._complete_tracked()
         if message.final and not management and s.lo_in is None and not s.out:
             # OMA-TS-DM_Protocol-V1_2_1 §2.3: a server package with no command and no challenge
             # ends the session; the client sends nothing (so no nonce is issued either).
-            s.our_turn = False
             s.issued_nonce = None
             s.hdr_status = None
             s.answers.clear()
-            self._end(EndReason.COMPLETED)
+            return Outcome(Input.PEER_END, EndReason.COMPLETED)
+        return Outcome(Input.ASK_APP if self._unanswered() else Input.ANSWER)
 
     def _dispatch(self, command: Command, msg_ref: str) -> bool:
-        """Handle one server command; True when the session ended (1223)."""
+        """Handle one server command; True when it ends the session (1223)."""
         if not command.cmd_id:
             self._auto(command, msg_ref, StatusCode.BAD_REQUEST)  # missing CmdID ⇒ 400
             return False
@@ -259,10 +258,8 @@ class ClientSession(Endpoint):
             # OMA-TS-DM_Protocol-V1_2_1 §2.3; OMA-TS-DM_RepPro-V1_2_1 §4.2: a client receiving 1223
             # SHOULD NOT respond. The abort MAY carry Statuses for our alerts: report those before
             # the end.
-            s.our_turn = False
             s.answers.clear()
             self._complete_tracked()
-            self._end(EndReason.ABORTED_BY_PEER, "server sent Alert 1223")
             return True
         if code == AlertCode.NEXT_MESSAGE:
             self._auto(alert, msg_ref, StatusCode.OK)
@@ -281,10 +278,11 @@ class ClientSession(Endpoint):
             self._auto(alert, msg_ref, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
         return False
 
-    def _terminate_auth(self, detail: str) -> None:
-        # OMA-TS-DM_Security-V1_2_1 §5.1: the client just stops; nothing more is sent.
-        self._s.our_turn = False
-        self._end(EndReason.AUTHENTICATION_FAILED, detail)
+
+
+def _auth_failed(detail: str) -> Outcome:
+    # OMA-TS-DM_Security-V1_2_1 §5.1: the client just stops; nothing more is sent.
+    return Outcome(Input.PEER_END, EndReason.AUTHENTICATION_FAILED, detail)
 
 
 def _is_abort(command: Command) -> bool:

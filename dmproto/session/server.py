@@ -37,11 +37,12 @@ from ..errors import LocalProtocolError, RemoteProtocolError
 from ..outcome import CommandOutcome, OutcomeNote
 from ..security import AuthScheme
 from . import _auth
-from ._core import Endpoint
+from ._core import Endpoint, Outcome
 from ._handshake import PeerCheck
 from ._ledger import ROOT, Tracked, child_commands
+from ._machine import Input, Machine, Obligation, Role
 from ._packaging import Unit
-from ._state import HeldMessage, LoIn, Phase, State
+from ._state import HeldMessage, LoIn, State
 from .config import Account, ServerConfig
 from .events import (
     AccountRequested,
@@ -65,7 +66,9 @@ class ServerSession(Endpoint):
     """Server role state machine; see ``docs/session-api.md``."""
 
     _role = "server"
+    _responder = True
     _our_nonce_role = NonceRole.SERVER
+    _peer_nonce_role = NonceRole.CLIENT
     _config: ServerConfig
 
     def __init__(self, config: ServerConfig, *, _state: State | None = None) -> None:
@@ -77,6 +80,7 @@ class ServerSession(Endpoint):
             role=self._role,
             session_id="",
             encoding=config.encoding if config.encoding is not None else Encoding.XML,
+            machine=Machine.start(Role.SERVER),
         )
 
     @classmethod
@@ -101,12 +105,12 @@ class ServerSession(Endpoint):
         """The device's account, answering ``AccountRequested``.
 
         Raises:
-            LocalProtocolError: no account was requested. After the session ended
-                this is a no-op.
+            LocalProtocolError: ``session.state``: no account was requested. After
+                the session ended this is a no-op (SessionEnded follows in the events).
         """
-        if self._s.ended is not None:
-            return  # the session ended meanwhile (SessionEnded follows in the events)
-        s = self._require(Phase.WAIT_ACCOUNT, "supply_account")
+        s = self._s
+        if self._step(Input.ACCOUNT) is Obligation.IGNORE:
+            return
         s.peer_creds = account.credentials
         s.peer_scheme = account.auth_scheme if account.credentials is not None else None
         s.peer_nonce = account.client_nonce
@@ -115,23 +119,21 @@ class ServerSession(Endpoint):
         s.scheme = account.server_auth_scheme if account.server_credentials else None
         s.nonce = account.server_nonce
         s.account_known = True
-        s.phase = Phase.SETUP
         held, s.held = s.held, None
         assert held is not None
-        self._handle(held.message, held.body, held.headers)
+        self._report(self._handle(held.message, held.body, held.headers))
 
     def reject_device(self) -> None:
         """Refuse the device: 401 for its SyncHdr and commands, then the end.
 
         Raises:
-            LocalProtocolError: no account was requested.
+            LocalProtocolError: ``session.state``: no account was requested.
         """
-        if self._s.ended is not None:
+        s = self._s
+        if self._step(Input.REJECT) is Obligation.IGNORE:
             return
-        s = self._require(Phase.WAIT_ACCOUNT, "reject_device")
         held, s.held = s.held, None
         assert held is not None
-        s.phase = Phase.SETUP
         self._hdr_status(held.message, StatusCode.INVALID_CREDENTIALS)
         self._refuse(held.message, StatusCode.INVALID_CREDENTIALS)
         s.end_after_send = EndReason.REJECTED
@@ -161,11 +163,11 @@ class ServerSession(Endpoint):
         queued this is :meth:`end_session`.
 
         Raises:
-            LocalProtocolError: not waiting for the application.
+            LocalProtocolError: ``session.state``: not waiting for the application.
         """
-        if self._s.ended is not None:
+        s = self._s
+        if s.machine.check(Input.CLOSE_PACKAGE) is Obligation.IGNORE:
             return
-        s = self._require(Phase.WAIT_APP, "close_package")
         units: list[Unit] = []
         for unit in s.queued:
             if self._oversize(unit):
@@ -181,9 +183,9 @@ class ServerSession(Endpoint):
         if not units:
             self.end_session()
             return
+        self._step(Input.CLOSE_PACKAGE)
         s.out = units
         s.package += 1
-        s.phase = Phase.MANAGEMENT
 
     def end_session(self) -> None:
         """Answer the device's package with Statuses only, which ends the session
@@ -193,34 +195,25 @@ class ServerSession(Endpoint):
         that package out.
 
         Raises:
-            LocalProtocolError: not waiting for the application.
+            LocalProtocolError: ``session.state``: not waiting for the application.
         """
-        if self._s.ended is not None:
-            return
-        s = self._require(Phase.WAIT_APP, "end_session")
-        s.phase = Phase.MANAGEMENT
-        s.end_after_send = EndReason.COMPLETED
+        if self._step(Input.END_SESSION) is not Obligation.IGNORE:
+            self._s.end_after_send = EndReason.COMPLETED
 
     # ------------------------------------------------------------ role hooks
 
-    def _require(self, phase: Phase, what: str) -> State:
-        s = self._s
-        if s.phase is not phase or s.ended is not None:
-            raise LocalProtocolError("session.state", f"cannot {what} in phase {s.phase.value}")
-        return s
+    def _pending(self) -> int:
+        return len(self._s.tracked)
 
     def _addresses(self) -> tuple[str, str, str | None]:
         return self._s.device_id or "", self._config.server_uri, self._config.resp_uri
 
-    def _ready(self) -> bool:
+    def _ready(self) -> None:
         s = self._s
-        if not s.our_turn or s.phase in (Phase.WAIT_ACCOUNT, Phase.WAIT_APP):
-            return False
         s.out = self._pending_with_answers()
         if s.end_after_send is None:
             # OMA-TS-DM_Protocol-V1_2_1 §2.1: "Next Message" response — SyncHdr Status + Alert 1222.
             self._ask_next_message()
-        return True
 
     def _peer_source(self, source: str | None) -> None:
         if self._s.device_id is None:
@@ -231,7 +224,9 @@ class ServerSession(Endpoint):
         # response.
         self._s.end_after_send = EndReason.AUTHENTICATION_FAILED
 
-    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
+    def _process(
+        self, message: Message, body: bytes, headers: list[tuple[str, str]]
+    ) -> Outcome:
         s = self._s
         header = message.header
         if self._config.encoding is None:
@@ -242,12 +237,10 @@ class ServerSession(Endpoint):
             s.device_id = header.source.loc_uri
         elif header.source.loc_uri != s.device_id:
             raise RemoteProtocolError("session.device", "another device in this session")
-        s.our_turn = True
         s.peer_msg_ref = header.msg_id
-        self._note_final(message.final)
+        s.machine.peer_message(message.final)
         if not s.account_known:
             s.held = HeldMessage(message=message, body=body, headers=headers)
-            s.phase = Phase.WAIT_ACCOUNT
             scheme = None
             if header.cred is not None:
                 found = _auth.cred_scheme(header.cred)
@@ -261,8 +254,8 @@ class ServerSession(Endpoint):
                     scheme=scheme,
                 )
             )
-            return
-        self._handle(message, body, headers)
+            return Outcome(Input.HOLD)
+        return self._handle(message, body, headers)
 
     def _refuse(self, message: Message, code: int) -> None:
         """OMA-TS-DM_RepPro-V1_2_1 §4.1.6: after an auth failure, only Statuses (one per
@@ -271,18 +264,18 @@ class ServerSession(Endpoint):
             if not isinstance(command, Status | Results):
                 self._auto(command, message.header.msg_id, code)
 
-    def _handle(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> None:
+    def _handle(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> Outcome:
         s = self._s
         msg_ref = message.header.msg_id
+        first = not s.machine.peer_proved
         check = self._authenticate_peer(message, body, headers)
         if check is not PeerCheck.OK:
             if check is PeerCheck.TERMINATE:
                 self._terminate_auth("device authentication failed")
             code = s.hdr_status.code if s.hdr_status is not None else 401
             self._refuse(message, code)
-            return
-        if s.phase is Phase.SETUP:
-            s.phase = Phase.MANAGEMENT
+            return self._answer_outcome()
+        if first:
             self._connected(message)
         hdr = next(
             (c for c in message.commands if isinstance(c, Status) and c.cmd_ref == "0"), None
@@ -304,7 +297,7 @@ class ServerSession(Endpoint):
             # Results may trail their Status into a later message of the package.
             self._tolerate_missing_atomic_status()
             self._complete_tracked()
-        self._after_message()
+        return self._after_message()
 
     def _connected(self, message: Message) -> None:
         s = self._s
@@ -447,12 +440,18 @@ class ServerSession(Endpoint):
             if tracked is not None:
                 _fill_atomic_status(tracked, tracked.command, ROOT)
 
-    def _after_message(self) -> None:
+    def _answer_outcome(self) -> Outcome:
+        """An answer is owed; the last one when the end was decided meanwhile."""
+        if self._s.end_after_send is not None:
+            return Outcome(Input.ANSWER_LAST)
+        return Outcome(Input.ANSWER)
+
+    def _after_message(self) -> Outcome:
         """After a device message: ask the application for the next package when
         the device's package is complete and nothing of ours is outstanding."""
         s = self._s
-        if s.end_after_send is not None or not s.peer_final or s.out or s.phase is Phase.SETUP:
-            return
+        if s.end_after_send is not None or not s.machine.peer_final or s.out:
+            return self._answer_outcome()
         # Every Status is in (a large object refused mid-way ends with a device
         # message that has no Final: it answered our chunk message).
         self._tolerate_missing_atomic_status()
@@ -463,8 +462,8 @@ class ServerSession(Endpoint):
             raise RemoteProtocolError(
                 "session.missing-status", "the device's package lacks a Status", status_hint=400
             )
-        s.phase = Phase.WAIT_APP
         self._emit(PackageCompleted(package=s.package))
+        return Outcome(Input.PACKAGE_DONE)
 
 
 
