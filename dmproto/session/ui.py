@@ -186,5 +186,5 @@ def choice_outcome(numbers: tuple[int, ...]) -> CommandOutcome:
     """SPEC §3.10: 1103/1104 ⇒ Status 200 with one Item per chosen number."""
     return CommandOutcome(
         code=StatusCode.OK,
-        status_items=[Item(data=str(n)) for n in numbers],
+        status_items=[Item(data=str(int(n))) for n in numbers],
     )
