@@ -75,12 +75,22 @@ def _usage(message: str) -> Exception:
     return UsageError(message)
 
 
+#: What each adapter needs beyond dmproto's own dependencies (the ``dmproto[NAME]``
+#: extras of pyproject.toml say the same).
+_ADAPTER_REQUIREMENTS = {"sync": "h11>=0.14", "asyncio": "h11>=0.14", "trio": "h11>=0.14 trio>=0.25"}
+
+
 def _adapter(name: str) -> Any:
+    package = f"dmproto_{name}"
     try:
-        return __import__(f"dmproto_{name}")
-    except ImportError:
-        hint = f"pip install -e adapters/dmproto_{name}"
-        raise _usage(f"adapter {name!r} is not installed ({hint})") from None
+        return __import__(package)
+    except ImportError as exc:
+        if exc.name == package:  # a copy of dmproto/ without the adapters beside it
+            hint = f"install dmproto from its checkout: pip install '.[{name}]'"
+        else:  # the adapter is there, a library it needs (h11, trio) is not
+            wanted = " ".join(f"'{r}'" for r in _ADAPTER_REQUIREMENTS[name].split())
+            hint = f"pip install {wanted}"
+        raise _usage(f"adapter {name!r} is not usable, {exc.name} is missing ({hint})") from None
 
 
 # -- readable one-line summaries ----------------------------------------------------
