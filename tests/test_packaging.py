@@ -59,7 +59,9 @@ def test_build_has_no_deprecation_warnings(built: tuple[Path, Path, Path, str]) 
 def test_wheel_holds_the_packages_and_no_tests(built: tuple[Path, Path, Path, str]) -> None:
     _, wheel, _, _ = built
     assert wheel.name.startswith(f"dmproto-{dmproto.__version__}-")
-    names = zipfile.ZipFile(wheel).namelist()
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(f"dmproto-{dmproto.__version__}.dist-info/METADATA").decode()
     tops = {name.split("/")[0] for name in names}
     assert tops == {"dmproto", *ADAPTERS, f"dmproto-{dmproto.__version__}.dist-info"}
     for package in ("dmproto", *ADAPTERS):
@@ -69,7 +71,6 @@ def test_wheel_holds_the_packages_and_no_tests(built: tuple[Path, Path, Path, st
     assert not [n for n in names if "tests/" in n or "__pycache__" in n]
     info = f"dmproto-{dmproto.__version__}.dist-info"
     assert f"{info}/licenses/LICENSE" in names
-    metadata = zipfile.ZipFile(wheel).read(f"{info}/METADATA").decode()
     assert "License-Expression: Apache-2.0" in metadata
     assert "License-File: LICENSE" in metadata
     extras = set(re.findall(r"^Provides-Extra: (\S+)$", metadata, re.M))
@@ -80,7 +81,8 @@ def test_wheel_holds_the_packages_and_no_tests(built: tuple[Path, Path, Path, st
 def test_sdist_holds_what_the_tests_need(built: tuple[Path, Path, Path, str]) -> None:
     source, _, sdist, _ = built
     prefix = f"dmproto-{dmproto.__version__}/"
-    names = {n.removeprefix(prefix) for n in tarfile.open(sdist).getnames()}
+    with tarfile.open(sdist) as archive:
+        names = {n.removeprefix(prefix) for n in archive.getnames()}
     wanted = {"README.md", "LICENSE", "pyproject.toml", "MANIFEST.in", ".ci/run"}
     for folder in ("tests", "docs", "examples", "adapters", "dmproto"):
         wanted |= {

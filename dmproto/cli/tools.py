@@ -77,7 +77,9 @@ def _usage(message: str) -> Exception:
 
 #: What each adapter needs beyond dmproto's own dependencies (the ``dmproto[NAME]``
 #: extras of pyproject.toml say the same).
-_ADAPTER_REQUIREMENTS = {"sync": "h11>=0.14", "asyncio": "h11>=0.14", "trio": "h11>=0.14 trio>=0.25"}
+_ADAPTER_REQUIREMENTS = {
+    "sync": "h11>=0.14", "asyncio": "h11>=0.14", "trio": "h11>=0.14 trio>=0.25"
+}
 
 
 def _adapter(name: str) -> Any:
