@@ -15,9 +15,9 @@ is given; ``encode`` refuses that marker (exit status 2, naming ``--show-credent
 rather than send it as a credential. Input elements the decoder does not keep (unknown,
 DS-only, the content of commands DM does not process) are named in one warning line on
 stderr by both commands: they are not in the output. A document whose root is
-``MgmtTree`` is handled as a TNDS/DDF document, anything else as a DM message. Malformed input raises
-:class:`~dmproto.errors.MalformedMessageError`, which ``dmproto.cli.main`` prints
-as one line (problem and position) with exit status 2.
+``MgmtTree`` is handled as a TNDS/DDF document, anything else as a DM message.
+Malformed input raises :class:`~dmproto.errors.MalformedMessageError`, which
+``dmproto.cli.main`` prints as one line (problem and position) with exit status 2.
 """
 
 from __future__ import annotations
