@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from ..bindings.http import HttpRequest, HttpResponse, encoding_of, header_value
-from ..bindings.push import PushAccepted, ServerSecret
+from ..bindings.push import PushAccepted, ServerSecret, parse_push_target
 from ..codec import decode_message
 from ..codec.model import (
     Add,
@@ -611,11 +611,10 @@ def cmd_notify(args: argparse.Namespace) -> int:
         return 0
     if not args.to:
         raise _usage("give --to HOST[:PORT] or --http URL")
-    host, _, port = args.to.rpartition(":") if ":" in args.to else (args.to, "", "2948")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise _usage("--to port must be 1..65535")
-    sync.send_push_udp(pkg0, host.strip("[]"), int(port))
-    print(f"Package 0 ({len(pkg0)} bytes) sent as WSP push to udp {host}:{port}")
+    host, port = parse_push_target(args.to)
+    sync.send_push_udp(pkg0, host, port)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Package 0 ({len(pkg0)} bytes) sent as WSP push to udp {shown}:{port}")
     return 0
 
 
