@@ -1,4 +1,4 @@
-"""``dmproto serve | device | notify | demo``: a DM server, a DM device, Package 0, a demo.
+"""``dmproto serve | notify | demo``: a DM server, Package 0, a demo (and shared helpers).
 
 These tools are an application built on the public API (sessions, tree,
 notification, bindings) and the adapters; ``dmproto.cli`` is the only place under
@@ -8,9 +8,10 @@ notification, bindings) and the adapters; ``dmproto.cli`` is the only place unde
   outcome persist in SQLite (``--db``), so nonces survive restarts. Default job: an
   inventory of DevInfo and DevDetail; ``--job FILE`` runs a JSON list of commands
   (``{"cmd": "Get|Add|Replace|Delete|Exec", "uri": "./X", "data": "...",
-  "format": "chr"}``) on each device. One log line per message.
-* ``device`` — a DM client with an in-memory (or ``--tree`` JSON-file) tree that
-  connects once (client-initiated) or listens for Package 0 (``--listen-udp``).
+  "format": "chr"}``, or ``{"cmd": "Alert", "ui": "Display|Confirm|TextInput|
+  SingleChoice|MultipleChoice", "text": "...", "choices": ["..."]}``)
+  on each device. One log line per message.
+* ``device`` — a DM client (device): :mod:`dmproto.cli.device`.
 * ``notify`` — sends a Package 0 over UDP (WSP push) or HTTP.
 * ``demo`` — server and device on loopback, Package 0 over UDP, one session over
   HTTP with MD5: inventory, add/replace/delete, a failing Atomic, a large object
@@ -54,12 +55,9 @@ from ..errors import DMError, InvalidValueError
 from ..notification import build_notification, session_id_from_text
 from ..outcome import CommandOutcome
 from ..security import AuthScheme, Credentials, decode_nonce, encode_nonce
-from ..session import Account, ClientConfig, ClientSession, ServerConfig, ServerSession
+from ..session import Account, ClientSession, ServerConfig, ServerSession
 from ..session import events as ev
-from ..session.ui import choice_outcome, confirm_outcome, text_input_outcome, ui_alert
-from ..tree import ManagementTree, Node, NodeFormat
-from ..tree.executor import execute_command
-from ..tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
+from ..session.ui import ui_alert
 
 __all__ = ["register"]
 
@@ -180,10 +178,30 @@ def _item_command(kind: type[ItemCommand], uri: str, data: str | None = None,
     return cast("Command", kind(cmd_id=None, items=(item,)))
 
 
+#: UI alerts a job may send (OMA-TS-DM_Protocol-V1_2_1 §10).
+_UI_ALERTS = {"Display": AlertCode.DISPLAY, "Confirm": AlertCode.CONFIRM_OR_REJECT,
+              "TextInput": AlertCode.TEXT_INPUT, "SingleChoice": AlertCode.SINGLE_CHOICE,
+              "MultipleChoice": AlertCode.MULTIPLE_CHOICE}
+
+
+def _ui_alert_from_json(obj: dict[str, Any]) -> Command:
+    kind, text, choices = obj.get("ui"), obj.get("text"), obj.get("choices", [])
+    if kind not in _UI_ALERTS or not isinstance(text, str):
+        raise InvalidValueError("job.command", f"an Alert has 'ui': one of {sorted(_UI_ALERTS)} "
+                                "and a 'text' string")
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        raise InvalidValueError("job.command", "'choices' must be a list of strings")
+    return ui_alert(_UI_ALERTS[kind], text, choices=tuple(choices))
+
+
 def command_from_json(obj: object) -> Command:
-    """``{"cmd": "Replace", "uri": "./X", "data": "v", "format": "chr"}`` as a command."""
+    """``{"cmd": "Replace", "uri": "./X", "data": "v", "format": "chr"}`` as a command;
+    ``{"cmd": "Alert", "ui": "Confirm", "text": "Go?", "choices": [...]}`` as a UI alert."""
+    if isinstance(obj, dict) and obj.get("cmd") == "Alert":
+        return _ui_alert_from_json(obj)
     if not isinstance(obj, dict) or obj.get("cmd") not in _COMMANDS:
-        raise InvalidValueError("job.command", f"expected {{'cmd': one of {sorted(_COMMANDS)}}}")
+        names = sorted([*_COMMANDS, "Alert"])
+        raise InvalidValueError("job.command", f"expected {{'cmd': one of {names}}}")
     uri, data, fmt = obj.get("uri"), obj.get("data"), obj.get("format")
     if not isinstance(uri, str) or not isinstance(data, str | None):
         raise InvalidValueError("job.command", "'uri' must be a string, 'data' a string")
@@ -222,8 +240,6 @@ class Store:
                                          device_id TEXT, snapshot TEXT);
     CREATE TABLE IF NOT EXISTS outcomes (id INTEGER PRIMARY KEY, device_id TEXT,
                                          command TEXT, code INTEGER, results TEXT);
-    CREATE TABLE IF NOT EXISTS queued (session TEXT, handle INTEGER, command TEXT,
-                                       PRIMARY KEY (session, handle));
     """
 
     def __init__(self, path: str):
@@ -270,15 +286,6 @@ class Store:
     def delete(self, token: str) -> None:
         self._run("DELETE FROM sessions WHERE token = ?", token)
 
-    def put_queued(self, session: str, handle: int, command: str) -> None:
-        self._run("INSERT OR REPLACE INTO queued VALUES (?, ?, ?)", session, handle, command)
-
-    def pop_queued(self, session: str, handle: int) -> str | None:
-        rows = self._run("SELECT command FROM queued WHERE session = ? AND handle = ?",
-                         session, handle)
-        self._run("DELETE FROM queued WHERE session = ? AND handle = ?", session, handle)
-        return str(rows[0][0]) if rows else None
-
     def put_outcome(self, device_id: str, command: str, outcome: CommandOutcome) -> None:
         results = [str(i.data) for i in outcome.results if isinstance(i.data, str)]
         self._run("INSERT INTO outcomes (device_id, command, code, results) VALUES (?, ?, ?, ?)",
@@ -308,7 +315,6 @@ class ServerApp:
         self.store = store
         self.log_outcomes = log_outcomes
         self.nonces: dict[tuple[str, ev.NonceRole], bytes] = {}
-        self._queued: dict[tuple[str, int], str] = {}
         self._lock = threading.Lock()
 
     def _nonce(self, device: str, role: ev.NonceRole) -> bytes:
@@ -332,13 +338,14 @@ class ServerApp:
             # completed means script entry n - 1 is next.
             index = event.package - 1
             if index >= len(self.packages):
-                session.finish()
+                session.end_session()
                 return
             for queued in self.packages[index]:
-                self._remember(session, session.queue(queued), _describe(queued))
-            session.send_package()
+                session.queue(queued)
+            session.close_package()
         elif isinstance(event, ev.CommandCompleted):
-            what = self._recall(session, event.handle)
+            # (the command comes with its outcome, also in a restored session)
+            what = _describe(event.command)
             if self.log_outcomes:
                 self.log("server", f"{what} -> {_outcome_text(event.outcome)}")
             if self.store is not None:
@@ -352,21 +359,6 @@ class ServerApp:
         elif isinstance(event, ev.SessionEnded):
             ended = f"session with {device} ended: {event.reason.value} {event.detail}"
             self.log("server", ended.rstrip())
-
-    def _remember(self, session: ServerSession, handle: int, what: str) -> None:
-        key = f"{session.device_id}/{session.session_id}"
-        if self.store is not None:  # a restarted server still knows what it queued
-            self.store.put_queued(key, handle, what)
-        else:
-            self._queued[(key, handle)] = what
-
-    def _recall(self, session: ServerSession, handle: int) -> str:
-        key = f"{session.device_id}/{session.session_id}"
-        if self.store is not None:
-            found = self.store.pop_queued(key, handle)
-        else:
-            found = self._queued.pop((key, handle), None)
-        return found or f"#{handle}"
 
     def _account(self, session: ServerSession, event: ev.AccountRequested) -> None:
         server = self.server_credentials
@@ -400,93 +392,6 @@ def _outcome_text(outcome: CommandOutcome) -> str:
     if outcome.children:
         text += " [" + ", ".join(_outcome_text(c) for c in outcome.children) + "]"
     return text
-
-
-# -- the device application ------------------------------------------------------------
-
-
-class DeviceApp:
-    """Executes server commands against a tree, answers UI alerts automatically."""
-
-    def __init__(self, tree: ManagementTree, server_id: str, log: Transcript):
-        self.tree = tree
-        self.server_id = server_id
-        self.log = log
-        self.nonces: dict[ev.NonceRole, bytes] = {}
-        self.ended: ev.SessionEnded | None = None
-
-    def _ui(self, alert: Alert) -> CommandOutcome:
-        text = next((i.data for i in alert.items[1:2] if isinstance(i.data, str)), "")
-        if alert.code == AlertCode.CONFIRM_OR_REJECT:
-            outcome, answer = confirm_outcome(True), "Yes"
-        elif alert.code == AlertCode.TEXT_INPUT:
-            outcome, answer = text_input_outcome("42"), "'42'"
-        elif alert.code in (AlertCode.SINGLE_CHOICE, AlertCode.MULTIPLE_CHOICE):
-            outcome, answer = choice_outcome((1,)), "choice 1"
-        else:
-            outcome, answer = CommandOutcome(code=200), "OK"
-        self.log("device", f"UI alert {alert.code} {text!r} auto-answered {answer}")
-        return outcome
-
-    def __call__(self, session: ClientSession, event: ev.Event) -> None:
-        if isinstance(event, ev.CommandReceived):
-            outcome = self.tree.execute(event.command, server_id=self.server_id, ui=self._ui)
-            self.log("device", f"{_describe(event.command)} -> {_outcome_text(outcome)}")
-            session.respond(event.handle, outcome)
-        elif isinstance(event, ev.NonceChanged):
-            self.nonces[event.role] = event.nonce
-        elif isinstance(event, ev.PeerAuthenticated):
-            self.log("device", f"server authenticated ({event.scheme or 'transport only'})")
-        elif isinstance(event, ev.SessionEnded):
-            self.ended = event
-            self.log("device", f"session ended: {event.reason.value} {event.detail}".rstrip())
-
-
-def _device_tree(dev_id: str, tree_file: str | None) -> ManagementTree:
-    tree = build_device_tree(DeviceInfo(dev_id=dev_id, man="dmproto", mod="Demo Phone",
-                                        sw_v="0.1.0", lrg_obj=True))
-    tree.add_node(("Vendor",), Node(name="Vendor", format=NodeFormat.NODE))
-    tree.set_acl("./Vendor", "Add=*&Get=*&Replace=*&Delete=*&Exec=*")
-    if tree_file and Path(tree_file).exists():
-        try:
-            values = json.loads(Path(tree_file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise _usage(f"cannot read tree file {tree_file}: {exc}") from None
-        if not isinstance(values, dict):
-            raise _usage("a tree file holds a JSON object {uri: value}")
-        for uri, value in values.items():
-            outcome = execute_command(tree, _item_command(Add, str(uri), str(value)),
-                                      server_id=None)
-            if outcome.code >= 300:
-                raise _usage(f"tree file: cannot add {uri} ({outcome.code})")
-    return tree
-
-
-def _save_tree(tree: ManagementTree, tree_file: str) -> None:
-    values = {}
-    for path in tree.paths():
-        node = tree.node(path)
-        if path and path[0] == "Vendor" and node is not None and not node.is_interior:
-            value = tree.read_value(path)
-            if isinstance(value, str):
-                values["./" + "/".join(path)] = value
-    Path(tree_file).write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
-
-
-def _client_config(args: argparse.Namespace, tree: ManagementTree, **extra: Any) -> ClientConfig:
-    scheme = _SCHEMES.get(args.auth)
-    return ClientConfig(
-        random_bytes=os.urandom,
-        server_uri=args.server,
-        device_id=args.device_id,
-        dev_info=devinfo_items(tree),
-        credentials=None if scheme is None else Credentials(username=args.user,
-                                                             password=args.password),
-        auth_scheme=scheme,
-        server_credentials=(Credentials(username=args.server_id, password=args.server_password)
-                            if args.server_password else None),
-        **extra,
-    )
 
 
 # -- subcommands ----------------------------------------------------------------------
@@ -542,54 +447,6 @@ def _unwrap(exc: BaseException) -> BaseException:
     return interrupt[0] if interrupt else found[0]
 
 
-def _run_device_session(session: ClientSession, app: DeviceApp, url: str) -> int:
-    sync = _adapter("sync")
-    sync.run_client_session(session, app, server_url=url, timeout=_IO_TIMEOUT)
-    ok = app.ended is None or app.ended.reason is ev.EndReason.COMPLETED
-    return 0 if ok else 1
-
-
-def cmd_device(args: argparse.Namespace) -> int:
-    """Connect once, or listen for Package 0 and run one session per push."""
-    log = Transcript()
-    tree = _device_tree(args.device_id, args.tree)
-    app = DeviceApp(tree, args.server_id, log)
-    try:
-        if args.listen_udp is None:
-            return _run_device_session(ClientSession(_client_config(args, tree)), app, args.server)
-        sync = _adapter("sync")
-        secret = ServerSecret(password=args.server_password or "", nonce=_b64(args.nonce))
-        pushes: list[PushAccepted] = []
-        arrived = threading.Event()
-
-        def on_push(accepted: PushAccepted) -> None:
-            pushes.append(accepted)
-            arrived.set()
-
-        lookup = {args.server_id: secret}.get
-        with sync.PushListener(lookup, on_push, host=args.host, udp_port=args.listen_udp,
-                               http_port=args.listen_http) as listener:
-            where = f"udp {args.host}:{listener.udp_port}"
-            if listener.http_url:
-                where += f" and {listener.http_url}"
-            log("device", f"listening for Package 0 on {where}")
-            status = 0
-            for _ in range(args.count):
-                while not arrived.wait(0.5):
-                    pass
-                arrived.clear()
-                accepted = pushes.pop(0)
-                log("device", f"Package 0 from {accepted.notification.server_id} "
-                    f"(session {accepted.notification.session_id_text})")
-                session = ClientSession.from_notification(
-                    accepted.notification, accepted.nonce_used, config=_client_config(args, tree))
-                status |= _run_device_session(session, app, args.server)
-            return status
-    finally:
-        if args.tree:
-            _save_tree(tree, args.tree)
-
-
 def _b64(text: str | None) -> bytes:
     if not text:
         return b""
@@ -642,6 +499,8 @@ def _demo_packages() -> list[list[Command]]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Server and device on loopback; Package 0 over UDP; one MD5 session over HTTP."""
+    from .device import DeviceApp, _client_config, _device_tree, _run_device_session
+
     sync = _adapter("sync")
     watchdog = threading.Timer(args.timeout, _give_up, args=(args.timeout,))
     watchdog.daemon = True
@@ -709,7 +568,7 @@ def _common_auth(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add ``serve``, ``device``, ``notify`` and ``demo``."""
+    """Add ``serve``, ``notify`` and ``demo`` (``device`` is in :mod:`.device`)."""
     serve = subparsers.add_parser("serve", help="run a DM server (SQLite-backed)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
@@ -721,22 +580,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("--job", help="JSON list of commands run on each device")
     serve.add_argument("--adapter", choices=_ADAPTERS, default="sync")
     serve.set_defaults(func=cmd_serve)
-
-    device = subparsers.add_parser("device", help="run a DM client (device)")
-    device.add_argument("--server", required=True, help="DM server URL")
-    device.add_argument("--device-id", default="IMEI:000000000000000")
-    device.add_argument("--user", default="device", help="client username")
-    device.add_argument("--password", default="", help="client password")
-    _common_auth(device)
-    device.add_argument("--nonce", help="stored server nonce (base64) to verify Package 0")
-    device.add_argument("--tree", help="JSON file {uri: value} loaded at start, saved at exit")
-    device.add_argument("--listen-udp", type=int, metavar="PORT",
-                        help="wait for Package 0 on this UDP port instead of connecting")
-    device.add_argument("--listen-http", type=int, metavar="PORT",
-                        help="also accept Package 0 as HTTP POST on this port")
-    device.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    device.add_argument("--count", type=int, default=1, help="sessions to run when listening")
-    device.set_defaults(func=cmd_device)
 
     notify = subparsers.add_parser("notify", help="send a Package 0 (server-initiated session)")
     notify.add_argument("--to", help="device HOST[:PORT] (UDP, default port 2948)")

@@ -11,10 +11,10 @@ import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from dmproto.bindings.client import ClientDriver
+from dmproto.bindings.client import ClientDriver, ClientObserver
 from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ClientSession
-from dmproto.session.events import Event, SessionEnded
+from dmproto.session.events import ClientSessionEvent, SessionEnded
 
 from .drive import drive_client
 from .handlers import Handler, call_handler
@@ -29,6 +29,7 @@ _DOC = """Run ``session`` to its end against the DM server (SPEC §7).
     the RespURI the server gave. ``timeout`` bounds each connect/read/write;
     response bodies are capped by ``limits.max_message_size`` before they are read.
     ``clock`` defaults to the event loop's. Cancellation aborts the session.
+    ``on_message(request, response)`` observes every exchange (``ClientDriver``).
 
     Returns the ``SessionEnded`` event (``None`` if the session reported none).
 
@@ -45,7 +46,7 @@ class ClientRunner(Protocol):
     def __call__(
         self,
         session: ClientSession,
-        handler: Handler[ClientSession, Event],
+        handler: Handler[ClientSession, ClientSessionEvent],
         *,
         server_url: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
@@ -53,6 +54,7 @@ class ClientRunner(Protocol):
         clock: Callable[[], float] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         user_agent: str | None = None,
+        on_message: ClientObserver | None = None,
     ) -> Coroutine[Any, Any, SessionEnded | None]: ...
 
 
@@ -77,7 +79,7 @@ def async_client_runner(
 
     async def run_client_session(
         session: ClientSession,
-        handler: Handler[ClientSession, Event],
+        handler: Handler[ClientSession, ClientSessionEvent],
         *,
         server_url: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
@@ -85,9 +87,11 @@ def async_client_runner(
         clock: Callable[[], float] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         user_agent: str | None = None,
+        on_message: ClientObserver | None = None,
     ) -> SessionEnded | None:
         driver = ClientDriver(
-            session, server_url=server_url, limits=limits, user_agent=user_agent or default_agent
+            session, server_url=server_url, limits=limits, user_agent=user_agent or default_agent,
+            on_message=on_message,
         )
         deliver = functools.partial(call_handler, handler, session)
         async with client(ssl_context=ssl_context, timeout=timeout,
