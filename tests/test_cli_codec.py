@@ -12,6 +12,7 @@ import attrs
 import pytest
 from datapaths import CORPUS
 
+from dmproto.cli.codec_cmds import REDACTED
 from dmproto.cli.main import main
 from dmproto.codec import Encoding, decode_message, encode_message
 from dmproto.codec.tnds import decode_tree_document
@@ -30,7 +31,7 @@ def test_decode_wbxml_prints_indented_xml(capsys: pytest.CaptureFixture[str]) ->
     assert original.header.cred is not None
     shown = decode_message(out.encode())
     assert shown.commands == original.commands
-    assert shown.header.cred == attrs.evolve(original.header.cred, data="REDACTED")
+    assert shown.header.cred == attrs.evolve(original.header.cred, data=REDACTED)
 
 
 def test_decode_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -152,7 +153,7 @@ def test_decode_hides_credentials_unless_asked(capsys: pytest.CaptureFixture[str
     secret = "U2N0czpTYW1wbGVDbGllbnQ="  # base64("Scts:SampleClient"), basic auth
     assert main(["decode", str(GET)]) == 0
     out = capsys.readouterr().out
-    assert secret not in out and "<Data>REDACTED</Data>" in out
+    assert secret not in out and f"<Data>{REDACTED}</Data>" in out
     assert main(["decode", "--json", str(GET)]) == 0
     assert secret not in capsys.readouterr().out
     assert main(["decode", "--show-credentials", str(GET)]) == 0

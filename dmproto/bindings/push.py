@@ -16,9 +16,10 @@ from collections.abc import Callable
 
 import attrs
 
-from ..errors import MalformedMessageError
+from ..errors import InvalidValueError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..notification import (
+    DM_PUSH_PORT,
     NOTIFICATION_CONTENT_TYPE,
     Notification,
     build_wsp_push,
@@ -39,9 +40,40 @@ __all__ = [
     "answer_push_request",
     "check_push",
     "is_push_request",
+    "parse_push_target",
     "push_datagram",
     "push_request",
 ]
+
+
+def parse_push_target(text: str) -> tuple[str, int]:
+    """``(host, port)`` from ``HOST``, ``HOST:PORT``, an IPv6 literal ``::1`` or
+    ``[::1]``, or ``[::1]:PORT``; the port defaults to :data:`DM_PUSH_PORT` (2948, the
+    non-secure WAP push port, OMA-TS-DM_Notification-V1_2_1 §6.3). Brackets set
+    an IPv6 literal apart from its port, as in URLs (RFC 3986 §3.2.2); a bare name
+    with more than one colon is taken as an IPv6 literal without a port.
+
+    Raises:
+        InvalidValueError: ``push.target`` for an empty host, unbalanced brackets or a
+            port outside 1..65535.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise InvalidValueError("push.target", "malformed [IPv6] address")
+        port_text = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, None
+    if not host or any(c in host for c in "[]/ ") or not host.isprintable():
+        raise InvalidValueError("push.target", "no usable host")
+    if port_text is None:
+        return host, DM_PUSH_PORT
+    if not (port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536):
+        raise InvalidValueError("push.target", "port must be 1..65535")
+    return host, int(port_text)
 
 
 class PushKind(enum.Enum):

@@ -10,11 +10,14 @@ between XML, WBXML and JSON on the command line.
 * ``dmproto encode --to wbxml|xml [FILE|-]`` re-encodes (binary to stdout).
 
 ``decode`` replaces the SyncHdr ``<Cred>`` Data (for ``syncml:auth-basic`` it is
-the password, merely base64-encoded) with ``REDACTED`` unless ``--show-credentials``
-is given. A document whose root is ``MgmtTree`` is handled as a TNDS/DDF document, anything
-else as a DM message. Malformed input raises
-:class:`~dmproto.errors.MalformedMessageError`, which ``dmproto.cli.main`` prints
-as one line (problem and position) with exit status 2.
+the password, merely base64-encoded) with :data:`REDACTED` unless ``--show-credentials``
+is given; ``encode`` refuses that marker (exit status 2, naming ``--show-credentials``)
+rather than send it as a credential. Input elements the decoder does not keep (unknown,
+DS-only, the content of commands DM does not process) are named in one warning line on
+stderr by both commands: they are not in the output. A document whose root is
+``MgmtTree`` is handled as a TNDS/DDF document, anything else as a DM message.
+Malformed input raises :class:`~dmproto.errors.MalformedMessageError`, which
+``dmproto.cli.main`` prints as one line (problem and position) with exit status 2.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 import attrs
 
 from ..codec import Encoding, detect_encoding
+from ..codec.dropped import dropped_elements
 from ..codec.element import Element
 from ..codec.mapping import message_from_element, message_to_element
 from ..codec.model import Item, Message, Meta, XmlData
@@ -36,6 +40,7 @@ from ..codec.tnds import MgmtTree, tree_from_element, tree_to_element
 from ..codec.transform import map_items
 from ..codec.wbxml import DDF_OPTIONS, parse_wbxml, serialize_wbxml
 from ..codec.xml import parse_xml, serialize_xml
+from ..errors import InvalidValueError
 from ..limits import DEFAULT_LIMITS
 
 __all__ = ["REDACTED", "register", "to_json"]
@@ -50,17 +55,23 @@ def _read_input(path: str) -> bytes:
         return handle.read(cap)
 
 
-def _decode(data: bytes) -> Message | MgmtTree:
-    """A DM message or, when the root is MgmtTree, a TNDS/DDF document."""
+def _decode(data: bytes, command: str) -> Message | MgmtTree:
+    """A DM message or, when the root is MgmtTree, a TNDS/DDF document; the input
+    elements the model does not keep are named on stderr."""
     if len(data) > DEFAULT_LIMITS.max_message_size:
         root = parse_xml(data)  # raises limit.message-size before parsing
     elif detect_encoding(data) is Encoding.XML:
         root = parse_xml(data)
     else:
         root = parse_wbxml(data).root
-    if root.name == "MgmtTree":
-        return tree_from_element(root)
-    return message_from_element(root)
+    document: Message | MgmtTree = (
+        tree_from_element(root) if root.name == "MgmtTree" else message_from_element(root)
+    )
+    dropped = dropped_elements(root, _element(document))
+    if dropped:
+        print(f"dmproto {command}: warning: not decoded, left out: {', '.join(dropped)}",
+              file=sys.stderr)
+    return document
 
 
 def to_json(value: object) -> Any:
@@ -90,8 +101,10 @@ def _binary_as_b64(message: Message) -> Message:
     return map_items(message, item)
 
 
-#: What ``decode`` prints instead of a credential.
-REDACTED = "REDACTED"
+#: What ``decode`` prints instead of a credential. The spaces keep it from being a
+#: base64 credential (OMA-TS-DM_Security-V1_2_1 §5.3, §5.4: Cred Data is b64), and
+#: ``encode`` refuses it.
+REDACTED = "REDACTED by dmproto decode (use --show-credentials)"
 
 
 def _redacted(message: Message) -> Message:
@@ -110,7 +123,7 @@ def _element(document: Message | MgmtTree) -> Element:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    document = _decode(_read_input(args.file))
+    document = _decode(_read_input(args.file), "decode")
     if isinstance(document, Message) and not args.show_credentials:
         document = _redacted(document)
     if args.json:
@@ -124,7 +137,13 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    document = _decode(_read_input(args.file))
+    document = _decode(_read_input(args.file), "encode")
+    cred = document.header.cred if isinstance(document, Message) else None
+    if cred is not None and cred.data == REDACTED:
+        raise InvalidValueError(
+            "cli.redacted",
+            "the Cred Data was redacted by decode; decode again with --show-credentials",
+        )
     root = _element(document)
     if args.to == "xml":
         out = serialize_xml(root)

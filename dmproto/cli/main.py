@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from ..errors import DMError
 from . import codec_cmds, device, security_cmds, tools
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dmproto", description="OMA Device Management (SyncML DM) toolkit"
     )
+    parser.add_argument("--version", action="version", version=f"dmproto {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for group in _GROUPS:

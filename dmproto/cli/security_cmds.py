@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, MalformedMessageError
 from ..notification import (
     Initiator,
     Notification,
@@ -114,6 +114,23 @@ def _describe(notification: Notification) -> dict[str, Any]:
     }
 
 
+def _parse_pkg0(data: bytes, *, wsp_given: bool) -> Notification:
+    """Package 0 from ``data``; when that fails on what reads as a WSP push PDU and
+    no ``--wsp`` was given, the error says to add it."""
+    try:
+        return parse_notification(data)
+    except MalformedMessageError as exc:
+        if wsp_given:
+            raise
+        try:
+            parse_wsp_push(data)
+        except MalformedMessageError:
+            raise exc from None
+        raise MalformedMessageError(
+            exc.reason, f"{exc.detail}; the input is a WSP push PDU: add --wsp"
+        ) from None
+
+
 def _notification_parse(args: argparse.Namespace) -> int:
     if (args.password is None) != (args.nonce is None):
         raise InvalidValueError("cli.arguments", "--password and --nonce go together")
@@ -127,7 +144,7 @@ def _notification_parse(args: argparse.Namespace) -> int:
             "application_id": push.application_id,
         }
         data = push.body
-    notification = parse_notification(data)
+    notification = _parse_pkg0(data, wsp_given=bool(args.wsp or args.sms_udh))
     report = {**_describe(notification), **report}
     if args.password is not None:
         used = verify_notification(

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from ..bindings.http import HttpRequest, HttpResponse, encoding_of, header_value
-from ..bindings.push import PushAccepted, ServerSecret
+from ..bindings.push import PushAccepted, ServerSecret, parse_push_target
 from ..codec import decode_message
 from ..codec.model import (
     Add,
@@ -73,12 +73,24 @@ def _usage(message: str) -> Exception:
     return UsageError(message)
 
 
+#: What each adapter needs beyond dmproto's own dependencies (the ``dmproto[NAME]``
+#: extras of pyproject.toml say the same).
+_ADAPTER_REQUIREMENTS = {
+    "sync": "h11>=0.14", "asyncio": "h11>=0.14", "trio": "h11>=0.14 trio>=0.25"
+}
+
+
 def _adapter(name: str) -> Any:
+    package = f"dmproto_{name}"
     try:
-        return __import__(f"dmproto_{name}")
-    except ImportError:
-        hint = f"pip install -e adapters/dmproto_{name}"
-        raise _usage(f"adapter {name!r} is not installed ({hint})") from None
+        return __import__(package)
+    except ImportError as exc:
+        if exc.name == package:  # a copy of dmproto/ without the adapters beside it
+            hint = f"install dmproto from its checkout: pip install '.[{name}]'"
+        else:  # the adapter is there, a library it needs (h11, trio) is not
+            wanted = " ".join(f"'{r}'" for r in _ADAPTER_REQUIREMENTS[name].split())
+            hint = f"pip install {wanted}"
+        raise _usage(f"adapter {name!r} is not usable, {exc.name} is missing ({hint})") from None
 
 
 # -- readable one-line summaries ----------------------------------------------------
@@ -456,11 +468,10 @@ def cmd_notify(args: argparse.Namespace) -> int:
         return 0
     if not args.to:
         raise _usage("give --to HOST[:PORT] or --http URL")
-    host, _, port = args.to.rpartition(":") if ":" in args.to else (args.to, "", "2948")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise _usage("--to port must be 1..65535")
-    sync.send_push_udp(pkg0, host.strip("[]"), int(port))
-    print(f"Package 0 ({len(pkg0)} bytes) sent as WSP push to udp {host}:{port}")
+    host, port = parse_push_target(args.to)
+    sync.send_push_udp(pkg0, host, port)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Package 0 ({len(pkg0)} bytes) sent as WSP push to udp {shown}:{port}")
     return 0
 
 

@@ -509,6 +509,20 @@ def _flag(children: list[Element], name: str, present: bool) -> None:
         children.append(Element(name))
 
 
+def _int_text(value: int) -> str:
+    """The decimal digits of ``value``: status and alert codes are written as plain
+    numbers (OMA-TS-DM_RepPro-V1_2_1 §6.6.2 Alert, §6.6.19 Status: Data carries the
+    code). ``int()`` first, because ``str()`` of an IntEnum member is its name on
+    Python 3.10 (``StatusCode.OK``) and its value only from 3.11 on.
+    """
+    return str(int(value))
+
+
+def _text_of(value: object) -> str:
+    """A Meta value as text; integers (and IntEnum members) as plain digits."""
+    return _int_text(value) if isinstance(value, int) else str(value)
+
+
 def _opt_leaf(children: list[Element], name: str, text: str | None) -> None:
     if text is not None:
         children.append(_leaf(name, text))
@@ -531,7 +545,7 @@ def _meta_element(meta: Meta) -> Element:
     return Element(
         "Meta",
         children=[
-            _leaf(name, str(value), CodePage.METINF)
+            _leaf(name, _text_of(value), CodePage.METINF)
             for name, value in fields
             if value is not None
         ],
@@ -585,7 +599,7 @@ def _command_element(command: Command) -> Element:
         children.extend(_leaf("SourceRef", ref) for ref in command.source_refs)
         if command.chal is not None:
             children.append(Element("Chal", children=[_meta_element(command.chal.meta)]))
-        children.append(_leaf("Data", str(command.code)))
+        children.append(_leaf("Data", _int_text(command.code)))
     elif isinstance(command, Results):
         _opt_leaf(children, "MsgRef", command.msg_ref)
         children.append(_leaf("CmdRef", command.cmd_ref))
@@ -595,7 +609,7 @@ def _command_element(command: Command) -> Element:
     else:
         _flag(children, "NoResp", command.no_resp)
         if isinstance(command, Alert):
-            _opt_leaf(children, "Data", None if command.code is None else str(command.code))
+            _opt_leaf(children, "Data", None if command.code is None else _int_text(command.code))
             _opt_leaf(children, "Correlator", command.correlator)
         else:
             _opt_meta_el(children, command.meta)

@@ -187,5 +187,5 @@ def choice_outcome(numbers: tuple[int, ...]) -> CommandOutcome:
     """OMA-TS-DM_RepPro-V1_2_1 §4.2: 1103/1104 ⇒ Status 200 with one Item per chosen number."""
     return CommandOutcome(
         code=StatusCode.OK,
-        status_items=[Item(data=str(n)) for n in numbers],
+        status_items=[Item(data=str(int(n))) for n in numbers],
     )

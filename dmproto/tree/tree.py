@@ -371,7 +371,7 @@ class ManagementTree:
                 Item(
                     source=Location(loc_uri=request.uri),
                     meta=Meta(format="int", type=alert_type, mark=mark),
-                    data=str(result_code),
+                    data=str(int(result_code)),  # never an IntEnum name (3.10)
                 )
             ],
         )

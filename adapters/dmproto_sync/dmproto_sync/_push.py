@@ -32,8 +32,10 @@ def send_push_udp(
     package0: bytes, host: str, port: int = DM_PUSH_PORT, *, transaction_id: int = 1
 ) -> None:
     """Send ``package0`` as a WSP push datagram to ``host:port`` (default 2948)."""
-    with socket.socket(_family(host), socket.SOCK_DGRAM) as sock:
-        sock.sendto(push_datagram(package0, transaction_id=transaction_id), (host, port))
+    # getaddrinfo picks the family: IPv6 literals and names that resolve to IPv6 only.
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.sendto(push_datagram(package0, transaction_id=transaction_id), address)
 
 
 def send_push_http(

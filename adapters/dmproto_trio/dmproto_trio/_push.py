@@ -35,8 +35,11 @@ async def send_push_udp(
     package0: bytes, host: str, port: int = DM_PUSH_PORT, *, transaction_id: int = 1
 ) -> None:
     """Send ``package0`` as a WSP push datagram to ``host:port`` (default 2948)."""
-    with trio.socket.socket(_family(host), trio.socket.SOCK_DGRAM) as sock:
-        await sock.sendto(push_datagram(package0, transaction_id=transaction_id), (host, port))
+    # getaddrinfo picks the family: IPv6 literals and names that resolve to IPv6 only.
+    infos = await trio.socket.getaddrinfo(host, port, type=trio.socket.SOCK_DGRAM)
+    family, kind, proto, _, address = infos[0]
+    with trio.socket.socket(family, kind, proto) as sock:
+        await sock.sendto(push_datagram(package0, transaction_id=transaction_id), address)
 
 
 async def send_push_http(
