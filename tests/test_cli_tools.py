@@ -234,7 +234,7 @@ def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> No
             store = Store(db)
             store.put_account("u", "p")
             app = ServerApp(scheme=AuthScheme.MD5, packages=[[command_from_json(
-                {"cmd": "Get", "uri": "./DevInfo/Mod"})]], accounts=store.password, log=log,
+                {"cmd": "Get", "uri": "./DevInfo/Mod"})]], accounts=store.md5_digest, log=log,
                 store=store)
             endpoint = ServerEndpoint(ServerConfig(random_bytes=os.urandom, server_uri="srv"),
                                       store=store)

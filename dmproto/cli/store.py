@@ -1,48 +1,121 @@
-"""SQLite persistence of ``dmproto serve``: accounts, nonces, snapshots, outcomes."""
+"""SQLite persistence of ``dmproto serve``: accounts, nonces, snapshots, outcomes.
+
+No plaintext password is kept: an account row holds ``B64(MD5(username ":"
+password))`` (OMA-TS-DM_Security-V1_2_1 §5.1), all that verifying basic, MD5 and
+HMAC needs. That digest is still password-equivalent for DM (it computes valid MD5
+and HMAC credentials), so the file is created with permissions 0600 and must stay
+private. A database written by an older version (a ``password`` column) is migrated
+to digests when opened. Session snapshots hold the same digests, never passwords.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import threading
+from collections.abc import Iterator
 from typing import Any
 
-from ..outcome import CommandOutcome
+from ..security import user_pass_digest
 from ..session import events as ev
 
-__all__ = ["Store"]
+__all__ = ["Store", "StoreError"]
+
+
+class StoreError(Exception):
+    """The database cannot be opened, created or migrated (one line of text)."""
 
 
 class Store:
-    """SQLite persistence of the server: accounts, nonces, snapshots, outcomes."""
+    """SQLite persistence of the server: accounts, nonces, snapshots, outcomes.
+
+    Raises:
+        StoreError: when *path* cannot be created or opened, or is not a database.
+    """
 
     _SCHEMA = """
-    CREATE TABLE IF NOT EXISTS accounts (username TEXT PRIMARY KEY, password TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS accounts (username TEXT PRIMARY KEY, md5_digest TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS nonces (device_id TEXT, role TEXT, nonce BLOB,
                                        PRIMARY KEY (device_id, role));
     CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, session_id TEXT,
                                          device_id TEXT, snapshot TEXT);
     CREATE TABLE IF NOT EXISTS outcomes (id INTEGER PRIMARY KEY, device_id TEXT,
-                                         command TEXT, code INTEGER, results TEXT);
+                                         command TEXT, code INTEGER, results TEXT,
+                                         session_id TEXT, kind TEXT, detail TEXT);
     CREATE TABLE IF NOT EXISTS queued (session TEXT, handle INTEGER, command TEXT,
                                        PRIMARY KEY (session, handle));
     """
+    #: Columns added to ``outcomes`` since the first version (added on open).
+    _OUTCOME_COLUMNS = ("session_id", "kind", "detail")
 
     def __init__(self, path: str):
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            if path != ":memory:" and not os.path.exists(path):
+                # Created private: the file holds password-equivalent digests.
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from None
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.executescript(self._SCHEMA)
+        try:
+            with self._lock:
+                self._db.executescript(self._SCHEMA)
+                self._migrate()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StoreError(f"cannot use database {path}: {exc}") from None
+        self.path = path
+
+    def _columns(self, table: str) -> list[str]:
+        return [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
+
+    def _migrate(self) -> None:
+        """Bring an older database up to this schema, in one transaction."""
+        accounts = self._columns("accounts")
+        outcomes = self._columns("outcomes")
+        if "password" not in accounts and all(c in outcomes for c in self._OUTCOME_COLUMNS):
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if "password" in accounts:  # plaintext passwords: replace them by digests
+                rows = self._db.execute("SELECT username, password FROM accounts").fetchall()
+                self._db.execute("DROP TABLE accounts")
+                self._db.execute("CREATE TABLE accounts (username TEXT PRIMARY KEY, "
+                                 "md5_digest TEXT NOT NULL)")
+                self._db.executemany("INSERT INTO accounts VALUES (?, ?)", [
+                    (str(user), user_pass_digest(str(user), str(pw))) for user, pw in rows])
+            for column in self._OUTCOME_COLUMNS:
+                if column not in outcomes:
+                    self._db.execute(f"ALTER TABLE outcomes ADD COLUMN {column} TEXT")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        # The dropped table's pages may still hold the old text: rewrite the file.
+        self._db.execute("VACUUM")
+
+    def world_readable(self) -> bool:
+        """Whether group or others may read the database file."""
+        try:
+            mode = os.stat(self.path).st_mode
+        except OSError:
+            return False
+        return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
 
     def _run(self, sql: str, *args: object) -> list[Any]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
     def put_account(self, username: str, password: str) -> None:
-        self._run("INSERT OR REPLACE INTO accounts VALUES (?, ?)", username, password)
+        """Create or update an account; only the digest of *password* is written."""
+        self._run("INSERT OR REPLACE INTO accounts VALUES (?, ?)", username,
+                  user_pass_digest(username, password))
 
-    def password(self, username: str) -> str | None:
-        rows = self._run("SELECT password FROM accounts WHERE username = ?", username)
+    def md5_digest(self, username: str) -> str | None:
+        """The stored ``B64(MD5(username:password))`` of *username*, or None."""
+        rows = self._run("SELECT md5_digest FROM accounts WHERE username = ?", username)
         return str(rows[0][0]) if rows else None
 
     def nonce(self, device_id: str, role: ev.NonceRole) -> bytes:
@@ -81,11 +154,31 @@ class Store:
         self._run("DELETE FROM queued WHERE session = ? AND handle = ?", session, handle)
         return str(rows[0][0]) if rows else None
 
-    def put_outcome(self, device_id: str, command: str, outcome: CommandOutcome) -> None:
-        results = [str(i.data) for i in outcome.results if isinstance(i.data, str)]
-        self._run("INSERT INTO outcomes (device_id, command, code, results) VALUES (?, ?, ?, ?)",
-                  device_id, command, int(outcome.code), json.dumps(results))
+    def put_outcome(self, device_id: str, session_id: str, kind: str, command: str,
+                    code: int | None, results: list[str], detail: dict[str, Any]) -> None:
+        """Record one outcome: a command's Status and Results, a UI answer, an alert."""
+        self._run("INSERT INTO outcomes (device_id, command, code, results, session_id, kind, "
+                  "detail) VALUES (?, ?, ?, ?, ?, ?, ?)", device_id, command, code,
+                  json.dumps(results), session_id, kind, json.dumps(detail))
+
+    def outcomes(self) -> Iterator[dict[str, Any]]:
+        """Every recorded outcome, oldest first."""
+        rows = self._run("SELECT id, device_id, session_id, kind, command, code, results, "
+                         "detail FROM outcomes ORDER BY id")
+        for row in rows:
+            yield {
+                "id": row[0], "device_id": row[1], "session_id": row[2],
+                "kind": row[3] or "status", "command": row[4], "code": row[5],
+                "results": _json(row[6], []), "detail": _json(row[7], {}),
+            }
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _json(text: object, default: Any) -> Any:
+    try:
+        return json.loads(str(text)) if text is not None else default
+    except ValueError:
+        return default

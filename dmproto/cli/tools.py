@@ -48,7 +48,7 @@ from ..codes import AlertCode
 from ..errors import DMError
 from ..notification import build_notification, session_id_from_text
 from ..outcome import CommandOutcome
-from ..security import AuthScheme, Credentials, decode_nonce, encode_nonce
+from ..security import AuthScheme, Credentials, decode_nonce, encode_nonce, user_pass_digest
 from ..session import ClientConfig, ClientSession, ServerConfig
 from ..session import events as ev
 from ..session.ui import choice_outcome, confirm_outcome, text_input_outcome, ui_alert
@@ -378,7 +378,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .server import ServerApp  # server.py imports this module: import at call time
 
     app = ServerApp(scheme=AuthScheme.MD5, packages=_demo_packages(),
-                    accounts={user: password}.get, log=log, log_outcomes=False,
+                    accounts={user: user_pass_digest(user, password)}.get, log=log,
+                    log_outcomes=False,
                     server_credentials=Credentials(username=server_id, password=server_password))
     app.nonces[(dev_id, ev.NonceRole.SERVER)] = server_nonce
     config = ServerConfig(random_bytes=os.urandom, server_uri=server_id, max_msg_size=8192)
