@@ -12,7 +12,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from test_cli_tools import _dmproto, _free_port, _wait_for_port
 
@@ -234,6 +236,7 @@ def test_a_job_of_every_command_and_all_its_outcomes(tmp_path: Path) -> None:
 def test_generic_and_client_alerts_are_kept(tmp_path: Path) -> None:
     import dmproto_sync
 
+    from dmproto.codec import Encoding, decode_message
     from dmproto.codec.model import Alert, Item, Location, Meta
     from dmproto.security import AuthScheme, Credentials
     from dmproto.session import ClientConfig, ClientSession
@@ -242,11 +245,12 @@ def test_generic_and_client_alerts_are_kept(tmp_path: Path) -> None:
     generic = Alert(cmd_id=None, code=1226, correlator="corr-9", items=(Item(
         source=Location(loc_uri="./Vendor/Update"),
         meta=Meta(format="chr", type="org.example.update"), data="done"),))
-    with _serving("--db", str(db), "--client-user", "dev", "--client-password", "pw") as (
-            port, log):
+    trace = tmp_path / "trace"
+    with _serving("--db", str(db), "--client-user", "dev", "--client-password", "pw",
+                  "--trace", str(trace), "--show-credentials") as (port, log):
         session = ClientSession(ClientConfig(
             random_bytes=os.urandom, server_uri=f"http://127.0.0.1:{port}/dm",
-            device_id="IMEI:9", dev_info=(), initial_alerts=(generic,),
+            device_id="IMEI:9", dev_info=(), initial_alerts=(generic,), encoding=Encoding.WBXML,
             credentials=Credentials(username="dev", password="pw"), auth_scheme=AuthScheme.MD5))
 
         def answer(s: ClientSession, event: object) -> None:
@@ -266,6 +270,46 @@ def test_generic_and_client_alerts_are_kept(tmp_path: Path) -> None:
             "data": "done"}]},
     }]
     assert "generic-alert Alert 1226 correlator 'corr-9'" in log[0]
+    # WBXML is traced as sent plus its decoded XML; --show-credentials keeps the Cred
+    sent = (trace / "0001-in.wbxml").read_bytes()
+    cred = decode_message(sent).header.cred
+    assert cred is not None and "*" not in cred.data
+    assert f"<Data>{cred.data}</Data>" in (trace / "0001-in.wbxml.xml").read_text()
+
+
+def test_trace_redacts_wbxml_credentials(tmp_path: Path) -> None:
+    from dmproto.bindings.http import HttpRequest
+    from dmproto.cli.trace import Tracer
+    from dmproto.codec import Encoding, decode_message, encode_message
+    from dmproto.codec.model import Cred, Meta
+
+    xml = (Path(__file__).parent / "data").glob("**/*.xml")
+    message = next(m for m in (_try_decode(p.read_bytes()) for p in xml) if m is not None)
+    secret = "U2VjcmV0Q3JlZGVudGlhbERhdGE="
+    header = attrs.evolve(message.header, cred=Cred(meta=Meta(type="syncml:auth-md5",
+                                                              format="b64"), data=secret))
+    body = encode_message(attrs.evolve(message, header=header), Encoding.WBXML)
+    tracer = Tracer(str(tmp_path))
+    tracer.observe(HttpRequest(method="POST", target="/dm", headers=(
+        ("Content-Type", "application/vnd.syncml.dm+wbxml"),
+        ("x-syncml-hmac", "algorithm=MD5, username=\"u\", mac=c2VjcmV0")), body=body), None)
+    traced = (tmp_path / "0001-in.wbxml").read_bytes()
+    assert secret.encode() not in traced and len(traced) == len(body)
+    redacted = decode_message(traced).header.cred
+    assert redacted is not None and redacted.data == "*" * len(secret)
+    assert "mac=<redacted>" in (tmp_path / "0001-in.http").read_text()
+    assert "c2VjcmV0" not in (tmp_path / "0001-in.http").read_text()
+    assert "*" * len(secret) in (tmp_path / "0001-in.wbxml.xml").read_text()
+
+
+def _try_decode(body: bytes) -> Any:
+    from dmproto.codec import decode_message
+    from dmproto.errors import DMError
+
+    try:
+        return decode_message(body)
+    except DMError:
+        return None
 
 
 def test_quiet_verbose_and_json_logs(tmp_path: Path) -> None:

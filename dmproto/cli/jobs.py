@@ -4,7 +4,7 @@ A job file is a JSON list. A list of command objects is one package; a list of
 lists is several packages sent one after the other in the same session (the next
 package goes out once every Status of the previous one is in). A command object:
 
-* item commands (OMA-TS-DM_RepPro-V1_2_1 §6.6): ``{"cmd": "Get" | "Add" | "Replace" |
+* item commands (OMA-TS-DM_RepPro-V1_2_1 §4.1.6): ``{"cmd": "Get" | "Add" | "Replace" |
   "Delete" | "Exec" | "Copy", "uri": "./X", "data": "v", "format": "chr",
   "type": "text/plain"}``; ``Copy`` also takes ``"source": "./Y"`` (the node copied
   onto ``uri``); ``Exec`` takes ``"correlator"`` (an asynchronous result comes
@@ -12,8 +12,8 @@ package goes out once every Status of the previous one is in). A command object:
   "data": ..., "format": ..., "type": ..., "source": ...}, ...]`` instead of the
   single-item keys;
 * groups: ``{"cmd": "Atomic" | "Sequence", "commands": [...]}``, nesting allowed
-  (OMA-TS-DM_RepPro-V1_2_1 §6.6.3, §6.6.13);
-* UI alerts (OMA-TS-DM_Protocol-V1_2_1 §10, "User Interaction Alerts"):
+  (OMA-TS-DM_RepPro-V1_2_1 §4.1.6, Atomic and Sequence);
+* UI alerts (OMA-TS-DM_RepPro-V1_2_1 §4.2, the UI alert types):
   ``{"cmd": "Alert", "code": 1100..1104, "text": "...", "options": {"MINDT": 2,
   "MAXDT": 30, "DR": "1", "MAXLEN": 8, "IT": "N", "ET": "P"}, "choices": ["a", "b"]}``
   (``choices`` for 1103 single and 1104 multiple choice).

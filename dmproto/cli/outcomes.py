@@ -3,12 +3,13 @@
 Every record has a ``kind``:
 
 * ``status`` — a command's Status code, its Results Items and, for Atomic and
-  Sequence, the children's outcomes (OMA-TS-DM_RepPro-V1_2_1 §6.6);
-* ``ui`` — the user's answer to a UI alert (OMA-TS-DM_Protocol-V1_2_1 §10): 1100
+  Sequence, the children's outcomes (OMA-TS-DM_RepPro-V1_2_1 §4.1.6);
+* ``ui`` — the user's answer to a UI alert (OMA-TS-DM_RepPro-V1_2_1 §4.2): 1100
   displayed, 1101 ``yes`` (200) / ``no`` (304), 1102 the text typed, 1103/1104 the
   numbers chosen and their labels; a code >= 300 (timeout, cancel) is no answer;
-* ``generic-alert`` — a Generic Alert 1226 from the device (§8.7: an asynchronous
-  Exec result with its Correlator, or a device event), with its Items;
+* ``generic-alert`` — a Generic Alert 1226 from the device (OMA-TS-DM_RepPro-V1_2_1
+  §4.2: an asynchronous Exec result with its Correlator, or a device event), with
+  its Items;
 * ``client-event`` — a Client Event Alert 1224.
 """
 

@@ -286,7 +286,7 @@ def _open_store(path: str) -> Store:
     return store
 
 
-def _run(adapter: Any, server: Any, name: str) -> None:
+def _run(server: Any, name: str) -> None:
     if name == "sync":
         server.serve_forever()
     elif name == "asyncio":
@@ -334,7 +334,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                   path=args.path, on_message=on_message, store=store)
         log.emit(logging.WARNING, "server", f"dmproto serve: {args.adapter} adapter on "
                  f"http://{args.host}:{args.port}{args.path} (db {args.db}); Ctrl-C stops")
-        _run(adapter, server, args.adapter)
+        _run(server, args.adapter)
     except KeyboardInterrupt:
         if not stop.terminated:
             raise
