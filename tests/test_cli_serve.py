@@ -82,10 +82,13 @@ def test_db_keeps_only_digests_and_an_old_plaintext_db_is_migrated(tmp_path: Pat
     assert rows["old"] == "g0ZZ+E92kL8+v8ARhy7tBw=="  # B64(MD5("old:OldSecret-123"))
 
 
-def test_a_new_db_is_created_private(tmp_path: Path) -> None:
+def test_a_new_db_is_created_private_and_hmac_works_from_the_digest(tmp_path: Path) -> None:
     db = tmp_path / "new.sqlite3"
-    with _serving("--db", str(db)):
-        pass
+    with _serving("--db", str(db), "--auth", "hmac", "--client-user", "dev",
+                  "--client-password", "pw") as (port, _):
+        ok = _device(port, "--user", "dev", "--password", "pw", "--auth", "hmac")
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert "session ended: completed" in ok.stdout
     assert db.stat().st_mode & 0o077 == 0
 
 
