@@ -374,9 +374,13 @@ packages in one session). Commands:
   {"cmd": "Delete", "uri": "./Vendor/X"}
   {"cmd": "Copy", "uri": "./Vendor/To", "source": "./Vendor/From"}
   {"cmd": "Exec", "uri": "./Vendor/Update", "data": "go", "correlator": "job-1"}
-  {"cmd": "Atomic", "commands": [ ...commands... ]}   (also "Sequence"; nesting allowed)
+  {"cmd": "Atomic", "commands": [{"cmd": "Delete", "uri": "./Vendor/A"}]}  (nesting allowed)
+  {"cmd": "Sequence", "commands": [{"cmd": "Get", "uri": "./Vendor/B"}]}
+  {"cmd": "Alert", "code": 1100, "text": "Updating", "options": {"MINDT": 2, "MAXDT": 9}}
   {"cmd": "Alert", "code": 1101, "text": "Install?", "options": {"MAXDT": 30, "DR": "0"}}
+  {"cmd": "Alert", "code": 1102, "text": "PIN?", "options": {"MAXLEN": 4, "IT": "N", "ET": "P"}}
   {"cmd": "Alert", "code": 1103, "text": "Pick", "choices": ["red", "blue"]}
+  {"cmd": "Alert", "code": 1104, "text": "Extras", "choices": ["maps", "music"]}
 UI options: MINDT, MAXDT, MAXLEN (integers), DR (string), IT (A N D T P I), ET (T P).
 See docs/cli.md. Outcomes (Status, Results, UI answers, Generic Alerts) are kept in
 the database: list them with 'dmproto outcomes --db FILE [--json]'.
