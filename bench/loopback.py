@@ -64,9 +64,9 @@ def server_app(session: ServerSession, event: ev.Event) -> None:
         if event.package == 1:
             target = Location(loc_uri="./DevInfo/Mod")
             session.queue(Get(cmd_id=None, items=(Item(target=target),)))
-            session.send_package()
+            session.close_package()
         else:
-            session.finish()
+            session.end_session()
 
 
 Device = tuple[ClientSession, Callable[[Any, Any], None]]

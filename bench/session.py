@@ -139,9 +139,9 @@ class PairRun:
                 if e.package == 1:
                     for command in commands():
                         server.queue(command)
-                    server.send_package()
+                    server.close_package()
                 else:
-                    server.finish()
+                    server.end_session()
         (reply,) = server.messages_to_send(now)
         client.receive_message(
             reply.body, media_type=reply.media_type, headers=reply.headers, now=now
@@ -244,7 +244,7 @@ def idle_memory(n: int) -> None:
                 server.supply_account(account)
             elif isinstance(e, ev.PackageCompleted):
                 server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)))
-                server.send_package()
+                server.close_package()
         server.messages_to_send(0.0)
         sessions.append(server)
     after = tracemalloc.take_snapshot()

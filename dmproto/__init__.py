@@ -1,13 +1,38 @@
 """dmproto: a sans-IO implementation of OMA Device Management (SyncML DM 1.2/1.3).
 
-Only names documented in the README and docs are public. See ``dmproto.codec`` for
+The everyday names are importable from here::
+
+    from dmproto import ClientSession, ServerSession, Get, Item, Location, events
+
+— the two session roles and their configuration (``ClientConfig``,
+``ServerConfig``, ``Account``, ``Credentials``, ``AuthScheme``), the commands a
+server queues (``Get``, ``Add``, ``Replace``, ``Delete``, ``Copy``, ``Exec``,
+``Alert``, ``Atomic``, ``Sequence``, with ``Item`` and ``Location``), the events
+module, outcomes and errors. The device management tree and its builders
+(``build_device_tree``, ``DeviceInfo``, ``devinfo_items``) are in
+``dmproto.tree``. Everything else lives in its layer: ``dmproto.codec`` for
 messages, ``dmproto.security`` and ``dmproto.notification`` for authentication and
-Package 0, ``dmproto.session`` for the client and server state machines, and
-``dmproto.tree`` for the device management tree.
+Package 0, ``dmproto.session`` for the state machines, ``dmproto.bindings`` for
+HTTP. Only names documented in the README and docs are public.
 """
 
 from __future__ import annotations
 
+# No module of the package imports from here (each imports its own layer's
+# modules), so importing any one of them, e.g. ``dmproto.codec``, creates no cycle.
+from .codec.model import (
+    Add,
+    Alert,
+    Atomic,
+    Copy,
+    Delete,
+    Exec,
+    Get,
+    Item,
+    Location,
+    Replace,
+    Sequence,
+)
 from .codes import AlertCode, StatusCode
 from .errors import (
     DMError,
@@ -18,19 +43,51 @@ from .errors import (
     RemoteProtocolError,
 )
 from .limits import DEFAULT_LIMITS, Limits
+from .outcome import CommandOutcome
+from .security import AuthScheme, Credentials
+from .session import (
+    Account,
+    ClientConfig,
+    ClientSession,
+    ServerConfig,
+    ServerSession,
+    SessionState,
+    events,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "Account",
+    "Add",
+    "Alert",
     "AlertCode",
+    "Atomic",
+    "AuthScheme",
+    "ClientConfig",
+    "ClientSession",
+    "CommandOutcome",
+    "Copy",
+    "Credentials",
     "DMError",
+    "Delete",
     "EncodeError",
+    "Exec",
+    "Get",
     "InvalidValueError",
+    "Item",
     "Limits",
     "LocalProtocolError",
+    "Location",
     "MalformedMessageError",
     "RemoteProtocolError",
+    "Replace",
+    "Sequence",
+    "ServerConfig",
+    "ServerSession",
+    "SessionState",
     "StatusCode",
     "__version__",
+    "events",
 ]

@@ -7,36 +7,41 @@ MD5 authentication), asks for a few DevInfo leaves, records the answers in
 
 from __future__ import annotations
 
-from dmproto.codec.model import Get, Item, Location
-from dmproto.outcome import CommandOutcome
-from dmproto.security import AuthScheme, Credentials
-from dmproto.session import Account, ServerSession
-from dmproto.session import events as ev
+from dmproto import (
+    Account,
+    AuthScheme,
+    CommandOutcome,
+    Credentials,
+    Get,
+    Item,
+    Location,
+    ServerSession,
+    events,
+)
 
 #: device id -> {URI: value} collected so far.
 INVENTORY: dict[str, dict[str, str]] = {}
 LEAVES = ("./DevInfo/Man", "./DevInfo/Mod", "./DevInfo/DmV")
 
-_pending: dict[tuple[str, int], str] = {}
 
-
-def handle(session: ServerSession, event: ev.Event) -> None:
+def handle(session: ServerSession, event: events.ServerSessionEvent) -> None:
     """The application handler: called with each session event."""
     device = session.device_id or "?"
-    if isinstance(event, ev.AccountRequested):
+    if isinstance(event, events.AccountRequested):
         credentials = Credentials(username="dev", password="secret")
         session.supply_account(Account(credentials=credentials, auth_scheme=AuthScheme.MD5))
-    elif isinstance(event, ev.PackageCompleted):
+    elif isinstance(event, events.PackageCompleted):
         if event.package == 1:
             for uri in LEAVES:
-                get = Get(cmd_id=None, items=[Item(target=Location(loc_uri=uri))])
-                _pending[(device, session.queue(get))] = uri
-            session.send_package()
+                session.queue(Get(items=[Item(target=Location(loc_uri=uri))]))
+            session.close_package()
         else:
-            session.finish()
-    elif isinstance(event, ev.CommandCompleted):
-        uri = _pending.pop((device, event.handle), "?")
-        INVENTORY.setdefault(device, {})[uri] = _value(event.outcome)
+            session.end_session()
+    elif isinstance(event, events.CommandCompleted) and isinstance(event.command, Get):
+        # the Get comes back with its outcome: no handle bookkeeping here
+        for item in event.command.items:
+            if item.target is not None:
+                INVENTORY.setdefault(device, {})[item.target.loc_uri] = _value(event.outcome)
 
 
 def _value(outcome: CommandOutcome) -> str:

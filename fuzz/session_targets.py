@@ -99,9 +99,9 @@ def _play_server(server: ServerSession) -> None:
                         cmd_id=None, items=(Item(target=Location(loc_uri="./b"), data="y" * 3000),)
                     )
                 )
-                server.send_package()
+                server.close_package()
             else:
-                server.finish()
+                server.end_session()
 
 
 def _states() -> dict[str, tuple[str, dict[str, Any], list[bytes]]]:

@@ -126,7 +126,7 @@ class Pair:
     """A client and a server session wired together in memory.
 
     ``packages``: lists of commands the server application queues, one list per
-    package; after the last the server calls ``finish()``. ``answer`` is the client
+    package; after the last the server calls ``end_session()``. ``answer`` is the client
     application. With ``snapshot_every`` both sessions are snapshotted, sent
     through JSON and restored before every message.
     """
@@ -206,9 +206,9 @@ class Pair:
                 if self.packages:
                     for command in self.packages.pop(0):
                         self.handles[self.server.queue(command)] = command
-                    self.server.send_package()
+                    self.server.close_package()
                 else:
-                    self.server.finish()
+                    self.server.end_session()
 
     def drain_client(self) -> None:
         while (event := self.client.next_event()) is not None:

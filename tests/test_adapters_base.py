@@ -216,7 +216,7 @@ def test_expire_due_delivers_timeouts_and_survives_handler_failures(
             session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
         elif isinstance(event, ev.PackageCompleted):
             session.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo")),)))
-            session.send_package()  # the device never answers: the session idles
+            session.close_package()  # the device never answers: the session idles
         elif isinstance(event, ev.SessionEnded):
             raise ValueError("application bug in housekeeping")
 

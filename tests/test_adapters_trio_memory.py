@@ -46,9 +46,9 @@ async def _server_app(session: ServerSession, event: ev.Event) -> None:
         await trio.sleep(0.5)  # an application that awaits (a database...)
         if event.package == 1:
             session.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo/Mod")),)))
-            session.send_package()
+            session.close_package()
         else:
-            session.finish()
+            session.end_session()
 
 
 def _device() -> tuple[ClientSession, Any]:

@@ -115,9 +115,9 @@ def _app(session: ServerSession, event: ev.Event) -> None:
         if event.package == 1:  # keep the session open for a second exchange
             target = Location(loc_uri="./DevInfo/Mod")
             session.queue(Get(cmd_id=None, items=(Item(target=target),)))
-            session.send_package()
+            session.close_package()
         else:
-            session.finish()
+            session.end_session()
 
 
 def _silent(session: ServerSession, event: ev.Event) -> None:

@@ -167,9 +167,9 @@ def _server_app(session: ServerSession, event: ev.Event) -> None:
         if event.package == 1:
             target = Location(loc_uri="./DevInfo/Mod")
             session.queue(Get(cmd_id=None, items=(Item(target=target),)))
-            session.send_package()
+            session.close_package()
         else:
-            session.finish()
+            session.end_session()
 
 
 def _client(dev_id: str = "IMEI:1") -> tuple[ClientSession, ManagementTree]:

@@ -53,9 +53,9 @@ class App:
                 Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./a"), data="1"),)),
                 Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./b"), data="2"),)),
             )))
-            session.send_package()
+            session.close_package()
         elif isinstance(event, ev.PackageCompleted):
-            session.finish()
+            session.end_session()
 
     def ended(self) -> ev.SessionEnded:
         [ended] = [e for e in self.events if isinstance(e, ev.SessionEnded)]

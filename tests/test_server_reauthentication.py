@@ -165,7 +165,7 @@ def test_a_device_that_keeps_challenging_ends_the_session_after_the_bound(bound:
     server.supply_account(Account(server_credentials=SERVER_CREDS, server_nonce=b"stale"))
     drain()
     handle = server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./x")),)))
-    server.send_package()
+    server.close_package()
     (out,) = server.messages_to_send(1.0)
     sent_gets = 0
     for msg_id in range(2, 2 + bound + 1):

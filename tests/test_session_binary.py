@@ -88,7 +88,7 @@ def test_client_alert_with_binary_data(encoding: Encoding) -> None:
         items=(Item(meta=Meta(type="x-vendor/blob", format="bin"), data=b"\x00\xffdata"),),
     )
     pair = Pair.make(client={"encoding": encoding})
-    handle = pair.client.queue_alert(alert)
+    handle = pair.client.queue(alert)
     initial = Pair.make(client={"encoding": encoding, "initial_alerts": (alert,)}).run()
     pair.run()
     for run in (pair, initial):

@@ -36,7 +36,7 @@ def test_client_example_runs_against_a_server_session() -> None:
             if isinstance(event, ev.AccountRequested):
                 server.supply_account(Account(credentials=CREDS, client_nonce=b"n"))
             elif isinstance(event, ev.PackageCompleted):
-                server.finish()
+                server.end_session()
         (reply,) = server.messages_to_send(0.0)
         return 200, reply.media_type, reply.headers, reply.body
 

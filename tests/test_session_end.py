@@ -1,5 +1,5 @@
 """No data lost (docs/session-api.md "Commands that never get an answer"): every
-handle from ``queue``/``queue_alert`` ends in exactly one ``CommandCompleted`` or in
+handle from ``queue`` ends in exactly one ``CommandCompleted`` or in
 ``SessionEnded.unanswered``, whatever ends the session."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def server_sent_get() -> tuple[Pair, int]:
     )
     (pkg1,) = pair.client.messages_to_send(1.0)
     pair.server.receive_message(pkg1.body, media_type=pkg1.media_type, now=1.0)
-    pair.drain_server()  # supply_account, then queue + send_package
+    pair.drain_server()  # supply_account, then queue + close_package
     (handle,) = pair.handles
     (pkg2,) = pair.server.messages_to_send(1.0)
     pair.transcript.append(("s2c", pkg2.body))
@@ -120,7 +120,7 @@ def test_server_commands_queued_before_reject_complete_215() -> None:
 def client_sent_alert() -> tuple[ClientSession, int]:
     """A client whose Package 1 (with one queued Generic Alert) has gone out."""
     pair = Pair.make(client={"server_credentials": None})
-    handle = pair.client.queue_alert(generic_alert("Content-Type: text/plain", "chr", "x"))
+    handle = pair.client.queue(generic_alert("Content-Type: text/plain", "chr", "x"))
     assert pair.client.messages_to_send(1.0)
     return pair.client, handle
 

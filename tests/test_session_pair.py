@@ -290,7 +290,7 @@ def test_generic_alerts_and_client_events_in_package1_and_later() -> None:
     )
     ce = client_event("com.example/Login", "chr", "user")
     pair = Pair.make(client={"initial_alerts": (ga, ce)})
-    later = pair.client.queue_alert(generic_alert("Content-Type: text/plain", "chr", "hello"))
+    later = pair.client.queue(generic_alert("Content-Type: text/plain", "chr", "hello"))
     pair.run()
     got = [e for e in pair.server_events if isinstance(e, ev.GenericAlertReceived)]
     assert [g.correlator for g in got] == ["corr-1", None]

@@ -89,7 +89,7 @@ def test_spec_8_1_server_side() -> None:
     get = server.queue(
         Get(cmd_id=None, items=(Item(target=Location(loc_uri="./antivirus_data/version")),))
     )
-    server.send_package()
+    server.close_package()
     (pkg2,) = server.messages_to_send(1.0)
     msg2 = decode_message(pkg2.body)
     assert msg2.header.msg_id == "1" and msg2.final
@@ -124,7 +124,7 @@ def test_spec_8_1_server_side() -> None:
             items=(Item(target=Location(loc_uri="./antivirus_data"), data="AAECAw=="),),
         )
     )
-    server.send_package()
+    server.close_package()
     (pkg4,) = server.messages_to_send(3.0)
     msg4 = decode_message(pkg4.body)
     assert [(s.cmd, s.code, s.msg_ref) for s in statuses(pkg4.body)] == [("SyncHdr", 200, "2")]
@@ -138,7 +138,7 @@ def test_spec_8_1_server_side() -> None:
     server.receive_message(pkg3b.encode(), media_type=XML, now=4.0)
     events = drain(server)
     assert any(isinstance(e, ev.CommandCompleted) and e.handle == replace for e in events)
-    server.finish()
+    server.end_session()
     (pkg4b,) = server.messages_to_send(5.0)
     msg = decode_message(pkg4b.body)
     assert [c.name for c in msg.commands] == ["Status"] and msg.final
@@ -250,7 +250,7 @@ def test_windows_package1_accepted(name: str) -> None:
     else:
         assert not generic
     server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevDetail/SwV")),)))
-    server.send_package()
+    server.close_package()
     (reply,) = server.messages_to_send(1.0)
     msg = decode_message(reply.body)
     original = decode_message(body)

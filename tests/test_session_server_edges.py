@@ -59,7 +59,7 @@ def test_device_commands_the_server_does_not_take() -> None:
     server = connected(extra=extra)
     assert server.device_id == DEVICE_ID
     assert [type(e) for e in drain(server)][-1] is ev.PackageCompleted
-    server.finish()
+    server.end_session()
     assert statuses(server) == {"0": 200, "1": 200, "2": 200, "3": 406, "": 400, "5": 406, "6": 200}
 
 
@@ -73,7 +73,7 @@ def test_generic_alert_with_several_accepted_items() -> None:
     server = connected({"generic_alert_types": frozenset({"a/b", "c/d"})}, extra=alert)
     got = [e for e in drain(server) if isinstance(e, ev.GenericAlertReceived)]
     assert len(got) == 1 and len(got[0].items) == 2
-    server.finish()
+    server.end_session()
     assert statuses(server)["3"] == 200
 
 
@@ -81,7 +81,7 @@ def sent_get(server: ServerSession) -> tuple[int, str]:
     """Queue one Get and send it; (handle, its wire CmdID)."""
     drain(server)
     handle = server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)))
-    server.send_package()
+    server.close_package()
     (out,) = server.messages_to_send(1.0)
     (get,) = [c for c in decode_message(out.body).commands if isinstance(c, Get)]
     assert get.cmd_id is not None
@@ -122,7 +122,7 @@ def test_chunked_results_for_an_unknown_command_failing_reassembly() -> None:
     server.receive_message(device(stray_results("99", "de"), 3), media_type=XML, now=3.0)
     (done,) = [e for e in drain(server) if isinstance(e, ev.CommandCompleted)]
     assert done.handle == handle and done.outcome.code == 200  # the 424 is not the Get's
-    server.finish()
+    server.end_session()
     assert statuses(server)["3"] == 424
 
 
@@ -139,7 +139,7 @@ def test_device_closing_its_package_without_a_status_is_a_protocol_error() -> No
 def test_configured_encoding_overrides_the_device() -> None:
     server = connected({"encoding": Encoding.WBXML})
     drain(server)
-    server.finish()
+    server.end_session()
     (out,) = server.messages_to_send(1.0)
     assert out.media_type == Encoding.WBXML.media_type and out.body[:1] == b"\x02"
 
@@ -150,8 +150,8 @@ def test_application_calls_after_the_end_are_no_ops() -> None:
     server.handle_timer(1e9)
     server.supply_account(Account())
     server.reject_device()
-    server.send_package()
-    server.finish()
+    server.close_package()
+    server.end_session()
     assert [type(e) for e in drain(server)] == [ev.AccountRequested, ev.SessionEnded]
     assert server.messages_to_send(1e9) == []
 

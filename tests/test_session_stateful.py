@@ -263,6 +263,10 @@ class PairMachine(RuleBasedStateMachine):
             ]
             assert [shape(e.command) for e in self.pair.received()] == expected
             self.at_most_one_status_per_command()
+        # whatever happened (faults, snapshots), a completion names its own command
+        for done in self.pair.server_events:
+            if isinstance(done, ev.CommandCompleted):
+                assert done.command == self.pair.handles[done.handle]
         ended = self.pair.ended("client")
         event(f"client ended: {ended.reason.value if ended else 'no'}")
         event(f"commands completed: {min(len(self.pair.completed()), 5)}")

@@ -119,13 +119,13 @@ def test_respond_misuse_raises_local_errors() -> None:
     with pytest.raises(LocalProtocolError):
         client.respond(1, CommandOutcome(code=200))
     with pytest.raises(LocalProtocolError):
-        client.queue_alert(Alert(cmd_id=None, code=1100))
+        client.queue(Alert(cmd_id=None, code=1100))
 
 
 def test_server_misuse_raises_local_errors() -> None:
     server = ServerSession(server_config())
     with pytest.raises(LocalProtocolError):
-        server.send_package()
+        server.close_package()
     with pytest.raises(LocalProtocolError):
         server.supply_account(account())
     with pytest.raises(LocalProtocolError):
@@ -224,7 +224,7 @@ def test_client_results_size_mismatch_reported_to_server() -> None:
 def test_commands_queued_after_the_end_complete_as_not_executed() -> None:
     pair = Pair.make()
     pair.run()
-    handle = pair.client.queue_alert(Alert(cmd_id=None, code=1226))
+    handle = pair.client.queue(Alert(cmd_id=None, code=1226))
     done = pair.client.next_event()
     assert isinstance(done, ev.CommandCompleted) and done.handle == handle
     assert done.outcome.code == 215

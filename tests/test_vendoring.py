@@ -41,9 +41,9 @@ SCRIPT = textwrap.dedent(
             if event.package == 1:
                 target = Location(loc_uri="./DevInfo/Mod")
                 session.queue(Get(cmd_id=None, items=(Item(target=target),)))
-                session.send_package()
+                session.close_package()
             else:
-                session.finish()
+                session.end_session()
         elif isinstance(event, ev.CommandCompleted):
             results.append(event.outcome.results[0].data)
 

@@ -27,7 +27,7 @@ import attrs
 
 from ..errors import DMError, MalformedMessageError, RemoteProtocolError
 from ..session import ServerConfig, ServerSession, SessionState
-from ..session.events import EndReason, Event
+from ..session.events import EndReason, ServerSessionEvent
 from .http import (
     HttpRequest,
     HttpResponse,
@@ -359,7 +359,7 @@ class ServerEndpoint:
     def handle(
         self,
         request: HttpRequest,
-        handler: Callable[[ServerSession, Event], None],
+        handler: Callable[[ServerSession, ServerSessionEvent], None],
         clock: Callable[[], float],
     ) -> HttpResponse:
         """Answer ``request`` in one call with a plain (non-async) ``handler``.

@@ -12,21 +12,25 @@ decide *what* happens; an adapter only does the waiting each step asks for:
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Generic, TypeAlias, TypeVar
 
 import attrs
 
-from ..session.events import Event, SessionEnded
+from ..session.events import ClientSessionEvent, Event, ServerSessionEvent, SessionEnded
 from .http import HttpRequest, HttpResponse, Url
 
 __all__ = ["ClientStep", "Deliver", "Done", "Respond", "Send", "ServerStep"]
 
 
-@attrs.frozen(kw_only=True)
-class Deliver:
-    """Hand ``event`` to the application's handler, then poll again."""
+E = TypeVar("E", bound=Event)
 
-    event: Event
+
+@attrs.frozen(kw_only=True)
+class Deliver(Generic[E]):
+    """Hand ``event`` to the application's handler, then poll again (a client
+    driver delivers ``ClientSessionEvent``s, a server endpoint ``ServerSessionEvent``s)."""
+
+    event: E
 
 
 @attrs.frozen(kw_only=True)
@@ -51,5 +55,5 @@ class Done:
     ended: SessionEnded | None
 
 
-ClientStep: TypeAlias = "Deliver | Send | Done"
-ServerStep: TypeAlias = "Deliver | Respond"
+ClientStep: TypeAlias = "Deliver[ClientSessionEvent] | Send | Done"
+ServerStep: TypeAlias = "Deliver[ServerSessionEvent] | Respond"

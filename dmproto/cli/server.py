@@ -128,7 +128,6 @@ class ServerApp:
         self.store = store
         self.log_outcomes = log_outcomes
         self.nonces: dict[tuple[str, ev.NonceRole], bytes] = {}
-        self._queued: dict[tuple[str, int], str] = {}
         self._lock = threading.Lock()
 
     def _say(self, level: int, text: str) -> None:
@@ -162,12 +161,11 @@ class ServerApp:
             # completed means script entry n - 1 is next.
             index = event.package - 1
             if index >= len(self.packages):
-                session.finish()
+                session.end_session()
                 return
             for queued in self.packages[index]:
-                what = json.dumps({"what": _describe(queued), "ui": _ui_info(queued)})
-                self._remember(session, session.queue(queued), what)
-            session.send_package()
+                session.queue(queued)
+            session.close_package()
         elif isinstance(event, ev.CommandCompleted):
             self._completed(session, event)
         elif isinstance(event, ev.GenericAlertReceived | ev.ClientEventReceived):
@@ -191,18 +189,14 @@ class ServerApp:
                                    kind, command, code, results, detail)
 
     def _completed(self, session: ServerSession, event: ev.CommandCompleted) -> None:
-        recalled = self._recall(session, event.handle)
-        try:
-            info = json.loads(recalled)
-            what, ui = str(info["what"]), info.get("ui")
-        except (ValueError, TypeError, KeyError):  # a row from an older version
-            what, ui = recalled, None
+        # (the command comes with its outcome, also in a restored session)
+        what, ui = _describe(event.command), _ui_info(event.command)
         outcome = event.outcome
         detail = outcomes.outcome_detail(outcome)
         results = [str(i.data) for i in outcome.results if isinstance(i.data, str)]
-        if isinstance(ui, dict):
-            answer = outcomes.ui_answer(int(ui["code"]), list(ui.get("choices", [])), outcome)
-            detail.update(answer=answer, text=ui.get("text"), choices=ui.get("choices", []))
+        if ui is not None:
+            answer = outcomes.ui_answer(int(ui["code"]), list(ui["choices"]), outcome)
+            detail.update(answer=answer, text=ui["text"], choices=ui["choices"])
             line = f"UI {what} -> {outcomes.answer_text(answer)}"
             self._record(session, "ui", what, int(outcome.code), results, detail)
         else:
@@ -223,21 +217,6 @@ class ServerApp:
         self._record(session, kind, what, event.alert.code, [], detail)
         corr = f" correlator {detail['correlator']!r}" if detail.get("correlator") else ""
         self._say(logging.INFO, f"{kind} {what}{corr}: {json.dumps(detail['items'])}")
-
-    def _remember(self, session: ServerSession, handle: int, what: str) -> None:
-        key = f"{session.device_id}/{session.session_id}"
-        if self.store is not None:  # a restarted server still knows what it queued
-            self.store.put_queued(key, handle, what)
-        else:
-            self._queued[(key, handle)] = what
-
-    def _recall(self, session: ServerSession, handle: int) -> str:
-        key = f"{session.device_id}/{session.session_id}"
-        if self.store is not None:
-            found = self.store.pop_queued(key, handle)
-        else:
-            found = self._queued.pop((key, handle), None)
-        return found or json.dumps({"what": f"#{handle}"})
 
     def _account(self, session: ServerSession, event: ev.AccountRequested) -> None:
         common: dict[str, Any] = {

@@ -44,8 +44,6 @@ class Store:
     CREATE TABLE IF NOT EXISTS outcomes (id INTEGER PRIMARY KEY, device_id TEXT,
                                          command TEXT, code INTEGER, results TEXT,
                                          session_id TEXT, kind TEXT, detail TEXT);
-    CREATE TABLE IF NOT EXISTS queued (session TEXT, handle INTEGER, command TEXT,
-                                       PRIMARY KEY (session, handle));
     """
     #: Columns added to ``outcomes`` since the first version (added on open).
     _OUTCOME_COLUMNS = ("session_id", "kind", "detail")
@@ -144,15 +142,6 @@ class Store:
 
     def delete(self, token: str) -> None:
         self._run("DELETE FROM sessions WHERE token = ?", token)
-
-    def put_queued(self, session: str, handle: int, command: str) -> None:
-        self._run("INSERT OR REPLACE INTO queued VALUES (?, ?, ?)", session, handle, command)
-
-    def pop_queued(self, session: str, handle: int) -> str | None:
-        rows = self._run("SELECT command FROM queued WHERE session = ? AND handle = ?",
-                         session, handle)
-        self._run("DELETE FROM queued WHERE session = ? AND handle = ?", session, handle)
-        return str(rows[0][0]) if rows else None
 
     def put_outcome(self, device_id: str, session_id: str, kind: str, command: str,
                     code: int | None, results: list[str], detail: dict[str, Any]) -> None:

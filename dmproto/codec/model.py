@@ -7,6 +7,10 @@ RepPro 1.2.1 (SPEC.md §1.2).
 
 Conventions (decided once here, relied upon everywhere):
 
+* ``cmd_id`` defaults to ``None`` on every command: an application building a
+  command never numbers it (``Get(items=[Item(target=Location(loc_uri="./x"))])``
+  is a whole command); a session assigns CmdIDs when it sends them (SyncML
+  RepPro 1.2 CmdID: unique within a message, never ``0``).
 * Identifiers that travel as PCDATA — SessionID, MsgID, CmdID, MsgRef, CmdRef — are
   kept as the exact strings received (``"0"`` is a legal SessionID; a peer may send
   non-numeric or missing CmdIDs, which a session answers with 400). Codes (Status
@@ -142,7 +146,7 @@ class ItemCommand:
     #: The SyncML element name of the command.
     name: ClassVar[str] = ""
 
-    cmd_id: str | None
+    cmd_id: str | None = None
     no_resp: bool = False
     meta: Meta | None = None
     items: tuple[Item, ...] = attrs.field(default=(), converter=_items)
@@ -198,7 +202,7 @@ class Alert:
 
     name: ClassVar[str] = "Alert"
 
-    cmd_id: str | None
+    cmd_id: str | None = None
     no_resp: bool = False
     code: int | None = None
     correlator: str | None = None
@@ -211,7 +215,7 @@ class Atomic:
 
     name: ClassVar[str] = "Atomic"
 
-    cmd_id: str | None
+    cmd_id: str | None = None
     no_resp: bool = False
     meta: Meta | None = None
     commands: tuple[Command, ...] = attrs.field(default=(), converter=_commands)
@@ -223,7 +227,7 @@ class Sequence:
 
     name: ClassVar[str] = "Sequence"
 
-    cmd_id: str | None
+    cmd_id: str | None = None
     no_resp: bool = False
     meta: Meta | None = None
     commands: tuple[Command, ...] = attrs.field(default=(), converter=_commands)
@@ -239,7 +243,7 @@ class Status:
 
     name: ClassVar[str] = "Status"
 
-    cmd_id: str | None
+    cmd_id: str | None = None
     msg_ref: str | None
     cmd_ref: str
     cmd: str
@@ -256,7 +260,7 @@ class Results:
 
     name: ClassVar[str] = "Results"
 
-    cmd_id: str | None
+    cmd_id: str | None = None
     msg_ref: str | None
     cmd_ref: str
     meta: Meta | None = None
@@ -273,7 +277,7 @@ class UnsupportedCommand:
     """
 
     name: str
-    cmd_id: str | None
+    cmd_id: str | None = None
 
 
 Command: TypeAlias = (

@@ -6,14 +6,16 @@ Error reasons raised by this package:
 
 * :class:`~dmproto.errors.RemoteProtocolError` from ``receive_message``: every
   decoder reason (``xml.*``, ``wbxml.*``, ``message.*``, ``limit.*``, ``chal.*``,
-  ``auth.*``) plus ``session.out-of-turn`` (a message while our answer is pending),
-  ``session.msg-id`` (MsgID not a number, repeated or older), ``session.session-id``,
+  ``auth.*``) plus ``message.media-type`` (the body is not in the encoding its
+  media type names, or the type is not a DM one), ``session.out-of-turn`` (a
+  message while our answer is pending), ``session.msg-id`` (MsgID not a number,
+  repeated or older), ``session.session-id``,
   ``session.device`` (another device in the session), ``session.missing-status``
   (the device closed its package without a Status we need).
 * :class:`~dmproto.errors.LocalProtocolError`: ``session.handle``,
   ``session.answered``, ``session.outcome-shape`` (``respond``), ``session.state``
   (server call in the wrong phase), ``session.command``/``session.alert`` (not a
-  command this role sends), ``session.finished`` (``abort`` after the end).
+  command this role sends: ``queue``), ``session.finished`` (``abort`` after the end).
 * :class:`~dmproto.errors.InvalidValueError`: ``session.snapshot`` (``restore``),
   ``session.config``.
 """

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..codec import Encoding, decode_message
+from ..codec import Encoding, decode_message, detect_encoding
 from ..codec.model import (
     Alert,
     Command,
@@ -103,8 +103,8 @@ class Endpoint(Handshake, abc.ABC):
             return sum(1 for answer in s.answers if answer.outcome is None)
         return len(s.tracked)
 
-    def next_event(self) -> Event | None:
-        """The next event, or None. State advances as events are handed out."""
+    def _pop_event(self) -> Event | None:
+        """The next event, or None (each role's ``next_event`` narrows the type)."""
         if not self._s.events:
             return None
         return self._s.events.pop(0)
@@ -177,10 +177,19 @@ class Endpoint(Handshake, abc.ABC):
     ) -> None:
         """Feed one whole message from the peer.
 
+        ``media_type`` is the type the message was carried with (the HTTP
+        Content-Type, parameters and case ignored; ``OutgoingMessage.media_type``
+        on the sending side): ``application/vnd.syncml.dm+xml`` or ``+wbxml``. The
+        body must be in the encoding it names (the IANA registrations of the two DM
+        media types: each is one encoding), and a message that cannot be read at
+        all is answered in it.
+
         Raises:
-            RemoteProtocolError: malformed message (``MalformedMessageError``) or a
-                protocol violation; the session is finished afterwards (``abort()``
-                may still produce an abort message).
+            RemoteProtocolError: malformed message (``MalformedMessageError``), a
+                body contradicting ``media_type`` or a media type that is not a DM
+                one (``message.media-type``, status hint 415), or a protocol
+                violation; the session is finished afterwards (``abort()`` may
+                still produce an abort message).
         """
         s = self._s
         if s.ended is not None and not s.abort_pending:
@@ -191,7 +200,20 @@ class Endpoint(Handshake, abc.ABC):
                 raise RemoteProtocolError(
                     "session.out-of-turn", "a message arrived while our answer is pending"
                 )
+            declared = _declared_encoding(media_type)
+            if declared is None:
+                raise RemoteProtocolError(
+                    "message.media-type", f"not a DM media type: {media_type[:80]!r}",
+                    status_hint=415,
+                )
             message = decode_message(body, limits=self._config.limits)
+            if detect_encoding(body) is not declared:
+                # IANA registrations of the DM media types: each names one encoding.
+                raise RemoteProtocolError(
+                    "message.media-type",
+                    f"a {declared.value.upper()} media type on a message that is not",
+                    status_hint=415,
+                )
             self._check_header(message.header)
             if s.ended is not None:
                 s.our_turn = True  # only the pending abort answer remains
@@ -258,9 +280,7 @@ class Endpoint(Handshake, abc.ABC):
             s.session_id = session_id or "0"
             if self._config.encoding is None:
                 # (the media type it was sent with: the body may not tell)
-                s.encoding = next(
-                    (e for e in Encoding if e.media_type == media_type), s.encoding
-                )
+                s.encoding = _declared_encoding(media_type) or s.encoding
         self._peer_source(source)
         s.issued_nonce = None  # a Chal in the replaced Status never reaches the peer
         s.hdr_status = Status(
@@ -329,8 +349,7 @@ class Endpoint(Handshake, abc.ABC):
         # Queued commands that never left complete locally (SPEC §3.13 215).
         for unit in [*s.queued, *s.out]:
             if unit.handle is not None and unit.handle in s.tracked:
-                del s.tracked[unit.handle]
-                self._emit(CommandCompleted(handle=unit.handle, outcome=CommandOutcome(code=215)))
+                self._complete(unit.handle, CommandOutcome(code=StatusCode.NOT_EXECUTED))
         s.queued.clear()
         # No data lost: what was sent but never answered is listed (outcome unknown).
         unanswered = sorted(s.tracked)
@@ -540,9 +559,8 @@ class Endpoint(Handshake, abc.ABC):
         for handle in list(s.tracked):
             tracked = s.tracked[handle]
             if tracked.complete() and (s.lo_in is None or s.lo_in.handle != handle):
-                del s.tracked[handle]
                 done.add(handle)
-                self._emit(CommandCompleted(handle=handle, outcome=tracked.outcome()))
+                self._complete(handle, tracked.outcome())
         if done:
             s.sent = {k: v for k, v in s.sent.items() if v.handle not in done}
 
@@ -551,11 +569,16 @@ class Endpoint(Handshake, abc.ABC):
         unit = self._track(command)
         assert unit.handle is not None
         if self._s.ended is not None:
-            del self._s.tracked[unit.handle]
-            self._emit(CommandCompleted(handle=unit.handle, outcome=CommandOutcome(code=215)))
+            self._complete(unit.handle, CommandOutcome(code=StatusCode.NOT_EXECUTED))
         else:
             self._s.queued.append(unit)
         return unit.handle
+
+    def _complete(self, handle: int, outcome: CommandOutcome) -> None:
+        """Report a tracked command's outcome (with the command, as queued) and
+        forget it."""
+        tracked = self._s.tracked.pop(handle)
+        self._emit(CommandCompleted(handle=handle, command=tracked.command, outcome=outcome))
 
     def _track(self, command: Command) -> Unit:
         handle = self._new_handle()
@@ -614,11 +637,9 @@ class Endpoint(Handshake, abc.ABC):
             # SPEC §3.1/§3.7a: too large for the peer's MaxMsgSize ⇒ 413, not sent
             # (only tracked commands are ever rejected).
             assert unit.handle is not None
-            del s.tracked[unit.handle]
-            self._emit(CommandCompleted(
-                handle=unit.handle,
-                outcome=CommandOutcome(code=StatusCode.REQUEST_ENTITY_TOO_LARGE),
-            ))
+            self._complete(
+                unit.handle, CommandOutcome(code=StatusCode.REQUEST_ENTITY_TOO_LARGE)
+            )
         for taken in assembly.taken:
             if taken.partial and taken.unit.lo_id == s.next_lo_id:
                 s.next_lo_id += 1
@@ -691,6 +712,12 @@ class Endpoint(Handshake, abc.ABC):
     def _meta(self) -> Meta:
         # SPEC §3.7a: advertise MaxMsgSize (and MaxObjSize) in every SyncHdr.
         return Meta(max_msg_size=self._config.max_msg_size, max_obj_size=self._config.max_obj_size)
+
+
+def _declared_encoding(media_type: str) -> Encoding | None:
+    """The encoding a DM media type names (parameters and case ignored), else None."""
+    base = media_type.split(";", 1)[0].strip().lower()
+    return next((e for e in Encoding if e.media_type == base), None)
 
 
 def _idle(command: Command) -> bool:

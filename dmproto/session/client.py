@@ -44,7 +44,7 @@ from ._handshake import PeerCheck
 from ._packaging import Unit
 from ._state import Phase, State
 from .config import ClientConfig
-from .events import CommandReceived, EndReason, NonceRole
+from .events import ClientSessionEvent, CommandReceived, EndReason, NonceRole
 from .ui import UI_ALERT_CODES, parse_ui_alert
 
 __all__ = ["ClientSession"]
@@ -111,6 +111,12 @@ class ClientSession(Endpoint):
         """Rebuild a session from :meth:`snapshot` output (another process is fine)."""
         return cls(config, _state=cls._restore_state(snapshot))
 
+    def next_event(self) -> ClientSessionEvent | None:
+        """The next event, or None. State advances as events are handed out."""
+        event = self._pop_event()
+        assert event is None or isinstance(event, ClientSessionEvent)
+        return event
+
     # ------------------------------------------------------------ app input
 
     def respond(self, handle: int, outcome: CommandOutcome) -> None:
@@ -122,17 +128,22 @@ class ClientSession(Endpoint):
         """
         self._answer(handle, outcome)
 
-    def queue_alert(self, alert: Alert) -> int:
-        """Queue a client alert (1224/1226) for the next package; its Status comes
-        back as ``CommandCompleted(handle, ...)``.
+    def queue(self, command: Command) -> int:
+        """Queue a client alert (1224/1226, see :mod:`dmproto.session.alerts`) for
+        the next message; returns its handle. The server's Status comes back as
+        ``CommandCompleted(handle, command, outcome)``.
 
         Raises:
-            LocalProtocolError: not a client alert. After the session ended the
-                alert completes at once with 215.
+            LocalProtocolError: ``session.alert``: not a client alert (a DM client
+                sends only Alert, the DevInfo Replace, Status and Results: the
+                OMA-TS-DM_RepPro-V1_2_1 command support tables). After the session
+                ended the alert completes at once with 215.
         """
-        if alert.code not in (AlertCode.CLIENT_EVENT, AlertCode.GENERIC_ALERT):
+        if not isinstance(command, Alert) or command.code not in (
+            AlertCode.CLIENT_EVENT, AlertCode.GENERIC_ALERT,
+        ):
             raise LocalProtocolError("session.alert", "clients send only alerts 1224/1226")
-        return self._enqueue(alert)
+        return self._enqueue(command)
 
     # ------------------------------------------------------------ role hooks
 

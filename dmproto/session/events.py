@@ -4,10 +4,21 @@ Every event is an attrs frozen, keyword-only value. Naming follows STYLE.md §C.
 facts only the machine can observe are past participles (``CommandReceived``,
 ``SessionEnded``). Secret-bearing fields (nonces) are hidden from ``repr``.
 
+Which role emits what is part of the type:
+
+* :class:`ClientSessionEvent` — what ``ClientSession.next_event()`` returns:
+  :class:`CommandReceived` (client only) and the shared events;
+* :class:`ServerSessionEvent` — what ``ServerSession.next_event()`` returns:
+  :class:`AccountRequested`, :class:`DeviceConnected`, :class:`PackageCompleted`,
+  :class:`GenericAlertReceived`, :class:`ClientEventReceived` (server only) and
+  the shared events;
+* shared by both roles (subclasses of both bases): :class:`CommandCompleted`,
+  :class:`NonceChanged`, :class:`PeerAuthenticated`, :class:`SessionEnded`.
+
 Handles are small ``int`` values chosen by the session: the client numbers each
 received server command it hands out (answer with ``respond(handle, outcome)``);
-both roles number the commands the application queued (``queue``/``queue_alert``)
-and report their outcome with :class:`CommandCompleted` against that handle.
+both roles number the commands the application queued (``queue``) and report
+their outcome with :class:`CommandCompleted`, which also carries the command.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ __all__ = [
     "NO_PROGRESS",
     "AccountRequested",
     "ClientEventReceived",
+    "ClientSessionEvent",
     "CommandCompleted",
     "CommandReceived",
     "DeviceConnected",
@@ -95,9 +107,83 @@ class Event:
     __slots__ = ()
 
 
+class ClientSessionEvent(Event):
+    """An event ``ClientSession.next_event()`` can return."""
+
+    __slots__ = ()
+
+
+class ServerSessionEvent(Event):
+    """An event ``ServerSession.next_event()`` can return."""
+
+    __slots__ = ()
+
+
+# ---------------------------------------------------------------- both roles
+
+
 @final
 @attrs.frozen(kw_only=True)
-class CommandReceived(Event):
+class CommandCompleted(ClientSessionEvent, ServerSessionEvent):
+    """The peer answered ``command``, which our application queued (``handle`` is
+    what ``queue`` returned; ``command`` is the command exactly as queued, so an
+    application needs no handle-to-command map of its own).
+
+    Server: the device's Status (``outcome.code``), Results (``outcome.results``,
+    large objects reassembled), Status Items (UI input, ``outcome.status_items``)
+    and, for Atomic/Sequence, one child outcome per child. Client: the server's
+    Status for a queued alert. A command that could not be sent at all completes
+    locally with 416 (object over the peer's MaxObjSize), 413 (never fits the
+    peer's MaxMsgSize) or 215 (session ended first). One sent but never answered
+    is listed in ``SessionEnded.unanswered`` instead.
+    """
+
+    handle: int
+    command: Command
+    outcome: CommandOutcome
+
+
+@final
+@attrs.frozen(kw_only=True)
+class NonceChanged(ClientSessionEvent, ServerSessionEvent):
+    """A nonce the application must persist changed (the core stores nothing)."""
+
+    role: NonceRole
+    nonce: bytes = attrs.field(repr=False)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PeerAuthenticated(ClientSessionEvent, ServerSessionEvent):
+    """The peer proved its identity (``scheme`` is the AuthScheme value, or
+    ``None`` when the configuration asks for no application-layer authentication)."""
+
+    scheme: str | None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SessionEnded(ClientSessionEvent, ServerSessionEvent):
+    """The session is over; nothing more will be sent except what is already queued
+    (an abort message, or the server's last Status-only package).
+
+    ``unanswered``: handles of commands the application queued (``queue``) that
+    were sent but never answered — the peer may or may not have executed them.
+    Every handle ends in exactly one ``CommandCompleted`` or in this tuple
+    (commands that never left complete with 215 before this event).
+    """
+
+    reason: EndReason
+    detail: str = ""
+    unanswered: tuple[int, ...] = attrs.field(default=(), converter=_handles)
+
+
+# ---------------------------------------------------------------- client only
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CommandReceived(ClientSessionEvent):
     """(Client) A server command for the application to execute.
 
     ``command`` is the model command as received (Get, Add, Replace, Delete, Copy,
@@ -112,62 +198,12 @@ class CommandReceived(Event):
     ui: UiRequest | None = None
 
 
-@final
-@attrs.frozen(kw_only=True)
-class CommandCompleted(Event):
-    """The peer answered a command our application queued.
-
-    Server: the device's Status (``outcome.code``), Results (``outcome.results``,
-    large objects reassembled), Status Items (UI input, ``outcome.status_items``)
-    and, for Atomic/Sequence, one child outcome per child. Client: the server's
-    Status for a queued alert. A command that could not be sent at all completes
-    locally with 416 (object over the peer's MaxObjSize), 413 (never fits the
-    peer's MaxMsgSize) or 215 (session ended first). One sent but never answered
-    is listed in ``SessionEnded.unanswered`` instead.
-    """
-
-    handle: int
-    outcome: CommandOutcome
+# ---------------------------------------------------------------- server only
 
 
 @final
 @attrs.frozen(kw_only=True)
-class NonceChanged(Event):
-    """A nonce the application must persist changed (the core stores nothing)."""
-
-    role: NonceRole
-    nonce: bytes = attrs.field(repr=False)
-
-
-@final
-@attrs.frozen(kw_only=True)
-class PeerAuthenticated(Event):
-    """The peer proved its identity (``scheme`` is the AuthScheme value, or
-    ``None`` when the configuration asks for no application-layer authentication)."""
-
-    scheme: str | None
-
-
-@final
-@attrs.frozen(kw_only=True)
-class SessionEnded(Event):
-    """The session is over; nothing more will be sent except what is already queued
-    (an abort message, or the server's last Status-only package).
-
-    ``unanswered``: handles of commands the application queued (``queue`` /
-    ``queue_alert``) that were sent but never answered — the peer may or may not
-    have executed them. Every handle ends in exactly one ``CommandCompleted`` or in
-    this tuple (commands that never left complete with 215 before this event).
-    """
-
-    reason: EndReason
-    detail: str = ""
-    unanswered: tuple[int, ...] = attrs.field(default=(), converter=_handles)
-
-
-@final
-@attrs.frozen(kw_only=True)
-class AccountRequested(Event):
+class AccountRequested(ServerSessionEvent):
     """(Server) Package 1 arrived from ``device_id``: look up the account called
     ``username`` and call ``supply_account(account)`` or ``reject_device()``.
 
@@ -185,7 +221,7 @@ class AccountRequested(Event):
 
 @final
 @attrs.frozen(kw_only=True)
-class DeviceConnected(Event):
+class DeviceConnected(ServerSessionEvent):
     """(Server) The device is authenticated; Package 1 content follows."""
 
     device_id: str
@@ -198,7 +234,7 @@ class DeviceConnected(Event):
 
 @final
 @attrs.frozen(kw_only=True)
-class GenericAlertReceived(Event):
+class GenericAlertReceived(ServerSessionEvent):
     """(Server) A Generic Alert 1226 (SPEC §3.11), already answered 200 (or 415)."""
 
     alert: Alert
@@ -208,7 +244,7 @@ class GenericAlertReceived(Event):
 
 @final
 @attrs.frozen(kw_only=True)
-class ClientEventReceived(Event):
+class ClientEventReceived(ServerSessionEvent):
     """(Server) A Client Event Alert 1224, already answered 200."""
 
     alert: Alert
@@ -217,10 +253,10 @@ class ClientEventReceived(Event):
 
 @final
 @attrs.frozen(kw_only=True)
-class PackageCompleted(Event):
+class PackageCompleted(ServerSessionEvent):
     """(Server) The device's package is complete and every command sent so far has
-    its Status. Queue commands and call ``send_package()``, or call ``finish()``;
-    until then ``messages_to_send()`` returns nothing."""
+    its Status. Queue commands and call ``close_package()``, or call
+    ``end_session()``; until then ``messages_to_send()`` returns nothing."""
 
     package: int
 

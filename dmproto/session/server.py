@@ -6,7 +6,8 @@ Package 1 is held until the application supplies the device's account
 (``DeviceConnected``, client events, generic alerts). Each device message gets
 exactly one response. When the device's package is complete and every command sent
 has its Status, ``PackageCompleted`` asks the application for the next package
-(``queue`` + ``send_package``) or the end (``finish``: a Status-only package).
+(``queue`` + ``close_package``) or the end (``end_session``: a Status-only
+package).
 """
 
 from __future__ import annotations
@@ -44,12 +45,12 @@ from .config import Account, ServerConfig
 from .events import (
     AccountRequested,
     ClientEventReceived,
-    CommandCompleted,
     DeviceConnected,
     EndReason,
     GenericAlertReceived,
     NonceRole,
     PackageCompleted,
+    ServerSessionEvent,
 )
 from .ui import UI_ALERT_CODES
 
@@ -86,6 +87,12 @@ class ServerSession(Endpoint):
     def device_id(self) -> str | None:
         """The device's SyncHdr Source/LocURI once Package 1 arrived."""
         return self._s.device_id
+
+    def next_event(self) -> ServerSessionEvent | None:
+        """The next event, or None. State advances as events are handed out."""
+        event = self._pop_event()
+        assert event is None or isinstance(event, ServerSessionEvent)
+        return event
 
     # ------------------------------------------------------------ app input
 
@@ -131,8 +138,8 @@ class ServerSession(Endpoint):
     def queue(self, command: Command) -> int:
         """Queue a command for the next package; returns its handle.
 
-        CmdIDs are assigned when sent. The device's answer comes back as
-        ``CommandCompleted(handle, outcome)``.
+        CmdIDs are assigned when sent (leave ``cmd_id`` unset). The device's answer
+        comes back as ``CommandCompleted(handle, command, outcome)``.
 
         Raises:
             LocalProtocolError: the command is not one a server sends
@@ -146,42 +153,49 @@ class ServerSession(Endpoint):
             raise LocalProtocolError("session.command", "not a command a server sends")
         return self._enqueue(command)
 
-    def send_package(self) -> None:
-        """Send the queued commands as the next package (after ``PackageCompleted``).
-        With nothing queued this is :meth:`finish`.
+    def close_package(self) -> None:
+        """The application's turn is over: the commands queued since
+        ``PackageCompleted`` form the next package, which ``messages_to_send()``
+        then hands out (split over several messages if needed). With nothing
+        queued this is :meth:`end_session`.
 
         Raises:
             LocalProtocolError: not waiting for the application.
         """
         if self._s.ended is not None:
             return
-        s = self._require(Phase.WAIT_APP, "send_package")
+        s = self._require(Phase.WAIT_APP, "close_package")
         units: list[Unit] = []
         for unit in s.queued:
             if self._oversize(unit):
                 # SPEC §3.7a: never send an object over the device's MaxObjSize.
                 assert unit.handle is not None
-                del s.tracked[unit.handle]
-                self._emit(CommandCompleted(handle=unit.handle, outcome=CommandOutcome(code=416)))
+                self._complete(
+                    unit.handle, CommandOutcome(code=StatusCode.REQUESTED_SIZE_TOO_BIG)
+                )
             else:
                 units.append(unit)
         s.queued = []
         if not units:
-            self.finish()
+            self.end_session()
             return
         s.out = units
         s.package += 1
         s.phase = Phase.MANAGEMENT
 
-    def finish(self) -> None:
-        """End the session with a Status-only package (SPEC §3.3).
+    def end_session(self) -> None:
+        """Answer the device's package with Statuses only, which ends the session
+        (OMA-TS-DM_Protocol-V1_2_1 §2.3 "OMA DM Protocol Packages": a server
+        package holding only Statuses and Final closes the session);
+        ``SessionEnded(COMPLETED)`` follows once ``messages_to_send()`` handed
+        that package out.
 
         Raises:
             LocalProtocolError: not waiting for the application.
         """
         if self._s.ended is not None:
             return
-        s = self._require(Phase.WAIT_APP, "finish")
+        s = self._require(Phase.WAIT_APP, "end_session")
         s.phase = Phase.MANAGEMENT
         s.end_after_send = EndReason.COMPLETED
 

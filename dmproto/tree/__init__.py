@@ -2,8 +2,14 @@
 
 Entry point for a device application::
 
+    from dmproto.tree import DeviceInfo, build_device_tree, devinfo_items
+
     tree = build_device_tree(DeviceInfo(dev_id="IMEI:...", man="ACME", mod="X1"))
+    dev_info = devinfo_items(tree)        # -> ClientConfig(dev_info=...)
     outcome = tree.execute(command, server_id="srv1", ui=my_ui)   # -> CommandOutcome
+
+The standard-object builders (:mod:`dmproto.tree.stdobj`: ``build_device_tree``,
+``DeviceInfo``, ``devinfo_items``, DM accounts) are importable from here.
 
 See :mod:`dmproto.tree.executor` for the command semantics (SPEC §1.5),
 :mod:`dmproto.tree.stdobj` for the standard objects and account helpers,
@@ -24,18 +30,35 @@ from .backend import Backend, ExecRequest, ExecResult
 from .ddf import DdfRule, DdfRules
 from .errors import TreeCommandError
 from .node import Access, Node
+from .stdobj import (
+    AccountInfo,
+    AppAuth,
+    AuthLevel,
+    DeviceInfo,
+    DMAccount,
+    add_account,
+    build_device_tree,
+    devinfo_items,
+    find_account,
+    store_nonce,
+)
 from .tree import ManagementTree, Savepoint, UiHandler
 from .uri import Listing, ListKind, ParsedUri, UriLimits, format_uri, parse_path, parse_uri
 from .values import BinaryWire, NodeFormat
 
 __all__ = [
     "Access",
+    "AccountInfo",
     "Acl",
     "AclCommand",
+    "AppAuth",
+    "AuthLevel",
     "Backend",
     "BinaryWire",
+    "DMAccount",
     "DdfRule",
     "DdfRules",
+    "DeviceInfo",
     "ExecRequest",
     "ExecResult",
     "ListKind",
@@ -48,8 +71,13 @@ __all__ = [
     "TreeCommandError",
     "UiHandler",
     "UriLimits",
+    "add_account",
+    "build_device_tree",
+    "devinfo_items",
+    "find_account",
     "format_uri",
     "parse_acl",
     "parse_path",
     "parse_uri",
+    "store_nonce",
 ]

@@ -119,13 +119,13 @@ class ServerApp:
     def _next_package(self, session: ServerSession, device: str) -> None:
         index = self.sent.get(device, 0)
         if index >= len(self.packages):
-            session.finish()
+            session.end_session()
             return
         self.sent[device] = index + 1
         handles = self.order.setdefault(device, [])
         for command in self.packages[index]:
             handles.append(session.queue(command))
-        session.send_package()
+        session.close_package()
 
     def results(self, device: str) -> list[CommandOutcome]:
         """The outcomes of the device's queued commands, in queue order."""

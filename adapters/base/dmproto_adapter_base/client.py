@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from dmproto.bindings.client import ClientDriver
 from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ClientSession
-from dmproto.session.events import Event, SessionEnded
+from dmproto.session.events import ClientSessionEvent, SessionEnded
 
 from .drive import drive_client
 from .handlers import Handler, call_handler
@@ -45,7 +45,7 @@ class ClientRunner(Protocol):
     def __call__(
         self,
         session: ClientSession,
-        handler: Handler[ClientSession, Event],
+        handler: Handler[ClientSession, ClientSessionEvent],
         *,
         server_url: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
@@ -77,7 +77,7 @@ def async_client_runner(
 
     async def run_client_session(
         session: ClientSession,
-        handler: Handler[ClientSession, Event],
+        handler: Handler[ClientSession, ClientSessionEvent],
         *,
         server_url: str | None = None,
         ssl_context: ssl.SSLContext | None = None,

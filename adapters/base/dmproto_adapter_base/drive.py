@@ -25,7 +25,7 @@ from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.bindings.steps import Deliver, Send
 from dmproto.session import ServerSession
-from dmproto.session.events import Event, SessionEnded
+from dmproto.session.events import ClientSessionEvent, ServerSessionEvent, SessionEnded
 
 from .framing import ClientFraming, NeedData, ReadBudget, Reject, ServerFraming
 
@@ -49,7 +49,7 @@ Clock = Callable[[], float]
 #: one event loop is the only caller, a ``threading.Lock`` in the blocking adapter.
 Guard = contextlib.AbstractContextManager[Any]
 #: ``deliver(session, event)``: the application handler, as a coroutine function.
-ServerDeliver = Callable[[ServerSession, Event], Awaitable[None]]
+ServerDeliver = Callable[[ServerSession, ServerSessionEvent], Awaitable[None]]
 
 _NO_GUARD = contextlib.nullcontext()
 
@@ -82,7 +82,7 @@ def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
 
 async def drive_client(
     driver: ClientDriver,
-    deliver: Callable[[Event], Awaitable[None]],
+    deliver: Callable[[ClientSessionEvent], Awaitable[None]],
     post: Callable[[Any, HttpRequest], Awaitable[HttpResponse]],
     clock: Clock,
 ) -> SessionEnded | None:

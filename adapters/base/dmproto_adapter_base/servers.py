@@ -27,7 +27,7 @@ from dmproto.bindings.server import Observer, ServerEndpoint, SessionStore
 from dmproto.errors import MalformedMessageError
 from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ServerConfig, ServerSession
-from dmproto.session.events import Event
+from dmproto.session.events import ServerSessionEvent
 
 from .drive import Guard, answer_request, expire_due, housekeeping_delay, serve_connection
 from .framing import ReadBudget, ServerFraming
@@ -185,7 +185,7 @@ class DMServerBase(Generic[H, S]):
     def _default_clock(self) -> float:
         raise NotImplementedError
 
-    async def _deliver(self, session: ServerSession, event: Event) -> None:
+    async def _deliver(self, session: ServerSession, event: ServerSessionEvent) -> None:
         """Hand one event to the application's handler."""
         raise NotImplementedError
 

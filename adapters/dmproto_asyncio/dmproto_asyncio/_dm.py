@@ -16,7 +16,7 @@ from dmproto_adapter_base.handlers import Handler, call_handler
 from dmproto_adapter_base.servers import DMServerBase, Listen
 
 from dmproto.session import ServerSession
-from dmproto.session.events import Event
+from dmproto.session.events import ServerSessionEvent
 
 from ._http import HttpClient, HttpServer
 
@@ -34,7 +34,7 @@ run_client_session = async_client_runner(
 )
 
 
-class DMServer(DMServerBase[Handler[ServerSession, Event], HttpServer]):
+class DMServer(DMServerBase[Handler[ServerSession, ServerSessionEvent], HttpServer]):
     """A DM server serving many concurrent device sessions on ``host:port``.
 
     Each connection is a task; the handler is awaited inside it, so a slow handler
@@ -52,7 +52,7 @@ class DMServer(DMServerBase[Handler[ServerSession, Event], HttpServer]):
     def _default_clock(self) -> float:
         return asyncio.get_running_loop().time()
 
-    async def _deliver(self, session: ServerSession, event: Event) -> None:
+    async def _deliver(self, session: ServerSession, event: ServerSessionEvent) -> None:
         await call_handler(self._handler, session, event)
 
     async def start(self) -> DMServer:

@@ -19,16 +19,16 @@ from dmproto_adapter_base.servers import DMServerBase, Listen
 from dmproto.bindings.client import ClientDriver
 from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ClientSession, ServerSession
-from dmproto.session.events import Event, SessionEnded
+from dmproto.session.events import ClientSessionEvent, ServerSessionEvent, SessionEnded
 
 from ._http import HttpClient, HttpServer
 
 __all__ = ["ClientHandler", "DMServer", "ServerHandler", "run_client_session"]
 
 #: ``handler(session, event)``: answers CommandReceived with ``session.respond``...
-ClientHandler = Callable[[ClientSession, Event], None]
+ClientHandler = Callable[[ClientSession, ClientSessionEvent], None]
 #: ``handler(session, event)``: supplies accounts, queues commands, sends packages.
-ServerHandler = Callable[[ServerSession, Event], None]
+ServerHandler = Callable[[ServerSession, ServerSessionEvent], None]
 
 
 def run_client_session(
@@ -86,7 +86,7 @@ class DMServer(DMServerBase[ServerHandler, HttpServer]):
     def _default_clock(self) -> float:
         return time.monotonic()
 
-    async def _deliver(self, session: ServerSession, event: Event) -> None:
+    async def _deliver(self, session: ServerSession, event: ServerSessionEvent) -> None:
         self._handler(session, event)
 
     def serve_forever(self) -> None:

@@ -15,7 +15,7 @@ from dmproto_adapter_base.handlers import Handler, call_handler
 from dmproto_adapter_base.servers import DMServerBase, Listen
 
 from dmproto.session import ServerSession
-from dmproto.session.events import Event
+from dmproto.session.events import ServerSessionEvent
 
 from ._http import HttpClient, HttpServer
 
@@ -33,7 +33,7 @@ run_client_session = async_client_runner(
 )
 
 
-class DMServer(DMServerBase[Handler[ServerSession, Event], HttpServer]):
+class DMServer(DMServerBase[Handler[ServerSession, ServerSessionEvent], HttpServer]):
     """A DM server serving many concurrent device sessions on ``host:port``.
 
     Run it in a nursery: ``await nursery.start(server.serve)``; ``server.url`` is
@@ -50,7 +50,7 @@ class DMServer(DMServerBase[Handler[ServerSession, Event], HttpServer]):
     def _default_clock(self) -> float:
         return trio.current_time()
 
-    async def _deliver(self, session: ServerSession, event: Event) -> None:
+    async def _deliver(self, session: ServerSession, event: ServerSessionEvent) -> None:
         await call_handler(self._handler, session, event)
 
     async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
