@@ -62,10 +62,16 @@ def test_db_keeps_only_digests_and_an_old_plaintext_db_is_migrated(tmp_path: Pat
         conn.execute("CREATE TABLE outcomes (id INTEGER PRIMARY KEY, device_id TEXT, "
                      "command TEXT, code INTEGER, results TEXT)")
         conn.execute("INSERT INTO accounts VALUES ('old', 'OldSecret-123')")
+        conn.execute("CREATE TABLE sessions (token TEXT PRIMARY KEY, session_id TEXT, "
+                     "device_id TEXT, snapshot TEXT)")
+        snapshot = {"account": {"$c": "Credentials", "username": "old",
+                                "password": "OldSecret-123"}}
+        conn.execute("INSERT INTO sessions VALUES ('t', '1', 'IMEI:x', ?)",
+                     (json.dumps(snapshot),))
     conn.close()
-    os.chmod(db, 0o600)
+    os.chmod(db, 0o644)
     with _serving("--db", str(db), "--client-user", "new", "--client-password",
-                  "NewSecret-456", "--auth", "basic") as (port, _):
+                  "NewSecret-456", "--auth", "basic") as (port, log):
         for user, password in (("old", "OldSecret-123"), ("new", "NewSecret-456")):
             # Basic is verified against the stored digest
             ok = _device(port, "--user", user, "--password", password, "--auth", "basic",
@@ -74,11 +80,14 @@ def test_db_keeps_only_digests_and_an_old_plaintext_db_is_migrated(tmp_path: Pat
             assert "session ended: completed" in ok.stdout
         wrong = _device(port, "--user", "old", "--password", "OldSecret-124", "--auth", "basic")
         assert wrong.returncode != 0
+    assert "is readable by others" in log[0]  # the 0644 file is flagged
     raw = db.read_bytes()
     assert b"OldSecret-123" not in raw and b"NewSecret-456" not in raw
     with sqlite3.connect(db) as conn:
         rows = dict(conn.execute("SELECT username, md5_digest FROM accounts").fetchall())
+        (snap,) = conn.execute("SELECT snapshot FROM sessions WHERE token = 't'").fetchone()
     conn.close()
+    assert json.loads(snap)["account"]["md5_digest"] == "g0ZZ+E92kL8+v8ARhy7tBw=="
     assert rows["old"] == "g0ZZ+E92kL8+v8ARhy7tBw=="  # B64(MD5("old:OldSecret-123"))
 
 

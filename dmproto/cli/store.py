@@ -84,6 +84,11 @@ class Store:
                                  "md5_digest TEXT NOT NULL)")
                 self._db.executemany("INSERT INTO accounts VALUES (?, ?)", [
                     (str(user), user_pass_digest(str(user), str(pw))) for user, pw in rows])
+                # Snapshots of that version's sessions hold the same passwords.
+                snaps = self._db.execute("SELECT token, snapshot FROM sessions").fetchall()
+                self._db.executemany("UPDATE sessions SET snapshot = ? WHERE token = ?", [
+                    (json.dumps(_digest_only(_json(snap, None))), token)
+                    for token, snap in snaps])
             for column in self._OUTCOME_COLUMNS:
                 if column not in outcomes:
                     self._db.execute(f"ALTER TABLE outcomes ADD COLUMN {column} TEXT")
@@ -171,3 +176,16 @@ def _json(text: object, default: Any) -> Any:
         return json.loads(str(text)) if text is not None else default
     except ValueError:
         return default
+
+
+def _digest_only(value: Any) -> Any:
+    """A snapshot (see ``dmproto.session.snapshot``) with every ``Credentials``
+    password replaced by its ``md5_digest``."""
+    if isinstance(value, list):
+        return [_digest_only(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _digest_only(v) for k, v in value.items()}
+    if out.get("$c") == "Credentials" and isinstance(out.get("password"), str):
+        out["md5_digest"] = user_pass_digest(str(out.get("username", "")), out.pop("password"))
+    return out
