@@ -227,7 +227,7 @@ def test_a_job_of_every_command_and_all_its_outcomes(tmp_path: Path) -> None:
         {"answered": True, "answer": [1], "labels": ["a"]},
     ]
     # shown live too, and as text by `outcomes`
-    assert "UI Alert 1102 -> answered '42'" in log[0]
+    assert "Alert 1102 -> 200 (UI: answered '42')" in log[0]
     text = _dmproto("outcomes", "--db", str(db), timeout=30).stdout
     assert "Alert 1103 -> chose 1 'red'" in text and "Get ./DevInfo/Mod -> 200" in text
     # the trace: every message numbered, in order, with headers; credentials redacted
@@ -343,15 +343,22 @@ def test_quiet_verbose_and_json_logs(tmp_path: Path) -> None:
 
 
 def test_readme_serve_and_device_talk_to_each_other(tmp_path: Path) -> None:
-    lines = re.findall(r"^dmproto (serve|device) (.*?)(?:\s+#.*)?$",
+    lines = re.findall(r"^dmproto (serve|device|outcomes) (.*?)(?:\s+#.*)?$",
                        README.read_text(encoding="utf-8"), re.M)
-    found = dict(lines)
-    assert set(found) == {"serve", "device"}, lines
+    serves = [args for name, args in lines if name == "serve"]
+    devices = [args for name, args in lines if name == "device"]
+    assert len(serves) == 1 and devices, lines
     port = _free_port()
-    serve_args = found["serve"].replace("8080", str(port)).rstrip(" &").split()
-    device_args = found["device"].replace("8080", str(port)).split()
-    serve_args = [a for a in serve_args if a != "--port" and a != str(port)]
+    serve_args = serves[0].replace("8080", str(port)).rstrip(" &").split()
+    serve_args = [a for a in serve_args if a not in ("--port", str(port))]
     with _serving(*serve_args, port=port, cwd=tmp_path):
-        result = _dmproto("device", *device_args, timeout=60, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "session ended: completed" in result.stdout
+        for args in devices:  # in order: a later line may use what an earlier one stored
+            result = _dmproto("device", *args.replace("8080", str(port)).split(), timeout=60,
+                              cwd=tmp_path)
+            assert result.returncode == 0, (args, result.stdout + result.stderr)
+    for name, args in lines:
+        if name == "outcomes":
+            listed = _dmproto("outcomes", *args.split(), timeout=30, cwd=tmp_path)
+            assert listed.returncode == 0, listed.stderr
+            codes = [json.loads(line)["code"] for line in listed.stdout.splitlines()]
+            assert codes and set(codes) == {200}, listed.stdout

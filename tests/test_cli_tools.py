@@ -89,6 +89,7 @@ def test_serve_persists_nonces_and_outcomes_across_restarts(tmp_path: Path) -> N
         )
         try:
             _wait_for_port(port)
+            (tmp_path / f"tree{run}.json").write_text("{}")  # a --tree file must exist
             result = _dmproto("device", "--server", f"http://127.0.0.1:{port}/dm", "--user",
                               "dev", "--password", "pw", "--device-id", "IMEI:42",
                               "--tree", str(tmp_path / f"tree{run}.json"), timeout=30)

@@ -15,11 +15,16 @@ import pytest
 
 from dmproto.bindings import http
 from dmproto.bindings.client import ClientDriver
+from dmproto.bindings.http import parse_url
 from dmproto.bindings.push import (
+    PushAccepted,
+    PushIgnored,
+    PushIgnoredReason,
     PushKind,
     ServerSecret,
     accept_push,
     answer_push_request,
+    check_push,
     is_push_request,
     push_datagram,
     push_request,
@@ -76,6 +81,22 @@ def test_push_for_another_application_is_ignored() -> None:
     # SPEC §5.3: X-WAP-Application-ID other than 0x07 is not for the DM client
     pdu[5] = 0x80 | 0x02
     assert accept_push(bytes(pdu), PushKind.WSP, _lookup) is None
+
+
+def test_check_push_says_why_a_push_is_ignored() -> None:
+    bad = check_push(_package0(password="wrong"), PushKind.RAW, _lookup)
+    assert bad == PushIgnored(reason=PushIgnoredReason.BAD_DIGEST, server_id="srv")
+    unknown = check_push(_package0(), PushKind.RAW, lambda _sid: None)
+    assert unknown == PushIgnored(reason=PushIgnoredReason.UNKNOWN_SERVER, server_id="srv")
+    pdu = bytearray(push_datagram(_package0()))
+    pdu[5] = 0x80 | 0x02
+    other = check_push(bytes(pdu), PushKind.WSP, _lookup)
+    assert other == PushIgnored(reason=PushIgnoredReason.NOT_FOR_DM)
+    assert isinstance(check_push(_package0(), PushKind.RAW, _lookup), PushAccepted)
+    heard: list[PushIgnored] = []
+    request = push_request(parse_url("http://127.0.0.1:9/push"), _package0(password="wrong"))
+    response, accepted = answer_push_request(request, _lookup, on_ignored=heard.append)
+    assert response.status == 200 and accepted is None and heard == [bad]
 
 
 def test_push_garbage_raises_malformed() -> None:

@@ -197,7 +197,9 @@ def test_driver_and_endpoint_run_a_session_following_resp_uri() -> None:
     endpoint = _endpoint(on_message=lambda req, resp, s: seen.append(
         (req.target, None if resp is None else resp.status)))
     session, tree = _client()
-    driver = ClientDriver(session)
+    observed: list[tuple[bytes, int | None]] = []
+    driver = ClientDriver(session, on_message=lambda req, resp: observed.append(
+        (req.body, None if resp is None else resp.status)))
     targets = []
     now = 0.0
     for _ in range(50):
@@ -221,6 +223,9 @@ def test_driver_and_endpoint_run_a_session_following_resp_uri() -> None:
     assert len(targets) >= 2 and len(endpoint) == 0
     # the observer sees each request once routed (None) and once answered (200)
     assert seen[0] == ("/dm", None) and seen[1] == ("/dm", 200)
+    # the client observer sees each request as sent, then its response, in order
+    assert [status for _, status in observed] == [None, 200] * len(targets)
+    assert observed[0][0] == observed[1][0] and b"<SyncML" in observed[0][0]
 
 
 def test_endpoint_routing_errors() -> None:

@@ -20,6 +20,8 @@ an HTTP status other than 200 ends the session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..codec import Encoding
 from ..errors import DMError, LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -39,7 +41,11 @@ from .http import (
 )
 from .steps import ClientStep, Deliver, Done, Send
 
-__all__ = ["ClientDriver"]
+__all__ = ["ClientDriver", "ClientObserver"]
+
+#: ``on_message(request, response)`` observer type: called with ``response=None``
+#: when a request is about to be sent, then with the response that came back for it.
+ClientObserver = Callable[[HttpRequest, "HttpResponse | None"], None]
 
 
 class ClientDriver:
@@ -50,6 +56,9 @@ class ClientDriver:
         server_url: where to POST when the session gives no URL (the DMAcc address).
         limits: bounds on responses (``max_message_size`` caps the body).
         user_agent: the User-Agent header.
+        on_message: called with every request (``response=None``) as it is handed to
+            the adapter, then with the response the adapter read for it — for
+            transcripts and traces of what went over the wire; it must not raise.
     """
 
     def __init__(
@@ -59,8 +68,11 @@ class ClientDriver:
         server_url: str | None = None,
         limits: Limits = DEFAULT_LIMITS,
         user_agent: str = "dmproto",
+        on_message: ClientObserver | None = None,
     ):
         self.session = session
+        self.on_message = on_message
+        self._request: HttpRequest | None = None
         self.limits = limits
         self._user_agent = user_agent
         self._base: Url | None = parse_url(server_url) if server_url else None
@@ -111,6 +123,9 @@ class ClientDriver:
         request = HttpRequest(
             method="POST", target=url.target, headers=headers, body=message.body
         )
+        self._request = request
+        if self.on_message is not None:
+            self.on_message(request, None)
         return Send(url=url, request=request)
 
     def _resolve(self, text: str) -> Url:
@@ -135,6 +150,8 @@ class ClientDriver:
                 media type, too large; the session is aborted).
         """
         self._awaiting = False
+        if self.on_message is not None and self._request is not None:
+            self.on_message(self._request, response)
         if self.session.state is SessionState.FINISHED:
             return  # the answer to our abort: nothing follows an abort
         try:

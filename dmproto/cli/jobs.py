@@ -16,7 +16,8 @@ package goes out once every Status of the previous one is in). A command object:
 * UI alerts (OMA-TS-DM_RepPro-V1_2_1 §4.2, the UI alert types):
   ``{"cmd": "Alert", "code": 1100..1104, "text": "...", "options": {"MINDT": 2,
   "MAXDT": 30, "DR": "1", "MAXLEN": 8, "IT": "N", "ET": "P"}, "choices": ["a", "b"]}``
-  (``choices`` for 1103 single and 1104 multiple choice).
+  (``choices`` for 1103 single and 1104 multiple choice); ``"ui": "Display" |
+  "Confirm" | "TextInput" | "SingleChoice" | "MultipleChoice"`` may name the code.
 """
 
 from __future__ import annotations
@@ -112,10 +113,20 @@ def _options(obj: object) -> UiOptions:
                      input_type=input_type, echo_type=echo_type)
 
 
+#: ``"ui"`` names accepted instead of ``"code"``.
+_UI_NAMES = {"Display": 1100, "Confirm": 1101, "TextInput": 1102, "SingleChoice": 1103,
+             "MultipleChoice": 1104}
+
+
 def _alert(obj: dict[str, Any]) -> Command:
     code, text, choices = obj.get("code"), obj.get("text"), obj.get("choices", [])
+    if "ui" in obj:
+        if "code" in obj or obj["ui"] not in _UI_NAMES:
+            raise _bad(f"'ui' is one of {sorted(_UI_NAMES)} (or give 'code' instead)")
+        code = _UI_NAMES[obj["ui"]]
     if code not in UI_ALERT_CODES:
-        raise _bad("an Alert in a job is a UI alert: 'code' 1100..1104")
+        raise _bad("an Alert in a job is a UI alert: 'code' 1100..1104 or 'ui': "
+                   f"one of {sorted(_UI_NAMES)}")
     if not isinstance(text, str):
         raise _bad("a UI alert needs 'text'")
     if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):

@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import DMError
-from . import codec_cmds, security_cmds, server, tools
+from . import codec_cmds, device, security_cmds, server, tools
 
 __all__ = ["main"]
 
 #: Modules that contribute subcommands, in the order ``--help`` lists them.
-_GROUPS = (codec_cmds, security_cmds, server, tools)
+_GROUPS = (codec_cmds, security_cmds, server, tools, device)
 
 
 class UsageError(Exception):

@@ -197,7 +197,7 @@ class ServerApp:
         if ui is not None:
             answer = outcomes.ui_answer(int(ui["code"]), list(ui["choices"]), outcome)
             detail.update(answer=answer, text=ui["text"], choices=ui["choices"])
-            line = f"UI {what} -> {outcomes.answer_text(answer)}"
+            line = f"{what} -> {int(outcome.code)} (UI: {outcomes.answer_text(answer)})"
             self._record(session, "ui", what, int(outcome.code), results, detail)
         else:
             line = f"{what} -> {_outcome_text(outcome)}"
@@ -360,6 +360,7 @@ packages in one session). Commands:
   {"cmd": "Alert", "code": 1102, "text": "PIN?", "options": {"MAXLEN": 4, "IT": "N", "ET": "P"}}
   {"cmd": "Alert", "code": 1103, "text": "Pick", "choices": ["red", "blue"]}
   {"cmd": "Alert", "code": 1104, "text": "Extras", "choices": ["maps", "music"]}
+("ui": "Display|Confirm|TextInput|SingleChoice|MultipleChoice" may replace "code".)
 UI options: MINDT, MAXDT, MAXLEN (integers), DR (string), IT (A N D T P I), ET (T P).
 See docs/cli.md. Outcomes (Status, Results, UI answers, Generic Alerts) are kept in
 the database: list them with 'dmproto outcomes --db FILE [--json]'.

@@ -11,7 +11,7 @@ import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from dmproto.bindings.client import ClientDriver
+from dmproto.bindings.client import ClientDriver, ClientObserver
 from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ClientSession
 from dmproto.session.events import ClientSessionEvent, SessionEnded
@@ -29,6 +29,7 @@ _DOC = """Run ``session`` to its end against the DM server (SPEC §7).
     the RespURI the server gave. ``timeout`` bounds each connect/read/write;
     response bodies are capped by ``limits.max_message_size`` before they are read.
     ``clock`` defaults to the event loop's. Cancellation aborts the session.
+    ``on_message(request, response)`` observes every exchange (``ClientDriver``).
 
     Returns the ``SessionEnded`` event (``None`` if the session reported none).
 
@@ -53,6 +54,7 @@ class ClientRunner(Protocol):
         clock: Callable[[], float] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         user_agent: str | None = None,
+        on_message: ClientObserver | None = None,
     ) -> Coroutine[Any, Any, SessionEnded | None]: ...
 
 
@@ -85,9 +87,11 @@ def async_client_runner(
         clock: Callable[[], float] | None = None,
         limits: Limits = DEFAULT_LIMITS,
         user_agent: str | None = None,
+        on_message: ClientObserver | None = None,
     ) -> SessionEnded | None:
         driver = ClientDriver(
-            session, server_url=server_url, limits=limits, user_agent=user_agent or default_agent
+            session, server_url=server_url, limits=limits, user_agent=user_agent or default_agent,
+            on_message=on_message,
         )
         deliver = functools.partial(call_handler, handler, session)
         async with client(ssl_context=ssl_context, timeout=timeout,

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from dmproto.bindings.http import HttpRequest, HttpResponse
-from dmproto.bindings.push import PushAccepted, PushKind, ServerSecret, accept_push
+from dmproto.bindings.push import PushAccepted, PushIgnored, PushKind, ServerSecret, check_push
 from dmproto.bindings.push import answer_push_request as _answer_push
 from dmproto.bindings.server import Observer, ServerEndpoint, SessionStore
 from dmproto.errors import MalformedMessageError
@@ -223,7 +223,8 @@ class PushListenerBase(Generic[OnPushT, S]):
 
     ``lookup(server_id)`` gives the stored server password and nonce; each verified
     push goes to ``on_push(accepted)`` through the adapter's :meth:`_deliver`.
-    Pushes that fail verification or do not parse are ignored (SPEC §5.2).
+    Pushes that fail verification or do not parse are ignored (SPEC §5.2); a
+    parsed one that is ignored goes to ``on_ignored(PushIgnored)`` (for a log).
     """
 
     def __init__(
@@ -235,9 +236,11 @@ class PushListenerBase(Generic[OnPushT, S]):
         udp_port: int | None = 0,
         http_port: int | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        on_ignored: Callable[[PushIgnored], None] | None = None,
     ):
         self._lookup = lookup
         self._on_push = on_push
+        self._on_ignored = on_ignored
         self._host = host
         self._udp_port = udp_port
         self._limits = limits
@@ -269,13 +272,16 @@ class PushListenerBase(Generic[OnPushT, S]):
     def _datagram(self, data: bytes) -> None:
         """A UDP datagram arrived (SPEC §5.3: WSP push); deliver it if it verifies."""
         with contextlib.suppress(MalformedMessageError):
-            accepted = accept_push(data, PushKind.WSP, self._lookup, limits=self._limits)
-            if accepted is not None:
-                self._deliver(accepted)
+            checked = check_push(data, PushKind.WSP, self._lookup, limits=self._limits)
+            if isinstance(checked, PushAccepted):
+                self._deliver(checked)
+            elif self._on_ignored is not None:
+                self._on_ignored(checked)
 
     def _answer_push(self, request: HttpRequest) -> HttpResponse:
         """The response to a Package 0 POST; a verified push is delivered."""
-        response, accepted = _answer_push(request, self._lookup, limits=self._limits)
+        response, accepted = _answer_push(request, self._lookup, limits=self._limits,
+                                          on_ignored=self._on_ignored)
         if accepted is not None:
             self._deliver(accepted)
         return response

@@ -24,7 +24,7 @@ __all__ = ["DMServer", "run_client_session"]
 
 
 #: ``await run_client_session(session, handler, *, server_url=None, ssl_context=None,
-#: timeout=30.0, clock=None, limits=DEFAULT_LIMITS, user_agent=None)``.
+#: timeout=30.0, clock=None, limits=DEFAULT_LIMITS, user_agent=None, on_message=None)``.
 run_client_session = async_client_runner(
     HttpClient,
     default_clock=lambda: asyncio.get_running_loop().time(),

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dmproto_adapter_base.drive import Guard, awaitable, drive_client, run_blocking
 from dmproto_adapter_base.servers import DMServerBase, Listen
 
-from dmproto.bindings.client import ClientDriver
+from dmproto.bindings.client import ClientDriver, ClientObserver
 from dmproto.limits import DEFAULT_LIMITS, Limits
 from dmproto.session import ClientSession, ServerSession
 from dmproto.session.events import ClientSessionEvent, ServerSessionEvent, SessionEnded
@@ -41,12 +41,14 @@ def run_client_session(
     clock: Callable[[], float] = time.monotonic,
     limits: Limits = DEFAULT_LIMITS,
     user_agent: str = "dmproto-sync",
+    on_message: ClientObserver | None = None,
 ) -> SessionEnded | None:
     """Run ``session`` to its end against the DM server (SPEC §7).
 
     Every event goes to ``handler(session, event)``. Requests go to the session's
     URL (the server URI, then RespURI). Response bodies are capped by
     ``limits.max_message_size`` before they are read. ``timeout`` bounds each connect/read/write.
+    ``on_message(request, response)`` observes every exchange (``ClientDriver``).
 
     Returns the ``SessionEnded`` event (``None`` if the session reported none).
 
@@ -55,7 +57,8 @@ def run_client_session(
         DMError: HTTP status other than 200 (``HttpStatusError``), a malformed
             response (the session is aborted).
     """
-    driver = ClientDriver(session, server_url=server_url, limits=limits, user_agent=user_agent)
+    driver = ClientDriver(session, server_url=server_url, limits=limits, user_agent=user_agent,
+                          on_message=on_message)
     deliver = awaitable(lambda event: handler(session, event))
     with HttpClient(ssl_context=ssl_context, timeout=timeout, max_body=driver.max_body) as http:
         return run_blocking(drive_client(driver, deliver, awaitable(http.exchange), clock))

@@ -54,11 +54,12 @@ class PushListener(PushListenerBase[Callable[[PushAccepted], None], HttpServer])
     """Device side: receives Package 0 on UDP (and optionally HTTP) and verifies it.
 
     ``PushListener(lookup, on_push, *, host="127.0.0.1", udp_port=0, http_port=None,
-    limits=DEFAULT_LIMITS)``: ``lookup(server_id)`` gives the stored server password
-    and nonce; each verified push is passed to ``on_push(accepted)`` in the
-    listener's thread (start the session there with
+    limits=DEFAULT_LIMITS, on_ignored=None)``: ``lookup(server_id)`` gives the stored
+    server password and nonce; each verified push is passed to ``on_push(accepted)``
+    in the listener's thread (start the session there with
     ``ClientSession.from_notification``). Pushes that fail verification or do not
-    parse are ignored (SPEC §5.2). The sockets are bound at construction.
+    parse are ignored (SPEC §5.2; ``on_ignored(PushIgnored)`` hears why). The
+    sockets are bound at construction.
     """
 
     def _setup(self) -> None:
