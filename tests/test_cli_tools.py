@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dmproto.cli.tools import command_from_json, summarize
+from dmproto.cli.jobs import command_from_json
+from dmproto.cli.tools import summarize
 from dmproto.codec.model import Get, Replace
 from dmproto.errors import InvalidValueError
 
@@ -205,7 +206,9 @@ def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> No
     from dmproto.bindings.client import ClientDriver
     from dmproto.bindings.server import ServerEndpoint
     from dmproto.bindings.steps import Deliver, Send
-    from dmproto.cli.tools import ServerApp, Store, Transcript
+    from dmproto.cli.server import ServerApp
+    from dmproto.cli.store import Store
+    from dmproto.cli.tools import Transcript
     from dmproto.security import AuthScheme, Credentials
     from dmproto.session import ClientConfig, ClientSession, ServerConfig
     from dmproto.session import events as ev
@@ -232,7 +235,7 @@ def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> No
             store = Store(db)
             store.put_account("u", "p")
             app = ServerApp(scheme=AuthScheme.MD5, packages=[[command_from_json(
-                {"cmd": "Get", "uri": "./DevInfo/Mod"})]], accounts=store.password, log=log,
+                {"cmd": "Get", "uri": "./DevInfo/Mod"})]], accounts=store.md5_digest, log=log,
                 store=store)
             endpoint = ServerEndpoint(ServerConfig(random_bytes=os.urandom, server_uri="srv"),
                                       store=store)

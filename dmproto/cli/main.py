@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import DMError
-from . import codec_cmds, device, security_cmds, tools
+from . import codec_cmds, device, security_cmds, server, tools
 
 __all__ = ["main"]
 
 #: Modules that contribute subcommands, in the order ``--help`` lists them.
-_GROUPS = (codec_cmds, security_cmds, tools, device)
+_GROUPS = (codec_cmds, security_cmds, server, tools, device)
 
 
 class UsageError(Exception):

@@ -1,16 +1,11 @@
-"""``dmproto serve | notify | demo``: a DM server, Package 0, a demo (and shared helpers).
+"""``dmproto notify | demo``: Package 0, a demo (and helpers ``serve`` and ``device`` share).
 
 These tools are an application built on the public API (sessions, tree,
 notification, bindings) and the adapters; ``dmproto.cli`` is the only place under
 ``dmproto/`` that may import adapters, ``sqlite3`` or a clock.
 
-* ``serve`` — a DM server; accounts, nonces, session snapshots and every command's
-  outcome persist in SQLite (``--db``), so nonces survive restarts. Default job: an
-  inventory of DevInfo and DevDetail; ``--job FILE`` runs a JSON list of commands
-  (``{"cmd": "Get|Add|Replace|Delete|Exec", "uri": "./X", "data": "...",
-  "format": "chr"}``, or ``{"cmd": "Alert", "ui": "Display|Confirm|TextInput|
-  SingleChoice|MultipleChoice", "text": "...", "choices": ["..."]}``)
-  on each device. One log line per message.
+* ``serve`` — a DM server: :mod:`dmproto.cli.server` (``store.py``: its SQLite
+  store, ``jobs.py``: its JSON jobs, ``outcomes.py``: what it received).
 * ``device`` — a DM client (device): :mod:`dmproto.cli.device`.
 * ``notify`` — sends a Package 0 over UDP (WSP push) or HTTP.
 * ``demo`` — server and device on loopback, Package 0 over UDP, one session over
@@ -22,13 +17,10 @@ from __future__ import annotations
 
 import argparse
 import binascii
-import json
 import os
-import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, TextIO, cast
 
 from ..bindings.http import HttpRequest, HttpResponse, encoding_of, header_value
@@ -40,7 +32,6 @@ from ..codec.model import (
     Atomic,
     Command,
     Delete,
-    Exec,
     Get,
     Item,
     ItemCommand,
@@ -51,11 +42,11 @@ from ..codec.model import (
     Status,
 )
 from ..codes import AlertCode
-from ..errors import DMError, InvalidValueError
+from ..errors import DMError
 from ..notification import build_notification, session_id_from_text
 from ..outcome import CommandOutcome
-from ..security import AuthScheme, Credentials, decode_nonce, encode_nonce
-from ..session import Account, ClientSession, ServerConfig, ServerSession
+from ..security import AuthScheme, Credentials, decode_nonce, encode_nonce, user_pass_digest
+from ..session import ClientSession, ServerConfig
 from ..session import events as ev
 from ..session.ui import ui_alert
 
@@ -160,16 +151,7 @@ class Transcript:
         self("server", "<- " + summarize(response.body, ctype))
 
 
-# -- commands from JSON -------------------------------------------------------------
-
-_COMMANDS: dict[str, type[ItemCommand]] = {
-    "Get": Get,
-    "Add": Add,
-    "Replace": Replace,
-    "Delete": Delete,
-    "Exec": Exec,
-}
-
+# -- commands ---------------------------------------------------------------------
 
 def _item_command(kind: type[ItemCommand], uri: str, data: str | None = None,
                   fmt: str | None = None) -> Command:
@@ -178,209 +160,6 @@ def _item_command(kind: type[ItemCommand], uri: str, data: str | None = None,
     return cast("Command", kind(cmd_id=None, items=(item,)))
 
 
-#: UI alerts a job may send (OMA-TS-DM_Protocol-V1_2_1 §10).
-_UI_ALERTS = {"Display": AlertCode.DISPLAY, "Confirm": AlertCode.CONFIRM_OR_REJECT,
-              "TextInput": AlertCode.TEXT_INPUT, "SingleChoice": AlertCode.SINGLE_CHOICE,
-              "MultipleChoice": AlertCode.MULTIPLE_CHOICE}
-
-
-def _ui_alert_from_json(obj: dict[str, Any]) -> Command:
-    kind, text, choices = obj.get("ui"), obj.get("text"), obj.get("choices", [])
-    if kind not in _UI_ALERTS or not isinstance(text, str):
-        raise InvalidValueError("job.command", f"an Alert has 'ui': one of {sorted(_UI_ALERTS)} "
-                                "and a 'text' string")
-    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
-        raise InvalidValueError("job.command", "'choices' must be a list of strings")
-    return ui_alert(_UI_ALERTS[kind], text, choices=tuple(choices))
-
-
-def command_from_json(obj: object) -> Command:
-    """``{"cmd": "Replace", "uri": "./X", "data": "v", "format": "chr"}`` as a command;
-    ``{"cmd": "Alert", "ui": "Confirm", "text": "Go?", "choices": [...]}`` as a UI alert."""
-    if isinstance(obj, dict) and obj.get("cmd") == "Alert":
-        return _ui_alert_from_json(obj)
-    if not isinstance(obj, dict) or obj.get("cmd") not in _COMMANDS:
-        names = sorted([*_COMMANDS, "Alert"])
-        raise InvalidValueError("job.command", f"expected {{'cmd': one of {names}}}")
-    uri, data, fmt = obj.get("uri"), obj.get("data"), obj.get("format")
-    if not isinstance(uri, str) or not isinstance(data, str | None):
-        raise InvalidValueError("job.command", "'uri' must be a string, 'data' a string")
-    if not isinstance(fmt, str | None):
-        raise InvalidValueError("job.command", "'format' must be a string")
-    return _item_command(_COMMANDS[obj["cmd"]], uri, data, fmt)
-
-
-def _load_job(path: str | None) -> list[Command]:
-    if path is None:
-        leaves = ("DevId", "Man", "Mod", "DmV", "Lang")
-        details = ("DevTyp", "OEM", "FwV", "SwV", "HwV", "LrgObj")
-        return [_item_command(Get, f"./DevInfo/{n}") for n in leaves] + [
-            _item_command(Get, f"./DevDetail/{n}") for n in details
-        ]
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise _usage(f"cannot read job file {path}: {exc}") from None
-    if not isinstance(doc, list) or not doc:
-        raise _usage("a job file holds a non-empty JSON list of commands")
-    return [command_from_json(entry) for entry in doc]
-
-
-# -- the server application ----------------------------------------------------------
-
-
-class Store:
-    """SQLite persistence of the server: accounts, nonces, snapshots, outcomes."""
-
-    _SCHEMA = """
-    CREATE TABLE IF NOT EXISTS accounts (username TEXT PRIMARY KEY, password TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS nonces (device_id TEXT, role TEXT, nonce BLOB,
-                                       PRIMARY KEY (device_id, role));
-    CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, session_id TEXT,
-                                         device_id TEXT, snapshot TEXT);
-    CREATE TABLE IF NOT EXISTS outcomes (id INTEGER PRIMARY KEY, device_id TEXT,
-                                         command TEXT, code INTEGER, results TEXT);
-    """
-
-    def __init__(self, path: str):
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.executescript(self._SCHEMA)
-
-    def _run(self, sql: str, *args: object) -> list[Any]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
-
-    def put_account(self, username: str, password: str) -> None:
-        self._run("INSERT OR REPLACE INTO accounts VALUES (?, ?)", username, password)
-
-    def password(self, username: str) -> str | None:
-        rows = self._run("SELECT password FROM accounts WHERE username = ?", username)
-        return str(rows[0][0]) if rows else None
-
-    def nonce(self, device_id: str, role: ev.NonceRole) -> bytes:
-        rows = self._run("SELECT nonce FROM nonces WHERE device_id = ? AND role = ?",
-                         device_id, role.value)
-        return bytes(rows[0][0]) if rows else b""
-
-    def put_nonce(self, device_id: str, role: ev.NonceRole, nonce: bytes) -> None:
-        self._run("INSERT OR REPLACE INTO nonces VALUES (?, ?, ?)", device_id, role.value, nonce)
-
-    # SessionStore: snapshots after every exchange, so sessions survive a restart.
-    def save(self, token: str, key: tuple[str, str], snapshot: dict[str, Any]) -> None:
-        self._run("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)", token, key[0], key[1],
-                  json.dumps(snapshot))
-
-    def load(self, token: str) -> tuple[tuple[str, str], dict[str, Any]] | None:
-        rows = self._run("SELECT session_id, device_id, snapshot FROM sessions WHERE token = ?",
-                         token)
-        if not rows:
-            return None
-        try:
-            snapshot = json.loads(rows[0][2])
-        except ValueError:
-            return None
-        return (str(rows[0][0]), str(rows[0][1])), snapshot
-
-    def delete(self, token: str) -> None:
-        self._run("DELETE FROM sessions WHERE token = ?", token)
-
-    def put_outcome(self, device_id: str, command: str, outcome: CommandOutcome) -> None:
-        results = [str(i.data) for i in outcome.results if isinstance(i.data, str)]
-        self._run("INSERT INTO outcomes (device_id, command, code, results) VALUES (?, ?, ?, ?)",
-                  device_id, command, int(outcome.code), json.dumps(results))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
-class ServerApp:
-    """The server tools' application: accounts, nonces, a script of packages, outcomes.
-
-    ``packages`` are sent one after the other to every device, then the session
-    finishes. ``server_credentials`` (our SRVCRED) authenticate us to devices.
-    """
-
-    def __init__(self, *, scheme: AuthScheme | None, packages: Sequence[Sequence[Command]],
-                 accounts: Callable[[str], str | None], log: Transcript,
-                 server_credentials: Credentials | None = None, store: Store | None = None,
-                 log_outcomes: bool = True):
-        self.scheme = scheme
-        self.packages = packages
-        self.accounts = accounts
-        self.log = log
-        self.server_credentials = server_credentials
-        self.store = store
-        self.log_outcomes = log_outcomes
-        self.nonces: dict[tuple[str, ev.NonceRole], bytes] = {}
-        self._lock = threading.Lock()
-
-    def _nonce(self, device: str, role: ev.NonceRole) -> bytes:
-        if self.store is not None:
-            return self.store.nonce(device, role)
-        return self.nonces.get((device, role), b"")
-
-    def __call__(self, session: ServerSession, event: ev.Event) -> None:
-        with self._lock:
-            self._handle(session, event)
-
-    def _handle(self, session: ServerSession, event: ev.Event) -> None:
-        device = session.device_id or "?"
-        if isinstance(event, ev.AccountRequested):
-            self._account(session, event)
-        elif isinstance(event, ev.DeviceConnected):
-            self.log("server", f"device {event.device_id} connected (Alert {event.alert_code}, "
-                     f"session {event.session_id})")
-        elif isinstance(event, ev.PackageCompleted):
-            # The session counts our packages (persisted in its snapshot): package n
-            # completed means script entry n - 1 is next.
-            index = event.package - 1
-            if index >= len(self.packages):
-                session.end_session()
-                return
-            for queued in self.packages[index]:
-                session.queue(queued)
-            session.close_package()
-        elif isinstance(event, ev.CommandCompleted):
-            # (the command comes with its outcome, also in a restored session)
-            what = _describe(event.command)
-            if self.log_outcomes:
-                self.log("server", f"{what} -> {_outcome_text(event.outcome)}")
-            if self.store is not None:
-                self.store.put_outcome(device, what, event.outcome)
-        elif isinstance(event, ev.NonceChanged):
-            self.nonces[(device, event.role)] = event.nonce
-            if self.store is not None:
-                self.store.put_nonce(device, event.role, event.nonce)
-        elif isinstance(event, ev.PeerAuthenticated):
-            self.log("server", f"device authenticated ({event.scheme or 'no app-layer auth'})")
-        elif isinstance(event, ev.SessionEnded):
-            ended = f"session with {device} ended: {event.reason.value} {event.detail}"
-            self.log("server", ended.rstrip())
-
-    def _account(self, session: ServerSession, event: ev.AccountRequested) -> None:
-        server = self.server_credentials
-        common: dict[str, Any] = {
-            "server_credentials": server,
-            "server_nonce": self._nonce(event.device_id, ev.NonceRole.SERVER),
-        }
-        if self.scheme is None:
-            session.supply_account(Account(credentials=None, **common))
-            return
-        username = event.username  # the device id when nothing named a user
-        password = self.accounts(username)
-        if password is None:
-            self.log("server", f"unknown account {username!r}: device rejected")
-            session.reject_device()
-            return
-        session.supply_account(Account(
-            credentials=Credentials(username=username, password=password),
-            auth_scheme=self.scheme,
-            client_nonce=self._nonce(event.device_id, ev.NonceRole.CLIENT),
-            **common,
-        ))
 
 
 def _outcome_text(outcome: CommandOutcome) -> str:
@@ -394,48 +173,9 @@ def _outcome_text(outcome: CommandOutcome) -> str:
     return text
 
 
+
+
 # -- subcommands ----------------------------------------------------------------------
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Run a DM server until Ctrl-C."""
-    adapter = _adapter(args.adapter)
-    job = _load_job(args.job)
-    store = Store(args.db)
-    if args.client_user and args.client_password:
-        store.put_account(args.client_user, args.client_password)
-    log = Transcript()
-    app = ServerApp(
-        scheme=_SCHEMES.get(args.auth), packages=[job], accounts=store.password, log=log,
-        server_credentials=Credentials(username=args.server_id, password=args.server_password)
-        if args.server_password else None,
-        store=store,
-    )
-
-    config = ServerConfig(random_bytes=os.urandom, server_uri=args.server_id)
-    options = {"config": config, "host": args.host, "port": args.port, "path": args.path,
-               "on_message": log.messages, "store": store}
-    server = adapter.DMServer(app, **options)
-    print(f"dmproto serve: {args.adapter} adapter on http://{args.host}:{args.port}{args.path} "
-          f"(db {args.db}); Ctrl-C stops", flush=True)
-    try:
-        if args.adapter == "sync":
-            server.serve_forever()
-        elif args.adapter == "asyncio":
-            import asyncio
-
-            asyncio.run(server.serve_forever())
-        else:
-            import trio
-
-            try:
-                trio.run(server.serve)
-            except BaseException as exc:  # trio wraps Ctrl-C and errors in groups
-                raise _unwrap(exc) from None
-    finally:
-        store.close()
-    return 0
-
 
 def _unwrap(exc: BaseException) -> BaseException:
     """The one error inside (nested) exception groups; Ctrl-C wins."""
@@ -500,6 +240,7 @@ def _demo_packages() -> list[list[Command]]:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Server and device on loopback; Package 0 over UDP; one MD5 session over HTTP."""
     from .device import DeviceApp, _client_config, _device_tree, _run_device_session
+    from .server import ServerApp  # server.py imports this module: import at call time
 
     sync = _adapter("sync")
     watchdog = threading.Timer(args.timeout, _give_up, args=(args.timeout,))
@@ -510,7 +251,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     user, password, server_password = "demo-device", "device-secret", "server-secret"
     server_nonce = b"demo-server-nonce"
     app = ServerApp(scheme=AuthScheme.MD5, packages=_demo_packages(),
-                    accounts={user: password}.get, log=log, log_outcomes=False,
+                    accounts={user: user_pass_digest(user, password)}.get, log=log,
+                    log_outcomes=False,
                     server_credentials=Credentials(username=server_id, password=server_password))
     app.nonces[(dev_id, ev.NonceRole.SERVER)] = server_nonce
     config = ServerConfig(random_bytes=os.urandom, server_uri=server_id, max_msg_size=8192)
@@ -568,19 +310,7 @@ def _common_auth(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add ``serve``, ``notify`` and ``demo`` (``device`` is in :mod:`.device`)."""
-    serve = subparsers.add_parser("serve", help="run a DM server (SQLite-backed)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--path", default="/dm")
-    _common_auth(serve)
-    serve.add_argument("--client-user", help="device account name to create/update")
-    serve.add_argument("--client-password", help="device account password")
-    serve.add_argument("--db", default="dmproto-server.sqlite3", help="SQLite file")
-    serve.add_argument("--job", help="JSON list of commands run on each device")
-    serve.add_argument("--adapter", choices=_ADAPTERS, default="sync")
-    serve.set_defaults(func=cmd_serve)
-
+    """Add ``notify`` and ``demo`` (``serve``: :mod:`.server`, ``device``: :mod:`.device`)."""
     notify = subparsers.add_parser("notify", help="send a Package 0 (server-initiated session)")
     notify.add_argument("--to", help="device HOST[:PORT] (UDP, default port 2948)")
     notify.add_argument("--http", help="device push URL (HTTP POST instead of UDP)")

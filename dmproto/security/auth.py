@@ -18,12 +18,13 @@ Verifiers compare in constant time and report which nonce matched
 OMA-TS-DM_Protocol-V1_2_1 §2.4; OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2). Secrets never appear in
 ``repr``/``str`` or error text.
 
-Reasons raised: ``auth.unknown-scheme``.
+Reasons raised: ``auth.unknown-scheme``, ``auth.secret``, ``auth.no-password``.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 
 import attrs
 
@@ -43,6 +44,7 @@ __all__ = [
     "md5_credential",
     "nested_digest",
     "nonce_candidates",
+    "user_pass_digest",
     "verify_basic",
     "verify_mac",
     "verify_md5",
@@ -73,23 +75,74 @@ class AuthScheme(enum.Enum):
         )
 
 
+#: B64 of an MD5 value: 16 octets, 22 characters and "==" padding.
+_DIGEST_TEXT = re.compile(r"[A-Za-z0-9+/]{21}[AQgw]==")
+_OPTIONAL_STR = attrs.validators.optional(attrs.validators.instance_of(str))
+
+
 @attrs.frozen(kw_only=True)
 class Credentials:
-    """A username and its password; the password never shows in ``repr``/``str``."""
+    """A username and its secret; the secret never shows in ``repr``/``str``.
+
+    The secret is either the ``password`` or, for a verifier that must not keep
+    passwords at rest, its ``md5_digest``: ``B64(MD5(username ":" password))``, the
+    inner term of every DM digest (OMA-TS-DM_Security-V1_2_1 §5.1). A digest is
+    enough to compute and verify ``syncml:auth-md5`` and ``syncml:auth-MAC``, and to
+    *verify* ``syncml:auth-basic`` (the received ``username:password`` is hashed and
+    compared); only *sending* Basic needs the password itself
+    (:func:`basic_credential` raises ``auth.no-password``). The digest is still
+    password-equivalent for DM: whoever holds it can authenticate with MD5 or HMAC.
+    Exactly one of the two is given.
+
+    Raises:
+        InvalidValueError: ``auth.secret`` when neither or both are given.
+    """
 
     username: str = attrs.field(validator=attrs.validators.instance_of(str))
-    password: str = attrs.field(repr=False, validator=attrs.validators.instance_of(str))
+    password: str | None = attrs.field(default=None, repr=False, validator=_OPTIONAL_STR)
+    md5_digest: str | None = attrs.field(default=None, repr=False, validator=_OPTIONAL_STR)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.password is None) == (self.md5_digest is None):
+            raise InvalidValueError("auth.secret", "give exactly one of password, md5_digest")
+        if self.md5_digest is not None and not _DIGEST_TEXT.fullmatch(self.md5_digest):
+            raise InvalidValueError("auth.secret", "md5_digest is not B64 of 16 octets")
+
+    @classmethod
+    def digest_of(cls, username: str, password: str) -> Credentials:
+        """Credentials holding only ``B64(MD5(username ":" password))``."""
+        return cls(username=username, md5_digest=user_pass_digest(username, password))
 
 
 def _user_pass(username: str, password: str) -> bytes:
-    # OMA-TS-DM_Security-V1_2_1 §5.1: the literal "username:password" octets (UTF-8 for non-ASCII
-    # names).
+    # OMA-TS-DM_Security-V1_2_1 §5.1: the literal "username:password" octets (UTF-8).
     try:
         return username.encode("utf-8") + b":" + password.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidValueError(
             "auth.encoding", "username or password is not encodable as UTF-8"
         ) from None
+
+
+def user_pass_digest(username: str, password: str) -> str:
+    """``B64(MD5(username ":" password))`` (OMA-TS-DM_Security-V1_2_1 §5.1)."""
+    return b64encode_text(md5(_user_pass(username, password)))
+
+
+def _key(creds: Credentials) -> bytes:
+    """The inner term ``B64(MD5(username ":" password))`` of *creds*, as ASCII octets."""
+    if creds.md5_digest is not None:
+        return creds.md5_digest.encode("ascii")
+    assert creds.password is not None  # __attrs_post_init__: exactly one secret
+    return user_pass_digest(creds.username, creds.password).encode("ascii")
+
+
+def _password(creds: Credentials) -> str:
+    if creds.password is None:
+        raise InvalidValueError(
+            "auth.no-password", "syncml:auth-basic needs the password, not only its digest"
+        )
+    return creds.password
 
 
 class NonceUsed(enum.Enum):
@@ -137,7 +190,10 @@ def nested_digest(username: str, password: str, nonce: bytes, body: bytes | None
     over the message body) and OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2 (Package 0 digest over the
     trigger, username = ServerID).
     """
-    key = b64encode_text(md5(_user_pass(username, password))).encode("ascii")
+    return _nested(user_pass_digest(username, password).encode("ascii"), nonce, body)
+
+
+def _nested(key: bytes, nonce: bytes, body: bytes | None) -> bytes:
     material = key + b":" + nonce
     if body is not None:
         material += b":" + b64encode_text(md5(body)).encode("ascii")
@@ -162,8 +218,9 @@ def _match(
     got = _received_digest(received)
     if got is None:
         return None
+    key = _key(creds)
     for used, candidate in nonce_candidates(nonce, policy):
-        expected = nested_digest(creds.username, creds.password, candidate, body)
+        expected = _nested(key, candidate, body)
         if constant_time_equal(got, expected):
             return used
     return None
@@ -172,7 +229,7 @@ def _match(
 def basic_credential(creds: Credentials) -> str:
     """``syncml:auth-basic`` Cred Data: ``B64(username:password)``
     (OMA-TS-DM_Security-V1_2_1 §5.1)."""
-    return b64encode_text(_user_pass(creds.username, creds.password))
+    return b64encode_text(_user_pass(creds.username, _password(creds)))
 
 
 def basic_username(data: str) -> str | None:
@@ -192,7 +249,13 @@ def basic_username(data: str) -> str | None:
 def verify_basic(data: str, creds: Credentials) -> bool:
     """Whether Basic Cred *data* carries exactly *creds* (constant-time)."""
     got = _received_digest(data)
-    return got is not None and constant_time_equal(got, _user_pass(creds.username, creds.password))
+    if got is None:
+        return False
+    if creds.password is None:  # only the digest is kept: hash what came in and compare
+        # constant_time_equal over the two B64(MD5(user:pass)) texts; the received
+        # user name is inside the hashed octets, so it must match too.
+        return constant_time_equal(b64encode_text(md5(got)).encode("ascii"), _key(creds))
+    return constant_time_equal(got, _user_pass(creds.username, creds.password))
 
 
 def md5_credential(creds: Credentials, nonce: bytes) -> str:
@@ -201,7 +264,7 @@ def md5_credential(creds: Credentials, nonce: bytes) -> str:
 
     *nonce* is the decoded octet string (see :func:`~dmproto.security.decode_nonce`).
     """
-    return b64encode_text(nested_digest(creds.username, creds.password, nonce))
+    return b64encode_text(_nested(_key(creds), nonce, None))
 
 
 def verify_md5(
@@ -217,7 +280,7 @@ def compute_mac(creds: Credentials, nonce: bytes, body: bytes) -> str:
 
     ``B64(H(B64(H(user:pass)):nonce:B64(H(body))))`` — nested MD5, NOT RFC 2104.
     """
-    return b64encode_text(nested_digest(creds.username, creds.password, nonce, body))
+    return b64encode_text(_nested(_key(creds), nonce, body))
 
 
 def verify_mac(

@@ -117,6 +117,9 @@ class ClientConfig(_Common):
     #: SessionID of a client-initiated session; generated from random_bytes if None.
     session_id: str | None = None
 
+    def __attrs_post_init__(self) -> None:
+        _check_sendable(self.auth_scheme, self.credentials, "credentials")
+
 
 @attrs.frozen(kw_only=True)
 class Account:
@@ -139,6 +142,17 @@ class Account:
     #: Accept the reset nonce 0x00000000 (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2
     #: resynchronisation after a Package 0 the device verified with it).
     accept_reset_nonce: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        _check_sendable(self.server_auth_scheme, self.server_credentials, "server_credentials")
+
+
+def _check_sendable(scheme: AuthScheme | None, creds: Credentials | None, name: str) -> None:
+    """Credentials we *send* with Basic need the password: Basic carries
+    ``B64(username ":" password)`` itself (OMA-TS-DM_Security-V1_2_1 §5.1), which a
+    stored ``md5_digest`` cannot produce. Verifying needs only the digest."""
+    if scheme is AuthScheme.BASIC and creds is not None and creds.password is None:
+        raise InvalidValueError("session.config", f"{name}: Basic needs the password itself")
 
 
 @attrs.frozen(kw_only=True)
