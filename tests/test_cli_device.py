@@ -13,7 +13,7 @@ import pytest
 from test_cli_tools import _dmproto, _free_port, _wait_for_port
 
 from dmproto.bindings.http import HttpRequest
-from dmproto.cli.device_files import Trace
+from dmproto.cli.trace import Trace, TraceSide
 from dmproto.codec import Encoding, decode_message
 
 pytest.importorskip("dmproto_sync")
@@ -125,34 +125,34 @@ def test_wbxml_session_is_traced_with_credentials_redacted(
     result = _device(server, "--wbxml", "--trace", str(trace))
     assert result.returncode == 0, result.stdout + result.stderr
     names = sorted(p.name for p in trace.iterdir())
-    assert names[:6] == ["001-out.headers", "001-out.wbxml", "001-out.xml",
-                         "002-in.headers", "002-in.wbxml", "002-in.xml"]
+    assert names[:6] == ["0001-out.http", "0001-out.wbxml", "0001-out.wbxml.xml",
+                         "0002-in.http", "0002-in.wbxml", "0002-in.wbxml.xml"]
     assert len(names) % 6 == 0 and len(names) >= 12
-    headers = (trace / "001-out.headers").read_text()
+    headers = (trace / "0001-out.http").read_text()
     assert headers.startswith("POST /dm HTTP/1.1\n")
     assert "Content-Type: application/vnd.syncml.dm+wbxml" in headers
-    assert (trace / "002-in.headers").read_text().startswith("HTTP/1.1 200\n")
-    sent = decode_message((trace / "001-out.wbxml").read_bytes(), encoding=Encoding.WBXML)
+    assert (trace / "0002-in.http").read_text().startswith("HTTP/1.1 200\n")
+    sent = decode_message((trace / "0001-out.wbxml").read_bytes(), encoding=Encoding.WBXML)
     assert sent.header.cred is not None and set(str(sent.header.cred.data)) == {"*"}
-    assert "<Data>****" in (trace / "001-out.xml").read_text()
-    assert "<SyncML" in (trace / "002-in.xml").read_text()
+    assert "<Data>****" in (trace / "0001-out.wbxml.xml").read_text()
+    assert "<SyncML" in (trace / "0002-in.wbxml.xml").read_text()
 
     shown = _device(server, "--wbxml", "--trace", str(tmp_path / "shown"), "--show-credentials")
     assert shown.returncode == 0, shown.stdout + shown.stderr
-    raw = decode_message((tmp_path / "shown" / "001-out.wbxml").read_bytes(),
+    raw = decode_message((tmp_path / "shown" / "0001-out.wbxml").read_bytes(),
                          encoding=Encoding.WBXML)
     assert raw.header.cred is not None and "*" not in str(raw.header.cred.data)
 
 
 def test_trace_redacts_the_hmac_digest_and_authorization(tmp_path: Path) -> None:
-    trace = Trace(tmp_path)
+    trace = Trace(tmp_path, side=TraceSide.CLIENT)
     trace(HttpRequest(method="POST", target="/dm", headers=(
         ("x-syncml-hmac", 'algorithm=MD5, username="dev", mac=c2VjcmV0ZGlnZXN0'),
         ("Authorization", "Basic ZGV2OnB3"),
     ), body=b""), None)
-    text = (tmp_path / "001-out.headers").read_text()
+    text = (tmp_path / "0001-out.http").read_text()
     assert "c2VjcmV0ZGlnZXN0" not in text and "ZGV2OnB3" not in text
-    assert 'username="dev", mac=REDACTED' in text
+    assert 'username="dev", mac=<redacted>' in text
 
 
 def test_max_msg_size_1024_splits_what_the_server_sends(server: Server, tmp_path: Path) -> None:
@@ -164,7 +164,7 @@ def test_max_msg_size_1024_splits_what_the_server_sends(server: Server, tmp_path
     assert all(len(p.read_bytes()) <= 1024 for p in received)
     assert "Alert 1222" in result.stdout  # the device asked for the next message
     assert "<MaxMsgSize xmlns=\"syncml:metinf\">1024</MaxMsgSize>" in (
-        trace / "001-out.xml").read_text()
+        trace / "0001-out.xml").read_text()
 
 
 @pytest.mark.parametrize("adapter", ["sync", "asyncio", "trio"])

@@ -291,7 +291,7 @@ def test_generic_and_client_alerts_are_kept(tmp_path: Path) -> None:
 
 def test_trace_redacts_wbxml_credentials(tmp_path: Path) -> None:
     from dmproto.bindings.http import HttpRequest
-    from dmproto.cli.trace import Tracer
+    from dmproto.cli.trace import Trace, TraceSide
     from dmproto.codec import Encoding, decode_message, encode_message
     from dmproto.codec.model import Cred, Meta
 
@@ -301,8 +301,8 @@ def test_trace_redacts_wbxml_credentials(tmp_path: Path) -> None:
     header = attrs.evolve(message.header, cred=Cred(meta=Meta(type="syncml:auth-md5",
                                                               format="b64"), data=secret))
     body = encode_message(attrs.evolve(message, header=header), Encoding.WBXML)
-    tracer = Tracer(str(tmp_path))
-    tracer.observe(HttpRequest(method="POST", target="/dm", headers=(
+    tracer = Trace(tmp_path, side=TraceSide.SERVER)
+    tracer(HttpRequest(method="POST", target="/dm", headers=(
         ("Content-Type", "application/vnd.syncml.dm+wbxml"),
         ("x-syncml-hmac", "algorithm=MD5, username=\"u\", mac=c2VjcmV0")), body=body), None)
     traced = (tmp_path / "0001-in.wbxml").read_bytes()

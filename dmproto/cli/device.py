@@ -49,7 +49,6 @@ from ..tree.stdobj import (
 )
 from .device_files import (
     StateFileError,
-    Trace,
     load_state,
     load_values,
     save_state,
@@ -68,6 +67,7 @@ from .tools import (
     _usage,
     summarize,
 )
+from .trace import Trace, TraceSide
 
 __all__ = ["DeviceApp", "register"]
 
@@ -375,7 +375,8 @@ class _Device:
         verbosity = 0 if args.quiet else 1 + args.verbose
         self.app = DeviceApp(self.tree, args.server_id, Transcript(), verbosity=verbosity,
                              ask=_ask_terminal if args.ui == "prompt" else None)
-        self.trace = (Trace(Path(args.trace), show_credentials=args.show_credentials)
+        self.trace = (Trace(Path(args.trace), side=TraceSide.CLIENT,
+                            show_credentials=args.show_credentials)
                       if args.trace else None)
         self.scheme: str | None = None
         #: The listener thread reads the DMAcc while a session may be changing the tree.

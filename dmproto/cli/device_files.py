@@ -1,5 +1,5 @@
-"""The files of ``dmproto device``: its state (``--state``), a value file (``--tree``)
-and a wire trace (``--trace``).
+"""The files of ``dmproto device``: its state (``--state``) and a value file (``--tree``)
+(the wire trace, ``--trace``, is :mod:`.trace`, shared with ``serve``).
 
 * State: one JSON document ``{"format": "dmproto-device-state", "version": 1,
   "device_id": ..., "nodes": [...]}`` holding every node of the management tree
@@ -10,8 +10,6 @@ and a wire trace (``--trace``).
   in the same directory, fsync, ``os.replace``. A file that is not such a document
   is refused (exit 2), never replaced.
 * Value file: ``{uri: value}`` for leaves; see :func:`load_values`.
-* Trace: every HTTP message as sent, numbered, with its headers; credentials
-  redacted unless asked (see :class:`Trace`).
 """
 
 from __future__ import annotations
@@ -20,17 +18,11 @@ import base64
 import contextlib
 import json
 import os
-import re
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..bindings.http import HttpRequest, HttpResponse, encoding_of, header_value
-from ..codec import Encoding, decode_message
-from ..codec.wbxml import parse_wbxml
-from ..codec.xml import serialize_xml
 from ..errors import DMError
 from ..tree import ManagementTree, Node, NodeFormat
 from ..tree.acl import parse_acl
@@ -41,7 +33,6 @@ __all__ = [
     "STATE_FORMAT",
     "STATE_VERSION",
     "StateFileError",
-    "Trace",
     "load_state",
     "load_values",
     "save_state",
@@ -250,94 +241,3 @@ def save_values(tree: ManagementTree, path: Path, listed: tuple[str, ...]) -> No
         if isinstance(value, str):
             values[uri] = value
     write_atomic(path, json.dumps(values, indent=2, ensure_ascii=False) + "\n")
-
-
-# -- the trace ------------------------------------------------------------------------------
-
-_REDACTED_HEADERS = {"authorization"}
-_MAC = re.compile(r"(mac\s*=\s*)[^,\s]+", re.IGNORECASE)
-
-
-def _headers_text(first_line: str, headers: tuple[tuple[str, str], ...], show: bool) -> str:
-    lines = [first_line]
-    for name, value in headers:
-        if not show and name.lower() in _REDACTED_HEADERS:
-            value = "REDACTED"
-        elif not show and name.lower() == "x-syncml-hmac":
-            # OMA-TS-DM_Security-V1_2_1, HMAC integrity: the mac= part is the digest.
-            value = _MAC.sub(r"\1REDACTED", value)
-        lines.append(f"{name}: {value}")
-    return "\n".join(lines) + "\n"
-
-
-def _cred_needles(body: bytes, encoding: Encoding) -> tuple[bytes, ...]:
-    """The bytes of the SyncHdr Cred Data as they appear in ``body`` (and as base64)."""
-    try:
-        cred = decode_message(body, encoding=encoding).header.cred
-    except DMError:
-        return ()
-    if cred is None or cred.data is None:
-        return ()
-    raw = cred.data.encode("utf-8") if isinstance(cred.data, str) else bytes(cred.data)
-    return (raw, base64.b64encode(raw)) if raw else ()
-
-
-def _blank(data: bytes, needles: tuple[bytes, ...]) -> bytes:
-    # Same length, so WBXML string and opaque lengths stay right.
-    for needle in needles:
-        data = data.replace(needle, b"*" * len(needle))
-    return data
-
-
-class Trace:
-    """``on_message`` observer writing ``NNN-out``/``NNN-in`` files into a directory.
-
-    Each message is saved as sent (``.xml`` or ``.wbxml``, the latter with its
-    decoded ``.xml`` beside it) with its HTTP start line and headers (``.headers``).
-    Unless ``show_credentials``, the SyncHdr Cred Data (OMA-TS-DM_Security-V1_2_1
-    §5.1: for Basic it is the password, merely base64-encoded) is overwritten with
-    ``*`` of the same length, and the HMAC ``mac=`` and any Authorization header are
-    replaced by ``REDACTED``.
-    """
-
-    def __init__(self, directory: Path, *, show_credentials: bool = False):
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
-        self.show_credentials = show_credentials
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, request: HttpRequest, response: HttpResponse | None) -> None:
-        with self._lock:
-            self._count += 1
-            if response is None:
-                stem = f"{self._count:03d}-out"
-                first = f"{request.method} {request.target} HTTP/1.1"
-                self._write(stem, first, request.headers, request.body)
-            else:
-                stem = f"{self._count:03d}-in"
-                self._write(stem, f"HTTP/1.1 {response.status}", response.headers,
-                            response.body)
-
-    def _write(self, stem: str, first: str, headers: tuple[tuple[str, str], ...],
-               body: bytes) -> None:
-        show = self.show_credentials
-        (self.directory / f"{stem}.headers").write_text(
-            _headers_text(first, headers, show), encoding="utf-8")
-        if not body:
-            return
-        try:
-            encoding = encoding_of(header_value(headers, "content-type"), body)
-        except DMError:
-            (self.directory / f"{stem}.bin").write_bytes(body)
-            return
-        needles = () if show else _cred_needles(body, encoding)
-        if encoding is Encoding.XML:
-            (self.directory / f"{stem}.xml").write_bytes(_blank(body, needles))
-            return
-        (self.directory / f"{stem}.wbxml").write_bytes(_blank(body, needles))
-        try:
-            decoded = serialize_xml(parse_wbxml(body).root, indent="  ")
-        except DMError as exc:
-            decoded = f"<!-- not decodable: {exc} -->\n".encode()
-        (self.directory / f"{stem}.xml").write_bytes(_blank(decoded, needles))

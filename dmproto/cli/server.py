@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -39,7 +40,7 @@ from .tools import (
     _usage,
     summarize,
 )
-from .trace import Tracer
+from .trace import Trace, TraceSide
 
 __all__ = ["ServerApp", "ServerLog", "cmd_serve", "register"]
 
@@ -290,7 +291,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     config = ServerConfig(random_bytes=os.urandom, server_uri=args.server_id,
                           max_msg_size=args.max_msg_size, max_obj_size=args.max_obj_size)
-    tracer = Tracer(args.trace, show_credentials=args.show_credentials) if args.trace else None
+    tracer = (Trace(Path(args.trace), side=TraceSide.SERVER,
+                    show_credentials=args.show_credentials) if args.trace else None)
     store = _open_store(args.db)
     stop = _Stop()
     previous = signal.signal(signal.SIGTERM, stop)
@@ -302,7 +304,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         def on_message(request: HttpRequest, response: HttpResponse | None, s: object) -> None:
             log.messages(request, response, s)
             if tracer is not None:
-                tracer.observe(request, response)
+                tracer(request, response)
 
         server_creds = (Credentials.digest_of(args.server_id, args.server_password)
                         if args.server_password else None)
