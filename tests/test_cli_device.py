@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_cli_tools import _dmproto, _free_port, _wait_for_port
+from test_cli_tools import _dmproto, _free_port, _listening_device, _wait_for_port
 
 from dmproto.bindings.http import HttpRequest
 from dmproto.cli.trace import Trace, TraceSide
@@ -251,12 +251,7 @@ def test_help_documents_the_exit_codes() -> None:
 
 def test_listening_device_says_why_a_package0_is_ignored() -> None:
     port = _free_port(socket.SOCK_DGRAM)
-    device = subprocess.Popen(
-        [sys.executable, "-m", "dmproto", "device", "--server", "http://127.0.0.1:1/dm",
-         "--server-id", "srv", "--server-password", "sp", "--listen-udp", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
+    with _listening_device(port) as device:
         assert device.stdout is not None
         assert "listening for Package 0" in device.stdout.readline()  # bound by now
         for server_id, password in (("other", "sp"), ("srv", "wrong"), ("srv", "sp")):
@@ -264,10 +259,6 @@ def test_listening_device_says_why_a_package0_is_ignored() -> None:
                             "--password", password, "--session-id", "2B", timeout=20)
             assert sent.returncode == 0, sent.stderr
         out, err = device.communicate(timeout=30)
-    finally:
-        if device.poll() is None:
-            device.kill()
-            device.communicate()
     assert "Package 0 from 'other' ignored: unknown server id" in out
     assert "Package 0 from 'srv' ignored: digest does not verify" in out
     # the good one starts a session; its server is unreachable (exit 2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -142,27 +141,6 @@ def test_port_in_use_exits_2(tmp_path: Path) -> None:
                           timeout=30)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-
-
-@pytest.mark.parametrize("adapter", ["sync", "asyncio", "trio"])
-def test_sigterm_stops_promptly_and_says_so(tmp_path: Path, adapter: str) -> None:
-    pytest.importorskip(f"dmproto_{adapter}")
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dmproto", "serve", "--port", str(port), "--db",
-         str(tmp_path / "db.sqlite3"), "--adapter", adapter],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        _wait_for_port(port)
-        server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.communicate()
-    assert server.returncode == 0, err
-    assert err.strip() == "dmproto serve: terminated by SIGTERM, stopped"
 
 
 # -- jobs, outcomes, trace, logs --------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -9,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -111,14 +113,26 @@ def test_serve_persists_nonces_and_outcomes_across_restarts(tmp_path: Path) -> N
     assert snapshots == 0  # finished sessions leave no snapshot behind
 
 
-def test_notify_wakes_a_listening_device(tmp_path: Path) -> None:
-    port = _free_port(socket.SOCK_DGRAM)
+@contextlib.contextmanager
+def _listening_device(port: int) -> Iterator[subprocess.Popen[str]]:
+    """A ``dmproto device --listen-udp PORT`` for server id ``srv`` / password ``sp``
+    whose server address is unreachable; killed if still running at the end."""
     device = subprocess.Popen(
         [sys.executable, "-m", "dmproto", "device", "--server", "http://127.0.0.1:1/dm",
          "--server-id", "srv", "--server-password", "sp", "--listen-udp", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
+        yield device
+    finally:
+        if device.poll() is None:
+            device.kill()
+            device.communicate()
+
+
+def test_notify_wakes_a_listening_device(tmp_path: Path) -> None:
+    port = _free_port(socket.SOCK_DGRAM)
+    with _listening_device(port) as device:
         time.sleep(1.0)
         for _ in range(20):
             sent = _dmproto("notify", "--to", f"127.0.0.1:{port}", "--server-id", "srv",
@@ -128,10 +142,6 @@ def test_notify_wakes_a_listening_device(tmp_path: Path) -> None:
                 break
             time.sleep(0.3)
         out, err = device.communicate(timeout=30)
-    finally:
-        if device.poll() is None:
-            device.kill()
-            device.communicate()
     # the push was verified and the session started; the server address is unreachable
     assert "Package 0 from srv (session 2B)" in out
     assert device.returncode == 2 and "refused" in err.lower()
@@ -180,7 +190,16 @@ def test_summarize_never_raises() -> None:
 
 
 @pytest.mark.parametrize("adapter", ["sync", "asyncio", "trio"])
-def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path, adapter: str) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [
+        (signal.SIGINT, 130, "dmproto: interrupted"),
+        (signal.SIGTERM, 0, "dmproto serve: terminated by SIGTERM, stopped"),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_serve_stops_promptly_on_a_signal_and_says_so(
+        tmp_path: Path, adapter: str, signum: signal.Signals, code: int, said: str) -> None:
     pytest.importorskip(f"dmproto_{adapter}")
     port = _free_port()
     server = subprocess.Popen(
@@ -190,14 +209,14 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path, adapter: str) -> None:
     )
     try:
         _wait_for_port(port)
-        server.send_signal(signal.SIGINT)
+        server.send_signal(signum)
         _, err = server.communicate(timeout=30)
     finally:
         if server.poll() is None:
             server.kill()
             server.communicate()
-    assert server.returncode == 130
-    assert err.strip() == "dmproto: interrupted"
+    assert server.returncode == code, err
+    assert err.strip() == said
 
 
 def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> None:
