@@ -77,8 +77,16 @@ _COMPARE_SWAPS: dict[type[ast.cmpop], tuple[type[ast.cmpop], str]] = {
     ast.IsNot: (ast.Is, "is"),
 }
 _OP_TEXT = {
-    ast.LtE: "<=", ast.Lt: "<", ast.GtE: ">=", ast.Gt: ">", ast.Eq: "==", ast.NotEq: "!=",
-    ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not",
+    ast.LtE: "<=",
+    ast.Lt: "<",
+    ast.GtE: ">=",
+    ast.Gt: ">",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
 }
 
 
@@ -187,7 +195,11 @@ def _check_isolation(workdir: Path) -> bool:
     env = dict(os.environ, PYTHONPATH=str(workdir))
     out = subprocess.run(
         [sys.executable, "-c", "import dmproto; print(dmproto.__file__)"],
-        cwd=workdir, env=env, capture_output=True, text=True, check=False,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.strip()
     return out.startswith(str(workdir))
 
@@ -197,10 +209,15 @@ def main() -> int:
     parser.add_argument(
         "--file", action="append", help="target file(s); default dmproto/session/*.py"
     )
-    parser.add_argument("--match", action="append", default=[],
-                        help="only mutants whose source line contains this text")
-    parser.add_argument("--kind", action="append", default=[],
-                        help="only these kinds (cmp, bool, flip, inc, x10)")
+    parser.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        help="only mutants whose source line contains this text",
+    )
+    parser.add_argument(
+        "--kind", action="append", default=[], help="only these kinds (cmp, bool, flip, inc, x10)"
+    )
     parser.add_argument("--sample", type=int, help="run a random sample of this many mutants")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--all", action="store_true", help="run every selected mutant")
@@ -245,12 +262,17 @@ def main() -> int:
                 verdict = _pytest(work, tests, args.timeout)
             finally:
                 target.write_text(original)
-            print(f"[{n}/{len(mutants)}] {verdict:8s} {time.monotonic() - started:5.1f}s "
-                  f"{mutant.describe()}", flush=True)
+            print(
+                f"[{n}/{len(mutants)}] {verdict:8s} {time.monotonic() - started:5.1f}s "
+                f"{mutant.describe()}",
+                flush=True,
+            )
             if verdict == "survived":
                 survivors.append(mutant)
-    print(f"\n{len(mutants)} mutants, {len(mutants) - len(survivors)} killed, "
-          f"{len(survivors)} survived")
+    print(
+        f"\n{len(mutants)} mutants, {len(mutants) - len(survivors)} killed, "
+        f"{len(survivors)} survived"
+    )
     for mutant in survivors:
         print("SURVIVED", mutant.describe())
     return 1 if survivors else 0

@@ -35,14 +35,19 @@ from dmproto.codec.model import (
 )
 from dmproto.limits import Limits
 
-BIG = Limits(max_message_size=64 * 1024 * 1024, max_elements=10_000_000,
-             max_commands=1_000_000, max_items_per_command=1_000_000,
-             max_data_size=64 * 1024 * 1024)
+BIG = Limits(
+    max_message_size=64 * 1024 * 1024,
+    max_elements=10_000_000,
+    max_commands=1_000_000,
+    max_items_per_command=1_000_000,
+    max_data_size=64 * 1024 * 1024,
+)
 
 
 def _header(session: str = "1") -> SyncHdr:
     return SyncHdr(
-        session_id=session, msg_id="1",
+        session_id=session,
+        msg_id="1",
         target=Location(loc_uri="https://dm.example.com/manage"),
         source=Location(loc_uri="IMEI:493005100592800", loc_name="dev"),
         meta=Meta(max_msg_size=16384, max_obj_size=1048576),
@@ -51,39 +56,69 @@ def _header(session: str = "1") -> SyncHdr:
 
 def package1() -> Message:
     """Alert 1201 + DevInfo Replace (OMA-TS-DM_Protocol-V1_2_1 §2.3)."""
-    devinfo = [("DevId", "IMEI:493005100592800"), ("Man", "Example"), ("Mod", "X1"),
-               ("DmV", "1.2"), ("Lang", "en-US")]
-    items = [Item(source=Location(loc_uri=f"./DevInfo/{k}"), meta=Meta(format="chr"), data=v)
-             for k, v in devinfo]
-    return Message(header=_header(), final=True, commands=(
-        Alert(cmd_id="1", code=1201),
-        Replace(cmd_id="2", items=items),
-    ))
+    devinfo = [
+        ("DevId", "IMEI:493005100592800"),
+        ("Man", "Example"),
+        ("Mod", "X1"),
+        ("DmV", "1.2"),
+        ("Lang", "en-US"),
+    ]
+    items = [
+        Item(source=Location(loc_uri=f"./DevInfo/{k}"), meta=Meta(format="chr"), data=v)
+        for k, v in devinfo
+    ]
+    return Message(
+        header=_header(),
+        final=True,
+        commands=(
+            Alert(cmd_id="1", code=1201),
+            Replace(cmd_id="2", items=items),
+        ),
+    )
 
 
 def package2(n: int = 50) -> Message:
     """Status for the SyncHdr plus ``n`` management commands."""
-    cmds: list[Command] = [Status(cmd_id="1", msg_ref="1", cmd_ref="0", cmd="SyncHdr", code=212,
-                                 target_refs=("IMEI:493005100592800",))]
+    cmds: list[Command] = [
+        Status(
+            cmd_id="1",
+            msg_ref="1",
+            cmd_ref="0",
+            cmd="SyncHdr",
+            code=212,
+            target_refs=("IMEI:493005100592800",),
+        )
+    ]
     for i in range(n):
         uri = f"./Vendor/Settings/Node{i}"
         cls = (Get, Replace, Add)[i % 3]
         data = None if cls is Get else f"value-{i}"
-        cmds.append(cls(cmd_id=str(i + 2), items=(
-            Item(target=Location(loc_uri=uri), meta=Meta(format="chr", type="text/plain"),
-                 data=data),
-        )))
+        cmds.append(
+            cls(
+                cmd_id=str(i + 2),
+                items=(
+                    Item(
+                        target=Location(loc_uri=uri),
+                        meta=Meta(format="chr", type="text/plain"),
+                        data=data,
+                    ),
+                ),
+            )
+        )
     return Message(header=_header(), commands=tuple(cmds), final=True)
 
 
 def results(size: int) -> Message:
     """One Results whose Items hold about ``size`` bytes of Data in 1 KB values."""
     count = max(1, size // 1024)
-    items = tuple(Item(source=Location(loc_uri=f"./Log/Entry{i}"), data="x" * 1000)
-                  for i in range(count))
-    return Message(header=_header(), final=True, commands=(
-        Results(cmd_id="2", msg_ref="1", cmd_ref="3", items=items),
-    ))
+    items = tuple(
+        Item(source=Location(loc_uri=f"./Log/Entry{i}"), data="x" * 1000) for i in range(count)
+    )
+    return Message(
+        header=_header(),
+        final=True,
+        commands=(Results(cmd_id="2", msg_ref="1", cmd_ref="3", items=items),),
+    )
 
 
 def best(fn: Callable[[], object], budget: float) -> float:
@@ -107,7 +142,8 @@ def main(argv: list[str]) -> int:
             assert decode_message(body, limits=BIG) == message
             dec = best(lambda b=body: decode_message(b, limits=BIG), budget)  # type: ignore[misc]
             enc = best(
-                lambda m=message, e=encoding: encode_message(m, e), budget  # type: ignore[misc]
+                lambda m=message, e=encoding: encode_message(m, e),
+                budget,  # type: ignore[misc]
             )
             mb = len(body) / 1e6
             print(f"{name:14} {encoding.value:6} {len(body):8d} {mb / dec:12.1f} {mb / enc:12.1f}")
@@ -125,7 +161,8 @@ def main(argv: list[str]) -> int:
         wbxml_body = encode_message(message, Encoding.WBXML)
         t_xml = best(lambda b=xml_body: decode_message(b, limits=BIG), budget)  # type: ignore[misc]
         t_wbxml = best(
-            lambda b=wbxml_body: decode_message(b, limits=BIG), budget  # type: ignore[misc]
+            lambda b=wbxml_body: decode_message(b, limits=BIG),
+            budget,  # type: ignore[misc]
         )
         ratio = t_wbxml / t_xml
         print(f"  {name:14} {ratio:5.2f}x  ({t_wbxml * 1e6:.0f} us vs {t_xml * 1e6:.0f} us)")

@@ -75,8 +75,12 @@ Device = tuple[ClientSession, Callable[[Any, Any], None]]
 def make_device(url: str, index: int) -> Device:
     tree = build_device_tree(DeviceInfo(dev_id=f"IMEI:{index}", man="Bench", mod="B1"))
     config = ClientConfig(
-        random_bytes=os.urandom, server_uri=url, device_id=f"IMEI:{index}",
-        dev_info=devinfo_items(tree), credentials=CREDS, auth_scheme=AuthScheme.MD5,
+        random_bytes=os.urandom,
+        server_uri=url,
+        device_id=f"IMEI:{index}",
+        dev_info=devinfo_items(tree),
+        credentials=CREDS,
+        auth_scheme=AuthScheme.MD5,
     )
 
     def handler(session: ClientSession, event: ev.Event) -> None:
@@ -162,8 +166,7 @@ class SyncBench:
             t.join(120)
 
     def run_sessions(self, devices: list[Device]) -> None:
-        self._threads(len(devices),
-                      lambda i: self.m.run_client_session(*devices[i], timeout=60))
+        self._threads(len(devices), lambda i: self.m.run_client_session(*devices[i], timeout=60))
 
     def run_bare(self, url: str, n: int, per_client: int) -> None:
         target, request = bare_request(url)
@@ -204,8 +207,12 @@ class AsyncBench:
             yield f"http://127.0.0.1:{server.port}/dm"
 
     def run_sessions(self, devices: list[Device]) -> None:
-        self._run_all([functools.partial(self.m.run_client_session, session, handler, timeout=60)
-                       for session, handler in devices])
+        self._run_all(
+            [
+                functools.partial(self.m.run_client_session, session, handler, timeout=60)
+                for session, handler in devices
+            ]
+        )
 
     def run_bare(self, url: str, n: int, per_client: int) -> None:
         target, request = bare_request(url)
@@ -351,17 +358,22 @@ def main() -> None:
     parser.add_argument("--adapters", default="sync,asyncio,trio")
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
-    print(f"{'adapter':8} {'N':>5} {'sessions/s':>11} {'DM trips/s':>11} "
-          f"{'bare trips/s':>13} {'ratio':>6} {'ceiling':>7} {'core srv/dev ms':>15} "
-          f"{'trips/sess':>10} {'KiB/session':>12}")
+    print(
+        f"{'adapter':8} {'N':>5} {'sessions/s':>11} {'DM trips/s':>11} "
+        f"{'bare trips/s':>13} {'ratio':>6} {'ceiling':>7} {'core srv/dev ms':>15} "
+        f"{'trips/sess':>10} {'KiB/session':>12}"
+    )
     for name in args.adapters.split(","):
         bench = BENCHES[name]()
         for n in counts:
             r = measure(bench, n)
-            print(f"{name:8} {n:>5} {r['sessions_s']:>11.1f} {r['dm_trips_s']:>11.1f} "
-                  f"{r['bare_trips_s']:>13.1f} {r['ratio']:>6.2f} {r['ceiling']:>7.2f} "
-                  f"{r['core_server_ms']:>7.2f}/{r['core_devices_ms']:<7.2f} "
-                  f"{r['trips_per_session']:>10.1f} {r['kib_per_session']:>12.1f}", flush=True)
+            print(
+                f"{name:8} {n:>5} {r['sessions_s']:>11.1f} {r['dm_trips_s']:>11.1f} "
+                f"{r['bare_trips_s']:>13.1f} {r['ratio']:>6.2f} {r['ceiling']:>7.2f} "
+                f"{r['core_server_ms']:>7.2f}/{r['core_devices_ms']:<7.2f} "
+                f"{r['trips_per_session']:>10.1f} {r['kib_per_session']:>12.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

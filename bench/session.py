@@ -216,8 +216,10 @@ def concurrency(encoding: Encoding, levels: tuple[int, ...]) -> None:
             pairs = [pair for pair in pairs if pair.step()]
         rates.append(k / (time.perf_counter() - start))
     cells = ", ".join(f"{k}: {r:6.1f}" for k, r in zip(levels, rates, strict=True))
-    print(f"{encoding.value:5s} sessions/s by concurrent sessions  {cells}"
-          f"  (max/min {max(rates) / min(rates):.2f}, target flat)")
+    print(
+        f"{encoding.value:5s} sessions/s by concurrent sessions  {cells}"
+        f"  (max/min {max(rates) / min(rates):.2f}, target flat)"
+    )
 
 
 def idle_memory(n: int) -> None:

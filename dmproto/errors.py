@@ -54,9 +54,7 @@ class DMError(Exception):
         return (_rebuild, (type(self), self.reason, self.detail, self.position))
 
 
-def _rebuild(
-    cls: type[DMError], reason: str, detail: str, position: int | str | None
-) -> DMError:
+def _rebuild(cls: type[DMError], reason: str, detail: str, position: int | str | None) -> DMError:
     return cls(reason, detail, position=position)
 
 

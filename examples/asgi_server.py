@@ -57,9 +57,11 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         target = scope["path"] + (f"?{query}" if query else "")
         request = HttpRequest(method=scope["method"], target=target, headers=headers, body=body)
         response = endpoint.handle(request, handle, time.monotonic)
-    await send({
-        "type": "http.response.start",
-        "status": response.status,
-        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
+        }
+    )
     await send({"type": "http.response.body", "body": response.body})

@@ -32,8 +32,11 @@ _lock = threading.Lock()
 
 
 def _headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
-    headers = [(k[5:].replace("_", "-").lower(), str(v)) for k, v in environ.items()
-               if k.startswith("HTTP_")]
+    headers = [
+        (k[5:].replace("_", "-").lower(), str(v))
+        for k, v in environ.items()
+        if k.startswith("HTTP_")
+    ]
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             headers.append((key.replace("_", "-").lower(), str(environ[key])))
@@ -53,8 +56,9 @@ def _answer(environ: dict[str, Any]) -> HttpResponse:
     body = environ["wsgi.input"].read(length)
     query = environ.get("QUERY_STRING", "")
     target = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
-    request = HttpRequest(method=environ["REQUEST_METHOD"], target=target, headers=headers,
-                          body=body)
+    request = HttpRequest(
+        method=environ["REQUEST_METHOD"], target=target, headers=headers, body=body
+    )
     with _lock:
         return endpoint.handle(request, handle, time.monotonic)
 
@@ -62,9 +66,16 @@ def _answer(environ: dict[str, Any]) -> HttpResponse:
 def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     """The WSGI application."""
     response = _answer(environ)
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-              409: "Conflict", 411: "Length Required", 413: "Payload Too Large",
-              415: "Unsupported Media Type"}.get(response.status, "Error")
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        409: "Conflict",
+        411: "Length Required",
+        413: "Payload Too Large",
+        415: "Unsupported Media Type",
+    }.get(response.status, "Error")
     start_response(f"{response.status} {reason}", list(response.headers))
     return [response.body]
 

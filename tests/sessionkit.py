@@ -230,7 +230,9 @@ class Pair:
         if delivered is None:
             return False
         to.receive_message(
-            delivered.body, media_type=delivered.media_type, headers=delivered.headers,
+            delivered.body,
+            media_type=delivered.media_type,
+            headers=delivered.headers,
             now=self.now,
         )
         return True

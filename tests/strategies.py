@@ -63,19 +63,13 @@ DATA_KINDS = ("str", "bytes", "xml")
 
 # Characters every encoding carries: no controls (NUL ends a WBXML string; XML 1.0
 # refuses C0 controls), no surrogates, no non-characters.
-_CHARS = st.characters(
-    codec="utf-8", exclude_categories=("Cc", "Cs", "Cn", "Co")
-)
+_CHARS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Cn", "Co"))
 _DATA_CHARS = st.one_of(_CHARS, st.sampled_from(" \t\n\r&<>]\"'"))
 
 
 def identifiers(max_size: int = 12) -> st.SearchStrategy[str]:
     """Non-empty strings with no surrounding white space (survive the mapping's strip)."""
-    return (
-        st.text(_CHARS, min_size=1, max_size=max_size)
-        .map(str.strip)
-        .filter(bool)
-    )
+    return st.text(_CHARS, min_size=1, max_size=max_size).map(str.strip).filter(bool)
 
 
 def texts(max_size: int = 24) -> st.SearchStrategy[str]:
@@ -218,9 +212,7 @@ def _unsupported() -> st.SearchStrategy[UnsupportedCommand]:
     )
 
 
-def commands(
-    data_kinds: SequenceABC[str] = ("str",), max_depth: int = 2
-) -> st.SearchStrategy[Any]:
+def commands(data_kinds: SequenceABC[str] = ("str",), max_depth: int = 2) -> st.SearchStrategy[Any]:
     """Any SyncBody command; Atomic/Sequence nest up to ``max_depth`` levels."""
     leaves = st.one_of(
         _item_command(data_kinds),
@@ -248,10 +240,7 @@ def commands(
 @st.composite
 def headers(draw: st.DrawFn) -> SyncHdr:
     """A :class:`SyncHdr` (VerDTD 1.2 or 1.1)."""
-    cred = draw(
-        st.none()
-        | st.builds(Cred, meta=st.none() | metas("b64"), data=identifiers())
-    )
+    cred = draw(st.none() | st.builds(Cred, meta=st.none() | metas("b64"), data=identifiers()))
     return SyncHdr(
         ver_dtd=draw(st.sampled_from(["1.2", "1.1"])),
         ver_proto=draw(st.sampled_from(["DM/1.2", "DM/1.3", "DM/1.1"])),

@@ -33,8 +33,12 @@ from dmproto_adapter_base import (
 )
 
 URL = parse_url("http://dm.example/dm")
-REQUEST = HttpRequest(method="POST", target="/dm",
-                      headers=[("Host", "dm.example"), ("Content-Length", "2")], body=b"hi")
+REQUEST = HttpRequest(
+    method="POST",
+    target="/dm",
+    headers=[("Host", "dm.example"), ("Content-Length", "2")],
+    body=b"hi",
+)
 OK = HttpResponse(status=200, headers=[("Content-Length", "2")], body=b"ok")
 
 
@@ -103,8 +107,9 @@ class _Conns:
 
 
 def _pool(conns: _Conns) -> KeepAlive[int]:
-    return KeepAlive(max_body=100, connect=conns.connect, exchange=conns.exchange,
-                     close=conns.close)
+    return KeepAlive(
+        max_body=100, connect=conns.connect, exchange=conns.exchange, close=conns.close
+    )
 
 
 def test_keepalive_reuses_retries_stale_once_and_closes_on_failure() -> None:
@@ -133,11 +138,16 @@ def test_serve_connection_keeps_alive_then_ends_at_eof() -> None:
         answered.append(request)
         return OK
 
-    run_blocking(serve_connection(
-        ServerFraming(max_body=100), ReadBudget(timeout=5, request_timeout=20),
-        receive=awaitable(lambda wait: wire.pop(0)), send=awaitable(written.append),
-        answer=awaitable(answer), clock=lambda: 0.0,
-    ))
+    run_blocking(
+        serve_connection(
+            ServerFraming(max_body=100),
+            ReadBudget(timeout=5, request_timeout=20),
+            receive=awaitable(lambda wait: wire.pop(0)),
+            send=awaitable(written.append),
+            answer=awaitable(answer),
+            clock=lambda: 0.0,
+        )
+    )
     assert [r.body for r in answered] == [b"hi"] and written[0].startswith(b"HTTP/1.1 200")
     assert wire == [b""]  # stopped at the first end of stream
 
@@ -150,11 +160,16 @@ def test_serve_connection_answers_500_when_the_answer_has_a_bug() -> None:
     def broken(request: HttpRequest) -> HttpResponse:
         raise ValueError("bug")
 
-    run_blocking(serve_connection(
-        ServerFraming(max_body=100), ReadBudget(timeout=5, request_timeout=20),
-        receive=awaitable(lambda wait: wire.pop(0)), send=awaitable(written.append),
-        answer=awaitable(broken), clock=lambda: 0.0,
-    ))
+    run_blocking(
+        serve_connection(
+            ServerFraming(max_body=100),
+            ReadBudget(timeout=5, request_timeout=20),
+            receive=awaitable(lambda wait: wire.pop(0)),
+            send=awaitable(written.append),
+            answer=awaitable(broken),
+            clock=lambda: 0.0,
+        )
+    )
     assert written[0].startswith(b"HTTP/1.1 500")
 
 
@@ -171,25 +186,36 @@ def _package1(endpoint: ServerEndpoint) -> HttpRequest:
     from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
 
     tree = build_device_tree(DeviceInfo(dev_id="IMEI:b", man="Acme", mod="Base"))
-    session = ClientSession(ClientConfig(
-        random_bytes=os.urandom, server_uri="http://127.0.0.1:9/dm", device_id="IMEI:b",
-        dev_info=devinfo_items(tree), credentials=CREDS, auth_scheme=AuthScheme.MD5))
+    session = ClientSession(
+        ClientConfig(
+            random_bytes=os.urandom,
+            server_uri="http://127.0.0.1:9/dm",
+            device_id="IMEI:b",
+            dev_info=devinfo_items(tree),
+            credentials=CREDS,
+            auth_scheme=AuthScheme.MD5,
+        )
+    )
     step = ClientDriver(session).poll(0.0)
     assert isinstance(step, Send)
     return step.request
 
 
 def _endpoint() -> ServerEndpoint:
-    return ServerEndpoint(ServerConfig(random_bytes=os.urandom, server_uri="s",
-                                       inactivity_timeout=5.0))
+    return ServerEndpoint(
+        ServerConfig(random_bytes=os.urandom, server_uri="s", inactivity_timeout=5.0)
+    )
 
 
 def test_answer_request_abandons_the_session_when_the_handler_fails_or_is_interrupted() -> None:
     for failure, expected in ((ValueError("bug"), 500), (KeyboardInterrupt(), None)):
         endpoint = _endpoint()
 
-        def handler(session: ServerSession, event: ev.Event, failure: BaseException = failure,
-                    ) -> None:
+        def handler(
+            session: ServerSession,
+            event: ev.Event,
+            failure: BaseException = failure,
+        ) -> None:
             if isinstance(event, ev.AccountRequested):
                 session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
             elif isinstance(event, ev.PackageCompleted):
@@ -221,7 +247,8 @@ def test_expire_due_delivers_timeouts_and_survives_handler_failures(
             raise ValueError("application bug in housekeeping")
 
     response = run_blocking(
-        answer_request(endpoint, _package1(endpoint), awaitable(handler), lambda: 0.0))
+        answer_request(endpoint, _package1(endpoint), awaitable(handler), lambda: 0.0)
+    )
     assert response.status == 200 and len(endpoint) == 1
     run_blocking(expire_due(endpoint, awaitable(handler), lambda: 1.0, logger=_LOG))
     assert len(endpoint) == 1  # not due yet

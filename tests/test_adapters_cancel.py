@@ -26,8 +26,12 @@ CREDS = Credentials(username="dev", password="pw")
 def _device(url: str) -> tuple[ClientSession, object]:
     tree = build_device_tree(DeviceInfo(dev_id="IMEI:c", man="Acme", mod="Cancel"))
     config = ClientConfig(
-        random_bytes=os.urandom, server_uri=url, device_id="IMEI:c",
-        dev_info=devinfo_items(tree), credentials=CREDS, auth_scheme=AuthScheme.MD5,
+        random_bytes=os.urandom,
+        server_uri=url,
+        device_id="IMEI:c",
+        dev_info=devinfo_items(tree),
+        credentials=CREDS,
+        auth_scheme=AuthScheme.MD5,
     )
 
     def handler(session: ClientSession, event: ev.Event) -> None:

@@ -21,7 +21,9 @@ POST = (
 
 def _request(body: bytes = b"hello") -> HttpRequest:
     return HttpRequest(
-        method="POST", target="/dm", headers=[("Host", "x"), ("Content-Length", str(len(body)))],
+        method="POST",
+        target="/dm",
+        headers=[("Host", "x"), ("Content-Length", str(len(body)))],
         body=body,
     )
 
@@ -33,8 +35,9 @@ def test_server_framing_keep_alive_two_requests_byte_by_byte() -> None:
         framing.feed(bytes([byte]))
         while isinstance(step := framing.next_request(), HttpRequest):
             got.append(step)
-            out = framing.respond(HttpResponse(status=200, headers=[("Content-Length", "2")],
-                                               body=b"ok"))
+            out = framing.respond(
+                HttpResponse(status=200, headers=[("Content-Length", "2")], body=b"ok")
+            )
             assert out.startswith(b"HTTP/1.1 200") and out.endswith(b"ok")
             assert not framing.must_close
         assert step is NeedData.MORE
@@ -54,13 +57,17 @@ def test_server_framing_rejects_declared_oversize_before_body() -> None:
 
 def test_server_framing_counts_chunked_bodies() -> None:
     framing = ServerFraming(max_body=6)
-    framing.feed(b"POST /dm HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 b"4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n")
+    framing.feed(
+        b"POST /dm HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n"
+    )
     step = framing.next_request()
     assert isinstance(step, Reject) and step.data.startswith(b"HTTP/1.1 413")
     ok = ServerFraming(max_body=8)
-    ok.feed(b"POST /dm HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n")
+    ok.feed(
+        b"POST /dm HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n"
+    )
     req = ok.next_request()
     assert isinstance(req, HttpRequest) and req.body == b"abcdefgh"
 
@@ -87,8 +94,9 @@ def test_client_framing_round_trip_and_limits() -> None:
     server.feed(data)
     req = server.next_request()
     assert isinstance(req, HttpRequest) and req.body == b"hello"
-    client.feed(server.respond(HttpResponse(status=200, headers=[("Content-Length", "3")],
-                                            body=b"abc")))
+    client.feed(
+        server.respond(HttpResponse(status=200, headers=[("Content-Length", "3")], body=b"abc"))
+    )
     resp = client.next_response()
     assert isinstance(resp, HttpResponse) and resp.body == b"abc" and client.reusable
     client.request(_request())  # keep-alive: a second cycle is allowed

@@ -53,9 +53,16 @@ async def _server_app(session: ServerSession, event: ev.Event) -> None:
 
 def _device() -> tuple[ClientSession, Any]:
     tree = build_device_tree(DeviceInfo(dev_id="IMEI:m", man="Acme", mod="Memory"))
-    session = ClientSession(ClientConfig(
-        random_bytes=os.urandom, server_uri="http://dm.test/dm", device_id="IMEI:m",
-        dev_info=devinfo_items(tree), credentials=CREDS, auth_scheme=AuthScheme.MD5))
+    session = ClientSession(
+        ClientConfig(
+            random_bytes=os.urandom,
+            server_uri="http://dm.test/dm",
+            device_id="IMEI:m",
+            dev_info=devinfo_items(tree),
+            credentials=CREDS,
+            auth_scheme=AuthScheme.MD5,
+        )
+    )
 
     async def handler(session: ClientSession, event: ev.Event) -> None:
         await trip()
@@ -113,15 +120,21 @@ def _memory_runner(server: Any, nursery: Any) -> Any:
             nursery.start_soon(server._http._connection, server_end)
             return _TrippedStream(client_end)
 
-    return async_client_runner(MemoryClient, default_clock=trio.current_time,
-                               user_agent="memory", errors="trio errors", module=__name__)
+    return async_client_runner(
+        MemoryClient,
+        default_clock=trio.current_time,
+        user_agent="memory",
+        errors="trio errors",
+        module=__name__,
+    )
 
 
 def _run(at: int) -> tuple[ClientSession, Any, float, BaseException | None]:
     """Run one session, cancelling the client at await point ``at`` (0: never)."""
     trip.at, trip.count = at, 0
     server = dmproto_trio.DMServer(
-        _server_app, config=ServerConfig(random_bytes=os.urandom, server_uri="s"),
+        _server_app,
+        config=ServerConfig(random_bytes=os.urandom, server_uri="s"),
         timeout=SERVER_TIMEOUT,
     )
     session, handler = _device()
@@ -169,8 +182,9 @@ def test_client_timeout_in_virtual_time_aborts_the_session() -> None:
                     nursery.start_soon(silent_server, server_end)
                     return client_end
 
-            run = async_client_runner(Silent, default_clock=trio.current_time,
-                                      user_agent="t", errors="t", module=__name__)
+            run = async_client_runner(
+                Silent, default_clock=trio.current_time, user_agent="t", errors="t", module=__name__
+            )
             start = trio.current_time()
             with pytest.raises(trio.TooSlowError):
                 await run(session, handler, timeout=7)

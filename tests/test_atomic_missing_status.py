@@ -44,8 +44,10 @@ def _drop_atomic_status(direction: str, msg: OutgoingMessage) -> OutgoingMessage
         return msg
     message = type(message)(header=message.header, commands=kept, final=message.final)
     return OutgoingMessage(
-        body=encode_message(message, Encoding.XML), media_type=msg.media_type,
-        headers=msg.headers, url=msg.url,
+        body=encode_message(message, Encoding.XML),
+        media_type=msg.media_type,
+        headers=msg.headers,
+        url=msg.url,
     )
 
 

@@ -103,8 +103,12 @@ def test_basic_credential_wins_over_a_different_loc_name() -> None:
 @pytest.mark.parametrize("scheme", [AuthScheme.MD5, AuthScheme.HMAC])
 def test_digest_schemes_keep_using_loc_name(scheme: AuthScheme) -> None:
     pair = Pair.make(
-        client={"device_id": "IMEI:1", "credentials": ALICE, "auth_scheme": scheme,
-                "server_credentials": None},
+        client={
+            "device_id": "IMEI:1",
+            "credentials": ALICE,
+            "auth_scheme": scheme,
+            "server_credentials": None,
+        },
         account=account(credentials=ALICE, auth_scheme=scheme, server_credentials=None),
         on_server_event=lookup_by_event(scheme),
     ).run()
@@ -175,10 +179,14 @@ def test_pending_account_request_survives_a_snapshot() -> None:
     # The event (with its UsernameSource) may still be queued when the session is
     # snapshotted, e.g. by an adapter between receiving and handing out events.
     server = ServerSession(server_config())
-    client = ClientSession(client_config(
-        device_id="IMEI:1", credentials=ALICE, auth_scheme=AuthScheme.BASIC,
-        server_credentials=None,
-    ))
+    client = ClientSession(
+        client_config(
+            device_id="IMEI:1",
+            credentials=ALICE,
+            auth_scheme=AuthScheme.BASIC,
+            server_credentials=None,
+        )
+    )
     (package1,) = client.messages_to_send(0.0)
     server.receive_message(package1.body, media_type=package1.media_type, now=0.0)
     snapshot = json.loads(json.dumps(server.snapshot()))

@@ -52,4 +52,3 @@ def test_no_citation_of_the_private_digest(needle: str) -> None:
             if needle in line:
                 offenders.append(f"{f.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
     assert not offenders, "cite the OMA document instead:\n" + "\n".join(offenders)
-

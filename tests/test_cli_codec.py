@@ -46,8 +46,8 @@ def test_decode_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def _binary_message() -> bytes:
     xml = WINDOWS.read_bytes().replace(
-        b"<Data>user</Data>", b"<Meta><Format xmlns='syncml:metinf'>bin</Format></Meta>"
-        b"<Data>user</Data>"
+        b"<Data>user</Data>",
+        b"<Meta><Format xmlns='syncml:metinf'>bin</Format></Meta><Data>user</Data>",
     )
     message = decode_message(xml)
     wbxml = encode_message(message, Encoding.WBXML)
@@ -136,13 +136,18 @@ def test_subprocess_python_m_dmproto(tmp_path: Path) -> None:
     bad.write_bytes(b"<SyncML>&nbsp;</SyncML>")
     run = subprocess.run(
         [sys.executable, "-m", "dmproto", "encode", "--to", "wbxml", "-"],
-        input=WINDOWS.read_bytes(), capture_output=True, check=False, timeout=60,
+        input=WINDOWS.read_bytes(),
+        capture_output=True,
+        check=False,
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr
     assert decode_message(run.stdout) == decode_message(WINDOWS.read_bytes())
     run = subprocess.run(
         [sys.executable, "-m", "dmproto", "decode", str(bad)],
-        capture_output=True, check=False, timeout=60,
+        capture_output=True,
+        check=False,
+        timeout=60,
     )
     assert run.returncode == 2
     assert run.stdout == b""

@@ -19,7 +19,10 @@ DS_SYNC = CORPUS / "libwbxml" / "syncml-005.xml"  # a DS Sync with Mem and Repla
 def _dmproto(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "dmproto", *args],
-        input=stdin, capture_output=True, check=False, timeout=60,
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=60,
     )
 
 

@@ -22,18 +22,30 @@ pytest.importorskip("dmproto_sync")
 class Server:
     """A running ``dmproto serve`` (account dev/pw) and its log once stopped."""
 
-    def __init__(self, tmp_path: Path, job: list[dict[str, object]] | None = None,
-                 *extra: str):
+    def __init__(self, tmp_path: Path, job: list[dict[str, object]] | None = None, *extra: str):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/dm"
-        args = ["serve", "--port", str(self.port), "--db", str(tmp_path / "server.sqlite3"),
-                "--client-user", "dev", "--client-password", "pw", *extra]
+        args = [
+            "serve",
+            "--port",
+            str(self.port),
+            "--db",
+            str(tmp_path / "server.sqlite3"),
+            "--client-user",
+            "dev",
+            "--client-password",
+            "pw",
+            *extra,
+        ]
         if job is not None:
             (tmp_path / "job.json").write_text(json.dumps(job))
             args += ["--job", str(tmp_path / "job.json")]
-        self.process = subprocess.Popen([sys.executable, "-m", "dmproto", *args],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dmproto", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.log = ""
 
     def stop(self) -> None:
@@ -52,15 +64,34 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
         running.stop()
 
 
-def _device(server: Server, *args: str, stdin: str | None = None,
-            ) -> subprocess.CompletedProcess[str]:
+def _device(
+    server: Server,
+    *args: str,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     if stdin is None:
-        return _dmproto("device", "--server", server.url, "--user", "dev", "--password", "pw",
-                        *args, timeout=60)
+        return _dmproto(
+            "device", "--server", server.url, "--user", "dev", "--password", "pw", *args, timeout=60
+        )
     return subprocess.run(
-        [sys.executable, "-m", "dmproto", "device", "--server", server.url, "--user", "dev",
-         "--password", "pw", *args],
-        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "dmproto",
+            "device",
+            "--server",
+            server.url,
+            "--user",
+            "dev",
+            "--password",
+            "pw",
+            *args,
+        ],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -68,13 +99,16 @@ def _first_answer(stdout: str) -> str:
     return next(line for line in stdout.splitlines() if line.startswith("[device] <- "))
 
 
-NOTE_JOB = [{"cmd": "Get", "uri": "./Vendor/Note"},
-            {"cmd": "Add", "uri": "./Vendor/Note", "data": "hello"}]
+NOTE_JOB = [
+    {"cmd": "Get", "uri": "./Vendor/Note"},
+    {"cmd": "Add", "uri": "./Vendor/Note", "data": "hello"},
+]
 
 
 @pytest.mark.parametrize("server", [NOTE_JOB], indirect=True)
 def test_state_keeps_tree_and_nonces_so_a_second_run_needs_no_challenge(
-        server: Server, tmp_path: Path) -> None:
+    server: Server, tmp_path: Path
+) -> None:
     state = tmp_path / "device.json"
     first = _device(server, "--state", str(state), "-v")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -103,12 +137,19 @@ def test_state_keeps_tree_and_nonces_so_a_second_run_needs_no_challenge(
     assert "server challenged our credentials (401)" in fresh.stdout
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"format": "something-else"}',
-                                     '{"format": "dmproto-device-state", "version": 99}',
-                                     '{"format": "dmproto-device-state", "version": 1, '
-                                     '"device_id": "x", "nodes": [{"uri": "./A/B"}]}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"format": "something-else"}',
+        '{"format": "dmproto-device-state", "version": 99}',
+        '{"format": "dmproto-device-state", "version": 1, '
+        '"device_id": "x", "nodes": [{"uri": "./A/B"}]}',
+    ],
+)
 def test_a_corrupt_or_foreign_state_file_is_one_line_exit_2_and_kept(
-        tmp_path: Path, content: str) -> None:
+    tmp_path: Path, content: str
+) -> None:
     state = tmp_path / "device.json"
     state.write_text(content)
     result = _dmproto("device", "--server", "http://127.0.0.1:1/dm", "--state", str(state))
@@ -119,14 +160,19 @@ def test_a_corrupt_or_foreign_state_file_is_one_line_exit_2_and_kept(
     assert state.read_text() == content  # never silently replaced
 
 
-def test_wbxml_session_is_traced_with_credentials_redacted(
-        server: Server, tmp_path: Path) -> None:
+def test_wbxml_session_is_traced_with_credentials_redacted(server: Server, tmp_path: Path) -> None:
     trace = tmp_path / "trace"
     result = _device(server, "--wbxml", "--trace", str(trace))
     assert result.returncode == 0, result.stdout + result.stderr
     names = sorted(p.name for p in trace.iterdir())
-    assert names[:6] == ["0001-out.http", "0001-out.wbxml", "0001-out.wbxml.xml",
-                         "0002-in.http", "0002-in.wbxml", "0002-in.wbxml.xml"]
+    assert names[:6] == [
+        "0001-out.http",
+        "0001-out.wbxml",
+        "0001-out.wbxml.xml",
+        "0002-in.http",
+        "0002-in.wbxml",
+        "0002-in.wbxml.xml",
+    ]
     assert len(names) % 6 == 0 and len(names) >= 12
     headers = (trace / "0001-out.http").read_text()
     assert headers.startswith("POST /dm HTTP/1.1\n")
@@ -139,17 +185,26 @@ def test_wbxml_session_is_traced_with_credentials_redacted(
 
     shown = _device(server, "--wbxml", "--trace", str(tmp_path / "shown"), "--show-credentials")
     assert shown.returncode == 0, shown.stdout + shown.stderr
-    raw = decode_message((tmp_path / "shown" / "0001-out.wbxml").read_bytes(),
-                         encoding=Encoding.WBXML)
+    raw = decode_message(
+        (tmp_path / "shown" / "0001-out.wbxml").read_bytes(), encoding=Encoding.WBXML
+    )
     assert raw.header.cred is not None and "*" not in str(raw.header.cred.data)
 
 
 def test_trace_redacts_the_hmac_digest_and_authorization(tmp_path: Path) -> None:
     trace = Trace(tmp_path, side=TraceSide.CLIENT)
-    trace(HttpRequest(method="POST", target="/dm", headers=(
-        ("x-syncml-hmac", 'algorithm=MD5, username="dev", mac=c2VjcmV0ZGlnZXN0'),
-        ("Authorization", "Basic ZGV2OnB3"),
-    ), body=b""), None)
+    trace(
+        HttpRequest(
+            method="POST",
+            target="/dm",
+            headers=(
+                ("x-syncml-hmac", 'algorithm=MD5, username="dev", mac=c2VjcmV0ZGlnZXN0'),
+                ("Authorization", "Basic ZGV2OnB3"),
+            ),
+            body=b"",
+        ),
+        None,
+    )
     text = (tmp_path / "0001-out.http").read_text()
     assert "c2VjcmV0ZGlnZXN0" not in text and "ZGV2OnB3" not in text
     assert 'username="dev", mac=<redacted>' in text
@@ -163,8 +218,10 @@ def test_max_msg_size_1024_splits_what_the_server_sends(server: Server, tmp_path
     assert len(received) > 3  # the inventory no longer fits one message
     assert all(len(p.read_bytes()) <= 1024 for p in received)
     assert "Alert 1222" in result.stdout  # the device asked for the next message
-    assert "<MaxMsgSize xmlns=\"syncml:metinf\">1024</MaxMsgSize>" in (
-        trace / "0001-out.xml").read_text()
+    assert (
+        '<MaxMsgSize xmlns="syncml:metinf">1024</MaxMsgSize>'
+        in (trace / "0001-out.xml").read_text()
+    )
 
 
 @pytest.mark.parametrize("adapter", ["sync", "asyncio", "trio"])
@@ -187,8 +244,9 @@ UI_JOB = [
 @pytest.mark.parametrize("server", [UI_JOB], indirect=True)
 def test_ui_prompt_asks_on_the_terminal(server: Server, tmp_path: Path) -> None:
     # "7" is out of range: the single choice is asked again.
-    result = _device(server, "--ui", "prompt", "--trace", str(tmp_path / "trace"),
-                     stdin="n\nAda\n7\n2\n1, 3\n")
+    result = _device(
+        server, "--ui", "prompt", "--trace", str(tmp_path / "trace"), stdin="n\nAda\n7\n2\n1, 3\n"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "Install? [y/n]" in out and "  2. blue" in out
@@ -212,17 +270,27 @@ def test_ui_prompt_at_end_of_input_declines_and_cancels(server: Server) -> None:
     assert "answered cancelled\n[device] Alert 1102 -> 214" in result.stdout
 
 
-@pytest.mark.parametrize("server", [[{"cmd": "Get", "uri": "./Custom/Deep/Leaf"},
-                                     {"cmd": "Add", "uri": "./Vendor/New", "data": "n"}]],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "server",
+    [
+        [
+            {"cmd": "Get", "uri": "./Custom/Deep/Leaf"},
+            {"cmd": "Add", "uri": "./Vendor/New", "data": "n"},
+        ]
+    ],
+    indirect=True,
+)
 def test_tree_file_takes_any_uri_and_is_saved(server: Server, tmp_path: Path) -> None:
     tree = tmp_path / "tree.json"
     tree.write_text(json.dumps({"./Custom/Deep/Leaf": "x", "./DevInfo/Mod": "Model Z"}))
     result = _device(server, "--tree", str(tree))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Get ./Custom/Deep/Leaf -> 200 'x'" in result.stdout
-    assert json.loads(tree.read_text()) == {"./Custom/Deep/Leaf": "x", "./DevInfo/Mod": "Model Z",
-                                            "./Vendor/New": "n"}
+    assert json.loads(tree.read_text()) == {
+        "./Custom/Deep/Leaf": "x",
+        "./DevInfo/Mod": "Model Z",
+        "./Vendor/New": "n",
+    }
 
 
 def test_missing_tree_file_is_exit_2_and_not_created(tmp_path: Path) -> None:
@@ -233,9 +301,11 @@ def test_missing_tree_file_is_exit_2_and_not_created(tmp_path: Path) -> None:
 
 
 def test_failed_session_is_exit_1_with_the_reason_and_quiet_prints_nothing_else(
-        server: Server) -> None:
-    result = _dmproto("device", "--server", server.url, "--user", "dev", "--password", "wrong",
-                      "-q", timeout=60)
+    server: Server,
+) -> None:
+    result = _dmproto(
+        "device", "--server", server.url, "--user", "dev", "--password", "wrong", "-q", timeout=60
+    )
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -255,8 +325,18 @@ def test_listening_device_says_why_a_package0_is_ignored() -> None:
         assert device.stdout is not None
         assert "listening for Package 0" in device.stdout.readline()  # bound by now
         for server_id, password in (("other", "sp"), ("srv", "wrong"), ("srv", "sp")):
-            sent = _dmproto("notify", "--to", f"127.0.0.1:{port}", "--server-id", server_id,
-                            "--password", password, "--session-id", "2B", timeout=20)
+            sent = _dmproto(
+                "notify",
+                "--to",
+                f"127.0.0.1:{port}",
+                "--server-id",
+                server_id,
+                "--password",
+                password,
+                "--session-id",
+                "2B",
+                timeout=20,
+            )
             assert sent.returncode == 0, sent.stderr
         out, err = device.communicate(timeout=30)
     assert "Package 0 from 'other' ignored: unknown server id" in out
@@ -268,10 +348,10 @@ def test_listening_device_says_why_a_package0_is_ignored() -> None:
 
 @pytest.mark.parametrize("option", [("--max-msg-size", "100"), ("--max-obj-size", "0")])
 def test_unusable_sizes_are_exit_2_before_the_state_is_written(
-        tmp_path: Path, option: tuple[str, str]) -> None:
+    tmp_path: Path, option: tuple[str, str]
+) -> None:
     state = tmp_path / "device.json"
-    result = _dmproto("device", "--server", "http://127.0.0.1:1/dm", "--state", str(state),
-                      *option)
+    result = _dmproto("device", "--server", "http://127.0.0.1:1/dm", "--state", str(state), *option)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not state.exists()

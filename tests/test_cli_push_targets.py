@@ -22,7 +22,10 @@ NOTIFY = ("--server-id", "srv", "--password", "pw", "--session-id", "1234")
 def _dmproto(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "dmproto", *args],
-        input=stdin, capture_output=True, check=False, timeout=60,
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=60,
     )
 
 
@@ -114,8 +117,19 @@ def test_notify_http_to_ipv6_url() -> None:
 
 
 def test_parse_without_wsp_on_a_wsp_pdu_says_add_wsp() -> None:
-    pdu = _dmproto("notification", "build", "--wsp", "--server-id", "srv", "--password", "pw",
-                   "--nonce", "", "--session-id", "1")
+    pdu = _dmproto(
+        "notification",
+        "build",
+        "--wsp",
+        "--server-id",
+        "srv",
+        "--password",
+        "pw",
+        "--nonce",
+        "",
+        "--session-id",
+        "1",
+    )
     assert pdu.returncode == 0, pdu.stderr
     parsed = _dmproto("notification", "parse", "-", stdin=pdu.stdout)
     assert parsed.returncode == 2

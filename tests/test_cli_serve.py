@@ -23,13 +23,19 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @contextmanager
-def _serving(*args: str, port: int | None = None, cwd: Path | None = None,
-             ) -> Iterator[tuple[int, list[str]]]:
+def _serving(
+    *args: str,
+    port: int | None = None,
+    cwd: Path | None = None,
+) -> Iterator[tuple[int, list[str]]]:
     """A ``dmproto serve`` subprocess; yields its port and, after it stopped, its output."""
     port = port or _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "dmproto", "serve", "--port", str(port), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
     )
     output: list[str] = []
     try:
@@ -58,23 +64,44 @@ def test_db_keeps_only_digests_and_an_old_plaintext_db_is_migrated(tmp_path: Pat
     db = tmp_path / "old.sqlite3"
     with sqlite3.connect(db) as conn:  # the schema of the first version: plaintext
         conn.execute("CREATE TABLE accounts (username TEXT PRIMARY KEY, password TEXT NOT NULL)")
-        conn.execute("CREATE TABLE outcomes (id INTEGER PRIMARY KEY, device_id TEXT, "
-                     "command TEXT, code INTEGER, results TEXT)")
+        conn.execute(
+            "CREATE TABLE outcomes (id INTEGER PRIMARY KEY, device_id TEXT, "
+            "command TEXT, code INTEGER, results TEXT)"
+        )
         conn.execute("INSERT INTO accounts VALUES ('old', 'OldSecret-123')")
-        conn.execute("CREATE TABLE sessions (token TEXT PRIMARY KEY, session_id TEXT, "
-                     "device_id TEXT, snapshot TEXT)")
-        snapshot = {"account": {"$c": "Credentials", "username": "old",
-                                "password": "OldSecret-123"}}
-        conn.execute("INSERT INTO sessions VALUES ('t', '1', 'IMEI:x', ?)",
-                     (json.dumps(snapshot),))
+        conn.execute(
+            "CREATE TABLE sessions (token TEXT PRIMARY KEY, session_id TEXT, "
+            "device_id TEXT, snapshot TEXT)"
+        )
+        snapshot = {
+            "account": {"$c": "Credentials", "username": "old", "password": "OldSecret-123"}
+        }
+        conn.execute("INSERT INTO sessions VALUES ('t', '1', 'IMEI:x', ?)", (json.dumps(snapshot),))
     conn.close()
     os.chmod(db, 0o644)
-    with _serving("--db", str(db), "--client-user", "new", "--client-password",
-                  "NewSecret-456", "--auth", "basic") as (port, log):
+    with _serving(
+        "--db",
+        str(db),
+        "--client-user",
+        "new",
+        "--client-password",
+        "NewSecret-456",
+        "--auth",
+        "basic",
+    ) as (port, log):
         for user, password in (("old", "OldSecret-123"), ("new", "NewSecret-456")):
             # Basic is verified against the stored digest
-            ok = _device(port, "--user", user, "--password", password, "--auth", "basic",
-                         "--device-id", f"IMEI:{user}")
+            ok = _device(
+                port,
+                "--user",
+                user,
+                "--password",
+                password,
+                "--auth",
+                "basic",
+                "--device-id",
+                f"IMEI:{user}",
+            )
             assert ok.returncode == 0, ok.stdout + ok.stderr
             assert "session ended: completed" in ok.stdout
         wrong = _device(port, "--user", "old", "--password", "OldSecret-124", "--auth", "basic")
@@ -92,8 +119,9 @@ def test_db_keeps_only_digests_and_an_old_plaintext_db_is_migrated(tmp_path: Pat
 
 def test_a_new_db_is_created_private_and_hmac_works_from_the_digest(tmp_path: Path) -> None:
     db = tmp_path / "new.sqlite3"
-    with _serving("--db", str(db), "--auth", "hmac", "--client-user", "dev",
-                  "--client-password", "pw") as (port, _):
+    with _serving(
+        "--db", str(db), "--auth", "hmac", "--client-user", "dev", "--client-password", "pw"
+    ) as (port, _):
         ok = _device(port, "--user", "dev", "--password", "pw", "--auth", "hmac")
         assert ok.returncode == 0, ok.stdout + ok.stderr
         assert "session ended: completed" in ok.stdout
@@ -137,8 +165,9 @@ def test_bad_serve_options_exit_2_with_one_line(tmp_path: Path) -> None:
 
 def test_port_in_use_exits_2(tmp_path: Path) -> None:
     with _serving("--db", str(tmp_path / "a.sqlite3")) as (port, _):
-        result = _dmproto("serve", "--port", str(port), "--db", str(tmp_path / "b.sqlite3"),
-                          timeout=30)
+        result = _dmproto(
+            "serve", "--port", str(port), "--db", str(tmp_path / "b.sqlite3"), timeout=30
+        )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -148,26 +177,42 @@ def test_port_in_use_exits_2(tmp_path: Path) -> None:
 JOB = [
     [
         {"cmd": "Get", "uri": "./DevInfo/Mod"},
-        {"cmd": "Add", "uri": "./Vendor/From", "data": "copied", "format": "chr",
-         "type": "text/plain"},
+        {
+            "cmd": "Add",
+            "uri": "./Vendor/From",
+            "data": "copied",
+            "format": "chr",
+            "type": "text/plain",
+        },
         {"cmd": "Copy", "uri": "./Vendor/To", "source": "./Vendor/From"},
         {"cmd": "Exec", "uri": "./Vendor/From", "data": "go", "correlator": "corr-7"},
     ],
     [
-        {"cmd": "Atomic", "commands": [
-            {"cmd": "Add", "uri": "./Vendor/A", "data": "1"},
-            {"cmd": "Sequence", "commands": [{"cmd": "Replace", "uri": "./Vendor/A",
-                                              "data": "2"}]},
-        ]},
-        {"cmd": "Replace", "items": [{"uri": "./Vendor/A", "data": "3"},
-                                     {"uri": "./Vendor/From", "data": "x"}]},
+        {
+            "cmd": "Atomic",
+            "commands": [
+                {"cmd": "Add", "uri": "./Vendor/A", "data": "1"},
+                {
+                    "cmd": "Sequence",
+                    "commands": [{"cmd": "Replace", "uri": "./Vendor/A", "data": "2"}],
+                },
+            ],
+        },
+        {
+            "cmd": "Replace",
+            "items": [{"uri": "./Vendor/A", "data": "3"}, {"uri": "./Vendor/From", "data": "x"}],
+        },
         {"cmd": "Delete", "uri": "./Vendor/To"},
     ],
     [
         {"cmd": "Alert", "code": 1100, "text": "Hello", "options": {"MINDT": 1, "MAXDT": 9}},
         {"cmd": "Alert", "code": 1101, "text": "Install?", "options": {"DR": "1"}},
-        {"cmd": "Alert", "code": 1102, "text": "PIN?", "options": {
-            "MAXLEN": 4, "IT": "N", "ET": "P"}},
+        {
+            "cmd": "Alert",
+            "code": 1102,
+            "text": "PIN?",
+            "options": {"MAXLEN": 4, "IT": "N", "ET": "P"},
+        },
         {"cmd": "Alert", "code": 1103, "text": "Colour", "choices": ["red", "blue"]},
         {"cmd": "Alert", "code": 1104, "text": "Extras", "choices": ["a", "b", "c"]},
     ],
@@ -177,9 +222,22 @@ JOB = [
 def test_a_job_of_every_command_and_all_its_outcomes(tmp_path: Path) -> None:
     db, job, trace = tmp_path / "s.sqlite3", tmp_path / "job.json", tmp_path / "trace"
     job.write_text(json.dumps(JOB))
-    with _serving("--db", str(db), "--job", str(job), "--client-user", "dev",
-                  "--client-password", "pw", "--trace", str(trace), "--max-msg-size", "2048",
-                  "--max-obj-size", "65536") as (port, log):
+    with _serving(
+        "--db",
+        str(db),
+        "--job",
+        str(job),
+        "--client-user",
+        "dev",
+        "--client-password",
+        "pw",
+        "--trace",
+        str(trace),
+        "--max-msg-size",
+        "2048",
+        "--max-obj-size",
+        "65536",
+    ) as (port, log):
         result = _device(port, "--user", "dev", "--password", "pw", "--device-id", "IMEI:7")
         assert result.returncode == 0, result.stdout + result.stderr
     # the device saw each UI alert with its options
@@ -188,7 +246,8 @@ def test_a_job_of_every_command_and_all_its_outcomes(tmp_path: Path) -> None:
     rows = _outcomes(db)
     status = {r["command"]: r for r in rows if r["kind"] == "status"}
     assert status["Get ./DevInfo/Mod"]["detail"]["results"] == [  # type: ignore[index]
-        {"source": "./DevInfo/Mod", "data": "Demo Phone"}]
+        {"source": "./DevInfo/Mod", "data": "Demo Phone"}
+    ]
     assert status["Add ./Vendor/From"]["code"] == 200
     assert "Copy ./Vendor/To" in status and "Exec ./Vendor/From" in status
     atomic = next(r for r in rows if str(r["command"]).startswith("Atomic["))
@@ -216,8 +275,10 @@ def test_a_job_of_every_command_and_all_its_outcomes(tmp_path: Path) -> None:
     assert all(p.stat().st_size <= 2048 for p in ins)  # our MaxMsgSize bounds the device
     first_in = (trace / "0001-in.xml").read_text()
     assert re.search(r"<Cred>.*<Data>\*+</Data>", first_in, re.S), first_in
-    assert "content-type: application/vnd.syncml.dm+xml" in (
-        trace / "0001-in.http").read_text().lower()
+    assert (
+        "content-type: application/vnd.syncml.dm+xml"
+        in (trace / "0001-in.http").read_text().lower()
+    )
     first_out = (trace / "0002-out.xml").read_text()
     assert "<MaxMsgSize" in first_out and ">2048</MaxMsgSize>" in first_out
     assert ">65536</MaxObjSize>" in first_out
@@ -232,16 +293,42 @@ def test_generic_and_client_alerts_are_kept(tmp_path: Path) -> None:
     from dmproto.session import ClientConfig, ClientSession
 
     db = tmp_path / "s.sqlite3"
-    generic = Alert(cmd_id=None, code=1226, correlator="corr-9", items=(Item(
-        source=Location(loc_uri="./Vendor/Update"),
-        meta=Meta(format="chr", type="org.example.update"), data="done"),))
+    generic = Alert(
+        cmd_id=None,
+        code=1226,
+        correlator="corr-9",
+        items=(
+            Item(
+                source=Location(loc_uri="./Vendor/Update"),
+                meta=Meta(format="chr", type="org.example.update"),
+                data="done",
+            ),
+        ),
+    )
     trace = tmp_path / "trace"
-    with _serving("--db", str(db), "--client-user", "dev", "--client-password", "pw",
-                  "--trace", str(trace), "--show-credentials") as (port, log):
-        session = ClientSession(ClientConfig(
-            random_bytes=os.urandom, server_uri=f"http://127.0.0.1:{port}/dm",
-            device_id="IMEI:9", dev_info=(), initial_alerts=(generic,), encoding=Encoding.WBXML,
-            credentials=Credentials(username="dev", password="pw"), auth_scheme=AuthScheme.MD5))
+    with _serving(
+        "--db",
+        str(db),
+        "--client-user",
+        "dev",
+        "--client-password",
+        "pw",
+        "--trace",
+        str(trace),
+        "--show-credentials",
+    ) as (port, log):
+        session = ClientSession(
+            ClientConfig(
+                random_bytes=os.urandom,
+                server_uri=f"http://127.0.0.1:{port}/dm",
+                device_id="IMEI:9",
+                dev_info=(),
+                initial_alerts=(generic,),
+                encoding=Encoding.WBXML,
+                credentials=Credentials(username="dev", password="pw"),
+                auth_scheme=AuthScheme.MD5,
+            )
+        )
 
         def answer(s: ClientSession, event: object) -> None:
             from dmproto.outcome import CommandOutcome
@@ -252,13 +339,28 @@ def test_generic_and_client_alerts_are_kept(tmp_path: Path) -> None:
 
         dmproto_sync.run_client_session(session, answer, timeout=30)
     alerts = [r for r in _outcomes(db) if r["kind"] == "generic-alert"]
-    assert alerts == [{
-        "id": alerts[0]["id"], "device_id": "IMEI:9", "session_id": alerts[0]["session_id"],
-        "kind": "generic-alert", "command": "Alert 1226", "code": 1226, "results": [],
-        "detail": {"correlator": "corr-9", "items": [{
-            "source": "./Vendor/Update", "format": "chr", "type": "org.example.update",
-            "data": "done"}]},
-    }]
+    assert alerts == [
+        {
+            "id": alerts[0]["id"],
+            "device_id": "IMEI:9",
+            "session_id": alerts[0]["session_id"],
+            "kind": "generic-alert",
+            "command": "Alert 1226",
+            "code": 1226,
+            "results": [],
+            "detail": {
+                "correlator": "corr-9",
+                "items": [
+                    {
+                        "source": "./Vendor/Update",
+                        "format": "chr",
+                        "type": "org.example.update",
+                        "data": "done",
+                    }
+                ],
+            },
+        }
+    ]
     assert "generic-alert Alert 1226 correlator 'corr-9'" in log[0]
     # WBXML is traced as sent plus its decoded XML; --show-credentials keeps the Cred
     sent = (trace / "0001-in.wbxml").read_bytes()
@@ -276,13 +378,23 @@ def test_trace_redacts_wbxml_credentials(tmp_path: Path) -> None:
     xml = (Path(__file__).parent / "data").glob("**/*.xml")
     message = next(m for m in (_try_decode(p.read_bytes()) for p in xml) if m is not None)
     secret = "U2VjcmV0Q3JlZGVudGlhbERhdGE="
-    header = attrs.evolve(message.header, cred=Cred(meta=Meta(type="syncml:auth-md5",
-                                                              format="b64"), data=secret))
+    header = attrs.evolve(
+        message.header, cred=Cred(meta=Meta(type="syncml:auth-md5", format="b64"), data=secret)
+    )
     body = encode_message(attrs.evolve(message, header=header), Encoding.WBXML)
     tracer = Trace(tmp_path, side=TraceSide.SERVER)
-    tracer(HttpRequest(method="POST", target="/dm", headers=(
-        ("Content-Type", "application/vnd.syncml.dm+wbxml"),
-        ("x-syncml-hmac", "algorithm=MD5, username=\"u\", mac=c2VjcmV0")), body=body), None)
+    tracer(
+        HttpRequest(
+            method="POST",
+            target="/dm",
+            headers=(
+                ("Content-Type", "application/vnd.syncml.dm+wbxml"),
+                ("x-syncml-hmac", 'algorithm=MD5, username="u", mac=c2VjcmV0'),
+            ),
+            body=body,
+        ),
+        None,
+    )
     traced = (tmp_path / "0001-in.wbxml").read_bytes()
     assert secret.encode() not in traced and len(traced) == len(body)
     redacted = decode_message(traced).header.cred
@@ -305,8 +417,15 @@ def _try_decode(body: bytes) -> Any:
 def test_quiet_verbose_and_json_logs(tmp_path: Path) -> None:
     outputs = {}
     for mode in ("-q", "-v", "--log-format=json"):
-        with _serving("--db", str(tmp_path / "db.sqlite3"), "--client-user", "dev",
-                      "--client-password", "pw", mode) as (port, log):
+        with _serving(
+            "--db",
+            str(tmp_path / "db.sqlite3"),
+            "--client-user",
+            "dev",
+            "--client-password",
+            "pw",
+            mode,
+        ) as (port, log):
             assert _device(port, "--user", "dev", "--password", "pw").returncode == 0
         outputs[mode] = log[0]
     quiet, verbose, as_json = outputs["-q"], outputs["-v"], outputs["--log-format=json"]
@@ -321,8 +440,11 @@ def test_quiet_verbose_and_json_logs(tmp_path: Path) -> None:
 
 
 def test_readme_serve_and_device_talk_to_each_other(tmp_path: Path) -> None:
-    lines = re.findall(r"^dmproto (serve|device|outcomes) (.*?)(?:\s+#.*)?$",
-                       README.read_text(encoding="utf-8"), re.M)
+    lines = re.findall(
+        r"^dmproto (serve|device|outcomes) (.*?)(?:\s+#.*)?$",
+        README.read_text(encoding="utf-8"),
+        re.M,
+    )
     serves = [args for name, args in lines if name == "serve"]
     devices = [args for name, args in lines if name == "device"]
     assert len(serves) == 1 and devices, lines
@@ -331,8 +453,9 @@ def test_readme_serve_and_device_talk_to_each_other(tmp_path: Path) -> None:
     serve_args = [a for a in serve_args if a not in ("--port", str(port))]
     with _serving(*serve_args, port=port, cwd=tmp_path):
         for args in devices:  # in order: a later line may use what an earlier one stored
-            result = _dmproto("device", *args.replace("8080", str(port)).split(), timeout=60,
-                              cwd=tmp_path)
+            result = _dmproto(
+                "device", *args.replace("8080", str(port)).split(), timeout=60, cwd=tmp_path
+            )
             assert result.returncode == 0, (args, result.stdout + result.stderr)
     for name, args in lines:
         if name == "outcomes":

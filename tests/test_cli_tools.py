@@ -23,11 +23,18 @@ from dmproto.errors import InvalidValueError
 pytest.importorskip("dmproto_sync")
 
 
-def _dmproto(*args: str, timeout: float = 60, cwd: Path | None = None,
-             ) -> subprocess.CompletedProcess[str]:
+def _dmproto(
+    *args: str,
+    timeout: float = 60,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dmproto", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        check=False,
     )
 
 
@@ -80,30 +87,61 @@ def _wait_for_port(port: int) -> None:
 def test_serve_persists_nonces_and_outcomes_across_restarts(tmp_path: Path) -> None:
     db = tmp_path / "server.sqlite3"
     job = tmp_path / "job.json"
-    job.write_text(json.dumps([{"cmd": "Get", "uri": "./DevInfo/Mod"},
-                               {"cmd": "Add", "uri": "./Vendor/Note", "data": "hello"}]))
+    job.write_text(
+        json.dumps(
+            [
+                {"cmd": "Get", "uri": "./DevInfo/Mod"},
+                {"cmd": "Add", "uri": "./Vendor/Note", "data": "hello"},
+            ]
+        )
+    )
     for run in range(2):
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "dmproto", "serve", "--port", str(port), "--db", str(db),
-             "--client-user", "dev", "--client-password", "pw", "--job", str(job)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "dmproto",
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                str(db),
+                "--client-user",
+                "dev",
+                "--client-password",
+                "pw",
+                "--job",
+                str(job),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             _wait_for_port(port)
             (tmp_path / f"tree{run}.json").write_text("{}")  # a --tree file must exist
-            result = _dmproto("device", "--server", f"http://127.0.0.1:{port}/dm", "--user",
-                              "dev", "--password", "pw", "--device-id", "IMEI:42",
-                              "--tree", str(tmp_path / f"tree{run}.json"), timeout=30)
+            result = _dmproto(
+                "device",
+                "--server",
+                f"http://127.0.0.1:{port}/dm",
+                "--user",
+                "dev",
+                "--password",
+                "pw",
+                "--device-id",
+                "IMEI:42",
+                "--tree",
+                str(tmp_path / f"tree{run}.json"),
+                timeout=30,
+            )
             assert result.returncode == 0, result.stdout + result.stderr
             assert "Get ./DevInfo/Mod -> 200" in result.stdout
         finally:
             server.terminate()
             log, _ = server.communicate(timeout=30)
         assert "[server] session with IMEI:42 ended: completed" in log
-        assert json.loads((tmp_path / f"tree{run}.json").read_text()) == {
-            "./Vendor/Note": "hello"
-        }
+        assert json.loads((tmp_path / f"tree{run}.json").read_text()) == {"./Vendor/Note": "hello"}
     with sqlite3.connect(db) as conn:
         outcomes = conn.execute("SELECT command, code FROM outcomes ORDER BY id").fetchall()
         roles = {r for (r,) in conn.execute("SELECT role FROM nonces WHERE device_id='IMEI:42'")}
@@ -118,9 +156,23 @@ def _listening_device(port: int) -> Iterator[subprocess.Popen[str]]:
     """A ``dmproto device --listen-udp PORT`` for server id ``srv`` / password ``sp``
     whose server address is unreachable; killed if still running at the end."""
     device = subprocess.Popen(
-        [sys.executable, "-m", "dmproto", "device", "--server", "http://127.0.0.1:1/dm",
-         "--server-id", "srv", "--server-password", "sp", "--listen-udp", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "dmproto",
+            "device",
+            "--server",
+            "http://127.0.0.1:1/dm",
+            "--server-id",
+            "srv",
+            "--server-password",
+            "sp",
+            "--listen-udp",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         yield device
@@ -135,8 +187,18 @@ def test_notify_wakes_a_listening_device(tmp_path: Path) -> None:
     with _listening_device(port) as device:
         time.sleep(1.0)
         for _ in range(20):
-            sent = _dmproto("notify", "--to", f"127.0.0.1:{port}", "--server-id", "srv",
-                            "--password", "sp", "--session-id", "2B", timeout=20)
+            sent = _dmproto(
+                "notify",
+                "--to",
+                f"127.0.0.1:{port}",
+                "--server-id",
+                "srv",
+                "--password",
+                "sp",
+                "--session-id",
+                "2B",
+                timeout=20,
+            )
             assert sent.returncode == 0, sent.stderr
             if device.poll() is not None:
                 break
@@ -152,12 +214,32 @@ def test_notify_wakes_a_listening_device(tmp_path: Path) -> None:
     [
         ("device", "--server", "http://127.0.0.1:1/dm"),
         ("device", "--server", "ftp://x/"),
-        ("notify", "--to", "127.0.0.1:99999", "--server-id", "s", "--password", "p",
-         "--session-id", "1"),
+        (
+            "notify",
+            "--to",
+            "127.0.0.1:99999",
+            "--server-id",
+            "s",
+            "--password",
+            "p",
+            "--session-id",
+            "1",
+        ),
         ("notify", "--server-id", "s", "--password", "p", "--session-id", "1"),
         ("notify", "--to", "h", "--server-id", "s", "--password", "p", "--session-id", "XYZW"),
-        ("notify", "--to", "h", "--server-id", "s", "--password", "p", "--session-id", "1",
-         "--nonce", "%%%"),
+        (
+            "notify",
+            "--to",
+            "h",
+            "--server-id",
+            "s",
+            "--password",
+            "p",
+            "--session-id",
+            "1",
+            "--nonce",
+            "%%%",
+        ),
         ("serve", "--job", "/nonexistent/job.json"),
         ("serve", "--adapter", "nope"),
     ],
@@ -199,13 +281,26 @@ def test_summarize_never_raises() -> None:
     ids=["ctrl-c", "sigterm"],
 )
 def test_serve_stops_promptly_on_a_signal_and_says_so(
-        tmp_path: Path, adapter: str, signum: signal.Signals, code: int, said: str) -> None:
+    tmp_path: Path, adapter: str, signum: signal.Signals, code: int, said: str
+) -> None:
     pytest.importorskip(f"dmproto_{adapter}")
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "dmproto", "serve", "--port", str(port), "--db",
-         str(tmp_path / "db.sqlite3"), "--adapter", adapter],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "dmproto",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(tmp_path / "db.sqlite3"),
+            "--adapter",
+            adapter,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         _wait_for_port(port)
@@ -235,11 +330,16 @@ def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> No
 
     db = str(tmp_path / "s.sqlite3")
     tree = build_device_tree(DeviceInfo(dev_id="IMEI:r", man="Acme", mod="Restart"))
-    session = ClientSession(ClientConfig(
-        random_bytes=os.urandom, server_uri="http://127.0.0.1/dm", device_id="IMEI:r",
-        dev_info=devinfo_items(tree), credentials=Credentials(username="u", password="p"),
-        auth_scheme=AuthScheme.MD5,
-    ))
+    session = ClientSession(
+        ClientConfig(
+            random_bytes=os.urandom,
+            server_uri="http://127.0.0.1/dm",
+            device_id="IMEI:r",
+            dev_info=devinfo_items(tree),
+            credentials=Credentials(username="u", password="p"),
+            auth_scheme=AuthScheme.MD5,
+        )
+    )
     driver = ClientDriver(session)
     log = Transcript(open(os.devnull, "w"))  # noqa: SIM115
     workers = 0
@@ -247,17 +347,23 @@ def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> No
         step = driver.poll(0.0)
         if isinstance(step, Deliver):
             if isinstance(step.event, ev.CommandReceived):
-                session.respond(step.event.handle,
-                                tree.execute(step.event.command, server_id="srv"))
+                session.respond(
+                    step.event.handle, tree.execute(step.event.command, server_id="srv")
+                )
         elif isinstance(step, Send):
             # a new server process for every message: state only in SQLite
             store = Store(db)
             store.put_account("u", "p")
-            app = ServerApp(scheme=AuthScheme.MD5, packages=[[command_from_json(
-                {"cmd": "Get", "uri": "./DevInfo/Mod"})]], accounts=store.md5_digest, log=log,
-                store=store)
-            endpoint = ServerEndpoint(ServerConfig(random_bytes=os.urandom, server_uri="srv"),
-                                      store=store)
+            app = ServerApp(
+                scheme=AuthScheme.MD5,
+                packages=[[command_from_json({"cmd": "Get", "uri": "./DevInfo/Mod"})]],
+                accounts=store.md5_digest,
+                log=log,
+                store=store,
+            )
+            endpoint = ServerEndpoint(
+                ServerConfig(random_bytes=os.urandom, server_uri="srv"), store=store
+            )
             response = endpoint.handle(step.request, app, lambda: 0.0)
             store.close()
             workers += 1

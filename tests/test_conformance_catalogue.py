@@ -105,8 +105,7 @@ def _test_functions(path: str) -> set[str]:
     return {
         node.name
         for node in _tree(path).body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.name.startswith("test")
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
     }
 
 

@@ -26,9 +26,7 @@ NOT_MESSAGES = {
     "libwbxml/syncml-014.xml": "message.missing",
 }
 
-FILES = sorted(
-    p for p in CORPUS.rglob("*") if p.is_file() and p.name != "ORIGIN.md"
-)
+FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "ORIGIN.md")
 CRASHERS = [p for p in FILES if p.name.startswith("crash-")]
 
 

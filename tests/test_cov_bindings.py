@@ -118,12 +118,17 @@ def test_answer_push_request_statuses() -> None:
     assert response.status == 200 and accepted is None
     get = http.HttpRequest(method="GET", target="/push", headers=good.headers, body=b"")
     assert answer_push_request(get, _lookup)[0].status == 405
-    wrong_type = http.HttpRequest(method="POST", target="/push",
-                                  headers=(("Content-Type", "text/plain"),), body=good.body)
+    wrong_type = http.HttpRequest(
+        method="POST", target="/push", headers=(("Content-Type", "text/plain"),), body=good.body
+    )
     assert not is_push_request(wrong_type.headers)
     assert answer_push_request(wrong_type, _lookup)[0].status == 415
-    short = http.HttpRequest(method="POST", target="/push",
-                             headers=(("Content-Type", NOTIFICATION_CONTENT_TYPE),), body=b"\x00")
+    short = http.HttpRequest(
+        method="POST",
+        target="/push",
+        headers=(("Content-Type", NOTIFICATION_CONTENT_TYPE),),
+        body=b"\x00",
+    )
     response, accepted = answer_push_request(short, _lookup)
     assert response.status == 400 and accepted is None
 
@@ -149,10 +154,16 @@ def _silent(session: ServerSession, event: ev.Event) -> None:
 
 def _client(dev_id: str = "IMEI:1") -> ClientSession:
     tree = build_device_tree(DeviceInfo(dev_id=dev_id, man="Acme", mod="Unit"))
-    return ClientSession(ClientConfig(
-        random_bytes=os.urandom, server_uri="http://127.0.0.1:9/dm", device_id=dev_id,
-        dev_info=devinfo_items(tree), credentials=CREDS, auth_scheme=AuthScheme.MD5,
-    ))
+    return ClientSession(
+        ClientConfig(
+            random_bytes=os.urandom,
+            server_uri="http://127.0.0.1:9/dm",
+            device_id=dev_id,
+            dev_info=devinfo_items(tree),
+            credentials=CREDS,
+            auth_scheme=AuthScheme.MD5,
+        )
+    )
 
 
 def _endpoint(**kw: Any) -> ServerEndpoint:
@@ -176,11 +187,13 @@ def _ended(session: ServerSession) -> list[ev.SessionEnded]:
 
 def test_endpoint_refuses_wrong_path_and_method() -> None:
     seen: list[int | None] = []
-    endpoint = _endpoint(on_message=lambda req, resp, s: seen.append(
-        None if resp is None else resp.status))
+    endpoint = _endpoint(
+        on_message=lambda req, resp, s: seen.append(None if resp is None else resp.status)
+    )
     request = _first()
-    elsewhere = http.HttpRequest(method="POST", target="/other", headers=request.headers,
-                                 body=request.body)
+    elsewhere = http.HttpRequest(
+        method="POST", target="/other", headers=request.headers, body=request.body
+    )
     assert endpoint.handle(elsewhere, _app, lambda: 0.0).status == 404
     get = http.HttpRequest(method="GET", target="/dm", headers=request.headers, body=b"")
     assert endpoint.handle(get, _app, lambda: 0.0).status == 405
@@ -206,8 +219,9 @@ def test_endpoint_aborts_on_a_bad_message_routed_by_token() -> None:
     assert isinstance(step, Respond) and step.response.status == 200 and len(endpoint) == 1
     # routed by its RespURI token without decoding, then refused by the session:
     # the session is aborted (the abort message is the response), never half-applied
-    junk = http.HttpRequest(method="POST", target=f"/dm?s={opened.token}",
-                            headers=request.headers, body=b"<SyncML/>")
+    junk = http.HttpRequest(
+        method="POST", target=f"/dm?s={opened.token}", headers=request.headers, body=b"<SyncML/>"
+    )
     again = endpoint.open(junk, 0.0)
     assert not isinstance(again, http.HttpResponse)
     assert again.session is opened.session
@@ -220,7 +234,8 @@ def test_endpoint_aborts_on_a_bad_message_routed_by_token() -> None:
     answer = decode_message(step.response.body)
     assert answer.final and [c.name for c in answer.commands] == ["Status", "Alert"]
     assert [e.reason for e in ends if isinstance(e, ev.SessionEnded)] == [
-        ev.EndReason.PROTOCOL_ERROR]
+        ev.EndReason.PROTOCOL_ERROR
+    ]
     assert len(endpoint) == 0
 
 
@@ -258,8 +273,9 @@ def test_handler_failing_on_the_abort_events_forgets_the_session() -> None:
         _app(opened.session, step.event)
     # the RespURI handed out carries the token
     assert f"?s={opened.token}".encode() in step.response.body
-    junk = http.HttpRequest(method="POST", target=f"/dm?s={opened.token}",
-                            headers=request.headers, body=b"<SyncML/>")
+    junk = http.HttpRequest(
+        method="POST", target=f"/dm?s={opened.token}", headers=request.headers, body=b"<SyncML/>"
+    )
 
     def boom(session: ServerSession, event: ev.Event) -> None:
         raise RuntimeError("handler bug")
@@ -287,8 +303,9 @@ class _Store:
 
 
 def _tokened(request: http.HttpRequest, token: str) -> http.HttpRequest:
-    return http.HttpRequest(method="POST", target=f"/dm?s={token}", headers=request.headers,
-                            body=request.body)
+    return http.HttpRequest(
+        method="POST", target=f"/dm?s={token}", headers=request.headers, body=request.body
+    )
 
 
 def test_store_unknown_and_corrupt_snapshots_are_404() -> None:
@@ -360,8 +377,9 @@ def test_forgetting_a_session_keeps_a_newer_one_with_the_same_key() -> None:
     [mine] = endpoint.sessions()
     _mine_token, theirs = list(store.data)  # saved in this order
     # the other worker's session is restored here (taking over the key), then ends
-    junk = http.HttpRequest(method="POST", target=f"/dm?s={theirs}", headers=request.headers,
-                            body=b"<SyncML/>")
+    junk = http.HttpRequest(
+        method="POST", target=f"/dm?s={theirs}", headers=request.headers, body=b"<SyncML/>"
+    )
     response = endpoint.handle(junk, _app, lambda: 0.0)
     assert response.status == 200 and theirs not in store.data  # a DM abort
     assert endpoint.sessions() == [mine]
@@ -386,10 +404,16 @@ def test_driver_times_out_when_the_server_goes_quiet() -> None:
 
 def _uri_less_client() -> ClientSession:
     tree = build_device_tree(DeviceInfo(dev_id="IMEI:u", man="Acme", mod="Unit"))
-    return ClientSession(ClientConfig(
-        random_bytes=os.urandom, server_uri="", device_id="IMEI:u",
-        dev_info=devinfo_items(tree), credentials=CREDS, auth_scheme=AuthScheme.MD5,
-    ))
+    return ClientSession(
+        ClientConfig(
+            random_bytes=os.urandom,
+            server_uri="",
+            device_id="IMEI:u",
+            dev_info=devinfo_items(tree),
+            credentials=CREDS,
+            auth_scheme=AuthScheme.MD5,
+        )
+    )
 
 
 def test_driver_posts_to_its_server_url_when_the_session_has_none() -> None:

@@ -35,8 +35,9 @@ def test_build_vendor_data_and_parse_sms_push(
     path = tmp_path / "sms.bin"
     path.write_bytes(build_wsp_push(pkg0, sms_ports=SmsPorts(destination=2948, originator=9200)))
     argv = ["notification", "parse", "--sms-udh", str(path)]
-    report = json.loads(_build([*argv, "--password", "serverpassword", "--nonce", "AAAAAA=="],
-                               capsysbinary))
+    report = json.loads(
+        _build([*argv, "--password", "serverpassword", "--nonce", "AAAAAA=="], capsysbinary)
+    )
     assert report["wsp"]["application_id"] == 7
     assert report["vendor_data"] == "cafe01"
     assert (report["digest_valid"], report["nonce_used"]) == (True, "stored")

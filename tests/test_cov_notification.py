@@ -19,7 +19,11 @@ from dmproto.security.bootstrap import SecurityMethod, parse_bootstrap_content_t
 )
 def test_build_refuses_unencodable_fields(fields: dict[str, object], reason: str) -> None:
     args: dict[str, object] = {
-        "server_id": "srv", "password": "p", "nonce": b"n", "session_id": 1, **fields
+        "server_id": "srv",
+        "password": "p",
+        "nonce": b"n",
+        "session_id": 1,
+        **fields,
     }
     with pytest.raises(InvalidValueError) as info:
         build_notification(**args)  # type: ignore[arg-type]

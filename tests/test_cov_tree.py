@@ -250,8 +250,9 @@ def test_add_converts_wire_data(
     data: str | bytes | XmlData | None, fmt: str, code: int, stored: object
 ) -> None:
     tree = open_tree()
-    command = Add(cmd_id="1", items=[Item(target=Location(loc_uri="./a"), meta=Meta(format=fmt),
-                                          data=data)])
+    command = Add(
+        cmd_id="1", items=[Item(target=Location(loc_uri="./a"), meta=Meta(format=fmt), data=data)]
+    )
     assert run(tree, command) == code
     node = tree.node(("a",))
     assert (node.value if node else None) == stored
@@ -296,8 +297,10 @@ def _tnds(*nodes: TreeNode) -> bytes:
 def test_tnds_add_data(data: str | bytes | None, code: int) -> None:
     tree = open_tree()
     run(tree, add_node("./T"))
-    command = Add(cmd_id="1", items=[Item(target=Location(loc_uri="./T"),
-                                          meta=Meta(type=TNDS_TYPES[0]), data=data)])
+    command = Add(
+        cmd_id="1",
+        items=[Item(target=Location(loc_uri="./T"), meta=Meta(type=TNDS_TYPES[0]), data=data)],
+    )
     assert run(tree, command) == code
     assert (tree.node(("T", "x")) is not None) is (code == 200)
 
@@ -323,10 +326,22 @@ def test_inbox_places_a_plain_add_by_type() -> None:
     run(tree, add_node("./Apps"))
     # Two rules carry the type; only the one whose parent has no wildcard places it.
     for top in (
-        TreeNode(node_name="Wild", children=[TreeNode(node_name="", children=[
-            TreeNode(node_name="", df_properties=_df("node", ddf_name="org.example/W"))])]),
-        TreeNode(node_name="Apps", df_properties=_df("node"), children=[
-            TreeNode(node_name="", df_properties=_df("node", ddf_name="org.example/W"))]),
+        TreeNode(
+            node_name="Wild",
+            children=[
+                TreeNode(
+                    node_name="",
+                    children=[
+                        TreeNode(node_name="", df_properties=_df("node", ddf_name="org.example/W"))
+                    ],
+                )
+            ],
+        ),
+        TreeNode(
+            node_name="Apps",
+            df_properties=_df("node"),
+            children=[TreeNode(node_name="", df_properties=_df("node", ddf_name="org.example/W"))],
+        ),
     ):
         load_ddf(tree, _ddf(top))
     assert run(tree, add("./Inbox/w1", fmt="node", mtype="org.example/W")) == 200
@@ -343,8 +358,15 @@ def test_inbox_tnds_nested_below_an_unplaced_top_is_refused() -> None:
 def test_ddf_rules_only_where_df_properties_are_given() -> None:
     tree = open_tree()
     run(tree, add_node("./X"))
-    load_ddf(tree, _ddf(TreeNode(node_name="X", children=[
-        TreeNode(node_name="", df_properties=_df("chr", occurrence="OneOrMore"))])))
+    load_ddf(
+        tree,
+        _ddf(
+            TreeNode(
+                node_name="X",
+                children=[TreeNode(node_name="", df_properties=_df("chr", occurrence="OneOrMore"))],
+            )
+        ),
+    )
     assert run(tree, add("./X/a", "1")) == 200
     assert run(tree, add("./X/b", "2")) == 200
     assert run(tree, delete("./X/a")) == 200  # another sibling remains
@@ -355,8 +377,10 @@ def test_ddf_rules_only_where_df_properties_are_given() -> None:
 def test_replace_with_a_format_the_ddf_forbids() -> None:
     tree = open_tree()
     run(tree, add_node("./X"))
-    load_ddf(tree, _ddf(TreeNode(node_name="X", children=[
-        TreeNode(node_name="n", df_properties=_df("int"))])))
+    load_ddf(
+        tree,
+        _ddf(TreeNode(node_name="X", children=[TreeNode(node_name="n", df_properties=_df("int"))])),
+    )
     assert run(tree, add("./X/n", "1", fmt="int")) == 200
     assert run(tree, replace("./X/n", "abc")) == 415
     assert value(tree, "./X/n") == "1"

@@ -34,8 +34,12 @@ import inventory_app  # noqa: E402
 def _run_device(url: str, dev_id: str) -> ev.SessionEnded | None:
     tree = build_device_tree(DeviceInfo(dev_id=dev_id, man="Acme", mod="Example"))
     config = ClientConfig(
-        random_bytes=os.urandom, server_uri=url, device_id=dev_id, dev_info=devinfo_items(tree),
-        credentials=Credentials(username="dev", password="secret"), auth_scheme=AuthScheme.MD5,
+        random_bytes=os.urandom,
+        server_uri=url,
+        device_id=dev_id,
+        dev_info=devinfo_items(tree),
+        credentials=Credentials(username="dev", password="secret"),
+        auth_scheme=AuthScheme.MD5,
     )
 
     def handler(session: ClientSession, event: ev.Event) -> None:
@@ -78,8 +82,9 @@ class _Quiet(WSGIRequestHandler):
 @contextmanager
 def _wsgiref(app: Any) -> Iterator[int]:
     httpd = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield int(httpd.server_port)
@@ -104,7 +109,9 @@ def test_asgi_example_under_uvicorn() -> None:
             assert client.exchange(url, get).status == 404
     assert ended is not None and ended.reason is ev.EndReason.COMPLETED
     assert inventory_app.INVENTORY["IMEI:asgi"] == {
-        "./DevInfo/Man": "Acme", "./DevInfo/Mod": "Example", "./DevInfo/DmV": "1.2"
+        "./DevInfo/Man": "Acme",
+        "./DevInfo/Mod": "Example",
+        "./DevInfo/DmV": "1.2",
     }
     assert "IMEI:asgi2" in inventory_app.INVENTORY
     assert len(asgi_server.endpoint) == 0  # finished sessions are forgotten

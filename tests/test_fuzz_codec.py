@@ -39,8 +39,22 @@ def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
             del data[at : at + draw(st.integers(min_value=1, max_value=16))]
         elif op == "insert":
             data[at:at] = draw(
-                st.sampled_from([b"<", b"&", b"]]>", b"\x00", b"\x01", b"\xc3", b"\x03",
-                                 b"\xc3\x7f", b"<Data>", b"</Item>", b'xmlns:p="u"', b"p:"])
+                st.sampled_from(
+                    [
+                        b"<",
+                        b"&",
+                        b"]]>",
+                        b"\x00",
+                        b"\x01",
+                        b"\xc3",
+                        b"\x03",
+                        b"\xc3\x7f",
+                        b"<Data>",
+                        b"</Item>",
+                        b'xmlns:p="u"',
+                        b"p:",
+                    ]
+                )
                 | st.binary(max_size=8)
             )
         else:

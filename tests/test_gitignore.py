@@ -42,7 +42,10 @@ def test_gitignore_covers_tool_output(tmp_path: Path) -> None:
     shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
     out = subprocess.run(
         ["git", "check-ignore", "--no-index", "--verbose", "--non-matching", *LEFT_BEHIND, *KEPT],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     ignored = {
         line.split("\t", 1)[1] for line in out.stdout.splitlines() if not line.startswith("::")

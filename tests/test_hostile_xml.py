@@ -42,10 +42,11 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
     ("doc", "reason"),
     [
         (BILLION_LAUGHS, "xml.entity"),
-        (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><SyncML>&e;</SyncML>',
-         "xml.entity"),
-        (b'<!DOCTYPE x [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><SyncML/>',
-         "xml.entity"),
+        (
+            b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><SyncML>&e;</SyncML>',
+            "xml.entity",
+        ),
+        (b'<!DOCTYPE x [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><SyncML/>', "xml.entity"),
         (b'<!DOCTYPE x [<!ENTITY e "internal">]><SyncML>&e;</SyncML>', "xml.entity"),
         (b'<!DOCTYPE x [<!ENTITY e "internal">]><SyncML/>', "xml.entity"),
         (b'<!DOCTYPE x [<!ENTITY u SYSTEM "x" NDATA gif>]><SyncML/>', "xml.entity"),
@@ -129,8 +130,11 @@ def test_huge_integer_refused() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["windows/win10-pkg1-session1.xml", "aosp-dm12/testalertconfirm.xml",
-     "libwbxml/syncml_with_ddf-001.xml"],
+    [
+        "windows/win10-pkg1-session1.xml",
+        "aosp-dm12/testalertconfirm.xml",
+        "libwbxml/syncml_with_ddf-001.xml",
+    ],
 )
 def test_every_prefix_is_malformed(name: str) -> None:
     data = (CORPUS / name).read_bytes()
@@ -153,9 +157,12 @@ def test_data_size_limit_adds_up_text_runs(content: bytes) -> None:
     with pytest.raises(MalformedMessageError) as info:
         parse_xml(b"<a>" + content + b"</a>", limits=Limits(max_data_size=4096))
     assert info.value.reason == "limit.data-size"
-    assert len(parse_xml(b"<a>" + content + b"</a>").text()) == len(content.replace(
-        b"<!-- split -->", b"").replace(b"<![CDATA[", b"").replace(b"]]>", b"").replace(
-        b"&amp;", b"&"))
+    assert len(parse_xml(b"<a>" + content + b"</a>").text()) == len(
+        content.replace(b"<!-- split -->", b"")
+        .replace(b"<![CDATA[", b"")
+        .replace(b"]]>", b"")
+        .replace(b"&amp;", b"&")
+    )
 
 
 @pytest.mark.parametrize(

@@ -54,8 +54,19 @@ def test_relative_resp_uri_resolves_against_base() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["ftp://h/", "h/x", "http://", "http://h:0/", "http://h:99999/", "http://u@h/",
-     "http://h/a b", "http://h/#frag", "http://[::1/", "http://h:x/", "/relative"],
+    [
+        "ftp://h/",
+        "h/x",
+        "http://",
+        "http://h:0/",
+        "http://h:99999/",
+        "http://u@h/",
+        "http://h/a b",
+        "http://h/#frag",
+        "http://[::1/",
+        "http://h:x/",
+        "/relative",
+    ],
 )
 def test_parse_url_rejects_unusable(bad: str) -> None:
     with pytest.raises(InvalidValueError) as info:
@@ -100,7 +111,9 @@ def test_request_headers_carry_types_length_and_hmac_only() -> None:
     body = b"<SyncML/>"
     hmac_value = 'algorithm=MD5, username="dev", mac=abc=='
     headers = http.request_headers(
-        url, body, http.content_type(Encoding.XML),
+        url,
+        body,
+        http.content_type(Encoding.XML),
         [("x-syncml-hmac", hmac_value), ("X-Secret", "no")],
     )
     d = {k.lower(): v for k, v in headers}
@@ -175,8 +188,12 @@ def _server_app(session: ServerSession, event: ev.Event) -> None:
 def _client(dev_id: str = "IMEI:1") -> tuple[ClientSession, ManagementTree]:
     tree = build_device_tree(DeviceInfo(dev_id=dev_id, man="Acme", mod="Unit"))
     config = ClientConfig(
-        random_bytes=os.urandom, server_uri="http://127.0.0.1:9/dm", device_id=dev_id,
-        dev_info=devinfo_items(tree), credentials=CREDS, auth_scheme=AuthScheme.MD5,
+        random_bytes=os.urandom,
+        server_uri="http://127.0.0.1:9/dm",
+        device_id=dev_id,
+        dev_info=devinfo_items(tree),
+        credentials=CREDS,
+        auth_scheme=AuthScheme.MD5,
     )
     return ClientSession(config), tree
 
@@ -194,12 +211,19 @@ def _first_request(driver: ClientDriver) -> Send:
 
 def test_driver_and_endpoint_run_a_session_following_resp_uri() -> None:
     seen: list[tuple[str, int | None]] = []
-    endpoint = _endpoint(on_message=lambda req, resp, s: seen.append(
-        (req.target, None if resp is None else resp.status)))
+    endpoint = _endpoint(
+        on_message=lambda req, resp, s: seen.append(
+            (req.target, None if resp is None else resp.status)
+        )
+    )
     session, tree = _client()
     observed: list[tuple[bytes, int | None]] = []
-    driver = ClientDriver(session, on_message=lambda req, resp: observed.append(
-        (req.body, None if resp is None else resp.status)))
+    driver = ClientDriver(
+        session,
+        on_message=lambda req, resp: observed.append(
+            (req.body, None if resp is None else resp.status)
+        ),
+    )
     targets = []
     now = 0.0
     for _ in range(50):
@@ -241,8 +265,9 @@ def test_endpoint_routing_errors() -> None:
     full = endpoint.open(other, 0.0)
     assert isinstance(full, http.HttpResponse) and full.status == 503
     # an unknown token: 404
-    stale = http.HttpRequest(method="POST", target="/dm?s=nope", headers=first.headers,
-                             body=first.body)
+    stale = http.HttpRequest(
+        method="POST", target="/dm?s=nope", headers=first.headers, body=first.body
+    )
     assert endpoint.open(stale, 0.0).status == 404  # type: ignore[union-attr]
     # the handler failing abandons (aborts and forgets) the session
     exchange.abandon(0.0)
@@ -265,8 +290,9 @@ def test_endpoint_expires_idle_sessions() -> None:
     events = []
     while (event := ended.next_event()) is not None:
         events.append(event)
-    assert any(isinstance(e, ev.SessionEnded) and e.reason is ev.EndReason.TIMED_OUT
-               for e in events)
+    assert any(
+        isinstance(e, ev.SessionEnded) and e.reason is ev.EndReason.TIMED_OUT for e in events
+    )
     assert len(endpoint) == 0
 
 

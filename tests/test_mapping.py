@@ -107,24 +107,38 @@ def test_unknown_and_unsupported_elements() -> None:
 
 def test_missing_cmdid_is_none() -> None:
     msg = decode(b"<Exec><Item><Target><LocURI>./a</LocURI></Target></Item></Exec>")
-    assert msg.commands == (
-        Exec(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)),
-    )
+    assert msg.commands == (Exec(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)),)
 
 
 @pytest.mark.parametrize(
     ("body", "reason", "position"),
     [
-        (b"<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>"
-         b"<Data>20x</Data></Status>", "message.integer", "SyncML/SyncBody/Status[1]/Data"),
-        (b"<Alert/><Alert><Data>x</Data></Alert>", "message.integer",
-         "SyncML/SyncBody/Alert[2]/Data"),
-        (b"<Status><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd></Status>", "message.missing",
-         "SyncML/SyncBody/Status[1]/Data"),
-        (b"<Get><Item><Target/></Item></Get>", "message.missing",
-         "SyncML/SyncBody/Get[1]/Item[1]/Target/LocURI"),
-        (b"<Get><Meta><Size>-</Size></Meta></Get>", "message.integer",
-         "SyncML/SyncBody/Get[1]/Meta/Size"),
+        (
+            b"<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>"
+            b"<Data>20x</Data></Status>",
+            "message.integer",
+            "SyncML/SyncBody/Status[1]/Data",
+        ),
+        (
+            b"<Alert/><Alert><Data>x</Data></Alert>",
+            "message.integer",
+            "SyncML/SyncBody/Alert[2]/Data",
+        ),
+        (
+            b"<Status><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd></Status>",
+            "message.missing",
+            "SyncML/SyncBody/Status[1]/Data",
+        ),
+        (
+            b"<Get><Item><Target/></Item></Get>",
+            "message.missing",
+            "SyncML/SyncBody/Get[1]/Item[1]/Target/LocURI",
+        ),
+        (
+            b"<Get><Meta><Size>-</Size></Meta></Get>",
+            "message.integer",
+            "SyncML/SyncBody/Get[1]/Meta/Size",
+        ),
     ],
 )
 def test_malformed_body_paths(body: bytes, reason: str, position: str) -> None:
@@ -134,9 +148,16 @@ def test_malformed_body_paths(body: bytes, reason: str, position: str) -> None:
     assert info.value.position == position
 
 
-@pytest.mark.parametrize("drop", [b"<VerProto>DM/1.2</VerProto>", b"<SessionID>1</SessionID>",
-                                  b"<MsgID>1</MsgID>", b"<Target><LocURI>dev</LocURI></Target>",
-                                  b"<LocURI>srv</LocURI>"])
+@pytest.mark.parametrize(
+    "drop",
+    [
+        b"<VerProto>DM/1.2</VerProto>",
+        b"<SessionID>1</SessionID>",
+        b"<MsgID>1</MsgID>",
+        b"<Target><LocURI>dev</LocURI></Target>",
+        b"<LocURI>srv</LocURI>",
+    ],
+)
 def test_missing_header_fields(drop: bytes) -> None:
     with pytest.raises(MalformedMessageError) as info:
         decode(b"", header=HDR.replace(drop, b""))
@@ -218,13 +239,23 @@ def test_raw_xml_data_decodes_verbatim() -> None:
 def test_encode_order_and_pages() -> None:
     msg = Message(
         header=SyncHdr(
-            ver_dtd="1.1", session_id="1", msg_id="2", target=Location(loc_uri="t"),
-            source=Location(loc_uri="s", loc_name="u"), meta=Meta(max_obj_size=9, format="b64",
-                                                                  max_msg_size=8, emi=("e",)),
+            ver_dtd="1.1",
+            session_id="1",
+            msg_id="2",
+            target=Location(loc_uri="t"),
+            source=Location(loc_uri="s", loc_name="u"),
+            meta=Meta(max_obj_size=9, format="b64", max_msg_size=8, emi=("e",)),
         ),
         commands=(
-            Status(cmd_id="1", msg_ref="1", cmd_ref="0", cmd="SyncHdr", code=200,
-                   target_refs=("t",), source_refs=("s",)),
+            Status(
+                cmd_id="1",
+                msg_ref="1",
+                cmd_ref="0",
+                cmd="SyncHdr",
+                code=200,
+                target_refs=("t",),
+                source_refs=("s",),
+            ),
             Alert(cmd_id="2", code=1226, correlator="c", items=(Item(data="x"),)),
             Atomic(cmd_id="3", commands=(Replace(cmd_id="4", items=(Item(data=""),)),)),
         ),
@@ -232,11 +263,15 @@ def test_encode_order_and_pages() -> None:
     )
     xml = serialize_xml(message_to_element(msg))
     assert xml.startswith(b'<SyncML xmlns="SYNCML:SYNCML1.1"><SyncHdr><VerDTD>1.1</VerDTD>')
-    assert (b'<Meta><Format xmlns="syncml:metinf">b64</Format><MaxMsgSize xmlns="syncml:metinf">'
-            b'8</MaxMsgSize><MaxObjSize xmlns="syncml:metinf">9</MaxObjSize>'
-            b'<EMI xmlns="syncml:metinf">e</EMI></Meta></SyncHdr>') in xml
-    assert (b"<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>"
-            b"<TargetRef>t</TargetRef><SourceRef>s</SourceRef><Data>200</Data></Status>") in xml
+    assert (
+        b'<Meta><Format xmlns="syncml:metinf">b64</Format><MaxMsgSize xmlns="syncml:metinf">'
+        b'8</MaxMsgSize><MaxObjSize xmlns="syncml:metinf">9</MaxObjSize>'
+        b'<EMI xmlns="syncml:metinf">e</EMI></Meta></SyncHdr>'
+    ) in xml
+    assert (
+        b"<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>"
+        b"<TargetRef>t</TargetRef><SourceRef>s</SourceRef><Data>200</Data></Status>"
+    ) in xml
     assert b"<Data>1226</Data><Correlator>c</Correlator><Item>" in xml
     assert b"<Replace><CmdID>4</CmdID><Item><Data/></Item></Replace></Atomic><Final/>" in xml
     assert message_from_element(parse_xml(xml)) == msg

@@ -16,22 +16,39 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "dmproto"
 FORBIDDEN = {
-    "socket", "ssl", "asyncio", "trio", "threading", "selectors", "subprocess",
-    "random", "time", "logging", "sqlite3", "h11", "multiprocessing", "concurrent",
+    "socket",
+    "ssl",
+    "asyncio",
+    "trio",
+    "threading",
+    "selectors",
+    "subprocess",
+    "random",
+    "time",
+    "logging",
+    "sqlite3",
+    "h11",
+    "multiprocessing",
+    "concurrent",
     # Pure parts of these packages (urllib.parse, http.HTTPStatus) are fine.
-    "urllib.request", "http.client", "http.server",
+    "urllib.request",
+    "http.client",
+    "http.server",
 }
 
 
 def forbidden(module: str) -> bool:
     parts = module.split(".")
     return any(".".join(parts[:n]) in FORBIDDEN for n in range(1, len(parts) + 1))
+
+
 FORBIDDEN_CALLS = {("os", "urandom"), ("os", "getrandom"), ("secrets", "token_bytes")}
 
 
 def core_modules() -> list[Path]:
     return sorted(
-        p for p in ROOT.rglob("*.py")
+        p
+        for p in ROOT.rglob("*.py")
         if "cli" not in p.relative_to(ROOT).parts and p.name != "__main__.py"
     )
 
@@ -55,7 +72,8 @@ def test_module_imports_no_io(path: Path) -> None:
                 bad.append(node.module)
             if node.module in ("os", "secrets"):
                 bad += [
-                    f"{node.module}.{a.name}" for a in node.names
+                    f"{node.module}.{a.name}"
+                    for a in node.names
                     if (node.module, a.name) in FORBIDDEN_CALLS
                 ]
         elif (
@@ -69,9 +87,7 @@ def test_module_imports_no_io(path: Path) -> None:
 
 def test_importing_the_core_loads_no_io_module() -> None:
     modules = sorted(
-        ".".join(("dmproto", *p.relative_to(ROOT).with_suffix("").parts)).removesuffix(
-            ".__init__"
-        )
+        ".".join(("dmproto", *p.relative_to(ROOT).with_suffix("").parts)).removesuffix(".__init__")
         for p in core_modules()
     )
     code = (

@@ -31,8 +31,9 @@ _JUNK = shutil.ignore_patterns(
 pytestmark = pytest.mark.slow
 
 
-def _run(*cmd: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
-         ) -> subprocess.CompletedProcess[str]:
+def _run(
+    *cmd: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
@@ -100,9 +101,7 @@ def _venv_env(venv: Path) -> dict[str, str]:
     return env
 
 
-def test_wheel_installs_and_runs(
-    built: tuple[Path, Path, Path, str], tmp_path: Path
-) -> None:
+def test_wheel_installs_and_runs(built: tuple[Path, Path, Path, str], tmp_path: Path) -> None:
     _, wheel, _, _ = built
     venv = tmp_path / "venv"
     assert _run(sys.executable, "-m", "venv", venv).returncode == 0

@@ -49,10 +49,19 @@ class App:
         if isinstance(event, ev.AccountRequested):
             session.supply_account(Account(credentials=None))
         elif isinstance(event, ev.PackageCompleted) and event.package == 1:
-            session.queue(Atomic(cmd_id=None, commands=(
-                Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./a"), data="1"),)),
-                Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./b"), data="2"),)),
-            )))
+            session.queue(
+                Atomic(
+                    cmd_id=None,
+                    commands=(
+                        Replace(
+                            cmd_id=None, items=(Item(target=Location(loc_uri="./a"), data="1"),)
+                        ),
+                        Replace(
+                            cmd_id=None, items=(Item(target=Location(loc_uri="./b"), data="2"),)
+                        ),
+                    ),
+                )
+            )
             session.close_package()
         elif isinstance(event, ev.PackageCompleted):
             session.end_session()
@@ -68,9 +77,9 @@ def _config(**changes: object) -> ServerConfig:
 
 def _request(body: bytes, target: str = "/dm") -> http.HttpRequest:
     return http.HttpRequest(
-        method="POST", target=target,
-        headers=(("Host", "127.0.0.1"), ("Content-Type", XML),
-                 ("Content-Length", str(len(body)))),
+        method="POST",
+        target=target,
+        headers=(("Host", "127.0.0.1"), ("Content-Type", XML), ("Content-Length", str(len(body)))),
         body=body,
     )
 
@@ -115,7 +124,10 @@ def assert_dm_abort(response: http.HttpResponse, *, msg_ref: str, session_id: st
     """HTTP 200 with a decodable DM message: SyncHdr Status 400 answering *msg_ref*,
     Alert 1223, Final."""
     assert response.status == 200, response.body
-    assert http.header_value(response.headers, "content-type", ).startswith(XML)  # type: ignore[union-attr]
+    assert http.header_value(
+        response.headers,
+        "content-type",
+    ).startswith(XML)  # type: ignore[union-attr]
     message = decode_message(response.body)
     assert message.final
     assert message.header.session_id == session_id
@@ -156,7 +168,8 @@ def test_a_broken_device_message_is_answered_with_a_dm_abort(
     package2, target = _package2(post)
     breaking = BROKEN[case]
     body = (
-        _package3(package2, atomic_status=False) if breaking is None
+        _package3(package2, atomic_status=False)
+        if breaking is None
         else breaking(_package3(package2, atomic_status=True))
     )
     assert_dm_abort(post(_request(body, target)), msg_ref="2")
@@ -230,10 +243,12 @@ class Accounts:
             if event.username != "Bruce2":
                 session.reject_device()
             else:
-                session.supply_account(Account(
-                    credentials=Credentials(username="Bruce2", password="OhBehave"),
-                    auth_scheme=AuthScheme.MD5,
-                ))
+                session.supply_account(
+                    Account(
+                        credentials=Credentials(username="Bruce2", password="OhBehave"),
+                        auth_scheme=AuthScheme.MD5,
+                    )
+                )
 
 
 def _hello(msg_id: int, name: str) -> bytes:
@@ -276,8 +291,9 @@ def test_retries_after_refusals_are_bounded() -> None:
     target = "/dm"
     codes = []
     for msg_id in range(1, 6):
-        response = endpoint.handle(_request(_hello(msg_id, "nobody"), target), accounts,
-                                   lambda: 0.0)
+        response = endpoint.handle(
+            _request(_hello(msg_id, "nobody"), target), accounts, lambda: 0.0
+        )
         if response.status != 200:
             codes.append(response.status)
             break

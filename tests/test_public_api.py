@@ -40,31 +40,54 @@ GET = Get(items=[Item(target=Location(loc_uri="./DevInfo/Mod"))])
 
 def test_everyday_names_come_from_the_package() -> None:
     assert dmproto.events is dmproto.session.events
-    for name in ("ClientSession", "ServerSession", "ClientConfig", "ServerConfig", "Account",
-                 "Credentials", "AuthScheme", "Item", "Location", "SessionState", "events"):
+    for name in (
+        "ClientSession",
+        "ServerSession",
+        "ClientConfig",
+        "ServerConfig",
+        "Account",
+        "Credentials",
+        "AuthScheme",
+        "Item",
+        "Location",
+        "SessionState",
+        "events",
+    ):
         assert name in dmproto.__all__ and hasattr(dmproto, name)
     tree = build_device_tree(DeviceInfo(dev_id="IMEI:1", man="Acme", mod="X1"))
     assert [i.data for i in devinfo_items(tree) if i.source and i.source.loc_uri.endswith("Mod")]
 
 
-@pytest.mark.parametrize("module", ["dmproto.codec", "dmproto.security", "dmproto.notification",
-                                    "dmproto.session", "dmproto.tree", "dmproto.bindings"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "dmproto.codec",
+        "dmproto.security",
+        "dmproto.notification",
+        "dmproto.session",
+        "dmproto.tree",
+        "dmproto.bindings",
+    ],
+)
 def test_each_layer_imports_alone(module: str) -> None:
     # the package root imports the session layer: no layer may depend on the root
     subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
 
 
-@pytest.mark.parametrize("command", [
-    GET,
-    Add(items=[Item(target=Location(loc_uri="./x"), data="1")]),
-    Replace(items=[Item(target=Location(loc_uri="./x"), data="2")]),
-    Delete(items=[Item(target=Location(loc_uri="./x"))]),
-    Copy(items=[Item(target=Location(loc_uri="./y"), source=Location(loc_uri="./x"))]),
-    Exec(items=[Item(target=Location(loc_uri="./e"))]),
-    Alert(code=1100, items=[Item(), Item(data="hi")]),
-    Atomic(commands=[Add(items=[Item(target=Location(loc_uri="./x"), data="1")])]),
-    Sequence(commands=[GET]),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        GET,
+        Add(items=[Item(target=Location(loc_uri="./x"), data="1")]),
+        Replace(items=[Item(target=Location(loc_uri="./x"), data="2")]),
+        Delete(items=[Item(target=Location(loc_uri="./x"))]),
+        Copy(items=[Item(target=Location(loc_uri="./y"), source=Location(loc_uri="./x"))]),
+        Exec(items=[Item(target=Location(loc_uri="./e"))]),
+        Alert(code=1100, items=[Item(), Item(data="hi")]),
+        Atomic(commands=[Add(items=[Item(target=Location(loc_uri="./x"), data="1")])]),
+        Sequence(commands=[GET]),
+    ],
+)
 def test_a_command_needs_no_cmd_id_and_completes_with_itself(command: object) -> None:
     pair = Pair.make(packages=[[command]], snapshot_every=True).run()
     [done] = [e for e in pair.server_events if isinstance(e, events.CommandCompleted)]
@@ -78,8 +101,11 @@ def test_a_command_needs_no_cmd_id_and_completes_with_itself(command: object) ->
 def test_a_command_refused_locally_completes_with_itself() -> None:
     big = Add(items=[Item(target=Location(loc_uri="./big"), data="x" * 200)])
     pair = Pair.make(client={"max_obj_size": 100}, packages=[[big, GET]]).run()
-    done = {e.outcome.code: e.command for e in pair.server_events
-            if isinstance(e, events.CommandCompleted)}
+    done = {
+        e.outcome.code: e.command
+        for e in pair.server_events
+        if isinstance(e, events.CommandCompleted)
+    }
     assert done == {416: big, 200: GET}
 
 
@@ -87,8 +113,11 @@ def test_client_queue_is_the_same_verb_and_reports_the_alert() -> None:
     client = ClientSession(client_config(credentials=None, server_credentials=None))
     alert = generic_alert(type="urn:x", format="chr", data="done")
     handle = client.queue(alert)
-    pair = Pair(client=client, server=ServerSession(server_config()),
-                account=account(credentials=None, server_credentials=None)).run()
+    pair = Pair(
+        client=client,
+        server=ServerSession(server_config()),
+        account=account(credentials=None, server_credentials=None),
+    ).run()
     [done] = [e for e in pair.client_events if isinstance(e, events.CommandCompleted)]
     assert (done.handle, done.command) == (handle, alert)
     with pytest.raises(LocalProtocolError) as refused:
@@ -107,8 +136,13 @@ def test_events_are_typed_by_role() -> None:
     assert pair.client_events and pair.server_events
     assert all(isinstance(e, events.ClientSessionEvent) for e in pair.client_events)
     assert all(isinstance(e, events.ServerSessionEvent) for e in pair.server_events)
-    server_only = (events.AccountRequested, events.DeviceConnected, events.PackageCompleted,
-                   events.GenericAlertReceived, events.ClientEventReceived)
+    server_only = (
+        events.AccountRequested,
+        events.DeviceConnected,
+        events.PackageCompleted,
+        events.GenericAlertReceived,
+        events.ClientEventReceived,
+    )
     for kind in server_only:
         assert not issubclass(kind, events.ClientSessionEvent)
     assert not issubclass(events.CommandReceived, events.ServerSessionEvent)
@@ -121,11 +155,14 @@ def _package1(encoding: Encoding) -> bytes:
     return encode_message(decode_message(body), encoding)
 
 
-@pytest.mark.parametrize(("encoding", "media_type"), [
-    (Encoding.XML, Encoding.WBXML.media_type),
-    (Encoding.WBXML, Encoding.XML.media_type),
-    (Encoding.XML, "text/plain"),
-])
+@pytest.mark.parametrize(
+    ("encoding", "media_type"),
+    [
+        (Encoding.XML, Encoding.WBXML.media_type),
+        (Encoding.WBXML, Encoding.XML.media_type),
+        (Encoding.XML, "text/plain"),
+    ],
+)
 def test_a_body_contradicting_its_media_type_is_refused(
     encoding: Encoding, media_type: str
 ) -> None:
@@ -147,8 +184,9 @@ def test_a_matching_media_type_with_parameters_is_accepted(encoding: Encoding) -
 
 def _pass(messages: list[OutgoingMessage], to: ClientSession | ServerSession) -> None:
     [message] = messages
-    to.receive_message(message.body, media_type=message.media_type, headers=message.headers,
-                       now=1.0)
+    to.receive_message(
+        message.body, media_type=message.media_type, headers=message.headers, now=1.0
+    )
 
 
 def test_a_pending_command_completed_event_keeps_its_command_in_a_snapshot() -> None:
@@ -169,6 +207,5 @@ def test_a_pending_command_completed_event_keeps_its_command_in_a_snapshot() -> 
     # in another process from JSON
     snapshot = json.loads(json.dumps(server.snapshot()))
     restored = ServerSession.restore(snapshot, config=server_config())
-    [done] = [e for e in iter(restored.next_event, None)
-              if isinstance(e, events.CommandCompleted)]
+    [done] = [e for e in iter(restored.next_event, None) if isinstance(e, events.CommandCompleted)]
     assert done.command == GET and done.outcome.results[0].data == "v"

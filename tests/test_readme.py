@@ -53,8 +53,9 @@ _NEEDS_A_SERVER = ("dmproto serve ", "dmproto device ", "dmproto outcomes ")
 
 
 def _command_lines() -> list[str]:
-    block = re.search(r"## The command line\n\n```\n(.*?)```", README.read_text(encoding="utf-8"),
-                      re.S)
+    block = re.search(
+        r"## The command line\n\n```\n(.*?)```", README.read_text(encoding="utf-8"), re.S
+    )
     assert block is not None
     return [line for line in block.group(1).splitlines() if line.startswith("dmproto ")]
 
@@ -69,7 +70,8 @@ def test_readme_command_lines_run(tmp_path: Path) -> None:
     assert len(lines) >= 8, lines
     for line in lines:
         command = line.split("  #")[0].replace("dmproto ", f"{sys.executable} -m dmproto ", 1)
-        result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True,
-                                text=True, timeout=120)
+        result = subprocess.run(
+            ["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, (line, result.stdout + result.stderr)
         assert result.stdout or ">" in line, line  # every line says or writes something

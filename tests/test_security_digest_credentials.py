@@ -57,15 +57,26 @@ def test_sending_basic_needs_the_password() -> None:
     with pytest.raises(InvalidValueError):
         Account(server_credentials=STORED, server_auth_scheme=AuthScheme.BASIC)
     with pytest.raises(InvalidValueError):
-        ClientConfig(random_bytes=os.urandom, server_uri="s", device_id="d", dev_info=(),
-                     credentials=STORED, auth_scheme=AuthScheme.BASIC)
+        ClientConfig(
+            random_bytes=os.urandom,
+            server_uri="s",
+            device_id="d",
+            dev_info=(),
+            credentials=STORED,
+            auth_scheme=AuthScheme.BASIC,
+        )
     Account(server_credentials=STORED, server_auth_scheme=AuthScheme.MD5)  # fine
 
 
-@pytest.mark.parametrize("kwargs", [
-    {}, {"password": "p", "md5_digest": "PtEdr8lBQ45IbT1bZIkrOQ=="},
-    {"md5_digest": "not a digest"}, {"md5_digest": "PtEdr8lBQ45IbT1bZIkrOQ"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"password": "p", "md5_digest": "PtEdr8lBQ45IbT1bZIkrOQ=="},
+        {"md5_digest": "not a digest"},
+        {"md5_digest": "PtEdr8lBQ45IbT1bZIkrOQ"},
+    ],
+)
 def test_exactly_one_well_formed_secret(kwargs: dict[str, str]) -> None:
     with pytest.raises(InvalidValueError) as err:
         Credentials(username="u", **kwargs)

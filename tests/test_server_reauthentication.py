@@ -52,8 +52,11 @@ def challenged_nonces(pair: Pair) -> list[bytes]:
     for direction, message in transcript_messages(pair):
         for command in message.commands:
             if (
-                direction == "c2s" and isinstance(command, Status) and command.cmd_ref == "0"
-                and command.code in (401, 407) and command.chal is not None
+                direction == "c2s"
+                and isinstance(command, Status)
+                and command.cmd_ref == "0"
+                and command.code in (401, 407)
+                and command.chal is not None
             ):
                 assert command.chal.meta.next_nonce is not None
                 found.append(decode_nonce(command.chal.meta.next_nonce))
@@ -90,9 +93,10 @@ def test_refused_large_object_and_atomic_are_sent_again_whole(scheme: AuthScheme
     # the object is sent again from its first chunk and the device executes it,
     # and the Atomic, exactly once.
     big = Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./big"), data="x" * 5000),))
-    atomic = Atomic(cmd_id=None, commands=(
-        Add(cmd_id=None, items=(Item(target=Location(loc_uri="./n"), data="1"),)),
-    ))
+    atomic = Atomic(
+        cmd_id=None,
+        commands=(Add(cmd_id=None, items=(Item(target=Location(loc_uri="./n"), data="1"),)),),
+    )
     pair = Pair.make(
         client={"server_nonce": b"stale", "server_auth_scheme": scheme, "max_msg_size": 2048},
         account=account(server_auth_scheme=scheme),
@@ -153,8 +157,9 @@ def challenge(msg_ref: str, nonce: bytes, refused: list[str]) -> str:
 @pytest.mark.parametrize("bound", [1, 3])
 def test_a_device_that_keeps_challenging_ends_the_session_after_the_bound(bound: int) -> None:
     server = ServerSession(server_config(max_auth_attempts=bound))
-    server.receive_message(wire_msg(PKG1, 1, to_server=True, hdr_code=None), media_type=XML,
-                           now=0.0)
+    server.receive_message(
+        wire_msg(PKG1, 1, to_server=True, hdr_code=None), media_type=XML, now=0.0
+    )
     events: list[ev.Event] = []
 
     def drain() -> None:
@@ -174,8 +179,9 @@ def test_a_device_that_keeps_challenging_ends_the_session_after_the_bound(bound:
         sent_gets += len(gets)
         nonce = f"fresh-{msg_id}".encode()
         body = challenge(message.header.msg_id, nonce, [g for g in gets if g])
-        server.receive_message(wire_msg(body, msg_id, to_server=True, hdr_code=None),
-                               media_type=XML, now=float(msg_id))
+        server.receive_message(
+            wire_msg(body, msg_id, to_server=True, hdr_code=None), media_type=XML, now=float(msg_id)
+        )
         drain()
         (out,) = server.messages_to_send(float(msg_id))
         drain()

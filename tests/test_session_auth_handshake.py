@@ -24,8 +24,11 @@ def get() -> Get:
 
 def hdr_statuses(pair: Pair, direction: str) -> list[Status]:
     return [
-        c for d, m in transcript_messages(pair) if d == direction
-        for c in m.commands if isinstance(c, Status) and c.cmd_ref == "0"
+        c
+        for d, m in transcript_messages(pair)
+        if d == direction
+        for c in m.commands
+        if isinstance(c, Status) and c.cmd_ref == "0"
     ]
 
 
@@ -57,8 +60,9 @@ def test_basic_acceptance_carries_no_challenge() -> None:
 def test_md5_acceptance_hands_out_the_next_nonce() -> None:
     # The other side of the same rule: 212 for MD5 carries the nonce for the next
     # session, reported to the server application for the device (CLIENT role).
-    pair = Pair.make(client={"server_credentials": None},
-                     account=account(server_credentials=None)).run()
+    pair = Pair.make(
+        client={"server_credentials": None}, account=account(server_credentials=None)
+    ).run()
     (accepted,) = hdr_statuses(pair, "s2c")
     assert accepted.code == 212 and accepted.chal is not None
     assert [e.role for e in pair.server_events if isinstance(e, ev.NonceChanged)] == [

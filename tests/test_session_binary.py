@@ -66,9 +66,7 @@ def test_client_results_with_binary_data(encoding: Encoding) -> None:
         packages=[[Get(cmd_id=None, items=(Item(target=Location(loc_uri="./blob")),))]],
         answer=lambda e: CommandOutcome(
             code=200,
-            results=(
-                Item(source=Location(loc_uri="./blob"), meta=Meta(type=TYPE), data=BLOB),
-            ),
+            results=(Item(source=Location(loc_uri="./blob"), meta=Meta(type=TYPE), data=BLOB),),
         ),
     ).run()
     outcome = pair.completed()[1]

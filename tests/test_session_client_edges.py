@@ -182,9 +182,7 @@ def test_results_chunk_refused_by_the_server_stops_the_object() -> None:
 
 
 def test_from_notification_with_the_stored_nonce() -> None:
-    notification = Notification(
-        ui_mode=0, initiator=0, session_id=0x2A, server_id="srv"
-    )
+    notification = Notification(ui_mode=0, initiator=0, session_id=0x2A, server_id="srv")
     config = client_config(session_id=None, client_nonce=b"kept")
     client = ClientSession.from_notification(notification, NonceUsed.STORED, config=config)
     (pkg1,) = client.messages_to_send(0.0)
@@ -202,9 +200,7 @@ def test_abort_only_once() -> None:
 
 def test_xml_markup_value_is_chunked_as_text() -> None:
     value = "<a>" + "x" * 3000 + "</a>"
-    cmd = Replace(
-        cmd_id=None, items=(Item(target=Location(loc_uri="./t"), data=XmlData(value)),)
-    )
+    cmd = Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./t"), data=XmlData(value)),))
     pair = Pair.make(client={"max_msg_size": 1024}, packages=[[cmd]]).run()
     (received,) = pair.received()
     assert received.command.items[0].data == value  # type: ignore[union-attr]

@@ -138,14 +138,17 @@ def client_hostile_reply(client: ClientSession) -> None:
         (client_hostile_reply, ev.EndReason.PROTOCOL_ERROR),
         (
             lambda c: c.receive_message(
-                wire_msg("<Alert><CmdID>2</CmdID><Data>1223</Data></Alert>"), media_type=XML,
+                wire_msg("<Alert><CmdID>2</CmdID><Data>1223</Data></Alert>"),
+                media_type=XML,
                 now=2.0,
             ),
             ev.EndReason.ABORTED_BY_PEER,
         ),
         # The server's Status-only package lacks the alert's Status.
-        (lambda c: c.receive_message(wire_msg(""), media_type=XML, now=2.0),
-         ev.EndReason.COMPLETED),
+        (
+            lambda c: c.receive_message(wire_msg(""), media_type=XML, now=2.0),
+            ev.EndReason.COMPLETED,
+        ),
         # The server refuses our credentials for good (401 without a Chal).
         (
             lambda c: c.receive_message(

@@ -404,7 +404,7 @@ def test_large_object_size_mismatch_gets_424() -> None:
         packages=[[cmd]],
     )
     # Corrupt the declared size of the first chunk.
-    pair.rewrite("s2c", b"metinf\">3000</Size>", b"metinf\">3001</Size>").run()
+    pair.rewrite("s2c", b'metinf">3000</Size>', b'metinf">3001</Size>').run()
     assert not pair.received()
     assert pair.completed()[1].code == 424
 

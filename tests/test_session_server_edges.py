@@ -44,9 +44,7 @@ def connected(config: dict[str, object] | None = None, extra: str = "") -> Serve
 
 def statuses(server: ServerSession) -> dict[str, int]:
     (out,) = server.messages_to_send(1.0)
-    return {
-        s.cmd_ref: s.code for s in decode_message(out.body).commands if isinstance(s, Status)
-    }
+    return {s.cmd_ref: s.code for s in decode_message(out.body).commands if isinstance(s, Status)}
 
 
 def test_device_commands_the_server_does_not_take() -> None:
@@ -256,9 +254,7 @@ def test_snapshot_rejects_what_it_cannot_hold() -> None:
 
 
 def test_tracked_multi_item_command_too_large_completes_413() -> None:
-    items = tuple(
-        Item(target=Location(loc_uri=f"./n/{i}"), data="v" * 80) for i in range(30)
-    )
+    items = tuple(Item(target=Location(loc_uri=f"./n/{i}"), data="v" * 80) for i in range(30))
     pair = Pair.make(
         client={"max_msg_size": 1024}, packages=[[Replace(cmd_id=None, items=items)]]
     ).run()

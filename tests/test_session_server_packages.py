@@ -46,7 +46,8 @@ def _is_chunk(command: Command) -> bool:
 def _new_commands(message: Message) -> list[Command]:
     """What the message sends that is not an answer (Status) nor a Next-Message ask."""
     return [
-        c for c in message.commands
+        c
+        for c in message.commands
         if not isinstance(c, Status)
         and not (isinstance(c, Alert) and c.code == AlertCode.NEXT_MESSAGE)
     ]
@@ -83,9 +84,9 @@ def assert_server_packages_are_single_messages(pair: Pair, encoding: Encoding, l
     [(Encoding.XML, 1500), (Encoding.XML, 1024), (Encoding.WBXML, 1024)],
 )
 def test_commands_that_do_not_fit_go_into_the_next_package(encoding: Encoding, limit: int) -> None:
-    pair = Pair.make(
-        client={"max_msg_size": limit, "encoding": encoding}, packages=[_gets()]
-    ).run(max_rounds=200)
+    pair = Pair.make(client={"max_msg_size": limit, "encoding": encoding}, packages=[_gets()]).run(
+        max_rounds=200
+    )
     carrying = assert_server_packages_are_single_messages(pair, encoding, limit)
     assert carrying >= 2  # the Gets really did not fit one message
     # every Get executed once, in the order queued, and completed in that order

@@ -84,9 +84,7 @@ def assert_chunked_only_when_needed(
             whole_item = attrs.evolve(
                 item, data=values[uri], more_data=False, meta=attrs.evolve(item.meta, size=None)
             )
-            whole = attrs.evolve(
-                command, cmd_id=str(len(statuses) + 1), items=(whole_item,)
-            )
+            whole = attrs.evolve(command, cmd_id=str(len(statuses) + 1), items=(whole_item,))
             alone = Message(header=msg.header, commands=[*statuses, whole], final=True)
             assert len(encode_message(alone, encoding)) > limit, (uri, limit)
     return chunked
@@ -137,8 +135,6 @@ def test_client_defers_results_that_fit_the_next_message(encoding: Encoding, lim
     assert chunked == {"./huge"}
     assert_alerts_answered_next(pair)
     assert pair.ended("server").reason is ev.EndReason.COMPLETED  # type: ignore[union-attr]
-
-
 
 
 @pytest.mark.parametrize("limit", [1024, 1056, 1088])
@@ -327,8 +323,13 @@ HMAC_XML_WORKABLE = 1168  # measured like the floor (documented in session-api.m
 def _hmac_reference(size: int) -> Pair:
     hmac = AuthScheme.HMAC
     return Pair.make(
-        client={"max_msg_size": size, "auth_scheme": hmac, "server_auth_scheme": hmac,
-                "client_nonce": b"stale", "server_nonce": b"stale"},
+        client={
+            "max_msg_size": size,
+            "auth_scheme": hmac,
+            "server_auth_scheme": hmac,
+            "client_nonce": b"stale",
+            "server_nonce": b"stale",
+        },
         server={"max_msg_size": size},
         account=account(auth_scheme=hmac, server_auth_scheme=hmac),
         packages=[_reference_package()],

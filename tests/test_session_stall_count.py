@@ -29,8 +29,7 @@ DOCUMENTED_STALLS = 3
 def idle(message: Message) -> bool:
     """Only Statuses and Alert 1222: nothing that moves the session on."""
     return all(
-        isinstance(c, Status)
-        or (isinstance(c, Alert) and c.code == AlertCode.NEXT_MESSAGE)
+        isinstance(c, Status) or (isinstance(c, Alert) and c.code == AlertCode.NEXT_MESSAGE)
         for c in message.commands
     )
 
@@ -47,7 +46,9 @@ def test_session_aborts_after_exactly_max_stalls_empty_exchanges(announced: int)
     empty = sum(
         1
         for (d1, m1), (d2, m2) in itertools.pairwise(msgs)
-        if d1 == "c2s" and d2 == "s2c" and idle(m1)
+        if d1 == "c2s"
+        and d2 == "s2c"
+        and idle(m1)
         and all(isinstance(c, Status) for c in m2.commands)
     )
     assert empty == DOCUMENTED_STALLS

@@ -136,9 +136,7 @@ def test_server_misuse_raises_local_errors() -> None:
 
 def test_out_of_turn_and_repeated_message_are_remote_errors() -> None:
     client = started_client()
-    msg = wire_msg(
-        "<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"
-    )
+    msg = wire_msg("<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>")
     client.receive_message(msg, media_type=XML, now=1.0)
     with pytest.raises(RemoteProtocolError) as info:
         client.receive_message(msg, media_type=XML, now=1.0)
@@ -201,15 +199,19 @@ def test_client_follows_resp_uri() -> None:
 def test_client_results_size_mismatch_reported_to_server() -> None:
     value = "k" * 3000
 
-    pair = Pair.make(
-        client={"server_credentials": None},
-        server={"max_msg_size": 1500},
-        account=account(server_credentials=None),
-        packages=[[Get(cmd_id=None, items=(Item(target=Location(loc_uri="./big")),))]],
-        answer=lambda e: CommandOutcome(
-            code=200, results=(Item(source=Location(loc_uri="./big"), data=value),)
-        ),
-    ).rewrite("c2s", b"metinf\">3000</Size>", b"metinf\">2999</Size>").run()
+    pair = (
+        Pair.make(
+            client={"server_credentials": None},
+            server={"max_msg_size": 1500},
+            account=account(server_credentials=None),
+            packages=[[Get(cmd_id=None, items=(Item(target=Location(loc_uri="./big")),))]],
+            answer=lambda e: CommandOutcome(
+                code=200, results=(Item(source=Location(loc_uri="./big"), data=value),)
+            ),
+        )
+        .rewrite("c2s", b'metinf">3000</Size>', b'metinf">2999</Size>')
+        .run()
+    )
     outcome = pair.completed()[1]
     assert outcome.code == 424 and outcome.results == ()
     statuses = [
@@ -296,4 +298,3 @@ def test_ui_alert_texts_from_markup_and_binary_items() -> None:
     request = parse_ui_alert(alert)
     assert request is not None and request.text == "Proceed?"
     assert request.options.max_display_time == 9
-

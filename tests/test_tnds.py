@@ -28,9 +28,14 @@ maybe_id = st.none() | identifiers()
 @st.composite
 def rt_properties(draw: st.DrawFn) -> RTProperties:
     return RTProperties(
-        acl=draw(maybe_id), format=draw(st.none() | st.sampled_from(FORMATS)),
-        name=draw(maybe_id), size=draw(maybe_id), title=draw(maybe_id),
-        tstamp=draw(maybe_id), mime=draw(maybe_id), ddf_name=draw(maybe_id),
+        acl=draw(maybe_id),
+        format=draw(st.none() | st.sampled_from(FORMATS)),
+        name=draw(maybe_id),
+        size=draw(maybe_id),
+        title=draw(maybe_id),
+        tstamp=draw(maybe_id),
+        mime=draw(maybe_id),
+        ddf_name=draw(maybe_id),
         verno=draw(maybe_id),
     )
 
@@ -41,11 +46,14 @@ def df_properties(draw: st.DrawFn) -> DFProperties:
     n = draw(maybe_id) if occurrence in ("ZeroOrN", "OneOrN") else None
     return DFProperties(
         access_type=draw(st.lists(st.sampled_from(ACCESS), unique=True)),
-        default_value=draw(maybe_id), description=draw(maybe_id),
+        default_value=draw(maybe_id),
+        description=draw(maybe_id),
         df_format=draw(st.none() | st.sampled_from(FORMATS)),
-        occurrence=occurrence, occurrence_n=n,
+        occurrence=occurrence,
+        occurrence_n=n,
         scope=draw(st.none() | st.sampled_from(["Permanent", "Dynamic"])),
-        df_title=draw(maybe_id), df_type_mime=draw(st.lists(identifiers(), max_size=2)),
+        df_title=draw(maybe_id),
+        df_type_mime=draw(st.lists(identifiers(), max_size=2)),
         df_type_ddf_name=draw(maybe_id),
         case_sense=draw(st.none() | st.sampled_from(["CS", "CIS"])),
     )
@@ -63,9 +71,12 @@ def nodes(depth: int = 1, binary: bool = False) -> st.SearchStrategy[TreeNode]:
                 value = draw(st.binary(min_size=1, max_size=10))
                 rt = attrs_evolve_format(rt)
         return TreeNode(
-            node_name=draw(st.just("") | identifiers()), path=draw(maybe_id),
-            rt_properties=rt, df_properties=draw(st.none() | df_properties()),
-            children=children, value=value,
+            node_name=draw(st.just("") | identifiers()),
+            path=draw(maybe_id),
+            rt_properties=rt,
+            df_properties=draw(st.none() | df_properties()),
+            children=children,
+            value=value,
         )
 
     return node()
@@ -79,7 +90,10 @@ def attrs_evolve_format(rt: RTProperties | None) -> RTProperties:
 
 def trees(binary: bool = False) -> st.SearchStrategy[MgmtTree]:
     return st.builds(
-        MgmtTree, ver_dtd=st.just("1.2"), man=maybe_id, mod=maybe_id,
+        MgmtTree,
+        ver_dtd=st.just("1.2"),
+        man=maybe_id,
+        mod=maybe_id,
         nodes=st.lists(nodes(binary=binary), min_size=1, max_size=2),
     )
 
@@ -88,8 +102,7 @@ def test_corpus_ddf_decodes() -> None:
     tree = decode_tree_document((CORPUS / "libwbxml" / "ddf-001.ddf").read_bytes())
     (email,) = tree.nodes
     assert email.node_name == "E-Mail"
-    assert email.rt_properties == RTProperties(format="node",
-                                               ddf_name="com.operatorX.dm/1.0/EMail")
+    assert email.rt_properties == RTProperties(format="node", ddf_name="com.operatorX.dm/1.0/EMail")
     (pop3,) = email.children
     assert [n.node_name for n in pop3.children] == ["POPServer", "UserID", "PWD"]
     assert pop3.children[0].value == "mail.Operatorx.com"
@@ -100,11 +113,15 @@ def test_corpus_ddf_decodes() -> None:
 
 
 def test_spec_2_6_c_wbxml_bytes() -> None:
-    tree = MgmtTree(nodes=(TreeNode(
-        node_name="POPServer",
-        rt_properties=RTProperties(format="chr", mime="text/plain"),
-        value="mail.operatorx.com",
-    ),))
+    tree = MgmtTree(
+        nodes=(
+            TreeNode(
+                node_name="POPServer",
+                rt_properties=RTProperties(format="chr", mime="text/plain"),
+                value="mail.operatorx.com",
+            ),
+        )
+    )
     expected = (
         b"\x02\x00\x00\x6a\x1b-//OMA//DTD-DM-DDF 1.2//EN\x00"
         b"\x00\x02\x60\x77\x031.2\x00\x01"
@@ -126,8 +143,12 @@ def test_ddf_properties_xml() -> None:
     tree = decode_tree_document(doc)
     assert tree.man == "m"
     assert tree.nodes[0].df_properties == DFProperties(
-        access_type=("Get", "Replace"), df_format="int", occurrence="ZeroOrN",
-        occurrence_n="7", scope="Permanent", df_type_mime=("text/plain", "a/b"),
+        access_type=("Get", "Replace"),
+        df_format="int",
+        occurrence="ZeroOrN",
+        occurrence_n="7",
+        scope="Permanent",
+        df_type_mime=("text/plain", "a/b"),
         case_sense="CIS",
     )
     assert decode_tree_document(encode_tree_document(tree)) == tree

@@ -25,13 +25,14 @@ def test_creator_can_read_back_below_its_new_node() -> None:
     assert tree.execute(add("./Vendor/Setting", "on"), server_id=SERVER_ID).code == 200
     assert value(tree, "./Vendor/Setting", SERVER_ID) == "on"
     assert tree.execute(get("./Vendor?list=Struct"), server_id=SERVER_ID).code == 200
-    assert value(tree, "./Vendor?prop=ACL", SERVER_ID) == (
-        "Add=srv&Delete=srv&Get=srv&Replace=srv"
-    )
+    assert value(tree, "./Vendor?prop=ACL", SERVER_ID) == ("Add=srv&Delete=srv&Get=srv&Replace=srv")
     acl = tree.node(("Vendor",)).acl  # type: ignore[union-attr]
     assert acl is not None
     assert {cmd for cmd, ids in acl.entries if SERVER_ID in ids} == {
-        AclCommand.ADD, AclCommand.DELETE, AclCommand.GET, AclCommand.REPLACE,
+        AclCommand.ADD,
+        AclCommand.DELETE,
+        AclCommand.GET,
+        AclCommand.REPLACE,
     }
     # Only the creator: another server gets nothing below the node.
     assert tree.execute(get("./Vendor/Setting"), server_id="other").code == 425

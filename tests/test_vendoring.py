@@ -79,8 +79,12 @@ def test_vendored_copy_runs_a_session(tmp_path: Path) -> None:
     (tmp_path / "myproject" / "__init__.py").write_text("")
     (vendor / "__init__.py").write_text("")
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=tmp_path, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-c", SCRIPT],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "vendored session ok" in result.stdout

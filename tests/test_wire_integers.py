@@ -27,7 +27,10 @@ def _message(*commands: Alert | Status) -> Message:
 def test_status_and_alert_codes_are_written_as_digits() -> None:
     message = _message(
         Status(
-            cmd_id="1", msg_ref="1", cmd_ref="0", cmd="SyncHdr",
+            cmd_id="1",
+            msg_ref="1",
+            cmd_ref="0",
+            cmd="SyncHdr",
             code=StatusCode.AUTHENTICATION_ACCEPTED,
         ),
         Alert(cmd_id="2", code=AlertCode.CLIENT_INITIATED_MGMT),

@@ -24,7 +24,9 @@ def test_namespaces_map_to_pages_and_root_namespace_kept() -> None:
     assert root.namespace == "SYNCML:SYNCML1.1"
     meta, unknown = root.children
     assert [(c.name, c.page) for c in meta.children] == [
-        ("Type", CodePage.METINF), ("Format", CodePage.METINF), ("Size", CodePage.SYNCML)
+        ("Type", CodePage.METINF),
+        ("Format", CodePage.METINF),
+        ("Size", CodePage.SYNCML),
     ]
     assert unknown.page is CodePage.SYNCML and unknown.namespace == "urn:unknown"
     assert unknown.children[0].namespace == "urn:unknown"
@@ -100,8 +102,13 @@ def test_serialize_canonical() -> None:
     root = Element(
         "SyncML",
         children=[
-            Element("Meta", children=[Element("Type", CodePage.METINF, parts=["t"]),
-                                      Element("Size", CodePage.METINF, parts=["1"])]),
+            Element(
+                "Meta",
+                children=[
+                    Element("Type", CodePage.METINF, parts=["t"]),
+                    Element("Size", CodePage.METINF, parts=["1"]),
+                ],
+            ),
             Element("Data", parts=["a<b>&c]]>\r\n\t"]),
             Element("Final"),
         ],
@@ -161,10 +168,7 @@ def test_raw_xml_redeclares_prefixes_bound_outside_data() -> None:
         b'<b xmlns:p="o"><p:c/></b></Data></Item></SyncML>'
     )
     raw = parse_xml(doc).children[0].children[0].raw_xml
-    assert raw == (
-        ' <p:a xmlns:p="urn:p" xmlns:q="u&amp;" q:x="1"/>t'
-        '<b xmlns:p="o"><p:c/></b>'
-    )
+    assert raw == (' <p:a xmlns:p="urn:p" xmlns:q="u&amp;" q:x="1"/>t<b xmlns:p="o"><p:c/></b>')
     # and so the canonical output parses again to the same tree
     again = parse_xml(serialize_xml(parse_xml(doc)))
     assert again.children[0].children[0].raw_xml == raw

@@ -121,9 +121,7 @@ class ClientDriver:
             url, message.body, message.media_type, message.headers, user_agent=self._user_agent
         )
         self._awaiting = True
-        request = HttpRequest(
-            method="POST", target=url.target, headers=headers, body=message.body
-        )
+        request = HttpRequest(method="POST", target=url.target, headers=headers, body=message.body)
         self._request = request
         if self.on_message is not None:
             self.on_message(request, None)

@@ -98,9 +98,7 @@ class HttpStatusError(RemoteProtocolError):
 
     def __init__(self, http_status: int, detail: str = ""):
         self.http_status = http_status
-        super().__init__(
-            "http.status", detail or f"peer answered HTTP {http_status}, not 200"
-        )
+        super().__init__("http.status", detail or f"peer answered HTTP {http_status}, not 200")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (HttpStatusError, (self.http_status, self.detail))

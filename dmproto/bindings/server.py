@@ -44,6 +44,7 @@ from .steps import Deliver, Respond, ServerStep
 
 __all__ = ["Exchange", "Observer", "ServerEndpoint", "SessionStore"]
 
+
 class SessionStore(Protocol):
     """Persistence of server session snapshots (the scale-out path).
 
@@ -132,7 +133,8 @@ class Exchange:
         else:
             out = messages[0]
             response = HttpResponse(
-                status=200, headers=response_headers(out.body, out.media_type, out.headers),
+                status=200,
+                headers=response_headers(out.body, out.media_type, out.headers),
                 body=out.body,
             )
         self._endpoint._observe(self._request, response, session)
@@ -298,8 +300,9 @@ class ServerEndpoint:
                 raise _Refused(error_response(404, "unknown or expired DM session"))
             key, retries = failed
             self._failed.pop(key, None)
-            return self._new_entry(request, key, keyed=key != ("", ""), token=route.token,
-                                   retries=retries)
+            return self._new_entry(
+                request, key, keyed=key != ("", ""), token=route.token, retries=retries
+            )
         # OMA-TS-DM_RepPro-V1_2_1 §4.1.1: SessionID + device (SyncHdr Source/LocURI) identify a
         # session.
         key = (route.session_id or "", route.device_id or "")
@@ -321,8 +324,12 @@ class ServerEndpoint:
         if len(self._by_token) >= self.max_sessions:
             raise _Refused(error_response(503, "too many concurrent DM sessions"))
         token = token or self.config.random_bytes(12).hex()
-        entry = _Entry(session=ServerSession(self._config_for(request, token)), token=token,
-                       key=key, retries=retries)
+        entry = _Entry(
+            session=ServerSession(self._config_for(request, token)),
+            token=token,
+            key=key,
+            retries=retries,
+        )
         self._by_token[entry.token] = entry
         if keyed:
             self._by_key[entry.key] = entry

@@ -69,8 +69,10 @@ def _decode(data: bytes, command: str) -> Message | MgmtTree:
     )
     dropped = dropped_elements(root, _element(document))
     if dropped:
-        print(f"dmproto {command}: warning: not decoded, left out: {', '.join(dropped)}",
-              file=sys.stderr)
+        print(
+            f"dmproto {command}: warning: not decoded, left out: {', '.join(dropped)}",
+            file=sys.stderr,
+        )
     return document
 
 
@@ -161,7 +163,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "decode",
         help="show a DM message or TNDS/DDF document (XML or WBXML) as XML or JSON",
         description="Decode XML or WBXML (detected from the bytes) and print indented XML,"
-        " or JSON with --json (bytes as {\"base64\": ...}, Data markup as {\"xml\": ...}).",
+        ' or JSON with --json (bytes as {"base64": ...}, Data markup as {"xml": ...}).',
     )
     decode.add_argument("file", nargs="?", default="-", metavar="FILE", help="input (- = stdin)")
     decode.add_argument("--json", action="store_true", help="print the decoded model as JSON")

@@ -159,8 +159,15 @@ class DeviceApp:
     ``verbosity``: 0 quiet, 1 commands and session events, 2 also every message.
     """
 
-    def __init__(self, tree: ManagementTree, server_id: str, log: Transcript, *,
-                 verbosity: int = 1, ask: Ask | None = None):
+    def __init__(
+        self,
+        tree: ManagementTree,
+        server_id: str,
+        log: Transcript,
+        *,
+        verbosity: int = 1,
+        ask: Ask | None = None,
+    ):
         self.tree = tree
         self.server_id = server_id
         self.log = log
@@ -234,8 +241,10 @@ class DeviceApp:
                 # OMA-TS-DM_Security-V1_2_1 §5.1: 212 accepted, 401/407 a challenge.
                 if command.code == StatusCode.AUTHENTICATION_ACCEPTED:
                     self.log("device", f"authenticated as {self.username!r}")
-                elif command.code in (StatusCode.INVALID_CREDENTIALS,
-                                      StatusCode.MISSING_CREDENTIALS):
+                elif command.code in (
+                    StatusCode.INVALID_CREDENTIALS,
+                    StatusCode.MISSING_CREDENTIALS,
+                ):
                     self.log("device", f"server challenged our credentials ({command.code})")
 
 
@@ -245,8 +254,9 @@ class DeviceApp:
 def _device_tree(dev_id: str, tree_file: str | None = None) -> ManagementTree:
     """The standard objects plus ``./Vendor`` (open to every server); values of a
     ``tree_file`` applied (see :func:`.device_files.load_values`)."""
-    tree = build_device_tree(DeviceInfo(dev_id=dev_id, man="dmproto", mod="Demo Phone",
-                                        sw_v="0.1.0", lrg_obj=True))
+    tree = build_device_tree(
+        DeviceInfo(dev_id=dev_id, man="dmproto", mod="Demo Phone", sw_v="0.1.0", lrg_obj=True)
+    )
     tree.add_node(("Vendor",), Node(name="Vendor", format=NodeFormat.NODE))
     tree.set_acl("./Vendor", "Add=*&Get=*&Replace=*&Delete=*&Exec=*")
     if tree_file:
@@ -263,13 +273,32 @@ def _ensure_account(tree: ManagementTree, args: argparse.Namespace) -> None:
         return
     auths = []
     if args.auth in _AAUTH:
-        auths.append(AppAuth(level=AuthLevel.CLCRED, auth_type=_AAUTH[args.auth],
-                             name=args.user, secret=args.password))
+        auths.append(
+            AppAuth(
+                level=AuthLevel.CLCRED,
+                auth_type=_AAUTH[args.auth],
+                name=args.user,
+                secret=args.password,
+            )
+        )
     if args.server_password:
-        auths.append(AppAuth(level=AuthLevel.SRVCRED, auth_type=_AAUTH.get(args.auth, "DIGEST"),
-                             name=args.server_id, secret=args.server_password))
-    add_account(tree, DMAccount(server_id=args.server_id, addr=args.server or "",
-                                aauth_pref=_AAUTH.get(args.auth), auths=tuple(auths)))
+        auths.append(
+            AppAuth(
+                level=AuthLevel.SRVCRED,
+                auth_type=_AAUTH.get(args.auth, "DIGEST"),
+                name=args.server_id,
+                secret=args.server_password,
+            )
+        )
+    add_account(
+        tree,
+        DMAccount(
+            server_id=args.server_id,
+            addr=args.server or "",
+            aauth_pref=_AAUTH.get(args.auth),
+            auths=tuple(auths),
+        ),
+    )
 
 
 def _client_config(args: argparse.Namespace, tree: ManagementTree, **extra: Any) -> ClientConfig:
@@ -285,8 +314,10 @@ def _client_config(args: argparse.Namespace, tree: ManagementTree, **extra: Any)
         scheme = _SCHEME_OF_AAUTH.get(account.auth_pref or "")
         user, password = account.client_username or "", account.client_password or ""
         server_password = account.server_password or ""
-        options = {"client_nonce": account.client_nonce or b"",
-                   "server_nonce": account.server_nonce or b""}
+        options = {
+            "client_nonce": account.client_nonce or b"",
+            "server_nonce": account.server_nonce or b"",
+        }
     options.update(extra)
     return ClientConfig(
         random_bytes=os.urandom,
@@ -295,8 +326,11 @@ def _client_config(args: argparse.Namespace, tree: ManagementTree, **extra: Any)
         dev_info=devinfo_items(tree),
         credentials=None if scheme is None else Credentials(username=user, password=password),
         auth_scheme=scheme,
-        server_credentials=(Credentials(username=args.server_id, password=server_password)
-                            if server_password else None),
+        server_credentials=(
+            Credentials(username=args.server_id, password=server_password)
+            if server_password
+            else None
+        ),
         **options,
     )
 
@@ -313,14 +347,24 @@ def _server_url(args: argparse.Namespace, tree: ManagementTree) -> str:
 # -- running sessions ------------------------------------------------------------------
 
 
-def _run_device_session(session: ClientSession, app: DeviceApp, url: str, *,
-                        adapter: str = "sync",
-                        on_message: Callable[[HttpRequest, HttpResponse | None], None]
-                        | None = None) -> int:
+def _run_device_session(
+    session: ClientSession,
+    app: DeviceApp,
+    url: str,
+    *,
+    adapter: str = "sync",
+    on_message: Callable[[HttpRequest, HttpResponse | None], None] | None = None,
+) -> int:
     """Run one session with the adapter; 0 when it completed, else 1 (reason printed)."""
     module = _adapter(adapter)
-    run = functools.partial(module.run_client_session, session, app, server_url=url,
-                            timeout=_IO_TIMEOUT, on_message=on_message)
+    run = functools.partial(
+        module.run_client_session,
+        session,
+        app,
+        server_url=url,
+        timeout=_IO_TIMEOUT,
+        on_message=on_message,
+    )
     app.starting()
     failure = ""
     try:
@@ -339,8 +383,11 @@ def _run_device_session(session: ClientSession, app: DeviceApp, url: str, *,
     if not failure and app.ended is not None and app.ended.reason is not ev.EndReason.COMPLETED:
         failure = f"{app.ended.reason.value} {app.ended.detail}".strip()
     if failure:
-        print(f"dmproto device: session failed: {' '.join(failure.split())}",
-              file=sys.stderr, flush=True)
+        print(
+            f"dmproto device: session failed: {' '.join(failure.split())}",
+            file=sys.stderr,
+            flush=True,
+        )
         return 1
     return 0
 
@@ -373,11 +420,18 @@ class _Device:
         _ensure_account(self.tree, args)
         parse_url(_server_url(args, self.tree))  # a bad URL is a usage error (exit 2)
         verbosity = 0 if args.quiet else 1 + args.verbose
-        self.app = DeviceApp(self.tree, args.server_id, Transcript(), verbosity=verbosity,
-                             ask=_ask_terminal if args.ui == "prompt" else None)
-        self.trace = (Trace(Path(args.trace), side=TraceSide.CLIENT,
-                            show_credentials=args.show_credentials)
-                      if args.trace else None)
+        self.app = DeviceApp(
+            self.tree,
+            args.server_id,
+            Transcript(),
+            verbosity=verbosity,
+            ask=_ask_terminal if args.ui == "prompt" else None,
+        )
+        self.trace = (
+            Trace(Path(args.trace), side=TraceSide.CLIENT, show_credentials=args.show_credentials)
+            if args.trace
+            else None
+        )
         self.scheme: str | None = None
         #: The listener thread reads the DMAcc while a session may be changing the tree.
         self.lock = threading.Lock()
@@ -398,9 +452,11 @@ class _Device:
     def config(self) -> ClientConfig:
         args = self.args
         config = _client_config(
-            args, self.tree,
+            args,
+            self.tree,
             encoding=Encoding.WBXML if args.wbxml else Encoding.XML,
-            max_msg_size=args.max_msg_size, max_obj_size=args.max_obj_size,
+            max_msg_size=args.max_msg_size,
+            max_obj_size=args.max_obj_size,
         )
         credentials, scheme = config.credentials, config.auth_scheme
         self.app.username = credentials.username if credentials is not None else None
@@ -412,8 +468,13 @@ class _Device:
             self.app.say(2, f"authenticating as {self.app.username!r} ({self.scheme})")
         with self.lock:
             try:
-                return _run_device_session(session, self.app, _server_url(self.args, self.tree),
-                                           adapter=self.args.adapter, on_message=self.observe)
+                return _run_device_session(
+                    session,
+                    self.app,
+                    _server_url(self.args, self.tree),
+                    adapter=self.args.adapter,
+                    on_message=self.observe,
+                )
             finally:
                 self.save()
 
@@ -450,8 +511,14 @@ def cmd_device(args: argparse.Namespace) -> int:
         return device.run(ClientSession(device.config()))
     sync = _adapter("sync")
     pushes: queue.Queue[PushAccepted] = queue.Queue()
-    with sync.PushListener(device.secret, pushes.put, host=args.host, udp_port=args.listen_udp,
-                           http_port=args.listen_http, on_ignored=device.ignored) as listener:
+    with sync.PushListener(
+        device.secret,
+        pushes.put,
+        host=args.host,
+        udp_port=args.listen_udp,
+        http_port=args.listen_http,
+        on_ignored=device.ignored,
+    ) as listener:
         where = f"udp {args.host}:{listener.udp_port}"
         if listener.http_url:
             where += f" and {listener.http_url}"
@@ -459,11 +526,15 @@ def cmd_device(args: argparse.Namespace) -> int:
         status = 0
         for _ in range(args.count):
             accepted = _next_push(pushes)
-            device.app.say(1, f"Package 0 from {accepted.notification.server_id} "
-                           f"(session {accepted.notification.session_id_text}) verified with the "
-                           f"{accepted.nonce_used.value} nonce")
+            device.app.say(
+                1,
+                f"Package 0 from {accepted.notification.server_id} "
+                f"(session {accepted.notification.session_id_text}) verified with the "
+                f"{accepted.nonce_used.value} nonce",
+            )
             session = ClientSession.from_notification(
-                accepted.notification, accepted.nonce_used, config=device.config())
+                accepted.notification, accepted.nonce_used, config=device.config()
+            )
             status |= device.run(session)
         return status
 
@@ -471,47 +542,95 @@ def cmd_device(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``device``."""
     device = subparsers.add_parser(
-        "device", help="run a DM client (device)", epilog=_EXIT_CODES,
+        "device",
+        help="run a DM client (device)",
+        epilog=_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="A DM client: connects to --server once, or waits for Package 0.")
+        description="A DM client: connects to --server once, or waits for Package 0.",
+    )
     device.add_argument("--server", help="DM server URL (optional with a --state that has it)")
-    device.add_argument("--device-id", default="IMEI:000000000000000",
-                        help="DevId (a --state file's own device id wins)")
+    device.add_argument(
+        "--device-id",
+        default="IMEI:000000000000000",
+        help="DevId (a --state file's own device id wins)",
+    )
     device.add_argument("--user", default="device", help="client username")
     device.add_argument("--password", default="", help="client password")
     _common_auth(device)
     device.add_argument("--nonce", help="stored server nonce (base64) to verify Package 0")
     files = device.add_mutually_exclusive_group()
-    files.add_argument("--state", metavar="FILE",
-                       help="the device's whole state (tree with properties and ACLs, DMAcc, "
-                            "nonces) as JSON: loaded at start, created if missing, saved "
-                            "atomically after every session; its DMAcc credentials win over "
-                            "--user/--password/--server-password")
-    files.add_argument("--tree", metavar="FILE",
-                       help="existing JSON file {uri: value} of leaves (any URI) applied at "
-                            "start; saved back after every session")
+    files.add_argument(
+        "--state",
+        metavar="FILE",
+        help="the device's whole state (tree with properties and ACLs, DMAcc, "
+        "nonces) as JSON: loaded at start, created if missing, saved "
+        "atomically after every session; its DMAcc credentials win over "
+        "--user/--password/--server-password",
+    )
+    files.add_argument(
+        "--tree",
+        metavar="FILE",
+        help="existing JSON file {uri: value} of leaves (any URI) applied at "
+        "start; saved back after every session",
+    )
     device.add_argument("--wbxml", action="store_true", help="send WBXML instead of XML")
-    device.add_argument("--max-msg-size", type=int, metavar="N", default=16 * 1024,
-                        help="MaxMsgSize we announce (bytes, default 16384)")
-    device.add_argument("--max-obj-size", type=int, metavar="N", default=1024 * 1024,
-                        help="MaxObjSize we announce (bytes, default 1048576)")
-    device.add_argument("--adapter", choices=_ADAPTERS, default="sync",
-                        help="I/O adapter running the session (default sync)")
-    device.add_argument("--ui", choices=("auto", "prompt"), default="auto",
-                        help="UI alerts: answer automatically, or ask on the terminal")
-    device.add_argument("--trace", metavar="DIR",
-                        help="write every message sent and received, with headers, into DIR")
-    device.add_argument("--show-credentials", action="store_true",
-                        help="do not redact credentials in the --trace files")
+    device.add_argument(
+        "--max-msg-size",
+        type=int,
+        metavar="N",
+        default=16 * 1024,
+        help="MaxMsgSize we announce (bytes, default 16384)",
+    )
+    device.add_argument(
+        "--max-obj-size",
+        type=int,
+        metavar="N",
+        default=1024 * 1024,
+        help="MaxObjSize we announce (bytes, default 1048576)",
+    )
+    device.add_argument(
+        "--adapter",
+        choices=_ADAPTERS,
+        default="sync",
+        help="I/O adapter running the session (default sync)",
+    )
+    device.add_argument(
+        "--ui",
+        choices=("auto", "prompt"),
+        default="auto",
+        help="UI alerts: answer automatically, or ask on the terminal",
+    )
+    device.add_argument(
+        "--trace",
+        metavar="DIR",
+        help="write every message sent and received, with headers, into DIR",
+    )
+    device.add_argument(
+        "--show-credentials",
+        action="store_true",
+        help="do not redact credentials in the --trace files",
+    )
     talk = device.add_mutually_exclusive_group()
-    talk.add_argument("-v", "--verbose", action="count", default=0,
-                      help="one line per message, authentication details")
-    talk.add_argument("-q", "--quiet", action="store_true",
-                      help="print nothing but errors")
-    device.add_argument("--listen-udp", type=int, metavar="PORT",
-                        help="wait for Package 0 on this UDP port instead of connecting")
-    device.add_argument("--listen-http", type=int, metavar="PORT",
-                        help="also accept Package 0 as HTTP POST on this port")
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="one line per message, authentication details",
+    )
+    talk.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    device.add_argument(
+        "--listen-udp",
+        type=int,
+        metavar="PORT",
+        help="wait for Package 0 on this UDP port instead of connecting",
+    )
+    device.add_argument(
+        "--listen-http",
+        type=int,
+        metavar="PORT",
+        help="also accept Package 0 as HTTP POST on this port",
+    )
     device.add_argument("--host", default="127.0.0.1", help="address to listen on")
     device.add_argument("--count", type=int, default=1, help="sessions to run when listening")
     device.set_defaults(func=cmd_device)

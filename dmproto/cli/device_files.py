@@ -183,8 +183,7 @@ def load_state(
 def save_state(path: Path, device_id: str, tree: ManagementTree) -> None:
     """Write the whole tree (so the DMAcc account and nonces too), atomically."""
     nodes = [_node_json(tree, p, tree.require(p)) for p in tree.paths()]
-    doc = {"format": STATE_FORMAT, "version": STATE_VERSION, "device_id": device_id,
-           "nodes": nodes}
+    doc = {"format": STATE_FORMAT, "version": STATE_VERSION, "device_id": device_id, "nodes": nodes}
     write_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
 
 
@@ -217,9 +216,18 @@ def load_values(tree: ManagementTree, path: Path) -> tuple[str, ...]:
             elif node.is_interior:
                 raise ValueError(f"{uri} is an interior node")
             else:
-                tree.update_node(leaf, Node(name=node.name, format=node.format, type=node.type,
-                                            value=value, acl=node.acl, permanent=node.permanent,
-                                            access=node.access))
+                tree.update_node(
+                    leaf,
+                    Node(
+                        name=node.name,
+                        format=node.format,
+                        type=node.type,
+                        value=value,
+                        acl=node.acl,
+                        permanent=node.permanent,
+                        access=node.access,
+                    ),
+                )
     except (OSError, UnicodeDecodeError, ValueError, DMError) as exc:
         detail = " ".join(str(exc).split())
         raise StateFileError(f"tree file {path}: {detail}") from None

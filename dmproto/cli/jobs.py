@@ -90,15 +90,16 @@ def _item(obj: object) -> Item:
 
 def _options(obj: object) -> UiOptions:
     if not isinstance(obj, dict):
-        raise _bad("'options' is an object like {\"MAXDT\": 30, \"DR\": \"1\"}")
+        raise _bad('\'options\' is an object like {"MAXDT": 30, "DR": "1"}')
     known = {"MINDT", "MAXDT", "DR", "MAXLEN", "IT", "ET"}
     unknown = set(obj) - known
     if unknown:
         raise _bad(f"unknown UI option(s) {sorted(unknown)}; known: {sorted(known)}")
     for key in ("MINDT", "MAXDT", "MAXLEN"):
         value = obj.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or value < 0):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
             raise _bad(f"UI option {key} must be a non-negative integer")
     try:
         input_type = InputType(obj["IT"]) if "IT" in obj else None
@@ -108,14 +109,24 @@ def _options(obj: object) -> UiOptions:
     default = obj.get("DR")
     if not isinstance(default, str | None):
         raise _bad("UI option DR must be a string")
-    return UiOptions(min_display_time=obj.get("MINDT"), max_display_time=obj.get("MAXDT"),
-                     default_response=default, max_length=obj.get("MAXLEN"),
-                     input_type=input_type, echo_type=echo_type)
+    return UiOptions(
+        min_display_time=obj.get("MINDT"),
+        max_display_time=obj.get("MAXDT"),
+        default_response=default,
+        max_length=obj.get("MAXLEN"),
+        input_type=input_type,
+        echo_type=echo_type,
+    )
 
 
 #: ``"ui"`` names accepted instead of ``"code"``.
-_UI_NAMES = {"Display": 1100, "Confirm": 1101, "TextInput": 1102, "SingleChoice": 1103,
-             "MultipleChoice": 1104}
+_UI_NAMES = {
+    "Display": 1100,
+    "Confirm": 1101,
+    "TextInput": 1102,
+    "SingleChoice": 1103,
+    "MultipleChoice": 1104,
+}
 
 
 def _alert(obj: dict[str, Any]) -> Command:
@@ -125,8 +136,10 @@ def _alert(obj: dict[str, Any]) -> Command:
             raise _bad(f"'ui' is one of {sorted(_UI_NAMES)} (or give 'code' instead)")
         code = _UI_NAMES[obj["ui"]]
     if code not in UI_ALERT_CODES:
-        raise _bad("an Alert in a job is a UI alert: 'code' 1100..1104 or 'ui': "
-                   f"one of {sorted(_UI_NAMES)}")
+        raise _bad(
+            "an Alert in a job is a UI alert: 'code' 1100..1104 or 'ui': "
+            f"one of {sorted(_UI_NAMES)}"
+        )
     if not isinstance(text, str):
         raise _bad("a UI alert needs 'text'")
     if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
@@ -154,8 +167,12 @@ def command_from_json(obj: object, depth: int = 0) -> Command:
             raise _bad(f"{name} needs a non-empty 'commands' list")
         if depth >= _MAX_DEPTH:
             raise _bad(f"Atomic/Sequence nested deeper than {_MAX_DEPTH}")
-        return cast("Command", _GROUPS[name](
-            cmd_id=None, commands=tuple(command_from_json(c, depth + 1) for c in children)))
+        return cast(
+            "Command",
+            _GROUPS[name](
+                cmd_id=None, commands=tuple(command_from_json(c, depth + 1) for c in children)
+            ),
+        )
     if "items" in obj:
         items = obj["items"]
         if not isinstance(items, list) or not items:
@@ -187,8 +204,10 @@ def packages_from_json(doc: object) -> list[list[Command]]:
 def _default_job() -> list[list[Command]]:
     leaves = ("DevId", "Man", "Mod", "DmV", "Lang")
     details = ("DevTyp", "OEM", "FwV", "SwV", "HwV", "LrgObj")
-    return [[_item_command(Get, f"./DevInfo/{n}") for n in leaves]
-            + [_item_command(Get, f"./DevDetail/{n}") for n in details]]
+    return [
+        [_item_command(Get, f"./DevInfo/{n}") for n in leaves]
+        + [_item_command(Get, f"./DevDetail/{n}") for n in details]
+    ]
 
 
 #: Without ``--job``: an inventory of DevInfo and DevDetail.

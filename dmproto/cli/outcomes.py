@@ -93,11 +93,15 @@ def answer_text(answer: dict[str, Any]) -> str:
     if not answer.get("answered"):
         return f"no answer ({answer.get('status')})"
     if "labels" in answer:
-        return "chose " + ", ".join(f"{n} {lab!r}" for n, lab in
-                                    zip(answer["answer"], answer["labels"], strict=False))
+        return "chose " + ", ".join(
+            f"{n} {lab!r}" for n, lab in zip(answer["answer"], answer["labels"], strict=False)
+        )
     value = answer["answer"]
-    return f"answered {value!r}" if isinstance(value, str) and value not in (
-        "yes", "no", "displayed") else f"answered {value}"
+    return (
+        f"answered {value!r}"
+        if isinstance(value, str) and value not in ("yes", "no", "displayed")
+        else f"answered {value}"
+    )
 
 
 def row_text(row: dict[str, Any]) -> str:
@@ -139,10 +143,12 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``outcomes``."""
     outcomes = subparsers.add_parser(
-        "outcomes", help="list what 'serve' received (Status, Results, UI answers, alerts)",
+        "outcomes",
+        help="list what 'serve' received (Status, Results, UI answers, alerts)",
         description="List every outcome 'dmproto serve' recorded in its database, oldest "
-                    "first: command Status codes and Results, the user's answers to UI "
-                    "alerts, Generic Alerts and Client Event Alerts from devices.")
+        "first: command Status codes and Results, the user's answers to UI "
+        "alerts, Generic Alerts and Client Event Alerts from devices.",
+    )
     outcomes.add_argument("--db", default="dmproto-server.sqlite3", help="serve's SQLite file")
     outcomes.add_argument("--json", action="store_true", help="one JSON object per line")
     outcomes.add_argument("--device", help="only this device id")

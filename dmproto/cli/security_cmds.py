@@ -162,8 +162,9 @@ def _add_user_password(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_auth(subparsers: argparse._SubParsersAction[Any]) -> None:
-    auth = subparsers.add_parser("auth", help="compute DM credentials "
-                                              "(OMA-TS-DM_Security-V1_2_1 §5.1)")
+    auth = subparsers.add_parser(
+        "auth", help="compute DM credentials (OMA-TS-DM_Security-V1_2_1 §5.1)"
+    )
     kinds = auth.add_subparsers(dest="auth_kind", metavar="KIND")
     kinds.required = True
 
@@ -184,8 +185,9 @@ def _register_auth(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _register_notification(subparsers: argparse._SubParsersAction[Any]) -> None:
-    notif = subparsers.add_parser("notification", help="build or parse Package 0 "
-                                                       "(OMA-TS-DM_Notification-V1_2_1 §6)")
+    notif = subparsers.add_parser(
+        "notification", help="build or parse Package 0 (OMA-TS-DM_Notification-V1_2_1 §6)"
+    )
     actions = notif.add_subparsers(dest="notification_action", metavar="ACTION")
     actions.required = True
 

@@ -56,8 +56,7 @@ class ServerLog:
     DEBUG (``-v``) adds HTTP header fields and every session event.
     """
 
-    def __init__(self, out: TextIO = sys.stdout, *, level: int = logging.INFO,
-                 fmt: str = "text"):
+    def __init__(self, out: TextIO = sys.stdout, *, level: int = logging.INFO, fmt: str = "text"):
         self._out = out
         self.level = level
         self.fmt = fmt
@@ -67,8 +66,14 @@ class ServerLog:
         if level < self.level:
             return
         if self.fmt == "json":
-            line = json.dumps({"time": round(time.time(), 3), "level":
-                               logging.getLevelName(level).lower(), "who": who, "msg": text})
+            line = json.dumps(
+                {
+                    "time": round(time.time(), 3),
+                    "level": logging.getLevelName(level).lower(),
+                    "who": who,
+                    "msg": text,
+                }
+            )
         else:
             line = f"[{who:>6}] {text}"
         with self._lock:
@@ -82,16 +87,20 @@ class ServerLog:
         if response is None:
             ctype = header_value(request.headers, "content-type")
             self.emit(logging.INFO, "device", "-> " + summarize(request.body, ctype))
-            self.emit(logging.DEBUG, "device", f"   {request.method} {request.target} "
-                      f"{_headers(request.headers)}")
+            self.emit(
+                logging.DEBUG,
+                "device",
+                f"   {request.method} {request.target} {_headers(request.headers)}",
+            )
             return
         if response.status != 200:
             self.emit(logging.WARNING, "server", f"<- HTTP {response.status}")
             return
         ctype = header_value(response.headers, "content-type")
         self.emit(logging.INFO, "server", "<- " + summarize(response.body, ctype))
-        self.emit(logging.DEBUG, "server", f"   HTTP {response.status} "
-                  f"{_headers(response.headers)}")
+        self.emit(
+            logging.DEBUG, "server", f"   HTTP {response.status} {_headers(response.headers)}"
+        )
 
 
 def _headers(headers: Sequence[tuple[str, str]]) -> str:
@@ -116,10 +125,18 @@ class ServerApp:
     ``server_credentials`` (our SRVCRED) authenticate us to devices.
     """
 
-    def __init__(self, *, scheme: AuthScheme | None, packages: Sequence[Sequence[Command]],
-                 accounts: Callable[[str], str | None], log: LogFn,
-                 server_credentials: Credentials | None = None, store: Store | None = None,
-                 log_outcomes: bool = True, level: int = logging.INFO):
+    def __init__(
+        self,
+        *,
+        scheme: AuthScheme | None,
+        packages: Sequence[Sequence[Command]],
+        accounts: Callable[[str], str | None],
+        log: LogFn,
+        server_credentials: Credentials | None = None,
+        store: Store | None = None,
+        log_outcomes: bool = True,
+        level: int = logging.INFO,
+    ):
         self.scheme = scheme
         self.packages = packages
         self.accounts = accounts
@@ -155,8 +172,11 @@ class ServerApp:
         if isinstance(event, ev.AccountRequested):
             self._account(session, event)
         elif isinstance(event, ev.DeviceConnected):
-            self._say(logging.INFO, f"device {event.device_id} connected (Alert "
-                      f"{event.alert_code}, session {event.session_id})")
+            self._say(
+                logging.INFO,
+                f"device {event.device_id} connected (Alert "
+                f"{event.alert_code}, session {event.session_id})",
+            )
         elif isinstance(event, ev.PackageCompleted):
             # The session counts our packages (persisted in its snapshot): package n
             # completed means script entry n - 1 is next.
@@ -176,18 +196,31 @@ class ServerApp:
             if self.store is not None:
                 self.store.put_nonce(device, event.role, event.nonce)
         elif isinstance(event, ev.PeerAuthenticated):
-            self._say(logging.INFO, "device authenticated "
-                      f"({event.scheme or 'no app-layer auth'})")
+            self._say(logging.INFO, f"device authenticated ({event.scheme or 'no app-layer auth'})")
         elif isinstance(event, ev.SessionEnded):
             ended = f"session with {device} ended: {event.reason.value} {event.detail}".rstrip()
             ok = event.reason is ev.EndReason.COMPLETED
             self._say(logging.INFO if ok else logging.WARNING, ended)
 
-    def _record(self, session: ServerSession, kind: str, command: str, code: int | None,
-                results: list[str], detail: dict[str, Any]) -> None:
+    def _record(
+        self,
+        session: ServerSession,
+        kind: str,
+        command: str,
+        code: int | None,
+        results: list[str],
+        detail: dict[str, Any],
+    ) -> None:
         if self.store is not None:
-            self.store.put_outcome(session.device_id or "?", session.session_id or "",
-                                   kind, command, code, results, detail)
+            self.store.put_outcome(
+                session.device_id or "?",
+                session.session_id or "",
+                kind,
+                command,
+                code,
+                results,
+                detail,
+            )
 
     def _completed(self, session: ServerSession, event: ev.CommandCompleted) -> None:
         # (the command comes with its outcome, also in a restored session)
@@ -206,8 +239,9 @@ class ServerApp:
         if self.log_outcomes:
             self._say(logging.INFO, line)
 
-    def _alert(self, session: ServerSession,
-               event: ev.GenericAlertReceived | ev.ClientEventReceived) -> None:
+    def _alert(
+        self, session: ServerSession, event: ev.GenericAlertReceived | ev.ClientEventReceived
+    ) -> None:
         generic = isinstance(event, ev.GenericAlertReceived)
         items: tuple[Item, ...] = event.items
         detail: dict[str, Any] = {"items": outcomes.describe_items(items)}
@@ -233,12 +267,14 @@ class ServerApp:
             self._say(logging.WARNING, f"unknown account {username!r}: device rejected")
             session.reject_device()
             return
-        session.supply_account(Account(
-            credentials=Credentials(username=username, md5_digest=digest),
-            auth_scheme=self.scheme,
-            client_nonce=self._nonce(event.device_id, ev.NonceRole.CLIENT),
-            **common,
-        ))
+        session.supply_account(
+            Account(
+                credentials=Credentials(username=username, md5_digest=digest),
+                auth_scheme=self.scheme,
+                client_nonce=self._nonce(event.device_id, ev.NonceRole.CLIENT),
+                **common,
+            )
+        )
 
 
 # -- the command -----------------------------------------------------------------------
@@ -261,8 +297,12 @@ def _open_store(path: str) -> Store:
     except StoreError as exc:
         raise _usage(f"--db: {exc}") from None
     if store.world_readable():
-        print(f"dmproto serve: warning: {path} is readable by others; it holds "
-              "password-equivalent digests (chmod 600 it)", file=sys.stderr, flush=True)
+        print(
+            f"dmproto serve: warning: {path} is readable by others; it holds "
+            "password-equivalent digests (chmod 600 it)",
+            file=sys.stderr,
+            flush=True,
+        )
     return store
 
 
@@ -289,10 +329,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     adapter = _adapter(args.adapter)
     packages = load_job(args.job)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    config = ServerConfig(random_bytes=os.urandom, server_uri=args.server_id,
-                          max_msg_size=args.max_msg_size, max_obj_size=args.max_obj_size)
-    tracer = (Trace(Path(args.trace), side=TraceSide.SERVER,
-                    show_credentials=args.show_credentials) if args.trace else None)
+    config = ServerConfig(
+        random_bytes=os.urandom,
+        server_uri=args.server_id,
+        max_msg_size=args.max_msg_size,
+        max_obj_size=args.max_obj_size,
+    )
+    tracer = (
+        Trace(Path(args.trace), side=TraceSide.SERVER, show_credentials=args.show_credentials)
+        if args.trace
+        else None
+    )
     store = _open_store(args.db)
     stop = _Stop()
     previous = signal.signal(signal.SIGTERM, stop)
@@ -306,15 +353,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if tracer is not None:
                 tracer(request, response)
 
-        server_creds = (Credentials.digest_of(args.server_id, args.server_password)
-                        if args.server_password else None)
-        app = ServerApp(scheme=_SCHEMES.get(args.auth), packages=packages,
-                        accounts=store.md5_digest, log=log, level=level,
-                        server_credentials=server_creds, store=store)
-        server = adapter.DMServer(app, config=config, host=args.host, port=args.port,
-                                  path=args.path, on_message=on_message, store=store)
-        log.emit(logging.WARNING, "server", f"dmproto serve: {args.adapter} adapter on "
-                 f"http://{args.host}:{args.port}{args.path} (db {args.db}); Ctrl-C stops")
+        server_creds = (
+            Credentials.digest_of(args.server_id, args.server_password)
+            if args.server_password
+            else None
+        )
+        app = ServerApp(
+            scheme=_SCHEMES.get(args.auth),
+            packages=packages,
+            accounts=store.md5_digest,
+            log=log,
+            level=level,
+            server_credentials=server_creds,
+            store=store,
+        )
+        server = adapter.DMServer(
+            app,
+            config=config,
+            host=args.host,
+            port=args.port,
+            path=args.path,
+            on_message=on_message,
+            store=store,
+        )
+        log.emit(
+            logging.WARNING,
+            "server",
+            f"dmproto serve: {args.adapter} adapter on "
+            f"http://{args.host}:{args.port}{args.path} (db {args.db}); Ctrl-C stops",
+        )
         _run(server, args.adapter)
     except KeyboardInterrupt:
         if not stop.terminated:
@@ -375,33 +442,65 @@ bad options, an unusable --db or a port that cannot be bound (one line on stderr
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``serve`` and ``outcomes``."""
     serve = subparsers.add_parser(
-        "serve", help="run a DM server (SQLite-backed)", epilog=_SERVE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "serve",
+        help="run a DM server (SQLite-backed)",
+        epilog=_SERVE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8080)
     serve.add_argument("--path", default="/dm")
     _common_auth(serve)
-    serve.add_argument("--client-user", help="device account name to create/update "
-                       "(stored as B64(MD5(user:password)))")
+    serve.add_argument(
+        "--client-user",
+        help="device account name to create/update (stored as B64(MD5(user:password)))",
+    )
     serve.add_argument("--client-password", help="device account password (never stored)")
-    serve.add_argument("--db", default="dmproto-server.sqlite3",
-                       help="SQLite file (created 0600; holds password-equivalent digests)")
+    serve.add_argument(
+        "--db",
+        default="dmproto-server.sqlite3",
+        help="SQLite file (created 0600; holds password-equivalent digests)",
+    )
     serve.add_argument("--job", help="JSON job file (see below)")
     serve.add_argument("--adapter", choices=_ADAPTERS, default="sync")
-    serve.add_argument("--max-msg-size", type=_size, default=16 * 1024,
-                       help="MaxMsgSize we advertise (bytes, default 16384, at least 1024)")
-    serve.add_argument("--max-obj-size", type=_size, default=1024 * 1024,
-                       help="MaxObjSize we advertise (largest large object accepted)")
-    serve.add_argument("--trace", metavar="DIR",
-                       help="write every message received and sent into DIR, numbered")
-    serve.add_argument("--show-credentials", action="store_true",
-                       help="do not redact Cred Data and HMAC macs in --trace files")
+    serve.add_argument(
+        "--max-msg-size",
+        type=_size,
+        default=16 * 1024,
+        help="MaxMsgSize we advertise (bytes, default 16384, at least 1024)",
+    )
+    serve.add_argument(
+        "--max-obj-size",
+        type=_size,
+        default=1024 * 1024,
+        help="MaxObjSize we advertise (largest large object accepted)",
+    )
+    serve.add_argument(
+        "--trace", metavar="DIR", help="write every message received and sent into DIR, numbered"
+    )
+    serve.add_argument(
+        "--show-credentials",
+        action="store_true",
+        help="do not redact Cred Data and HMAC macs in --trace files",
+    )
     loud = serve.add_mutually_exclusive_group()
-    loud.add_argument("-v", "--verbose", action="store_true",
-                      help="also HTTP header fields and every session event")
-    loud.add_argument("-q", "--quiet", action="store_true",
-                      help="only rejections, failed sessions and HTTP errors")
-    serve.add_argument("--log-format", choices=("text", "json"), default="text",
-                       help="log lines as text or as JSON objects")
+    loud.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also HTTP header fields and every session event",
+    )
+    loud.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only rejections, failed sessions and HTTP errors",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text or as JSON objects",
+    )
     serve.set_defaults(func=cmd_serve)
     outcomes.register(subparsers)

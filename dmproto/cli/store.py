@@ -80,15 +80,19 @@ class Store:
             if "password" in accounts:  # plaintext passwords: replace them by digests
                 rows = self._db.execute("SELECT username, password FROM accounts").fetchall()
                 self._db.execute("DROP TABLE accounts")
-                self._db.execute("CREATE TABLE accounts (username TEXT PRIMARY KEY, "
-                                 "md5_digest TEXT NOT NULL)")
-                self._db.executemany("INSERT INTO accounts VALUES (?, ?)", [
-                    (str(user), user_pass_digest(str(user), str(pw))) for user, pw in rows])
+                self._db.execute(
+                    "CREATE TABLE accounts (username TEXT PRIMARY KEY, md5_digest TEXT NOT NULL)"
+                )
+                self._db.executemany(
+                    "INSERT INTO accounts VALUES (?, ?)",
+                    [(str(user), user_pass_digest(str(user), str(pw))) for user, pw in rows],
+                )
                 # Snapshots of that version's sessions hold the same passwords.
                 snaps = self._db.execute("SELECT token, snapshot FROM sessions").fetchall()
-                self._db.executemany("UPDATE sessions SET snapshot = ? WHERE token = ?", [
-                    (json.dumps(_digest_only(_json(snap, None))), token)
-                    for token, snap in snaps])
+                self._db.executemany(
+                    "UPDATE sessions SET snapshot = ? WHERE token = ?",
+                    [(json.dumps(_digest_only(_json(snap, None))), token) for token, snap in snaps],
+                )
             for column in self._OUTCOME_COLUMNS:
                 if column not in outcomes:
                     self._db.execute(f"ALTER TABLE outcomes ADD COLUMN {column} TEXT")
@@ -113,8 +117,11 @@ class Store:
 
     def put_account(self, username: str, password: str) -> None:
         """Create or update an account; only the digest of *password* is written."""
-        self._run("INSERT OR REPLACE INTO accounts VALUES (?, ?)", username,
-                  user_pass_digest(username, password))
+        self._run(
+            "INSERT OR REPLACE INTO accounts VALUES (?, ?)",
+            username,
+            user_pass_digest(username, password),
+        )
 
     def md5_digest(self, username: str) -> str | None:
         """The stored ``B64(MD5(username:password))`` of *username*, or None."""
@@ -122,8 +129,9 @@ class Store:
         return str(rows[0][0]) if rows else None
 
     def nonce(self, device_id: str, role: ev.NonceRole) -> bytes:
-        rows = self._run("SELECT nonce FROM nonces WHERE device_id = ? AND role = ?",
-                         device_id, role.value)
+        rows = self._run(
+            "SELECT nonce FROM nonces WHERE device_id = ? AND role = ?", device_id, role.value
+        )
         return bytes(rows[0][0]) if rows else b""
 
     def put_nonce(self, device_id: str, role: ev.NonceRole, nonce: bytes) -> None:
@@ -131,12 +139,18 @@ class Store:
 
     # SessionStore: snapshots after every exchange, so sessions survive a restart.
     def save(self, token: str, key: tuple[str, str], snapshot: dict[str, Any]) -> None:
-        self._run("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)", token, key[0], key[1],
-                  json.dumps(snapshot))
+        self._run(
+            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)",
+            token,
+            key[0],
+            key[1],
+            json.dumps(snapshot),
+        )
 
     def load(self, token: str) -> tuple[tuple[str, str], dict[str, Any]] | None:
-        rows = self._run("SELECT session_id, device_id, snapshot FROM sessions WHERE token = ?",
-                         token)
+        rows = self._run(
+            "SELECT session_id, device_id, snapshot FROM sessions WHERE token = ?", token
+        )
         if not rows:
             return None
         try:
@@ -148,22 +162,45 @@ class Store:
     def delete(self, token: str) -> None:
         self._run("DELETE FROM sessions WHERE token = ?", token)
 
-    def put_outcome(self, device_id: str, session_id: str, kind: str, command: str,
-                    code: int | None, results: list[str], detail: dict[str, Any]) -> None:
+    def put_outcome(
+        self,
+        device_id: str,
+        session_id: str,
+        kind: str,
+        command: str,
+        code: int | None,
+        results: list[str],
+        detail: dict[str, Any],
+    ) -> None:
         """Record one outcome: a command's Status and Results, a UI answer, an alert."""
-        self._run("INSERT INTO outcomes (device_id, command, code, results, session_id, kind, "
-                  "detail) VALUES (?, ?, ?, ?, ?, ?, ?)", device_id, command, code,
-                  json.dumps(results), session_id, kind, json.dumps(detail))
+        self._run(
+            "INSERT INTO outcomes (device_id, command, code, results, session_id, kind, "
+            "detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            device_id,
+            command,
+            code,
+            json.dumps(results),
+            session_id,
+            kind,
+            json.dumps(detail),
+        )
 
     def outcomes(self) -> Iterator[dict[str, Any]]:
         """Every recorded outcome, oldest first."""
-        rows = self._run("SELECT id, device_id, session_id, kind, command, code, results, "
-                         "detail FROM outcomes ORDER BY id")
+        rows = self._run(
+            "SELECT id, device_id, session_id, kind, command, code, results, "
+            "detail FROM outcomes ORDER BY id"
+        )
         for row in rows:
             yield {
-                "id": row[0], "device_id": row[1], "session_id": row[2],
-                "kind": row[3] or "status", "command": row[4], "code": row[5],
-                "results": _json(row[6], []), "detail": _json(row[7], {}),
+                "id": row[0],
+                "device_id": row[1],
+                "session_id": row[2],
+                "kind": row[3] or "status",
+                "command": row[4],
+                "code": row[5],
+                "results": _json(row[6], []),
+                "detail": _json(row[7], {}),
             }
 
     def close(self) -> None:

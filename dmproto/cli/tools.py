@@ -67,7 +67,9 @@ def _usage(message: str) -> Exception:
 #: What each adapter needs beyond dmproto's own dependencies (the ``dmproto[NAME]``
 #: extras of pyproject.toml say the same).
 _ADAPTER_REQUIREMENTS = {
-    "sync": "h11>=0.14", "asyncio": "h11>=0.14", "trio": "h11>=0.14 trio>=0.25"
+    "sync": "h11>=0.14",
+    "asyncio": "h11>=0.14",
+    "trio": "h11>=0.14 trio>=0.25",
 }
 
 
@@ -121,9 +123,8 @@ def summarize(body: bytes, media_type: str | None) -> str:
     parts = [_describe(c) for c in message.commands]
     final = ", Final" if message.final else ""
     cred = " Cred" if message.header.cred is not None else ""
-    return (
-        f"msg {message.header.msg_id} ({encoding.value}, {len(body)} B{cred}{final}): "
-        + ("; ".join(parts) or "(no commands)")
+    return f"msg {message.header.msg_id} ({encoding.value}, {len(body)} B{cred}{final}): " + (
+        "; ".join(parts) or "(no commands)"
     )
 
 
@@ -153,13 +154,13 @@ class Transcript:
 
 # -- commands ---------------------------------------------------------------------
 
-def _item_command(kind: type[ItemCommand], uri: str, data: str | None = None,
-                  fmt: str | None = None) -> Command:
+
+def _item_command(
+    kind: type[ItemCommand], uri: str, data: str | None = None, fmt: str | None = None
+) -> Command:
     meta = Meta(format=fmt) if fmt else None
     item = Item(target=Location(loc_uri=uri), meta=meta, data=data)
     return cast("Command", kind(cmd_id=None, items=(item,)))
-
-
 
 
 def _outcome_text(outcome: CommandOutcome) -> str:
@@ -173,9 +174,8 @@ def _outcome_text(outcome: CommandOutcome) -> str:
     return text
 
 
-
-
 # -- subcommands ----------------------------------------------------------------------
+
 
 def _unwrap(exc: BaseException) -> BaseException:
     """The one error inside (nested) exception groups; Ctrl-C wins."""
@@ -200,8 +200,12 @@ def cmd_notify(args: argparse.Namespace) -> int:
     """Send one Package 0."""
     sync = _adapter("sync")
     session_id = session_id_from_text(args.session_id)
-    pkg0 = build_notification(server_id=args.server_id, password=args.password,
-                              nonce=_b64(args.nonce), session_id=session_id)
+    pkg0 = build_notification(
+        server_id=args.server_id,
+        password=args.password,
+        nonce=_b64(args.nonce),
+        session_id=session_id,
+    )
     if args.http:
         sync.send_push_http(args.http, pkg0, timeout=_IO_TIMEOUT)
         print(f"Package 0 ({len(pkg0)} bytes) POSTed to {args.http}")
@@ -216,21 +220,29 @@ def cmd_notify(args: argparse.Namespace) -> int:
 
 
 def _demo_packages() -> list[list[Command]]:
-    node = Add(cmd_id=None, items=(Item(target=Location(loc_uri="./Vendor/Demo"),
-                                        meta=Meta(format="node")),))
+    node = Add(
+        cmd_id=None,
+        items=(Item(target=Location(loc_uri="./Vendor/Demo"), meta=Meta(format="node")),),
+    )
     big = "".join(f"{i:05d}," for i in range(5000))  # 30 000 characters
-    failing_atomic = Atomic(cmd_id=None, commands=(
-        _item_command(Add, "./Vendor/Demo/Temp", "will be rolled back"),
-        _item_command(Replace, "./DevInfo/Mod", "not allowed"),
-    ))
+    failing_atomic = Atomic(
+        cmd_id=None,
+        commands=(
+            _item_command(Add, "./Vendor/Demo/Temp", "will be rolled back"),
+            _item_command(Replace, "./DevInfo/Mod", "not allowed"),
+        ),
+    )
     return [
         [_item_command(Get, f"./DevInfo/{n}") for n in ("DevId", "Man", "Mod", "DmV")]
         + [_item_command(Get, "./DevDetail/SwV")],
-        [node, _item_command(Add, "./Vendor/Demo/Color", "red"),
-         _item_command(Replace, "./Vendor/Demo/Color", "blue"),
-         _item_command(Get, "./Vendor/Demo/Color"),
-         _item_command(Delete, "./Vendor/Demo/Color"),
-         _item_command(Get, "./Vendor/Demo/Color")],
+        [
+            node,
+            _item_command(Add, "./Vendor/Demo/Color", "red"),
+            _item_command(Replace, "./Vendor/Demo/Color", "blue"),
+            _item_command(Get, "./Vendor/Demo/Color"),
+            _item_command(Delete, "./Vendor/Demo/Color"),
+            _item_command(Get, "./Vendor/Demo/Color"),
+        ],
         [failing_atomic, _item_command(Get, "./Vendor/Demo/Temp")],
         [_item_command(Add, "./Vendor/Demo/Blob", big), _item_command(Get, "./Vendor/Demo/Blob")],
         [ui_alert(AlertCode.CONFIRM_OR_REJECT, "Install the dmproto demo update?")],
@@ -250,10 +262,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     server_id, dev_id = "dmproto-demo-server", "IMEI:493005100592800"
     user, password, server_password = "demo-device", "device-secret", "server-secret"
     server_nonce = b"demo-server-nonce"
-    app = ServerApp(scheme=AuthScheme.MD5, packages=_demo_packages(),
-                    accounts={user: user_pass_digest(user, password)}.get, log=log,
-                    log_outcomes=False,
-                    server_credentials=Credentials(username=server_id, password=server_password))
+    app = ServerApp(
+        scheme=AuthScheme.MD5,
+        packages=_demo_packages(),
+        accounts={user: user_pass_digest(user, password)}.get,
+        log=log,
+        log_outcomes=False,
+        server_credentials=Credentials(username=server_id, password=server_password),
+    )
     app.nonces[(dev_id, ev.NonceRole.SERVER)] = server_nonce
     config = ServerConfig(random_bytes=os.urandom, server_uri=server_id, max_msg_size=8192)
     pushes: list[PushAccepted] = []
@@ -266,30 +282,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     secret = ServerSecret(password=server_password, nonce=server_nonce)
     server = sync.DMServer(app, config=config, on_message=log.messages, timeout=_IO_TIMEOUT)
     with server, sync.PushListener({server_id: secret}.get, on_push) as listener:
-        log("server", f"DM server at {server.url}; device listens for Package 0 on "
-            f"udp 127.0.0.1:{listener.udp_port}")
-        pkg0 = build_notification(server_id=server_id, password=server_password,
-                                  nonce=server_nonce, session_id=0x1D)
+        log(
+            "server",
+            f"DM server at {server.url}; device listens for Package 0 on "
+            f"udp 127.0.0.1:{listener.udp_port}",
+        )
+        pkg0 = build_notification(
+            server_id=server_id, password=server_password, nonce=server_nonce, session_id=0x1D
+        )
         log("server", f"-> Package 0 ({len(pkg0)} bytes, WSP push over UDP), session 1D")
         sync.send_push_udp(pkg0, "127.0.0.1", listener.udp_port)
         if not arrived.wait(_IO_TIMEOUT):
             raise OSError("the device did not receive the Package 0")
         notification = pushes[0].notification
-        log("device", f"Package 0 verified ({pushes[0].nonce_used.value} nonce): server "
-            f"{notification.server_id}, session {notification.session_id_text}")
+        log(
+            "device",
+            f"Package 0 verified ({pushes[0].nonce_used.value} nonce): server "
+            f"{notification.server_id}, session {notification.session_id_text}",
+        )
         tree = _device_tree(dev_id, None)
         device = DeviceApp(tree, server_id, log)
-        ns = argparse.Namespace(server=server.url, device_id=dev_id, auth="md5", user=user,
-                                password=password, server_id=server_id,
-                                server_password=server_password)
+        ns = argparse.Namespace(
+            server=server.url,
+            device_id=dev_id,
+            auth="md5",
+            user=user,
+            password=password,
+            server_id=server_id,
+            server_password=server_password,
+        )
         client = _client_config(ns, tree, max_msg_size=4096, server_nonce=server_nonce)
-        session = ClientSession.from_notification(notification, pushes[0].nonce_used,
-                                                  config=client)
+        session = ClientSession.from_notification(notification, pushes[0].nonce_used, config=client)
         status = _run_device_session(session, device, server.url)
     watchdog.cancel()
     verdict = "completed" if status == 0 else "FAILED"
-    log("demo", f"session {verdict}; server nonce for next time: "
-        f"{encode_nonce(device.nonces.get(ev.NonceRole.SERVER, server_nonce))}")
+    log(
+        "demo",
+        f"session {verdict}; server nonce for next time: "
+        f"{encode_nonce(device.nonces.get(ev.NonceRole.SERVER, server_nonce))}",
+    )
     return status
 
 
@@ -303,10 +334,17 @@ def _give_up(seconds: float) -> None:
 
 def _common_auth(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server-id", default="dmproto-server", help="the server's ServerID")
-    parser.add_argument("--server-password", default="",
-                        help="SRVCRED secret (server authentication and Package 0 digest)")
-    parser.add_argument("--auth", choices=[*_SCHEMES, "none"], default="md5",
-                        help="client authentication scheme (default md5)")
+    parser.add_argument(
+        "--server-password",
+        default="",
+        help="SRVCRED secret (server authentication and Package 0 digest)",
+    )
+    parser.add_argument(
+        "--auth",
+        choices=[*_SCHEMES, "none"],
+        default="md5",
+        help="client authentication scheme (default md5)",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -323,5 +361,3 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     demo = subparsers.add_parser("demo", help="server + device on loopback, one full session")
     demo.add_argument("--timeout", type=float, default=60.0, help="overall limit in seconds")
     demo.set_defaults(func=cmd_demo)
-
-

@@ -85,7 +85,8 @@ class Trace:
         self.directory = directory
         self.show_credentials = show_credentials
         self._request_dir, self._response_dir = (
-            ("out", "in") if side is TraceSide.CLIENT else ("in", "out"))
+            ("out", "in") if side is TraceSide.CLIENT else ("in", "out")
+        )
         self._count = 0
         self._lock = threading.Lock()
         self._last: HttpRequest | None = None
@@ -94,19 +95,27 @@ class Trace:
         with self._lock:
             if request is not self._last:
                 self._last = request
-                self._write(self._request_dir, f"{request.method} {request.target} HTTP/1.1",
-                            request.headers, request.body)
+                self._write(
+                    self._request_dir,
+                    f"{request.method} {request.target} HTTP/1.1",
+                    request.headers,
+                    request.body,
+                )
             if response is not None:
-                self._write(self._response_dir, f"HTTP/1.1 {response.status}",
-                            response.headers, response.body)
+                self._write(
+                    self._response_dir,
+                    f"HTTP/1.1 {response.status}",
+                    response.headers,
+                    response.body,
+                )
 
-    def _write(self, direction: str, first: str, headers: tuple[tuple[str, str], ...],
-               body: bytes) -> None:
+    def _write(
+        self, direction: str, first: str, headers: tuple[tuple[str, str], ...], body: bytes
+    ) -> None:
         self._count += 1
         stem = self.directory / f"{self._count:04d}-{direction}"
         show = self.show_credentials
-        stem.with_suffix(".http").write_text(_headers_text(first, headers, show),
-                                             encoding="utf-8")
+        stem.with_suffix(".http").write_text(_headers_text(first, headers, show), encoding="utf-8")
         if not body:
             return
         try:

@@ -62,9 +62,7 @@ def detect_encoding(data: bytes) -> Encoding:
         head = head[3:]
     if head.lstrip(b" \t\r\n").startswith(b"<"):
         return Encoding.XML
-    raise MalformedMessageError(
-        "detect.unknown", "input is neither XML nor WBXML", position=0
-    )
+    raise MalformedMessageError("detect.unknown", "input is neither XML nor WBXML", position=0)
 
 
 def decode_message(

@@ -236,7 +236,8 @@ class _Decoder:
                 text = "".join(serialize_xml(c).decode("utf-8") for c in element.children)
             except EncodeError as exc:
                 raise MalformedMessageError(
-                    "message.encoding", f"Data markup cannot be read: {exc.detail}",
+                    "message.encoding",
+                    f"Data markup cannot be read: {exc.detail}",
                     position=path,
                 ) from None
             value, size = XmlData(text), len(text)

@@ -43,7 +43,6 @@ __all__ = [
 ]
 
 
-
 def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
@@ -285,8 +284,9 @@ def decode_tree_document(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Mgm
 # ---------------------------------------------------------------------- encoding
 
 
-def _el(name: str, children: list[Element] | None = None, text: str | bytes | None = None
-        ) -> Element:
+def _el(
+    name: str, children: list[Element] | None = None, text: str | bytes | None = None
+) -> Element:
     parts: list[str | bytes] = [] if not text and not isinstance(text, bytes) else [text]
     return Element(name, CodePage.DDF, children=children, parts=parts)
 
@@ -305,8 +305,12 @@ def _rt_element(rt: RTProperties) -> Element:
     children: list[Element] = []
     _add_text(children, "ACL", rt.acl)
     _add_choice(children, "Format", rt.format)
-    for name, text in (("Name", rt.name), ("Size", rt.size), ("Title", rt.title),
-                       ("TStamp", rt.tstamp)):
+    for name, text in (
+        ("Name", rt.name),
+        ("Size", rt.size),
+        ("Title", rt.title),
+        ("TStamp", rt.tstamp),
+    ):
         _add_text(children, name, text)
     type_children: list[Element] = []
     _add_text(type_children, "MIME", rt.mime)
@@ -372,4 +376,3 @@ def encode_tree_document(tree: MgmtTree, *, wbxml: bool = False) -> bytes:
     if wbxml:
         return serialize_wbxml(root, options=DDF_OPTIONS)
     return serialize_xml(root)
-

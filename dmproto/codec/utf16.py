@@ -93,6 +93,6 @@ def utf16_to_utf8(data: bytes) -> bytes | None:
         )
     assert declaration is not None
     fixed = (
-        declaration.group()[: encoding.start(3)] + "UTF-8" + declaration.group()[encoding.end(3):]
+        declaration.group()[: encoding.start(3)] + "UTF-8" + declaration.group()[encoding.end(3) :]
     )
-    return (fixed + text[declaration.end():]).encode("utf-8")
+    return (fixed + text[declaration.end() :]).encode("utf-8")

@@ -367,9 +367,7 @@ class _Parser:
                 # Inline fast path of text() for the common STR_I run.
                 nul = data.find(b"\x00", pos)
                 if nul < 0:
-                    raise _malformed(
-                        "wbxml.unterminated-string", "inline string has no NUL", start
-                    )
+                    raise _malformed("wbxml.unterminated-string", "inline string has no NUL", start)
                 run = nul - pos
                 size = sizes[-1] + run
                 self.charge(size, run, start)
@@ -409,9 +407,7 @@ class _Parser:
                     pos = self.pos
                 count += 1
                 if count > max_elements:
-                    raise _malformed(
-                        "limit.elements", f"more than {max_elements} elements", start
-                    )
+                    raise _malformed("limit.elements", f"more than {max_elements} elements", start)
                 if len(stack) >= max_depth:
                     raise _malformed(
                         "limit.depth", f"elements nested deeper than {max_depth}", start

@@ -70,9 +70,7 @@ __all__ = ["parse_xml", "serialize_xml"]
 
 # The end of a start tag, matched at the byte offset expat reports for it (attribute
 # values may contain '>', so a plain search for '>' is not enough).
-_START_TAG = re.compile(
-    rb"(<[^\s/>]+)(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>"
-)
+_START_TAG = re.compile(rb"(<[^\s/>]+)(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>")
 # Namespace prefixes used by element or attribute names (over-approximated: any
 # ``name:`` after '<' or white space), and prefixes a start tag declares itself.
 _USED_PREFIX = re.compile(rb"[<\s]([^\s<>/=:\"'&;]+):")
@@ -87,12 +85,18 @@ _REFERENCE = re.compile(rb"#[0-9]+;|#x[0-9A-Fa-f]+;|[^\s&;<>\"']+;")
 _INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTR_ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;",
-     "\t": "&#9;"}
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\r": "&#13;",
+        "\n": "&#10;",
+        "\t": "&#9;",
+    }
 )
 
 _UTF8_NAMES = frozenset({"utf-8", "utf8"})
-
 
 
 StartHandler: TypeAlias = Callable[[str, object], None]
@@ -163,7 +167,9 @@ class _Builder:
         expat = self.expat
         limits = self._limits
         max_elements, max_depth, max_data = (
-            limits.max_elements, limits.max_depth, limits.max_data_size
+            limits.max_elements,
+            limits.max_depth,
+            limits.max_data_size,
         )
         syncml = CodePage.SYNCML
         count = 0
@@ -189,9 +195,7 @@ class _Builder:
             else:
                 if page is None:
                     page = CodePage.DDF if local == "MgmtTree" else syncml
-                element = self.root = make_element(
-                    local, page, namespace, expat.CurrentByteIndex
-                )
+                element = self.root = make_element(local, page, namespace, expat.CurrentByteIndex)
             if local == "Data" and page is syncml:
                 open_data += 1
             stack.append(element)
@@ -466,9 +470,7 @@ def serialize_xml(
     """
     out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>'] if xml_declaration else []
     # (element, parent's effective namespace, parent's page, depth) or closing text.
-    stack: list[tuple[Element, str | None, CodePage | None, int] | str] = [
-        (root, None, None, 0)
-    ]
+    stack: list[tuple[Element, str | None, CodePage | None, int] | str] = [(root, None, None, 0)]
     while stack:
         item = stack.pop()
         if isinstance(item, str):

@@ -204,7 +204,8 @@ class Endpoint(Handshake, abc.ABC):
             declared = _declared_encoding(media_type)
             if declared is None:
                 raise RemoteProtocolError(
-                    "message.media-type", f"not a DM media type: {media_type[:80]!r}",
+                    "message.media-type",
+                    f"not a DM media type: {media_type[:80]!r}",
                     status_hint=415,
                 )
             message = decode_message(body, limits=self._config.limits)
@@ -224,8 +225,9 @@ class Endpoint(Handshake, abc.ABC):
             self._report(self._process(message, body, list(headers)))
         except RemoteProtocolError as exc:
             self._step(Input.PEER_ERROR, EndReason.PROTOCOL_ERROR, exc.reason)
-            self._error_status(message.header if message is not None else None, body,
-                               media_type, exc)
+            self._error_status(
+                message.header if message is not None else None, body, media_type, exc
+            )
             raise
 
     def messages_to_send(self, now: float) -> list[OutgoingMessage]:
@@ -250,9 +252,7 @@ class Endpoint(Handshake, abc.ABC):
 
     # ------------------------------------------------------------ the machine
 
-    def _step(
-        self, event: Input, reason: EndReason | None = None, detail: str = ""
-    ) -> Obligation:
+    def _step(self, event: Input, reason: EndReason | None = None, detail: str = "") -> Obligation:
         """Report *event* to the machine and end the session when it says so."""
         obligation = self._s.machine.process(event)
         if obligation is Obligation.END:
@@ -293,8 +293,13 @@ class Endpoint(Handshake, abc.ABC):
         self._peer_source(source)
         s.issued_nonce = None  # a Chal in the replaced Status never reaches the peer
         s.hdr_status = Status(
-            cmd_id=None, msg_ref=msg_ref, cmd_ref="0", cmd="SyncHdr", code=code,
-            target_refs=(target,) if target else (), source_refs=(source,) if source else (),
+            cmd_id=None,
+            msg_ref=msg_ref,
+            cmd_ref="0",
+            cmd="SyncHdr",
+            code=code,
+            target_refs=(target,) if target else (),
+            source_refs=(source,) if source else (),
         )
 
     def _peer_source(self, source: str | None) -> None:
@@ -303,9 +308,7 @@ class Endpoint(Handshake, abc.ABC):
     # ------------------------------------------------------------ role hooks
 
     @abc.abstractmethod
-    def _process(
-        self, message: Message, body: bytes, headers: list[tuple[str, str]]
-    ) -> Outcome:
+    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> Outcome:
         """Handle one decoded peer message (its header already checked)."""
 
     @abc.abstractmethod
@@ -327,7 +330,8 @@ class Endpoint(Handshake, abc.ABC):
         (OMA-TS-DM_Protocol-V1_2_1 §2.1, see :func:`statuses_first`); a stale Alert 1222 is dropped
         (it only belongs right after a non-final peer message)."""
         pending = [
-            u for u in self._s.out
+            u
+            for u in self._s.out
             if not (isinstance(u.command, Alert) and u.command.code == AlertCode.NEXT_MESSAGE)
         ]
         return statuses_first(pending, self._answers_to_units())
@@ -448,7 +452,8 @@ class Endpoint(Handshake, abc.ABC):
         process, or None when it was a chunk (answered 213/411/416/424 here)."""
         s = self._s
         single = (
-            command if isinstance(command, ItemCommand | Results) and len(command.items) == 1
+            command
+            if isinstance(command, ItemCommand | Results) and len(command.items) == 1
             else None
         )
         lo = s.lo_in
@@ -498,7 +503,9 @@ class Endpoint(Handshake, abc.ABC):
         meta = attrs.evolve(item.meta, size=None) if item.meta is not None else None
         name, target, source = _lo_key(single)
         s.lo_in = LoIn(
-            name=name, target=target, source=source,
+            name=name,
+            target=target,
+            source=source,
             command=attrs.evolve(single, items=(attrs.evolve(item, data=None, more_data=False),)),
             meta=meta,
             parts=[data] if data is not None else [],
@@ -532,7 +539,8 @@ class Endpoint(Handshake, abc.ABC):
     def _drop_lo_out(self, lo_id: int | None = None) -> None:
         """Stop sending a chunked object (peer refused a chunk or sent 1225)."""
         self._s.out = [
-            unit for unit in self._s.out
+            unit
+            for unit in self._s.out
             if unit.lo_id is None or (lo_id is not None and unit.lo_id != lo_id)
         ]
 
@@ -611,9 +619,7 @@ class Endpoint(Handshake, abc.ABC):
         config = self._config
         if s.encoding is Encoding.XML:
             # TND §8.3.7.2: binary values over XML as base64 text, Meta Format b64.
-            s.out = [
-                attrs.evolve(unit, command=b64_command(unit.command)) for unit in s.out
-            ]
+            s.out = [attrs.evolve(unit, command=b64_command(unit.command)) for unit in s.out]
         units = [unit for unit in s.out if not self._holds(unit)]
         held = [unit for unit in s.out if self._holds(unit)]
         header = self._header()
@@ -623,9 +629,16 @@ class Endpoint(Handshake, abc.ABC):
         # OMA-TS-DM_RepPro-V1_2_1 §4.2); what does not fit is dropped.
         truncate = truncate or (s.hdr_status is not None and s.hdr_status.code in (401, 407))
         assembly = assemble(
-            header, lead, units, limit=s.peer_max_msg, encoding=s.encoding,
-            final=final or truncate, next_lo_id=s.next_lo_id, truncate=truncate,
-            fresh_ref=s.peer_msg_ref, chal_recurs=s.peer_scheme is AuthScheme.HMAC,
+            header,
+            lead,
+            units,
+            limit=s.peer_max_msg,
+            encoding=s.encoding,
+            final=final or truncate,
+            next_lo_id=s.next_lo_id,
+            truncate=truncate,
+            fresh_ref=s.peer_msg_ref,
+            chal_recurs=s.peer_scheme is AuthScheme.HMAC,
             close=self._responder,
         )
         backlog = sum(isinstance(u.command, Status) for u in assembly.rest)
@@ -639,8 +652,14 @@ class Endpoint(Handshake, abc.ABC):
             self._step(Input.STALLED, EndReason.PROTOCOL_ERROR, NO_PROGRESS)
             s.out = [Unit(command=Alert(cmd_id=None, code=AlertCode.SESSION_ABORT))]
             trial = assemble(
-                header, lead, s.out, limit=s.peer_max_msg, encoding=s.encoding,
-                final=True, next_lo_id=s.next_lo_id, truncate=True,
+                header,
+                lead,
+                s.out,
+                limit=s.peer_max_msg,
+                encoding=s.encoding,
+                final=True,
+                next_lo_id=s.next_lo_id,
+                truncate=True,
             )
             if not trial.taken:
                 s.hdr_status = None
@@ -650,9 +669,7 @@ class Endpoint(Handshake, abc.ABC):
             # OMA-TS-DM_Protocol-V1_2_1 §2.1, §2.3; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: too large for
             # the peer's MaxMsgSize ⇒ 413, not sent (only tracked commands are ever rejected).
             assert unit.handle is not None
-            self._complete(
-                unit.handle, CommandOutcome(code=StatusCode.REQUEST_ENTITY_TOO_LARGE)
-            )
+            self._complete(unit.handle, CommandOutcome(code=StatusCode.REQUEST_ENTITY_TOO_LARGE))
         for taken in assembly.taken:
             if taken.partial and taken.unit.lo_id == s.next_lo_id:
                 s.next_lo_id += 1
@@ -705,7 +722,8 @@ class Endpoint(Handshake, abc.ABC):
         # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: Cred until the peer
         # answered 212; OMA-TS-DM_Protocol-V1_2_1 §2.3: Source LocName = the auth user name.
         cred = (
-            None if s.machine.ours is Proof.AUTHENTICATED
+            None
+            if s.machine.ours is Proof.AUTHENTICATED
             else _auth.build_cred(s.scheme, s.creds, s.nonce)
         )
         name = s.creds.username if s.creds is not None and s.scheme is not None else None

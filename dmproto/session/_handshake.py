@@ -70,7 +70,6 @@ class Handshake:
             chal=chal,
         )
 
-
     def _authenticate_peer(
         self, message: Message, body: bytes, headers: list[tuple[str, str]]
     ) -> PeerCheck:

@@ -242,14 +242,16 @@ def _common() -> dict[Phase, dict[Input, Step]]:
 
     table[P.WAIT_PEER][In.RECEIVED] = Step(P.RECEIVING, Ob.PROCESS)
     table[P.CLOSING_WAIT_PEER][In.RECEIVED] = Step(P.CLOSING, Ob.PROCESS)
-    table[P.RECEIVING].update({
-        In.ANSWER: Step(P.SENDING),
-        In.ASK_APP: Step(P.WAIT_ANSWERS),
-        In.HOLD: Step(P.WAIT_ACCOUNT),
-        In.PACKAGE_DONE: Step(P.WAIT_PACKAGE),
-        In.ANSWER_LAST: Step(P.CLOSING),
-        In.PEER_END: Step(P.ENDED, Ob.END),
-    })
+    table[P.RECEIVING].update(
+        {
+            In.ANSWER: Step(P.SENDING),
+            In.ASK_APP: Step(P.WAIT_ANSWERS),
+            In.HOLD: Step(P.WAIT_ACCOUNT),
+            In.PACKAGE_DONE: Step(P.WAIT_PACKAGE),
+            In.ANSWER_LAST: Step(P.CLOSING),
+            In.PEER_END: Step(P.ENDED, Ob.END),
+        }
+    )
     # While closing, a processed message (the peer's 1222 for the rest of our last
     # package, or its abort) changes nothing: the last package goes on.
     table[P.CLOSING][In.TIMEOUT] = Step(P.LAST_ANSWER, Ob.END)
@@ -327,8 +329,10 @@ WAITING_FOR: Mapping[Phase, WaitingFor] = {
 #: What each phase owes the peer (``SEND`` phases owe something).
 DUE: Mapping[Phase, Due] = {
     phase: (
-        Due.ABORT if phase in (P.ABORTING, P.ERROR_ABORTING)
-        else Due.MESSAGE if WAITING_FOR[phase] is WaitingFor.SEND
+        Due.ABORT
+        if phase in (P.ABORTING, P.ERROR_ABORTING)
+        else Due.MESSAGE
+        if WAITING_FOR[phase] is WaitingFor.SEND
         else Due.NOTHING
     )
     for phase in Phase
@@ -449,7 +453,7 @@ def mermaid() -> str:
         "Generated from the tables in `dmproto/session/_machine.py`:",
         "`python -m dmproto.session > docs/session-states.md`;",
         "do not edit (a test checks it matches the tables). Every phase x input pair not",
-        "drawn is an error (see docs/session-api.md, \"Phases\"). Edges to the same phase",
+        'drawn is an error (see docs/session-api.md, "Phases"). Edges to the same phase',
         "that only ignore the input after the end are left out.",
     ]
     for role in Role:

@@ -393,9 +393,14 @@ def assemble(
         if length >= 1:
             chunk, rest = _split_chunk(unit, length, next_lo_id)
             extra, remainder, consumed = chunk, (rest, *rests), k + 1
-    if extra is None and k > 0 and _bound(units[k - 1], units[k]) and any(
-        not (isinstance(u.command, Status) and u.command.msg_ref == fresh_ref)
-        for u in units[: k - 1]
+    if (
+        extra is None
+        and k > 0
+        and _bound(units[k - 1], units[k])
+        and any(
+            not (isinstance(u.command, Status) and u.command.msg_ref == fresh_ref)
+            for u in units[: k - 1]
+        )
     ):
         # OMA-TS-DM_RepPro-V1_2_1 §4.1.6: Results follow their Status; when not even a piece of the
         # Results fits here, the Status waits for the next message with them (only

@@ -24,9 +24,7 @@ def generic_alert(
         meta=Meta(type=type, format=format, mark=mark),
         data=data,
     )
-    return Alert(
-        cmd_id=None, code=AlertCode.GENERIC_ALERT, correlator=correlator, items=(item,)
-    )
+    return Alert(cmd_id=None, code=AlertCode.GENERIC_ALERT, correlator=correlator, items=(item,))
 
 
 def client_event(type: str, format: str, data: str | None) -> Alert:

@@ -145,7 +145,8 @@ class ClientSession(Endpoint):
                 ended the alert completes at once with 215.
         """
         if not isinstance(command, Alert) or command.code not in (
-            AlertCode.CLIENT_EVENT, AlertCode.GENERIC_ALERT,
+            AlertCode.CLIENT_EVENT,
+            AlertCode.GENERIC_ALERT,
         ):
             raise LocalProtocolError("session.alert", "clients send only alerts 1224/1226")
         return self._enqueue(command)
@@ -173,9 +174,7 @@ class ClientSession(Endpoint):
         s.queued = []
         self._ask_next_message()
 
-    def _process(
-        self, message: Message, body: bytes, headers: list[tuple[str, str]]
-    ) -> Outcome:
+    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> Outcome:
         s = self._s
         header = message.header
         s.peer_msg_ref = header.msg_id
@@ -277,7 +276,6 @@ class ClientSession(Endpoint):
         else:
             self._auto(alert, msg_ref, StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
         return False
-
 
 
 def _auth_failed(detail: str) -> Outcome:

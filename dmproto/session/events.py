@@ -263,4 +263,3 @@ class PackageCompleted(ServerSessionEvent):
     ``end_session()``; until then ``messages_to_send()`` returns nothing."""
 
     package: int
-

@@ -174,9 +174,7 @@ class ServerSession(Endpoint):
                 # OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3: never send an
                 # object over the device's MaxObjSize.
                 assert unit.handle is not None
-                self._complete(
-                    unit.handle, CommandOutcome(code=StatusCode.REQUESTED_SIZE_TOO_BIG)
-                )
+                self._complete(unit.handle, CommandOutcome(code=StatusCode.REQUESTED_SIZE_TOO_BIG))
             else:
                 units.append(unit)
         s.queued = []
@@ -224,9 +222,7 @@ class ServerSession(Endpoint):
         # response.
         self._s.end_after_send = EndReason.AUTHENTICATION_FAILED
 
-    def _process(
-        self, message: Message, body: bytes, headers: list[tuple[str, str]]
-    ) -> Outcome:
+    def _process(self, message: Message, body: bytes, headers: list[tuple[str, str]]) -> Outcome:
         s = self._s
         header = message.header
         if self._config.encoding is None:
@@ -250,7 +246,9 @@ class ServerSession(Endpoint):
             username, source = _auth.account_name(header, headers)
             self._emit(
                 AccountRequested(
-                    device_id=s.device_id, username=username, username_source=source,
+                    device_id=s.device_id,
+                    username=username,
+                    username_source=source,
                     scheme=scheme,
                 )
             )
@@ -464,7 +462,6 @@ class ServerSession(Endpoint):
             )
         self._emit(PackageCompleted(package=s.package))
         return Outcome(Input.PACKAGE_DONE)
-
 
 
 def _fill_atomic_status(tracked: Tracked, command: Command, path: str) -> int | None:

@@ -52,25 +52,27 @@ def _keys(names: str, **renamed: str) -> Mapping[str, str]:
 #: record name → (class, schema key → attribute). The keys are the stored format:
 #: never rename one without a new version; rename attributes freely (map them here).
 RECORDS: Mapping[str, tuple[type, Mapping[str, str]]] = {
-    "session": (State, _keys("""
+    "session": (
+        State,
+        _keys("""
         role session_id encoding machine next_msg_id next_handle next_lo_id
         last_peer_msg_id peer_msg_ref stalls backlog peer_idle peer_max_msg peer_max_obj
         url deadline events hdr_status answers out queued tracked sent lo_in ended
         end_after_send creds scheme nonce attempts peer_creds peer_scheme peer_nonce
         peer_attempts challenged issued_nonce try_reset trusted alert_code peer_commands
         initial device_id held account_known package dev_info
-    """)),
+    """),
+    ),
     "machine": (Machine, _keys("role phase peer_final our_closed ours peer_proved")),
     "unit": (Unit, _keys("command handle lo_id lo_total deferred")),
     "answer": (Answer, _keys("ref handle outcome")),
     "ref": (Ref, _keys("msg_ref cmd_ref cmd target_refs source_refs children")),
-    "tracked": (Tracked, _keys(
-        "handle command codes status_items results open_results notes"
-    )),
+    "tracked": (Tracked, _keys("handle command codes status_items results open_results notes")),
     "sent": (SentRef, _keys("handle path lo_id")),
-    "large_object": (LoIn, _keys(
-        "name target source command meta parts received total handle path"
-    )),
+    "large_object": (
+        LoIn,
+        _keys("name target source command meta parts received total handle path"),
+    ),
     "held": (HeldMessage, _keys("message body headers")),
 }
 _RECORD_OF: Mapping[type, str] = {cls: name for name, (cls, _) in RECORDS.items()}
@@ -91,8 +93,19 @@ _CLASSES = _public_classes()
 _ENUMS: Mapping[str, type[enum.Enum]] = {
     cls.__name__: cls
     for cls in (
-        Encoding, AlertCode, StatusCode, AuthScheme, events.EndReason, events.NonceRole,
-        events.UsernameSource, ui.InputType, ui.EchoType, OutcomeNote, Phase, Role, Proof,
+        Encoding,
+        AlertCode,
+        StatusCode,
+        AuthScheme,
+        events.EndReason,
+        events.NonceRole,
+        events.UsernameSource,
+        ui.InputType,
+        ui.EchoType,
+        OutcomeNote,
+        Phase,
+        Role,
+        Proof,
     )
 }
 
@@ -198,17 +211,17 @@ def load(data: Any, depth: int = 0) -> Any:
             if unknown:
                 raise _bad(f"unknown {data['$r']} keys in snapshot: {sorted(unknown)}")
             # (a key missing here takes the attribute's default, if it has one)
-            return cls(**{
-                attribute: load(data[key], depth + 1)
-                for key, attribute in keys.items()
-                if key in data
-            })
+            return cls(
+                **{
+                    attribute: load(data[key], depth + 1)
+                    for key, attribute in keys.items()
+                    if key in data
+                }
+            )
         if "$c" in data:
             cls = _CLASSES[data["$c"]]
             fields = {
-                f.name: load(data[f.name], depth + 1)
-                for f in attrs.fields(cls)
-                if f.name in data
+                f.name: load(data[f.name], depth + 1) for f in attrs.fields(cls) if f.name in data
             }
             return cls(**fields)
     except InvalidValueError:

@@ -113,9 +113,7 @@ def _run(ctx: Ctx, command: Command) -> CommandOutcome:
 
 def _not_executed(command: Command) -> CommandOutcome:
     kids = command.commands if isinstance(command, Atomic | Sequence) else ()
-    return CommandOutcome(
-        code=StatusCode.NOT_EXECUTED, children=(_not_executed(c) for c in kids)
-    )
+    return CommandOutcome(code=StatusCode.NOT_EXECUTED, children=(_not_executed(c) for c in kids))
 
 
 def _is_failure(outcome: CommandOutcome) -> bool:

@@ -41,13 +41,21 @@ class Harness(Protocol):
     name: str
 
     def serving(
-        self, handler: Handler, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None,
+        self,
+        handler: Handler,
+        config: ServerConfig,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
     ) -> contextlib.AbstractContextManager[str]: ...
 
     def run_clients(
-        self, runs: list[ClientRun], *, ssl_context: ssl.SSLContext | None = None,
-        timeout: float = 10.0, deadline: float = 60.0,
+        self,
+        runs: list[ClientRun],
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+        deadline: float = 60.0,
     ) -> list[Any]: ...
 
     def listening(
@@ -86,22 +94,35 @@ class SyncHarness:
 
     @contextlib.contextmanager
     def serving(
-        self, handler: Handler, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None,
+        self,
+        handler: Handler,
+        config: ServerConfig,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
     ) -> Iterator[str]:
-        with self.mod.DMServer(handler, config=config, ssl_context=ssl_context,
-                               timeout=timeout) as server:
+        with self.mod.DMServer(
+            handler, config=config, ssl_context=ssl_context, timeout=timeout
+        ) as server:
             yield server.url
 
     def run_clients(
-        self, runs: list[ClientRun], *, ssl_context: ssl.SSLContext | None = None,
-        timeout: float = 10.0, deadline: float = 60.0,
+        self,
+        runs: list[ClientRun],
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+        deadline: float = 60.0,
     ) -> list[Any]:
         def one(run: ClientRun) -> Any:
             try:
                 return self.mod.run_client_session(
-                    run.session, run.handler, server_url=run.url, ssl_context=ssl_context,
-                    timeout=timeout, limits=run.limits,
+                    run.session,
+                    run.handler,
+                    server_url=run.url,
+                    ssl_context=ssl_context,
+                    timeout=timeout,
+                    limits=run.limits,
                 )
             except Exception as exc:
                 return exc
@@ -135,12 +156,15 @@ class AsyncioHarness:
 
     @contextlib.contextmanager
     def serving(
-        self, handler: Handler, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None,
+        self,
+        handler: Handler,
+        config: ServerConfig,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
     ) -> Iterator[str]:
         lt = _LoopThread()
-        server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context,
-                                   timeout=timeout)
+        server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context, timeout=timeout)
         try:
             lt.run(server.start())
             yield server.url
@@ -150,14 +174,22 @@ class AsyncioHarness:
             lt.stop()
 
     def run_clients(
-        self, runs: list[ClientRun], *, ssl_context: ssl.SSLContext | None = None,
-        timeout: float = 10.0, deadline: float = 60.0,
+        self,
+        runs: list[ClientRun],
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+        deadline: float = 60.0,
     ) -> list[Any]:
         async def main() -> list[Any]:
             coros = [
                 self.mod.run_client_session(
-                    run.session, run.handler, server_url=run.url, ssl_context=ssl_context,
-                    timeout=timeout, limits=run.limits,
+                    run.session,
+                    run.handler,
+                    server_url=run.url,
+                    ssl_context=ssl_context,
+                    timeout=timeout,
+                    limits=run.limits,
                 )
                 for run in runs
             ]
@@ -235,17 +267,24 @@ class TrioHarness:
 
     @contextlib.contextmanager
     def serving(
-        self, handler: Handler, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None,
+        self,
+        handler: Handler,
+        config: ServerConfig,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
     ) -> Iterator[str]:
-        server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context,
-                                   timeout=timeout)
+        server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context, timeout=timeout)
         with self._background(server.serve):
             yield server.url
 
     def run_clients(
-        self, runs: list[ClientRun], *, ssl_context: ssl.SSLContext | None = None,
-        timeout: float = 10.0, deadline: float = 60.0,
+        self,
+        runs: list[ClientRun],
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+        deadline: float = 60.0,
     ) -> list[Any]:
         trio = self.trio
         results: list[Any] = [None] * len(runs)
@@ -253,8 +292,12 @@ class TrioHarness:
         async def one(index: int, run: ClientRun) -> None:
             try:
                 results[index] = await self.mod.run_client_session(
-                    run.session, run.handler, server_url=run.url, ssl_context=ssl_context,
-                    timeout=timeout, limits=run.limits,
+                    run.session,
+                    run.handler,
+                    server_url=run.url,
+                    ssl_context=ssl_context,
+                    timeout=timeout,
+                    limits=run.limits,
                 )
             except Exception as exc:
                 results[index] = exc

@@ -49,8 +49,9 @@ def client_config(
         server_uri=url,
         device_id=dev_id,
         dev_info=devinfo_items(tree),
-        credentials=None if scheme is None else Credentials(username=dev_id,
-                                                             password=DEVICE_PASSWORD),
+        credentials=None
+        if scheme is None
+        else Credentials(username=dev_id, password=DEVICE_PASSWORD),
         auth_scheme=scheme,
         **changes,
     )
@@ -59,8 +60,9 @@ def client_config(
 def account(scheme: AuthScheme | None, username: str) -> Account:
     if scheme is None:
         return Account(credentials=None)
-    return Account(credentials=Credentials(username=username, password=DEVICE_PASSWORD),
-                   auth_scheme=scheme)
+    return Account(
+        credentials=Credentials(username=username, password=DEVICE_PASSWORD), auth_scheme=scheme
+    )
 
 
 def get(uri: str) -> Get:
@@ -68,8 +70,9 @@ def get(uri: str) -> Get:
 
 
 def replace(uri: str, data: str, fmt: str = "chr") -> Replace:
-    return Replace(cmd_id=None, items=(Item(target=Location(loc_uri=uri),
-                                            meta=Meta(format=fmt), data=data),))
+    return Replace(
+        cmd_id=None, items=(Item(target=Location(loc_uri=uri), meta=Meta(format=fmt), data=data),)
+    )
 
 
 def add(uri: str, data: str | None = None) -> Add:

@@ -35,12 +35,21 @@ from dmproto.session import events as ev
 from dmproto.session.events import EndReason
 
 INVENTORY: list[Command] = [get("./DevInfo/Mod"), get("./DevInfo/Man")]
-EDITS: list[Command] = [add("./Vendor/Color", "red"), replace("./Vendor/Color", "blue"),
-         get("./Vendor/Color"), delete("./Vendor/Color"), get("./Vendor/Color")]
+EDITS: list[Command] = [
+    add("./Vendor/Color", "red"),
+    replace("./Vendor/Color", "blue"),
+    get("./Vendor/Color"),
+    delete("./Vendor/Color"),
+    get("./Vendor/Color"),
+]
 
 
-def _run_one(harness: Harness, scheme: AuthScheme | None, packages: list[list[Command]],
-             **client_changes: object) -> tuple[ServerApp, DeviceApp, object]:
+def _run_one(
+    harness: Harness,
+    scheme: AuthScheme | None,
+    packages: list[list[Command]],
+    **client_changes: object,
+) -> tuple[ServerApp, DeviceApp, object]:
     server = ServerApp(scheme=scheme, packages=packages)
     with harness.serving(server, server_config()) as url:
         tree = device_tree("IMEI:1")
@@ -50,8 +59,11 @@ def _run_one(harness: Harness, scheme: AuthScheme | None, packages: list[list[Co
     return server, device, result
 
 
-@pytest.mark.parametrize("scheme", [AuthScheme.MD5, AuthScheme.BASIC, AuthScheme.HMAC, None],
-                         ids=["md5", "basic", "hmac", "none"])
+@pytest.mark.parametrize(
+    "scheme",
+    [AuthScheme.MD5, AuthScheme.BASIC, AuthScheme.HMAC, None],
+    ids=["md5", "basic", "hmac", "none"],
+)
 def test_full_session_each_auth_scheme(harness: Harness, scheme: AuthScheme | None) -> None:
     server, device, result = _run_one(harness, scheme, [INVENTORY, EDITS])
     assert not isinstance(result, BaseException), result
@@ -103,8 +115,13 @@ def test_rejected_device_and_wrong_password_do_not_stop_the_server(harness: Harn
         runs = []
         for dev in ("IMEI:bad", "IMEI:good"):
             tree = device_tree(dev)
-            runs.append(ClientRun(ClientSession(client_config(url, tree, dev, AuthScheme.MD5)),
-                                  DeviceApp(tree), url))
+            runs.append(
+                ClientRun(
+                    ClientSession(client_config(url, tree, dev, AuthScheme.MD5)),
+                    DeviceApp(tree),
+                    url,
+                )
+            )
         wrong_tree = device_tree("IMEI:wrong")
         wrong = client_config(url, wrong_tree, "IMEI:wrong", AuthScheme.MD5)
         import attrs
@@ -132,10 +149,13 @@ def test_server_initiated_session_after_package0_over_udp(harness: Harness, tls:
         arrived.set()
 
     secrets = {SERVER_ID: ServerSecret(password=SERVER_PASSWORD, nonce=b"n0nce")}
-    with harness.serving(server, server_config(), ssl_context=tls.server) as url, \
-            harness.listening(secrets.get, on_push) as (udp_port, _):
-        pkg0 = build_notification(server_id=SERVER_ID, password=SERVER_PASSWORD,
-                                  nonce=b"n0nce", session_id=0x2A)
+    with (
+        harness.serving(server, server_config(), ssl_context=tls.server) as url,
+        harness.listening(secrets.get, on_push) as (udp_port, _),
+    ):
+        pkg0 = build_notification(
+            server_id=SERVER_ID, password=SERVER_PASSWORD, nonce=b"n0nce", session_id=0x2A
+        )
         harness.send_push_udp(pkg0, udp_port)
         assert arrived.wait(5)
         tree = device_tree("IMEI:push")
@@ -187,8 +207,7 @@ def test_wbxml_session_with_hmac(harness: Harness) -> None:
     with harness.serving(server, server_config()) as url:
         tree = device_tree("IMEI:wbxml")
         device = DeviceApp(tree)
-        config = client_config(url, tree, "IMEI:wbxml", AuthScheme.HMAC,
-                               encoding=Encoding.WBXML)
+        config = client_config(url, tree, "IMEI:wbxml", AuthScheme.HMAC, encoding=Encoding.WBXML)
         session = ClientSession(config)
         real_send = session.messages_to_send
 

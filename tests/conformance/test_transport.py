@@ -50,16 +50,22 @@ def _refused(session: object, event: object) -> None:
 def _is_dm_abort(response: HttpResponse) -> bool:
     """HTTP 200 carrying SyncHdr Status + Alert 1223 + Final (not an HTTP error)."""
     message = decode_message(response.body)
-    return response.status == 200 and message.final and [
-        c.name for c in message.commands
-    ] == ["Status", "Alert"]
+    return (
+        response.status == 200
+        and message.final
+        and [c.name for c in message.commands] == ["Status", "Alert"]
+    )
 
 
 def _post(body: bytes, content_type: str = XML) -> HttpRequest:
     return HttpRequest(
-        method="POST", target="/dm",
-        headers=[("Host", "127.0.0.1"), ("Content-Type", content_type),
-                 ("Content-Length", str(len(body)))],
+        method="POST",
+        target="/dm",
+        headers=[
+            ("Host", "127.0.0.1"),
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+        ],
         body=body,
     )
 
@@ -88,16 +94,18 @@ def test_wrong_method_path_and_unknown_token(harness: Harness) -> None:
         other = HttpRequest(method="POST", target="/other", headers=[("Host", "h")], body=b"")
         assert _exchange(url, other).status == 404
         stale = _post(b"<SyncML/>")
-        stale = HttpRequest(method="POST", target="/dm?s=feedface", headers=stale.headers,
-                            body=stale.body)
+        stale = HttpRequest(
+            method="POST", target="/dm?s=feedface", headers=stale.headers, body=stale.body
+        )
         assert _exchange(url, stale).status == 404
 
 
 def test_client_disconnecting_mid_body_and_slow_client(harness: Harness) -> None:
     with harness.serving(_refused, _config(), timeout=0.5) as url:
         target = parse_url(url)
-        head = (f"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: {XML}\r\n"
-                "Content-Length: 100\r\n\r\n").encode()
+        head = (
+            f"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: {XML}\r\nContent-Length: 100\r\n\r\n"
+        ).encode()
         # vanishes mid-body: the server must not process anything and keep serving
         with socket.create_connection((target.host, target.port), timeout=5) as raw:
             raw.sendall(head + b"<SyncML")
@@ -174,15 +182,16 @@ def test_listener_survives_a_failing_on_push(harness: Harness) -> None:
 def test_trickling_client_is_dropped(harness: Harness) -> None:
     with harness.serving(_refused, _config(), timeout=0.3) as url:
         target = parse_url(url)
-        head = (f"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: {XML}\r\n"
-                "Content-Length: 100\r\n\r\n").encode()
+        head = (
+            f"POST /dm HTTP/1.1\r\nHost: x\r\nContent-Type: {XML}\r\nContent-Length: 100\r\n\r\n"
+        ).encode()
         dropped = False
         with socket.create_connection((target.host, target.port), timeout=5) as raw:
             # one byte every 0.1 s never trips the 0.3 s silence timeout, but the
             # whole request must arrive within 4 x 0.3 s
             for i in range(60):
                 try:
-                    raw.sendall(head[i % len(head):i % len(head) + 1])
+                    raw.sendall(head[i % len(head) : i % len(head) + 1])
                 except OSError:
                     dropped = True
                     break

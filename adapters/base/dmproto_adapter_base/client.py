@@ -90,12 +90,16 @@ def async_client_runner(
         on_message: ClientObserver | None = None,
     ) -> SessionEnded | None:
         driver = ClientDriver(
-            session, server_url=server_url, limits=limits, user_agent=user_agent or default_agent,
+            session,
+            server_url=server_url,
+            limits=limits,
+            user_agent=user_agent or default_agent,
             on_message=on_message,
         )
         deliver = functools.partial(call_handler, handler, session)
-        async with client(ssl_context=ssl_context, timeout=timeout,
-                          max_body=driver.max_body) as http:
+        async with client(
+            ssl_context=ssl_context, timeout=timeout, max_body=driver.max_body
+        ) as http:
             return await drive_client(driver, deliver, http.exchange, clock or default_clock)
 
     run_client_session.__doc__ = _DOC.format(errors=errors)

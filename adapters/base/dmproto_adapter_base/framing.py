@@ -200,7 +200,8 @@ class ClientFraming(_Framing):
             self._reused = True
         self._got_any = False
         head = h11.Request(
-            method=request.method, target=request.target,
+            method=request.method,
+            target=request.target,
             headers=_encode_headers(request.headers),
         )
         return self._write(head, request.body)

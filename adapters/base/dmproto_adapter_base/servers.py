@@ -168,8 +168,13 @@ class DMServerBase(Generic[H, S]):
             store=store,
         )
         self._http: S = self._new_http(
-            Listen(host=host, port=port, ssl_context=ssl_context, timeout=timeout,
-                   max_body=self.endpoint.max_body)
+            Listen(
+                host=host,
+                port=port,
+                ssl_context=ssl_context,
+                timeout=timeout,
+                max_body=self.endpoint.max_body,
+            )
         )
 
     # -- what each adapter supplies ----------------------------------------------------
@@ -208,8 +213,9 @@ class DMServerBase(Generic[H, S]):
         return await answer_request(self.endpoint, request, self._deliver, self._now, self._guard)
 
     async def _expire(self) -> None:
-        await expire_due(self.endpoint, self._deliver, self._now, logger=self._log,
-                         guard=self._guard)
+        await expire_due(
+            self.endpoint, self._deliver, self._now, logger=self._log, guard=self._guard
+        )
 
     async def _expire_forever(self, sleep: Callable[[float], Awaitable[object]]) -> None:
         """Sweep session timers until cancelled, sleeping with the adapter's ``sleep``."""
@@ -282,8 +288,9 @@ class PushListenerBase(Generic[OnPushT, S]):
 
     def _answer_push(self, request: HttpRequest) -> HttpResponse:
         """The response to a Package 0 POST; a verified push is delivered."""
-        response, accepted = _answer_push(request, self._lookup, limits=self._limits,
-                                          on_ignored=self._on_ignored)
+        response, accepted = _answer_push(
+            request, self._lookup, limits=self._limits, on_ignored=self._on_ignored
+        )
         if accepted is not None:
             self._deliver(accepted)
         return response

@@ -71,7 +71,9 @@ class HttpClient(AsyncHttpClient[_Conn]):
     ) -> HttpResponse:
         reader, writer = conn
         return await roundtrip(
-            framing, request, send=_sender(writer, self._timeout),
+            framing,
+            request,
+            send=_sender(writer, self._timeout),
             receive=lambda: _within(reader.read(_READ), self._timeout),
         )
 
@@ -110,11 +112,17 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
         try:
             await self._serve_stream(
                 receive=lambda wait: _within(reader.read(_READ), wait),
-                send=_sender(writer, self._timeout), answer=self._answer,
+                send=_sender(writer, self._timeout),
+                answer=self._answer,
                 clock=asyncio.get_running_loop().time,
             )
-        except (OSError, TimeoutError, asyncio.TimeoutError, RemoteProtocolError,
-                asyncio.IncompleteReadError):
+        except (
+            OSError,
+            TimeoutError,
+            asyncio.TimeoutError,
+            RemoteProtocolError,
+            asyncio.IncompleteReadError,
+        ):
             pass  # peer went away or timed out
         except asyncio.CancelledError:
             # aclose() ends the connection: end the task normally, since asyncio's

@@ -57,8 +57,9 @@ def run_client_session(
         DMError: HTTP status other than 200 (``HttpStatusError``), a malformed
             response (the session is aborted).
     """
-    driver = ClientDriver(session, server_url=server_url, limits=limits, user_agent=user_agent,
-                          on_message=on_message)
+    driver = ClientDriver(
+        session, server_url=server_url, limits=limits, user_agent=user_agent, on_message=on_message
+    )
     deliver = awaitable(lambda event: handler(session, event))
     with HttpClient(ssl_context=ssl_context, timeout=timeout, max_body=driver.max_body) as http:
         return run_blocking(drive_client(driver, deliver, awaitable(http.exchange), clock))

@@ -47,7 +47,9 @@ class HttpClient(HttpClientBase[socket.socket]):
         self, sock: socket.socket, framing: ClientFraming, request: HttpRequest
     ) -> HttpResponse:
         return await roundtrip(
-            framing, request, send=awaitable(sock.sendall),
+            framing,
+            request,
+            send=awaitable(sock.sendall),
             receive=awaitable(lambda: sock.recv(_READ)),
         )
 
@@ -122,11 +124,14 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], HttpResponse]]):
                 conn = self._ssl_context.wrap_socket(conn, server_side=True)
             with self._lock:
                 self._socks.add(conn)
-            run_blocking(self._serve_stream(
-                receive=awaitable(functools.partial(self._receive, conn)),
-                send=awaitable(functools.partial(self._send, conn)),
-                answer=awaitable(self._answer), clock=time.monotonic,
-            ))
+            run_blocking(
+                self._serve_stream(
+                    receive=awaitable(functools.partial(self._receive, conn)),
+                    send=awaitable(functools.partial(self._send, conn)),
+                    answer=awaitable(self._answer),
+                    clock=time.monotonic,
+                )
+            )
         except (OSError, RemoteProtocolError):
             pass  # peer went away, timed out, or failed the TLS handshake
         finally:

@@ -106,8 +106,10 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
                 with trio.fail_after(self._timeout):
                     await conn.do_handshake()
             await self._serve_stream(
-                receive=functools.partial(_receive_within, conn), send=_sender(conn, self._timeout),
-                answer=self._answer, clock=trio.current_time,
+                receive=functools.partial(_receive_within, conn),
+                send=_sender(conn, self._timeout),
+                answer=self._answer,
+                clock=trio.current_time,
             )
         except (OSError, trio.TooSlowError, trio.BrokenResourceError, RemoteProtocolError):
             pass  # peer went away, timed out, or failed the TLS handshake
