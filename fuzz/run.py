@@ -1,0 +1,191 @@
+"""Run a fuzzing campaign: every atheris target (or the ones named), then record it.
+
+Usage::
+
+    python fuzz/run.py --runs 1000000                 # every target, 1 M executions each
+    python fuzz/run.py --minutes 10 decode_xml nonce  # two targets, 10 minutes each
+    python fuzz/run.py --list
+
+For each target, in order:
+
+1. the working corpus ``--work DIR/<target>`` (default ``fuzz/.work``, ignored by git)
+   is seeded from the committed ``fuzz/corpus/<target>/`` and kept between runs, so a
+   campaign spread over several sessions goes on where it stopped;
+2. ``fuzz/atheris_main.py`` runs the target on it (libFuzzer flags: ``-runs`` or
+   ``-max_total_time``, a per-input ``-timeout``, ``-rss_limit_mb``, crashes written
+   to ``DIR/crashes/``);
+3. the working corpus is merged and minimised (libFuzzer ``-merge=1``) into the
+   committed ``fuzz/corpus/<target>/``: only inputs that add coverage stay;
+4. one line is appended to ``fuzz/RESULTS.md``: date, commit, target, executions,
+   corpus size, coverage reached (libFuzzer's ``cov:`` edge count) and crashes — none,
+   or the crash files to turn into regression tests (see fuzz/README.md, Triage).
+
+The exit status is 1 when any target crashed, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MAIN = HERE / "atheris_main.py"
+RESULTS = HERE / "RESULTS.md"
+HEADER = (
+    "| date | commit | target | executions | corpus (files) | coverage (edges) | crashes |\n"
+    "| --- | --- | --- | ---: | ---: | ---: | --- |\n"
+)
+
+
+def _targets() -> list[str]:
+    sys.path.insert(0, str(HERE))
+    from atheris_main import load_targets  # the one place that knows the targets
+
+    return sorted(load_targets())
+
+
+def _commit() -> str:
+    out = subprocess.run(
+        ["git", "-C", str(HERE), "rev-parse", "--short=12", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dirty = subprocess.run(
+        ["git", "-C", str(HERE), "status", "--porcelain", "--", "../dmproto", "."],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    commit = out.stdout.strip() or "unknown"
+    return commit + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def _libfuzzer(target: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(MAIN), target, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _stat(output: str, name: str) -> int:
+    match = re.search(rf"^stat::{name}:\s*(\d+)", output, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def _coverage(output: str) -> int:
+    edges = re.findall(r"\bcov: (\d+)", output)
+    return max((int(e) for e in edges), default=0)
+
+
+def run_target(target: str, work: Path, budget: list[str], timeout: int) -> dict[str, object]:
+    """Fuzz one target, merge its corpus into fuzz/corpus/<target>; return the record."""
+    corpus = work / target
+    committed = HERE / "corpus" / target
+    crashes = work / "crashes"
+    crashes.mkdir(parents=True, exist_ok=True)
+    corpus.mkdir(parents=True, exist_ok=True)
+    if committed.is_dir():
+        for seed in committed.iterdir():
+            if seed.is_file() and not (corpus / seed.name).exists():
+                shutil.copyfile(seed, corpus / seed.name)
+    before = set(crashes.iterdir())
+    result = _libfuzzer(
+        target,
+        [
+            str(corpus),
+            *budget,
+            f"-timeout={timeout}",
+            "-rss_limit_mb=2048",
+            "-max_len=65536",
+            "-print_final_stats=1",
+            f"-artifact_prefix={crashes}/{target}-",
+        ],
+    )
+    found = sorted(str(p) for p in set(crashes.iterdir()) - before)
+    if result.returncode != 0 and not found:
+        found = [f"exit status {result.returncode} (see the log: {work / (target + '.log')})"]
+    (work / f"{target}.log").write_text(result.stdout + result.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        merged = Path(tmp) / "merged"
+        merged.mkdir()
+        merge = _libfuzzer(target, ["-merge=1", str(merged), str(corpus)])
+        if merge.returncode == 0 and any(merged.iterdir()):
+            if committed.exists():
+                shutil.rmtree(committed)
+            shutil.copytree(merged, committed)
+    output = result.stdout + result.stderr
+    return {
+        "target": target,
+        "executions": _stat(output, "number_of_executed_units"),
+        "corpus": sum(1 for p in committed.iterdir() if p.is_file()) if committed.is_dir() else 0,
+        "coverage": _coverage(output),
+        "crashes": found,
+    }
+
+
+def record(line: dict[str, object], commit: str) -> None:
+    """Append one campaign line to fuzz/RESULTS.md (the table header comes first)."""
+    if not RESULTS.exists():
+        RESULTS.write_text(
+            "# Fuzzing results\n\nOne line per target and campaign, appended by "
+            "`python fuzz/run.py`.\n\n" + HEADER
+        )
+    crashes = line["crashes"]
+    crash_text = "none" if not crashes else ", ".join(str(c) for c in crashes)  # type: ignore[attr-defined]
+    date = datetime.date.today().isoformat()
+    with RESULTS.open("a") as out:
+        out.write(
+            f"| {date} | {commit} | {line['target']} | {line['executions']} | "
+            f"{line['corpus']} | {line['coverage']} | {crash_text} |\n"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run the targets in order, record each one."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("targets", nargs="*", help="target names (default: all)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--runs", type=int, help="executions per target")
+    budget.add_argument("--minutes", type=float, help="minutes per target")
+    parser.add_argument("--work", type=Path, default=HERE / ".work", help="working corpora")
+    parser.add_argument("--timeout", type=int, default=10, help="seconds per input")
+    parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
+    parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    args = parser.parse_args(argv)
+    known = _targets()
+    if args.list:
+        print("\n".join(known))
+        return 0
+    unknown = sorted(set(args.targets) - set(known))
+    if unknown:
+        parser.error(f"unknown target(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    if args.minutes is not None:
+        limit = [f"-max_total_time={max(1, round(args.minutes * 60))}"]
+    else:
+        limit = [f"-runs={args.runs if args.runs is not None else 1_000_000}"]
+    commit = _commit()
+    failed = False
+    for target in args.targets or known:
+        line = run_target(target, args.work, limit, args.timeout)
+        failed = failed or bool(line["crashes"])
+        print(
+            f"{target}: {line['executions']} executions, corpus {line['corpus']}, "
+            f"coverage {line['coverage']}, crashes: {line['crashes'] or 'none'}",
+            flush=True,
+        )
+        if not args.no_record:
+            record(line, commit)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
