@@ -14,11 +14,14 @@ defined twice is an error).
 from __future__ import annotations
 
 import importlib
+import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+_TARGET_ENV = "DMPROTO_FUZZ_TARGET"
 
 
 def load_targets() -> dict[str, Callable[[bytes], None]]:
@@ -45,11 +48,20 @@ def main(argv: list[str]) -> int:
 
     with atheris.instrument_imports():
         targets = load_targets()
-    name = argv[1]
+    # libFuzzer re-runs this script for -merge=1 and -jobs with its own arguments and
+    # without the target name: the name travels to those children in the environment.
+    # libFuzzer starts those children through the shell with argv[0] as the command,
+    # so argv[0] names this interpreter and this script.
+    if argv[1] not in targets and _TARGET_ENV in os.environ:
+        name, rest = os.environ[_TARGET_ENV], argv[1:]
+    else:
+        name, rest = argv[1], argv[2:]
     if name not in targets:
         print(f"unknown target {name!r}; known: {', '.join(sorted(targets))}", file=sys.stderr)
         return 2
-    atheris.Setup([argv[0], *argv[2:]], targets[name])
+    os.environ[_TARGET_ENV] = name
+    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(Path(argv[0]).resolve()))}"
+    atheris.Setup([command, *rest], targets[name])
     atheris.Fuzz()
     return 0  # pragma: no cover - atheris.Fuzz() does not return
 

@@ -14,8 +14,9 @@ For each target, in order:
 2. ``fuzz/atheris_main.py`` runs the target on it (libFuzzer flags: ``-runs`` or
    ``-max_total_time``, a per-input ``-timeout``, ``-rss_limit_mb``, crashes written
    to ``DIR/crashes/``);
-3. the working corpus is merged and minimised (libFuzzer ``-merge=1``) into the
-   committed ``fuzz/corpus/<target>/``: only inputs that add coverage stay;
+3. the working corpus is merged into the committed ``fuzz/corpus/<target>/``
+   (libFuzzer ``-merge=1``): the seeds there stay, and only the inputs that reach
+   coverage they do not are added, so the committed corpus stays small;
 4. one line is appended to ``fuzz/RESULTS.md``: date, commit, target, executions,
    corpus size, coverage reached (libFuzzer's ``cov:`` edge count) and crashes — none,
    or the crash files to turn into regression tests (see fuzz/README.md, Triage).
@@ -31,7 +32,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -114,19 +114,17 @@ def run_target(target: str, work: Path, budget: list[str], timeout: int) -> dict
     if result.returncode != 0 and not found:
         found = [f"exit status {result.returncode} (see the log: {work / (target + '.log')})"]
     (work / f"{target}.log").write_text(result.stdout + result.stderr)
-    with tempfile.TemporaryDirectory() as tmp:
-        merged = Path(tmp) / "merged"
-        merged.mkdir()
-        merge = _libfuzzer(target, ["-merge=1", str(merged), str(corpus)])
-        if merge.returncode == 0 and any(merged.iterdir()):
-            if committed.exists():
-                shutil.rmtree(committed)
-            shutil.copytree(merged, committed)
+    # Merge: the committed seeds stay; of the working corpus only inputs that reach
+    # coverage the committed ones do not are added (libFuzzer -merge=1 keeps it small).
+    committed.mkdir(parents=True, exist_ok=True)
+    merge = _libfuzzer(target, ["-merge=1", str(committed), str(corpus)])
+    if merge.returncode != 0:
+        found.append(f"merge failed with exit status {merge.returncode}")
     output = result.stdout + result.stderr
     return {
         "target": target,
         "executions": _stat(output, "number_of_executed_units"),
-        "corpus": sum(1 for p in committed.iterdir() if p.is_file()) if committed.is_dir() else 0,
+        "corpus": sum(1 for p in committed.iterdir() if p.is_file()),
         "coverage": _coverage(output),
         "crashes": found,
     }

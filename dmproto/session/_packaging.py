@@ -345,6 +345,12 @@ def assemble(
             Taken(unit=u, ids=tuple(i), partial=False) for u, i in zip(units, ids, strict=True)
         )
         return Assembly(message=message, body=body, taken=taken)
+    if not units:
+        # Only the lead (our SyncHdr and the Statuses that must go now), and even that
+        # exceeds the peer's MaxMsgSize (a peer may announce as little as MIN_MSG_SIZE):
+        # no smaller message exists, so it goes as it is and the peer decides (found by
+        # fuzzing: this used to raise IndexError).
+        return Assembly(message=message, body=body, taken=())
     if truncate:
         # An authentication-failure answer: what does not fit is dropped (the peer
         # sends its package again anyway) and the message stays Final.
