@@ -21,7 +21,7 @@ import attrs
 
 from ..codec.model import Item, Location, Meta
 from ..errors import InvalidValueError
-from ..session.events import NonceRole
+from ..security import NonceRole
 from .acl import Acl, AclCommand, parse_acl
 from .ddf import DdfRule
 from .node import ALL_ACCESS, Access, Node
