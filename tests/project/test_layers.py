@@ -81,6 +81,12 @@ WRONG = [
         "dmproto_sync is not allowed to import dmproto.session._machine",
         id="adapter-imports-a-private-module",
     ),
+    pytest.param(
+        "dmproto/bindings/steps.py",
+        "from dmproto import Item as _from_the_root",
+        "dmproto.bindings.steps -> dmproto ",
+        id="layer-imports-the-package-root",
+    ),
 ]
 
 
