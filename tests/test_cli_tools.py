@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dmproto.cli.jobs import command_from_json
-from dmproto.cli.tools import summarize
+from dmproto.cli.summary import summarize
 from dmproto.codec.model import Get, Replace
 from dmproto.errors import InvalidValueError
 
@@ -322,7 +322,7 @@ def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> No
     from dmproto.bindings.steps import Deliver, Send
     from dmproto.cli.server import ServerApp
     from dmproto.cli.store import Store
-    from dmproto.cli.tools import Transcript
+    from dmproto.cli.summary import Transcript
     from dmproto.security import AuthScheme, Credentials
     from dmproto.session import ClientConfig, ClientSession, ServerConfig
     from dmproto.session import events as ev

@@ -18,6 +18,7 @@ LEFT_BEHIND = [
     "dmproto/__pycache__/x.cpython-310.pyc",
     ".mypy_cache/3.10/x.json",
     ".ruff_cache/content",
+    ".import_linter_cache/x.data.json",
     ".pytest_cache/v/cache/nodeids",
     ".hypothesis/examples/x",
     ".coverage",

@@ -27,12 +27,11 @@ Errors raised here: :class:`HttpStatusError` (``http.status``),
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import attrs
 
 from ..codec import Encoding, decode_message, detect_encoding
 from ..errors import InvalidValueError, MalformedMessageError, RemoteProtocolError
+from ..headers import Headers, header_value
 from ..limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
@@ -59,7 +58,6 @@ __all__ = [
     "routing_key",
 ]
 
-Headers = Iterable[tuple[str, str]]
 HeaderList = tuple[tuple[str, str], ...]
 
 # OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_HTTPBinding-V1_2: the DM media types; XML carries
@@ -232,15 +230,6 @@ def _split_authority(authority: str) -> tuple[str, str]:
     if not host or any(c in host for c in "/?# ") or not host.isprintable():
         raise InvalidValueError("http.url", "URL has no usable host")
     return host.lower(), port_text
-
-
-def header_value(headers: Headers, name: str) -> str | None:
-    """The value of the first header called ``name`` (case-insensitive), or ``None``."""
-    wanted = name.lower()
-    for key, value in headers:
-        if key.lower() == wanted:
-            return value
-    return None
 
 
 def content_type(encoding: Encoding) -> str:

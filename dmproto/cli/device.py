@@ -47,6 +47,15 @@ from ..tree.stdobj import (
     find_account,
     store_nonce,
 )
+from .common import (
+    ADAPTERS,
+    IO_TIMEOUT,
+    SCHEMES,
+    UsageError,
+    add_auth_options,
+    load_adapter,
+    nonce_option,
+)
 from .device_files import (
     StateFileError,
     load_state,
@@ -54,19 +63,7 @@ from .device_files import (
     save_state,
     save_values,
 )
-from .tools import (
-    _ADAPTERS,
-    _IO_TIMEOUT,
-    _SCHEMES,
-    Transcript,
-    _adapter,
-    _b64,
-    _common_auth,
-    _describe,
-    _outcome_text,
-    _usage,
-    summarize,
-)
+from .summary import Transcript, describe, outcome_text, summarize
 from .trace import Trace, TraceSide
 
 __all__ = ["DeviceApp", "register"]
@@ -74,7 +71,7 @@ __all__ = ["DeviceApp", "register"]
 #: DMAcc ``AAuthPref`` / ``AAuthType`` names of the ``--auth`` schemes
 #: (OMA-TS-DM_StdObj-V1_2_1, DMAcc AAuthPref and AppAuth/<X>/AAuthType).
 _AAUTH = {"md5": "DIGEST", "basic": "BASIC", "hmac": "HMAC"}
-_SCHEME_OF_AAUTH = {v: _SCHEMES[k] for k, v in _AAUTH.items()}
+_SCHEME_OF_AAUTH = {v: SCHEMES[k] for k, v in _AAUTH.items()}
 
 #: ``ask(prompt)``: one line typed by the user, ``None`` at end of input.
 Ask = Callable[[str], "str | None"]
@@ -202,7 +199,7 @@ class DeviceApp:
     def __call__(self, session: ClientSession, event: ev.Event) -> None:
         if isinstance(event, ev.CommandReceived):
             outcome = self.tree.execute(event.command, server_id=self.server_id, ui=self._ui)
-            self.say(1, f"{_describe(event.command)} -> {_outcome_text(outcome)}")
+            self.say(1, f"{describe(event.command)} -> {outcome_text(outcome)}")
             session.respond(event.handle, outcome)
         elif isinstance(event, ev.NonceChanged):
             self.nonces[event.role] = event.nonce
@@ -263,7 +260,7 @@ def _device_tree(dev_id: str, tree_file: str | None = None) -> ManagementTree:
         try:
             load_values(tree, Path(tree_file))
         except StateFileError as exc:
-            raise _usage(str(exc)) from None
+            raise UsageError(str(exc)) from None
     return tree
 
 
@@ -307,7 +304,7 @@ def _client_config(args: argparse.Namespace, tree: ManagementTree, **extra: Any)
     account = find_account(tree, args.server_id)
     options: dict[str, Any] = {}
     if account is None:
-        scheme = _SCHEMES.get(args.auth)
+        scheme = SCHEMES.get(args.auth)
         user, password = args.user, args.password
         server_password = args.server_password
     else:
@@ -340,7 +337,7 @@ def _server_url(args: argparse.Namespace, tree: ManagementTree) -> str:
         return str(args.server)
     account = find_account(tree, args.server_id)
     if account is None or not account.server_address:
-        raise _usage("give --server URL (or a --state whose DMAcc has the address)")
+        raise UsageError("give --server URL (or a --state whose DMAcc has the address)")
     return account.server_address
 
 
@@ -356,13 +353,13 @@ def _run_device_session(
     on_message: Callable[[HttpRequest, HttpResponse | None], None] | None = None,
 ) -> int:
     """Run one session with the adapter; 0 when it completed, else 1 (reason printed)."""
-    module = _adapter(adapter)
+    module = load_adapter(adapter)
     run = functools.partial(
         module.run_client_session,
         session,
         app,
         server_url=url,
-        timeout=_IO_TIMEOUT,
+        timeout=IO_TIMEOUT,
         on_message=on_message,
     )
     app.starting()
@@ -371,11 +368,11 @@ def _run_device_session(
         if adapter == "sync":
             run()
         elif adapter == "asyncio":
-            import asyncio
+            import asyncio  # loaded only when --adapter asyncio is chosen
 
             asyncio.run(run())
         else:
-            import trio
+            import trio  # optional (dmproto[trio]): only for --adapter trio
 
             trio.run(run)
     except DMError as exc:  # a non-200 answer or a broken message ends the session
@@ -403,20 +400,20 @@ class _Device:
             try:
                 loaded = load_state(self.state, _device_tree)
             except StateFileError as exc:
-                raise _usage(str(exc)) from None
+                raise UsageError(str(exc)) from None
             if loaded is not None:
                 args.device_id, self.tree = loaded
             else:
                 self.tree = _device_tree(args.device_id)
         else:
             if args.tree and not Path(args.tree).is_file():
-                raise _usage(f"tree file {args.tree} does not exist")
+                raise UsageError(f"tree file {args.tree} does not exist")
             self.tree = _device_tree(args.device_id)
             if args.tree:
                 try:
                     self.listed = load_values(self.tree, Path(args.tree))
                 except StateFileError as exc:
-                    raise _usage(str(exc)) from None
+                    raise UsageError(str(exc)) from None
         _ensure_account(self.tree, args)
         parse_url(_server_url(args, self.tree))  # a bad URL is a usage error (exit 2)
         verbosity = 0 if args.quiet else 1 + args.verbose
@@ -484,7 +481,7 @@ class _Device:
             account = find_account(self.tree, server_id)
         if account is None:
             return None
-        nonce = _b64(self.args.nonce) if self.args.nonce else account.server_nonce or b""
+        nonce = nonce_option(self.args.nonce) if self.args.nonce else account.server_nonce or b""
         return ServerSecret(password=account.server_password or "", nonce=nonce)
 
     def ignored(self, push: PushIgnored) -> None:
@@ -504,12 +501,12 @@ def _next_push(pushes: queue.Queue[PushAccepted]) -> PushAccepted:
 def cmd_device(args: argparse.Namespace) -> int:
     """Connect once, or listen for Package 0 and run one session per push."""
     if args.max_obj_size < 1:
-        raise _usage("--max-obj-size must be positive")
-    _adapter(args.adapter)  # a missing adapter is a usage error before anything runs
+        raise UsageError("--max-obj-size must be positive")
+    load_adapter(args.adapter)  # a missing adapter is a usage error before anything runs
     device = _Device(args)
     if args.listen_udp is None:
         return device.run(ClientSession(device.config()))
-    sync = _adapter("sync")
+    sync = load_adapter("sync")
     pushes: queue.Queue[PushAccepted] = queue.Queue()
     with sync.PushListener(
         device.secret,
@@ -556,7 +553,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     device.add_argument("--user", default="device", help="client username")
     device.add_argument("--password", default="", help="client password")
-    _common_auth(device)
+    add_auth_options(device)
     device.add_argument("--nonce", help="stored server nonce (base64) to verify Package 0")
     files = device.add_mutually_exclusive_group()
     files.add_argument(
@@ -590,7 +587,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     device.add_argument(
         "--adapter",
-        choices=_ADAPTERS,
+        choices=ADAPTERS,
         default="sync",
         help="I/O adapter running the session (default sync)",
     )

@@ -43,9 +43,9 @@ from ..codec.model import (
 )
 from ..errors import InvalidValueError
 from ..session.ui import UI_ALERT_CODES, EchoType, InputType, UiOptions, ui_alert
-from .tools import _item_command, _usage
+from .common import UsageError
 
-__all__ = ["DEFAULT_JOB", "command_from_json", "load_job", "packages_from_json"]
+__all__ = ["DEFAULT_JOB", "command_from_json", "item_command", "load_job", "packages_from_json"]
 
 _ITEM_COMMANDS: dict[str, type[ItemCommand]] = {
     "Get": Get,
@@ -201,12 +201,21 @@ def packages_from_json(doc: object) -> list[list[Command]]:
     return [[command_from_json(c) for c in doc]]
 
 
+def item_command(
+    kind: type[ItemCommand], uri: str, data: str | None = None, fmt: str | None = None
+) -> Command:
+    """A one-Item command of ``kind`` on ``uri`` (with data and Meta Format if given)."""
+    meta = Meta(format=fmt) if fmt else None
+    item = Item(target=Location(loc_uri=uri), meta=meta, data=data)
+    return cast("Command", kind(cmd_id=None, items=(item,)))
+
+
 def _default_job() -> list[list[Command]]:
     leaves = ("DevId", "Man", "Mod", "DmV", "Lang")
     details = ("DevTyp", "OEM", "FwV", "SwV", "HwV", "LrgObj")
     return [
-        [_item_command(Get, f"./DevInfo/{n}") for n in leaves]
-        + [_item_command(Get, f"./DevDetail/{n}") for n in details]
+        [item_command(Get, f"./DevInfo/{n}") for n in leaves]
+        + [item_command(Get, f"./DevDetail/{n}") for n in details]
     ]
 
 
@@ -221,8 +230,8 @@ def load_job(path: str | None) -> list[list[Command]]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise _usage(f"cannot read job file {path}: {exc}") from None
+        raise UsageError(f"cannot read job file {path}: {exc}") from None
     try:
         return packages_from_json(doc)
     except InvalidValueError as exc:
-        raise _usage(f"job file {path}: {exc}") from None
+        raise UsageError(f"job file {path}: {exc}") from None

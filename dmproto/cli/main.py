@@ -12,16 +12,13 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import DMError
-from . import codec_cmds, device, security_cmds, server, tools
+from . import codec_cmds, demo, device, notify, security_cmds, server
+from .common import UsageError
 
 __all__ = ["main"]
 
 #: Modules that contribute subcommands, in the order ``--help`` lists them.
-_GROUPS = (codec_cmds, security_cmds, server, tools, device)
-
-
-class UsageError(Exception):
-    """A subcommand's arguments or environment are unusable (exit status 2)."""
+_GROUPS = (codec_cmds, security_cmds, server, notify, demo, device)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,8 +22,8 @@ from typing import Any
 
 from ..codec.model import Item
 from ..outcome import CommandOutcome
+from .common import UsageError
 from .store import Store, StoreError
-from .tools import _usage
 
 __all__ = ["describe_items", "outcome_detail", "register", "ui_answer"]
 
@@ -125,11 +125,11 @@ def row_text(row: dict[str, Any]) -> str:
 def cmd_outcomes(args: argparse.Namespace) -> int:
     """List what ``serve`` recorded in ``--db``."""
     if not os.path.exists(args.db):  # do not create an empty database by looking
-        raise _usage(f"no database {args.db}")
+        raise UsageError(f"no database {args.db}")
     try:
         store = Store(args.db)
     except StoreError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     try:
         for row in store.outcomes():
             if args.device and row["device_id"] != args.device:

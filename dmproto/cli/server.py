@@ -27,19 +27,10 @@ from ..session import Account, ServerConfig, ServerSession
 from ..session import events as ev
 from ..session.ui import UI_ALERT_CODES
 from . import outcomes
+from .common import ADAPTERS, SCHEMES, UsageError, add_auth_options, load_adapter, unwrap
 from .jobs import load_job
 from .store import Store, StoreError
-from .tools import (
-    _ADAPTERS,
-    _SCHEMES,
-    _adapter,
-    _common_auth,
-    _describe,
-    _outcome_text,
-    _unwrap,
-    _usage,
-    summarize,
-)
+from .summary import describe, outcome_text, summarize
 from .trace import Trace, TraceSide
 
 __all__ = ["ServerApp", "ServerLog", "cmd_serve", "register"]
@@ -224,7 +215,7 @@ class ServerApp:
 
     def _completed(self, session: ServerSession, event: ev.CommandCompleted) -> None:
         # (the command comes with its outcome, also in a restored session)
-        what, ui = _describe(event.command), _ui_info(event.command)
+        what, ui = describe(event.command), _ui_info(event.command)
         outcome = event.outcome
         detail = outcomes.outcome_detail(outcome)
         results = [str(i.data) for i in outcome.results if isinstance(i.data, str)]
@@ -234,7 +225,7 @@ class ServerApp:
             line = f"{what} -> {int(outcome.code)} (UI: {outcomes.answer_text(answer)})"
             self._record(session, "ui", what, int(outcome.code), results, detail)
         else:
-            line = f"{what} -> {_outcome_text(outcome)}"
+            line = f"{what} -> {outcome_text(outcome)}"
             self._record(session, "status", what, int(outcome.code), results, detail)
         if self.log_outcomes:
             self._say(logging.INFO, line)
@@ -295,7 +286,7 @@ def _open_store(path: str) -> Store:
     try:
         store = Store(path)
     except StoreError as exc:
-        raise _usage(f"--db: {exc}") from None
+        raise UsageError(f"--db: {exc}") from None
     if store.world_readable():
         print(
             f"dmproto serve: warning: {path} is readable by others; it holds "
@@ -310,23 +301,23 @@ def _run(server: Any, name: str) -> None:
     if name == "sync":
         server.serve_forever()
     elif name == "asyncio":
-        import asyncio
+        import asyncio  # loaded only when --adapter asyncio is chosen
 
         asyncio.run(server.serve_forever())
     else:
-        import trio
+        import trio  # optional (dmproto[trio]): only for --adapter trio
 
         try:
             trio.run(server.serve)
         except BaseException as exc:  # trio wraps Ctrl-C and errors in groups
-            raise _unwrap(exc) from None
+            raise unwrap(exc) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run a DM server until Ctrl-C or SIGTERM."""
     if bool(args.client_user) != bool(args.client_password):
-        raise _usage("--client-user and --client-password go together")
-    adapter = _adapter(args.adapter)
+        raise UsageError("--client-user and --client-password go together")
+    adapter = load_adapter(args.adapter)
     packages = load_job(args.job)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     config = ServerConfig(
@@ -359,7 +350,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             else None
         )
         app = ServerApp(
-            scheme=_SCHEMES.get(args.auth),
+            scheme=SCHEMES.get(args.auth),
             packages=packages,
             accounts=store.md5_digest,
             log=log,
@@ -450,7 +441,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8080)
     serve.add_argument("--path", default="/dm")
-    _common_auth(serve)
+    add_auth_options(serve)
     serve.add_argument(
         "--client-user",
         help="device account name to create/update (stored as B64(MD5(user:password)))",
@@ -462,7 +453,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="SQLite file (created 0600; holds password-equivalent digests)",
     )
     serve.add_argument("--job", help="JSON job file (see below)")
-    serve.add_argument("--adapter", choices=_ADAPTERS, default="sync")
+    serve.add_argument("--adapter", choices=ADAPTERS, default="sync")
     serve.add_argument(
         "--max-msg-size",
         type=_size,

@@ -38,7 +38,14 @@ from .hmac_header import (
     format_hmac_header,
     parse_hmac_header,
 )
-from .nonce import DEFAULT_NONCE_SIZE, RESET_NONCE, decode_nonce, encode_nonce, new_nonce
+from .nonce import (
+    DEFAULT_NONCE_SIZE,
+    RESET_NONCE,
+    NonceRole,
+    decode_nonce,
+    encode_nonce,
+    new_nonce,
+)
 
 __all__ = [
     "DEFAULT_NONCE_SIZE",
@@ -50,6 +57,7 @@ __all__ = [
     "Credentials",
     "HmacHeader",
     "NoncePolicy",
+    "NonceRole",
     "NonceUsed",
     "SecurityMethod",
     "basic_credential",

@@ -9,12 +9,20 @@ reads a random source itself (STYLE §C.9).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 
 from ..errors import InvalidValueError
 from ._base64 import b64decode_lenient, b64encode_text
 
-__all__ = ["DEFAULT_NONCE_SIZE", "RESET_NONCE", "decode_nonce", "encode_nonce", "new_nonce"]
+__all__ = [
+    "DEFAULT_NONCE_SIZE",
+    "RESET_NONCE",
+    "NonceRole",
+    "decode_nonce",
+    "encode_nonce",
+    "new_nonce",
+]
 
 # OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2 / DM Notification 6.1: after a failed digest check the
 # client retries with the special nonce 0x00000000 — four zero *octets* (not the ASCII text
@@ -24,6 +32,19 @@ RESET_NONCE = b"\x00\x00\x00\x00"
 # OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4: nonces are RECOMMENDED to be at
 # least 128 bits (16 random octets).
 DEFAULT_NONCE_SIZE = 16
+
+
+class NonceRole(enum.Enum):
+    """Which of the two nonces kept per DM account (OMA-TS-DM_Security-V1_2_1 §5.1;
+    OMA-TS-DM_Protocol-V1_2_1 §2.4 storage: DMAcc AppAuth levels); a session's
+    ``NonceChanged`` event names it."""
+
+    #: The nonce the *client* uses to build its credentials (CLCRED AAuthData),
+    #: issued by the server in a Chal.
+    CLIENT = "client"
+    #: The nonce the *server* uses to build its credentials (SRVCRED AAuthData),
+    #: issued by the client in a Chal; also keys the Package 0 digest.
+    SERVER = "server"
 
 
 def encode_nonce(nonce: bytes) -> str:

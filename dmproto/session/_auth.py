@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ..codec.model import Chal, Cred, Meta, SyncHdr
 from ..errors import MalformedMessageError
+from ..headers import header_value
 from ..security import (
     HMAC_HEADER,
     AuthScheme,
@@ -37,7 +38,6 @@ __all__ = [
     "account_name",
     "build_cred",
     "challenge",
-    "header_value",
     "hmac_headers",
     "verify_peer",
 ]
@@ -53,15 +53,6 @@ class Verdict(enum.Enum):
     INVALID = "invalid"
     #: OMA-TS-DM_Security-V1_2_1 §5.1: another type than the one asked for
     WRONG_SCHEME = "wrong-scheme"
-
-
-def header_value(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    """The first header called *name* (case-insensitive), or None."""
-    wanted = name.lower()
-    for key, value in headers:
-        if key.lower() == wanted:
-            return value
-    return None
 
 
 def build_cred(scheme: AuthScheme | None, creds: Credentials | None, nonce: bytes) -> Cred | None:

@@ -62,6 +62,8 @@ from .events import (
     NonceRole,
     SessionEnded,
 )
+from .snapshot import read as read_snapshot
+from .snapshot import write as write_snapshot
 
 __all__ = ["Endpoint", "Outcome"]
 
@@ -160,15 +162,11 @@ class Endpoint(Handshake, abc.ABC):
     def snapshot(self) -> dict[str, Any]:
         """Versioned, JSON-serialisable state (format: ``docs/session-api.md``,
         "Snapshots"); see :meth:`restore`."""
-        from .snapshot import write
-
-        return write(self._role, self._s)
+        return write_snapshot(self._role, self._s)
 
     @classmethod
     def _restore_state(cls, snapshot: dict[str, Any]) -> State:
-        from .snapshot import read
-
-        return read(snapshot, cls._role)
+        return read_snapshot(snapshot, cls._role)
 
     def receive_message(
         self,

@@ -31,6 +31,7 @@ import attrs
 
 from ..codec.model import Alert, Command, Item
 from ..outcome import CommandOutcome
+from ..security.nonce import NonceRole  # re-exported: NonceChanged.role
 from .ui import UiRequest
 
 __all__ = [
@@ -51,18 +52,6 @@ __all__ = [
     "SessionEnded",
     "UsernameSource",
 ]
-
-
-class NonceRole(enum.Enum):
-    """Which stored nonce changed (OMA-TS-DM_Security-V1_2_1 §5.1; OMA-TS-DM_Protocol-V1_2_1 §2.4
-    storage: DMAcc AppAuth levels)."""
-
-    #: The nonce the *client* uses to build its credentials (CLCRED AAuthData),
-    #: issued by the server in a Chal.
-    CLIENT = "client"
-    #: The nonce the *server* uses to build its credentials (SRVCRED AAuthData),
-    #: issued by the client in a Chal; also keys the Package 0 digest.
-    SERVER = "server"
 
 
 class UsernameSource(enum.Enum):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from .acl import Acl, AclCommand, parse_acl
 from .backend import Backend, ExecRequest, ExecResult
+from .context import UiHandler
 from .ddf import DdfRule, DdfRules
 from .errors import TreeCommandError
 from .node import Access, Node
@@ -42,7 +43,8 @@ from .stdobj import (
     find_account,
     store_nonce,
 )
-from .tree import ManagementTree, Savepoint, UiHandler
+from .store import Savepoint
+from .tree import ManagementTree
 from .uri import Listing, ListKind, ParsedUri, UriLimits, format_uri, parse_path, parse_uri
 from .values import BinaryWire, NodeFormat
 

@@ -4,20 +4,24 @@ OMA-TS-DM_TND-V1_2 §8.3.7.1, §8.5."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
-from ..codec.model import Add, Copy, Delete, Exec, Get, Item, Meta, Replace
+from ..codec.model import Add, Alert, Copy, Delete, Exec, Get, Item, Meta, Replace
 from ..codes import StatusCode
+from ..outcome import CommandOutcome
 from .acl import AclCommand
 from .errors import TreeCommandError
 from .node import Access, Node
-from .tree import ManagementTree, Path, UiHandler
+from .store import NodeStore, Path
 from .uri import ParsedUri, check_uri_limits, format_uri, parse_uri
 
 __all__ = [
     "INBOX",
     "Ctx",
     "ItemCmd",
+    "UiHandler",
     "check_access",
     "check_acl",
     "fail",
@@ -27,6 +31,8 @@ __all__ = [
 ]
 
 ItemCmd = Add | Replace | Delete | Copy | Exec
+#: Answers a UI alert (1100–1104) for the device's user.
+UiHandler = Callable[[Alert], CommandOutcome]
 
 #: OMA-TS-DM_StdObj-V1_2_1 §7.1 Inbox: reserved node where MOs are dropped for placement.
 INBOX = "Inbox"
@@ -36,7 +42,7 @@ INBOX = "Inbox"
 class Ctx:
     """One execute() call: the tree, who is asking, the UI hook, Atomic nesting."""
 
-    tree: ManagementTree
+    tree: NodeStore
     server_id: str | None  # None = the device itself (bootstrap): no ACL checks
     ui: UiHandler | None
     in_atomic: bool = False

@@ -50,6 +50,7 @@ from .context import (
     INBOX,
     Ctx,
     ItemCmd,
+    UiHandler,
     check_access,
     check_acl,
     fail,
@@ -60,13 +61,13 @@ from .context import (
 from .errors import TreeCommandError
 from .node import Access, Node
 from .query import execute_get
+from .store import NodeStore, Path
 from .tnds_io import (
     TNDS_TYPES,
     TndsEntry,
     decode_tnds_data,
     flatten_tnds,
 )
-from .tree import ManagementTree, Path, UiHandler
 from .uri import format_uri, parse_path, parse_uri
 from .values import NodeFormat, value_from_wire
 
@@ -74,7 +75,7 @@ __all__ = ["execute_command"]
 
 
 def execute_command(
-    tree: ManagementTree,
+    tree: NodeStore,
     command: Command,
     *,
     server_id: str | None,

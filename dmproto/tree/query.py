@@ -10,8 +10,8 @@ from .acl import AclCommand
 from .context import INBOX, Ctx, check_access, check_acl, fail, node_path, target_of
 from .errors import TreeCommandError
 from .node import Access, Node
+from .store import Path
 from .tnds_io import TNDS_TYPES, encode_subtree, export_tnds
-from .tree import Path
 from .uri import ListKind, format_uri
 from .values import value_size, value_to_wire
 

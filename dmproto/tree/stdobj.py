@@ -21,11 +21,12 @@ import attrs
 
 from ..codec.model import Item, Location, Meta
 from ..errors import InvalidValueError
-from ..session.events import NonceRole
+from ..security import NonceRole
 from .acl import Acl, AclCommand, parse_acl
 from .ddf import DdfRule
 from .node import ALL_ACCESS, Access, Node
-from .tree import DEFAULT_ROOT_ACL, ManagementTree, Path
+from .store import DEFAULT_ROOT_ACL, Path
+from .tree import ManagementTree
 from .uri import format_uri
 from .values import BinaryWire, NodeFormat, Value, value_to_wire
 

@@ -29,7 +29,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from .acl import parse_acl
 from .errors import TreeCommandError
 from .node import Node
-from .tree import ManagementTree
+from .store import NodeStore
 from .uri import PROPERTY_NAMES, format_uri, parse_path
 from .values import NodeFormat, Value, value_from_wire, value_size
 
@@ -188,7 +188,7 @@ def flatten_tnds(document: MgmtTree, base: Path) -> tuple[TndsEntry, ...]:
 
 
 def export_subtree(
-    tree: ManagementTree,
+    tree: NodeStore,
     uri: str,
     *,
     properties: frozenset[str] = ALL_PROPERTIES,
@@ -231,7 +231,7 @@ def tnds_item(target_uri: str, document: bytes) -> Item:
 
 
 def load_ddf(
-    tree: ManagementTree, document: bytes, base_uri: str = ".", *, limits: Limits = DEFAULT_LIMITS
+    tree: NodeStore, document: bytes, base_uri: str = ".", *, limits: Limits = DEFAULT_LIMITS
 ) -> None:
     """Load a DDF document (XML or WBXML) describing the subtree below ``base_uri``.
 
