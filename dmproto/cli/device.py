@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..bindings.http import HttpRequest, HttpResponse, encoding_of, header_value, parse_url
 from ..bindings.push import PushAccepted, PushIgnored, ServerSecret
 from ..codec import Encoding, decode_message
@@ -255,7 +256,7 @@ def _device_tree(dev_id: str, tree_file: str | None = None) -> ManagementTree:
     """The standard objects plus ``./Vendor`` (open to every server); values of a
     ``tree_file`` applied (see :func:`.device_files.load_values`)."""
     tree = build_device_tree(
-        DeviceInfo(dev_id=dev_id, man="dmproto", mod="Demo Phone", sw_v="0.1.0", lrg_obj=True)
+        DeviceInfo(dev_id=dev_id, man="dmproto", mod="Demo Phone", sw_v=__version__, lrg_obj=True)
     )
     tree.add_node(("Vendor",), Node(name="Vendor", format=NodeFormat.NODE))
     tree.set_acl("./Vendor", "Add=*&Get=*&Replace=*&Delete=*&Exec=*")
