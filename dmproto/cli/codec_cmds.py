@@ -104,7 +104,7 @@ def _binary_as_b64(message: Message) -> Message:
 
 
 #: What ``decode`` prints instead of a credential. The spaces keep it from being a
-#: base64 credential (OMA-TS-DM_Security-V1_2_1 §5.3, §5.4: Cred Data is b64), and
+#: base64 credential (OMA-TS-DM_Security-V1_2_1 §5.1: Cred Data is b64), and
 #: ``encode`` refuses it.
 REDACTED = "REDACTED by dmproto decode (use --show-credentials)"
 

@@ -96,7 +96,7 @@ def _ask_terminal(prompt: str) -> str | None:
     return line.rstrip("\r\n") if line else None
 
 
-# -- UI alerts (OMA-TS-DM_Protocol-V1_2_1 §10: user interaction commands) ----------------
+# -- UI alerts (OMA-TS-DM_Protocol-V1_2_1 §2.5: user interaction commands) ----------------
 
 
 def _auto_answer(request: UiRequest) -> tuple[CommandOutcome, str]:
