@@ -56,5 +56,6 @@ def hmac_sha1(key: bytes, data: bytes) -> bytes:
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:
-    """Compare two byte strings without leaking where they differ (STYLE §C.8)."""
+    """Compare two byte strings without leaking where they differ
+    (CONTRIBUTING.md#limits-before-work)."""
     return _stdlib_hmac.compare_digest(a, b)
