@@ -221,3 +221,39 @@ def test_oma_sections_are_in_their_document_chapter() -> None:
 )
 def test_chapter_checker(text: str, wrong: list[str]) -> None:
     assert wrong_chapters(text) == wrong
+
+
+# ---- citations name the document --------------------------------------------------------
+
+# "TND 8.3.7.2", "DM RepPro §4.1.6": a section without the document's full name.
+SHORT = re.compile(
+    r"(?<![\w-])(?:DM RepPro|DM Notification|DM Protocol|DM Security|TNDS|TND|StdObj)"
+    r" §?\d+(?:\.\d+)+"
+)
+
+
+def test_citations_name_the_document() -> None:
+    offenders = []
+    for f in _checked_files():
+        try:
+            text = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if SHORT.search(line):
+                offenders.append(f"{f.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
+    assert not offenders, "write e.g. OMA-TS-DM_TND-V1_2 §8.3.7.2:\n" + "\n".join(offenders)
+
+
+@pytest.mark.parametrize(
+    ("text", "short"),
+    [
+        ("TND 8.3.7.2", True),
+        ("DM RepPro §4.1.6", True),
+        ("OMA-TS-DM_TND-V1_2 §8.3.7.2", False),
+        ("OMA-TS-DM_TNDS-V1_2 §9.2", False),
+        ("TNDS documents", False),
+    ],
+)
+def test_short_citation_checker(text: str, short: bool) -> None:
+    assert bool(SHORT.search(text)) is short

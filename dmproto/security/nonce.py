@@ -16,7 +16,7 @@ from ._base64 import b64decode_lenient, b64encode_text
 
 __all__ = ["DEFAULT_NONCE_SIZE", "RESET_NONCE", "decode_nonce", "encode_nonce", "new_nonce"]
 
-# OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2 / DM Notification 6.1: after a failed digest check the
+# OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2: after a failed digest check the
 # client retries with the special nonce 0x00000000 — four zero *octets* (not the ASCII text
 # "0x00000000" libdmclient uses, which never matches a conforming server).
 RESET_NONCE = b"\x00\x00\x00\x00"
