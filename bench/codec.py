@@ -7,7 +7,7 @@ message, the decode and encode throughput of the XML and WBXML codecs; then
   ``defusedxml.ElementTree.fromstring`` on the same bytes (target <= 2x), and
 * WBXML decode time relative to XML decode time of the same message (target <= 1x),
 * the decode cost per byte of a 1 MB message relative to a 10 KB one of the same
-  shape (target <= 1.2x: linear behaviour, STYLE C.8).
+  shape (target <= 1.2x: linear behaviour, CONTRIBUTING.md#limits-before-work).
 """
 
 from __future__ import annotations

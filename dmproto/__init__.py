@@ -14,7 +14,7 @@ module, outcomes and errors. The device management tree and its builders
 ``dmproto.tree``. Everything else lives in its layer: ``dmproto.codec`` for
 messages, ``dmproto.security`` and ``dmproto.notification`` for authentication and
 Package 0, ``dmproto.session`` for the state machines, ``dmproto.bindings`` for
-HTTP. Only names documented in the README and docs are public.
+HTTP. Only what the API reference (``docs/api``) lists is public.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ __all__ = ["AlertCode", "StatusCode"]
 
 
 class StatusCode(enum.IntEnum):
-    """SyncML / OMA DM status codes (SyncML RepPro 1.2, DM RepPro 1.2.1; OMA-TS-SyncML_RepPro-V1_2
+    """SyncML / OMA DM status codes (OMA-TS-DM_RepPro-V1_2_1 §4.1.6; OMA-TS-SyncML_RepPro-V1_2
     status codes)."""
 
     IN_PROGRESS = 101
@@ -87,7 +87,7 @@ class StatusCode(enum.IntEnum):
 
 
 class AlertCode(enum.IntEnum):
-    """Alert codes valid in OMA DM (DM RepPro 4.2; OMA-TS-DM_RepPro-V1_2_1 §4.2)."""
+    """Alert codes valid in OMA DM (OMA-TS-DM_RepPro-V1_2_1 §4.2)."""
 
     DISPLAY = 1100  #: UI: show text
     CONFIRM_OR_REJECT = 1101  #: UI: yes (200) / no (304)

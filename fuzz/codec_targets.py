@@ -1,12 +1,12 @@
 """Fuzz targets for the message codecs and TNDS/DDF documents.
 
-Each target is a plain ``def target(data: bytes) -> None``. Base invariant (STYLE
-§C.15, from h11's afl harness): only :class:`dmproto.errors.MalformedMessageError`
-may escape a decoder; anything else is a bug. When the input decodes, the targets
-also check a differential property: re-encoding and decoding again gives the same
-model. Re-encoding may legitimately refuse (``EncodeError``) values an encoding
-cannot carry: ``bytes`` Data or control characters in XML, NUL in WBXML strings
-(which only WBXML OPAQUE can smuggle into a text element).
+Each target is a plain ``def target(data: bytes) -> None``. Base invariant
+(CONTRIBUTING.md#the-fuzzing-invariant, from h11's afl harness): only
+:class:`dmproto.errors.MalformedMessageError` may escape a decoder; anything else is a
+bug. When the input decodes, the targets also check a differential property: re-encoding
+and decoding again gives the same model. Re-encoding may legitimately refuse
+(``EncodeError``) values an encoding cannot carry: ``bytes`` Data or control characters
+in XML, NUL in WBXML strings (which only WBXML OPAQUE can smuggle into a text element).
 
 Run one with ``python fuzz/atheris_main.py NAME`` (atheris) or through
 ``tests/test_fuzz_codec.py`` (Hypothesis); seeds live in ``fuzz/corpus/NAME/``.

@@ -1,9 +1,9 @@
 """Fuzz targets for the security and notification decoders.
 
-Each target takes arbitrary bytes. The invariant (STYLE §C.15, h11's afl harness):
-only :class:`dmproto.errors.MalformedMessageError` may escape; anything else is a bug.
-Targets that succeed in parsing also check a differential property (re-encoding
-reproduces the input, or a round trip holds).
+Each target takes arbitrary bytes. The invariant (CONTRIBUTING.md#the-fuzzing-invariant,
+h11's afl harness): only :class:`dmproto.errors.MalformedMessageError` may escape;
+anything else is a bug. Targets that succeed in parsing also check a differential
+property (re-encoding reproduces the input, or a round trip holds).
 
 Run one under atheris with ``fuzz/atheris_main.py`` (or any harness taking
 ``TARGETS[name]``); seeds live in ``fuzz/corpus/<name>/``.

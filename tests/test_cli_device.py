@@ -256,7 +256,7 @@ def test_ui_prompt_asks_on_the_terminal(server: Server, tmp_path: Path) -> None:
     assert "UI alert 1104 'Extras' answered choice 1,3\n[device] Alert 1104 -> 200" in out
     server.stop()
     assert "Alert 1101 -> 304" in server.log and "Alert 1104 -> 200" in server.log
-    # the answers travel as Status Items (OMA-TS-DM_Protocol-V1_2_1 §10)
+    # the answers travel as Status Items (OMA-TS-DM_Protocol-V1_2_1 §2.5)
     sent = "".join(p.read_text() for p in (tmp_path / "trace").glob("*-out.xml"))
     for answer in ("Ada", "2", "1", "3"):
         assert f"<Item><Data>{answer}</Data></Item>" in sent

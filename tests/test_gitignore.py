@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+import dmproto
+
 ROOT = Path(__file__).resolve().parent.parent
 
 LEFT_BEHIND = [
     "build/lib/dmproto/__init__.py",
-    "dist/dmproto-0.1.0.tar.gz",
+    f"dist/dmproto-{dmproto.__version__}.tar.gz",
     "dmproto.egg-info/PKG-INFO",
     "adapters/base/dmproto_adapter_base.egg-info/PKG-INFO",
     "dmproto/__pycache__/x.cpython-310.pyc",
@@ -24,6 +26,7 @@ LEFT_BEHIND = [
     ".coverage",
     ".coverage.host.1234.5678",
     "htmlcov/index.html",
+    "docs/api/_build/html/index.html",
     "fuzz/crashes/crash-1",
     "crash-da39a3ee",
     "timeout-da39a3ee",
@@ -34,7 +37,13 @@ LEFT_BEHIND = [
     "server.db-journal",
     "server.db-wal",
 ]
-KEPT = ["dmproto/__init__.py", "fuzz/corpus/decode_xml/x.xml", "tests/data/corpus/x.wbxml"]
+KEPT = [
+    "dmproto/__init__.py",
+    "docs/api/conf.py",
+    "docs/api/index.rst",
+    "fuzz/corpus/decode_xml/x.xml",
+    "tests/data/corpus/x.wbxml",
+]
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

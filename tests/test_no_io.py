@@ -1,4 +1,5 @@
-"""The core does no I/O and reads no clock or random source of its own (ARCHITECTURE.md).
+"""The core does no I/O and reads no clock or random source of its own
+(CONTRIBUTING.md#no-clock-no-randomness-no-io).
 
 Every module under ``dmproto/`` except the ``dmproto.cli`` application is checked two
 ways: statically (its imports, via the AST) and dynamically (importing the whole core

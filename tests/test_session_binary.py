@@ -1,4 +1,4 @@
-"""Binary item values in both encodings (TND §8.3.7.2, OMA-TS-DM_TND-V1_2 §8.3): over XML they
+"""Binary item values in both encodings (OMA-TS-DM_TND-V1_2 §8.3, §8.3.7.2): over XML they
 travel as base64 text with Meta Format ``b64`` (Type kept); over WBXML as OPAQUE."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Hostile WBXML: every bad input raises MalformedMessageError, fast and in bounded memory.
 
-WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML defines what is readable; STYLE.md §C.8 says how
-hostile input is bounded. Each case names the reason the parser documents for it.
+WAP-192-WBXML; OMA-TS-SyncML_RepPro-V1_2 WBXML defines what is readable;
+CONTRIBUTING.md#limits-before-work says how hostile input is bounded. Each case names
+the reason the parser documents for it.
 """
 
 from __future__ import annotations

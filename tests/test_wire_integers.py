@@ -2,8 +2,8 @@
 
 ``str()`` of an :class:`enum.IntEnum` member is its qualified name on Python 3.10
 (``StatusCode.AUTHENTICATION_ACCEPTED``) and its value from 3.11 on; the encoder
-must write the number either way (OMA-TS-DM_RepPro-V1_2_1 §6.6.2 Alert and §6.6.19
-Status: the code is the Data content).
+must write the number either way (OMA-TS-DM_RepPro-V1_2_1 §4.1.6, Alert
+and Status: the code is the Data content).
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ class ClientDriver:
         """The exchange failed (network error, timeout, cancellation): abort the session.
 
         The abort message cannot be delivered; the session ends so nothing is left
-        half-applied (STYLE §C.12 adapter duty 4).
+        half-applied (CONTRIBUTING.md#adapter-duties, duty 4).
         """
         self._awaiting = False
         if self.session.state is SessionState.ACTIVE:

@@ -28,7 +28,7 @@ E = TypeVar("E", bound=Event)
 @attrs.frozen(kw_only=True)
 class Deliver(Generic[E]):
     """Hand ``event`` to the application's handler, then poll again (a client
-    driver delivers ``ClientSessionEvent``s, a server endpoint ``ServerSessionEvent``s)."""
+    driver delivers a ``ClientSessionEvent``, a server endpoint a ``ServerSessionEvent``)."""
 
     event: E
 

@@ -6,7 +6,7 @@ between XML, WBXML and JSON on the command line.
   every model object carries its class in ``"@type"``; ``bytes`` values are written
   as ``{"base64": "..."}`` and XML markup inside Data as ``{"xml": "..."}``. In the
   XML view, binary Data (WBXML OPAQUE with Format ``bin``) is shown the way XML
-  carries binary: base64 text with Meta Format ``b64`` (TND 8.3.7.2).
+  carries binary: base64 text with Meta Format ``b64`` (OMA-TS-DM_TND-V1_2 §8.3.7.2).
 * ``dmproto encode --to wbxml|xml [FILE|-]`` re-encodes (binary to stdout).
 
 ``decode`` replaces the SyncHdr ``<Cred>`` Data (for ``syncml:auth-basic`` it is
@@ -104,7 +104,7 @@ def _binary_as_b64(message: Message) -> Message:
 
 
 #: What ``decode`` prints instead of a credential. The spaces keep it from being a
-#: base64 credential (OMA-TS-DM_Security-V1_2_1 §5.3, §5.4: Cred Data is b64), and
+#: base64 credential (OMA-TS-DM_Security-V1_2_1 §5.1: Cred Data is b64), and
 #: ``encode`` refuses it.
 REDACTED = "REDACTED by dmproto decode (use --show-credentials)"
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..bindings.http import HttpRequest, HttpResponse, encoding_of, header_value, parse_url
 from ..bindings.push import PushAccepted, PushIgnored, ServerSecret
 from ..codec import Encoding, decode_message
@@ -92,7 +93,7 @@ def _ask_terminal(prompt: str) -> str | None:
     return line.rstrip("\r\n") if line else None
 
 
-# -- UI alerts (OMA-TS-DM_Protocol-V1_2_1 §10: user interaction commands) ----------------
+# -- UI alerts (OMA-TS-DM_Protocol-V1_2_1 §2.5: user interaction commands) ----------------
 
 
 def _auto_answer(request: UiRequest) -> tuple[CommandOutcome, str]:
@@ -252,7 +253,7 @@ def _device_tree(dev_id: str, tree_file: str | None = None) -> ManagementTree:
     """The standard objects plus ``./Vendor`` (open to every server); values of a
     ``tree_file`` applied (see :func:`.device_files.load_values`)."""
     tree = build_device_tree(
-        DeviceInfo(dev_id=dev_id, man="dmproto", mod="Demo Phone", sw_v="0.1.0", lrg_obj=True)
+        DeviceInfo(dev_id=dev_id, man="dmproto", mod="Demo Phone", sw_v=__version__, lrg_obj=True)
     )
     tree.add_node(("Vendor",), Node(name="Vendor", format=NodeFormat.NODE))
     tree.set_acl("./Vendor", "Add=*&Get=*&Replace=*&Delete=*&Exec=*")

@@ -4,7 +4,7 @@
 * State: one JSON document ``{"format": "dmproto-device-state", "version": 1,
   "device_id": ..., "nodes": [...]}`` holding every node of the management tree
   with its value and properties (ACL, Format, Type, Title, TStamp, VerNo, Scope,
-  AccessType; OMA-TS-DM_TND-V1_2 §7). The DMAcc account and both nonces live in
+  AccessType; OMA-TS-DM_TND-V1_2 §8.3, §8.5). The DMAcc account and both nonces live in
   the tree, where OMA-TS-DM_StdObj-V1_2_1 (DMAcc) puts them (``AppAuth/<X>/AAuthData``
   of the CLCRED and SRVCRED entries). It is written atomically: a temporary file
   in the same directory, fsync, ``os.replace``. A file that is not such a document

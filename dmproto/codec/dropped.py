@@ -2,7 +2,7 @@
 
 The mappings read what OMA DM uses and ignore the rest: unknown elements, the DS-only
 ones (Archive, SftDel, Lang, Anchor, Mem, ...), the content of SyncML commands DM does
-not process (OMA-TS-DM_RepPro-V1_2_1 §6.5, §6.6: a DM device ignores what it does not
+not process (OMA-TS-DM_RepPro-V1_2_1 §4.1: a DM device ignores what it does not
 support) and a second copy of a single-valued element. :func:`dropped_elements` finds
 them without knowing the mapping rules: it compares the parsed input tree with the tree
 the mapping writes back from the model. Pure: it never does I/O, the CLI prints the

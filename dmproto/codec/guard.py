@@ -1,4 +1,4 @@
-"""The input-size check every decoder runs first (STYLE C.8: limits before work)."""
+"""The input-size check every decoder runs first (CONTRIBUTING.md#limits-before-work)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ __all__ = ["check_message_size"]
 def check_message_size(size: int, limits: Limits, what: str) -> None:
     """Raise ``limit.message-size`` (status hint 413) when ``size`` bytes of ``what``
     exceed ``limits.max_message_size``; the position is the first byte over the limit."""
-    # docs/conformance.md#tolerances / STYLE C.8: the size limit is checked before any parsing.
+    # CONTRIBUTING.md#limits-before-work: the size limit is checked before any parsing.
     if size > limits.max_message_size:
         raise MalformedMessageError(
             "limit.message-size",

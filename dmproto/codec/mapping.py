@@ -249,7 +249,7 @@ class _Decoder:
         else:
             raw = b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in element.parts)
             size = len(raw)
-            # WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2 / TND 8.3.7.2: Format bin means raw bytes;
+            # WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2: Format bin means raw bytes;
             # an embedded +wbxml document is bytes; other OPAQUE runs are text when UTF-8.
             if format_ == "bin" or (type_ is not None and type_.endswith("+wbxml")):
                 value = raw
@@ -512,7 +512,7 @@ def _flag(children: list[Element], name: str, present: bool) -> None:
 
 def _int_text(value: int) -> str:
     """The decimal digits of ``value``: status and alert codes are written as plain
-    numbers (OMA-TS-DM_RepPro-V1_2_1 §6.6.2 Alert, §6.6.19 Status: Data carries the
+    numbers (OMA-TS-DM_RepPro-V1_2_1 §4.1.6, Alert and Status: Data carries the
     code). ``int()`` first, because ``str()`` of an IntEnum member is its name on
     Python 3.10 (``StatusCode.OK``) and its value only from 3.11 on.
     """

@@ -19,7 +19,7 @@ Conventions (decided once here, relied upon everywhere):
   Meta Format is ``bin``, or an embedded ``+wbxml`` document), :class:`XmlData`
   (XML markup carried inside ``<Data>``, e.g. a TNDS document), or ``None`` (no
   ``<Data>`` element). ``bytes`` cannot be written as XML (an ``EncodeError``):
-  binary over XML is base64 text with Meta Format ``b64`` (TND §8.3.7.2).
+  binary over XML is base64 text with Meta Format ``b64`` (OMA-TS-DM_TND-V1_2 §8.3.7.2).
 * Commands DM does not use (Sync, Map, Put, Search, ...) decode to
   :class:`UnsupportedCommand`, so a session can answer them with a Status.
 * Elements DM does not use (Archive, SftDel, Lang, Cred at command level, DS-only

@@ -7,7 +7,7 @@ from the bytes) and :func:`encode_tree_document` writes either.
 
 Decoding is lenient like the message mapping: children in any order, white space
 around values stripped (except in ``<Value>``), unknown elements ignored, a missing
-NodeName read as ``""`` (TNDS 1.2 lets the client name the node). Encoding follows
+NodeName read as ``""`` (OMA-TS-DM_TNDS-V1_2 §9.2 lets the client name the node). Encoding follows
 the DTD order of OMA-TS-DM_TND-V1_2 §8.5. A ``<Value>`` with WBXML OPAQUE content is ``bytes``
 when the node's Format is ``bin``, else UTF-8 text if it decodes, else ``bytes``.
 
@@ -53,7 +53,7 @@ def _node_tuple(values: Iterable[TreeNode]) -> tuple[TreeNode, ...]:
 
 @attrs.frozen(kw_only=True)
 class RTProperties:
-    """Run-time properties of a node (TND §8.3). ``format`` is a Format value name
+    """Run-time properties of a node (OMA-TS-DM_TND-V1_2 §8.3). ``format`` is a Format value name
     (``chr``, ``node``, ``b64``, ...); the type is either a MIME type or a DDFName."""
 
     acl: str | None = None
@@ -69,7 +69,7 @@ class RTProperties:
 
 @attrs.frozen(kw_only=True)
 class DFProperties:
-    """Description-framework properties of a node (DDF only; TND §8.5).
+    """Description-framework properties of a node (DDF only; OMA-TS-DM_TND-V1_2 §8.5).
 
     ``access_type`` holds the names of the granted commands (``"Add"``, ``"Copy"``,
     ``"Delete"``, ``"Exec"``, ``"Get"``, ``"Replace"``) in document order;
@@ -207,7 +207,8 @@ def _df_properties(element: Element, path: str) -> DFProperties:
 
 
 def _value(element: Element, rt: RTProperties | None) -> str | bytes:
-    """A node ``<Value>``: text as is; OPAQUE bytes when Format is bin (TND 8.3.7.2)."""
+    """A node ``<Value>``: text as is; OPAQUE bytes when Format is bin
+    (OMA-TS-DM_TND-V1_2 §8.3.7.2)."""
     if all(isinstance(p, str) for p in element.parts):
         return "".join(element.parts)  # type: ignore[arg-type]  # all str
     raw = b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in element.parts)

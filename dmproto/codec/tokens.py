@@ -3,7 +3,7 @@
 Data only; :mod:`dmproto.codec.wbxml` holds the logic. Tables are transcribed from
 WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1 (global tokens), WAP-192-WBXML;
 OMA-TS-SyncML_RepPro-V1_2 WBXML (public identifiers) and OMA-TS-SyncML_RepPro-V1_2 WBXML;
-OMA-TS-DM_TND-V1_2 §8.6ode pages 0 SyncML 1.2, 1 MetInf 1.2, 2 DM DDF 1.2), which match libwbxml
+OMA-TS-DM_TND-V1_2 §8.6 (code pages 0 SyncML 1.2, 1 MetInf 1.2, 2 DM DDF 1.2), which match libwbxml
 ``wbxml_tables.c`` and the Synthesis RTK ``xlttags.c``.
 """
 

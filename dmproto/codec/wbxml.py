@@ -222,7 +222,8 @@ class _Parser:
         self.strtbl_cache: dict[int, tuple[str, int]] = {}
         # STR_T references can repeat one long string-table entry many times; the
         # decoded text of the whole document is bounded like the message itself
-        # (WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2, STYLE C.8: memory grows linearly with input).
+        # (WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2;
+        # CONTRIBUTING.md#limits-before-work: memory grows linearly with input).
         self.text_budget = limits.max_message_size
 
     # -- primitive reads ------------------------------------------------------

@@ -179,7 +179,7 @@ class _Builder:
             """Open an element: check limits, resolve its page, link it to its parent."""
             nonlocal count, open_data
             count += 1
-            # Limits are checked before the element is built (STYLE C.8).
+            # Limits are checked before the element is built (CONTRIBUTING.md#limits-before-work).
             if count > max_elements or len(stack) >= max_depth:
                 self._limit_exceeded(count > max_elements)
             resolved = tags_get(tag)
@@ -333,7 +333,7 @@ def _parse_once(data: bytes, limits: Limits) -> Element:
             position = expat.CurrentByteIndex
         raise _SyntaxError(str(exc), max(position, 0)) from None
     except EntitiesForbidden as exc:
-        # No XML entities, ever (docs/conformance.md#tolerances / STYLE C.8): billion laughs, XXE.
+        # No XML entities, ever (CONTRIBUTING.md#limits-before-work): billion laughs, XXE.
         raise MalformedMessageError(
             "xml.entity",
             f"entity declaration {exc.name!r} refused",

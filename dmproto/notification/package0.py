@@ -52,7 +52,7 @@ __all__ = [
 #: MIME type of Package 0 (OMA-TS-DM_Notification-V1_2_1 §6.2; WSP well-known code 0x44).
 NOTIFICATION_CONTENT_TYPE = "application/vnd.syncml.notification"
 
-# OMA-TS-DM_Notification-V1_2_1 §6.2 / DM Notification 6.2.2.6: conforming messages carry version
+# OMA-TS-DM_Notification-V1_2_1 §6.2 (§6.2.2.6): conforming messages carry version
 # '0000001011' (decimal 11, "1.1"); the DM 1.3 value is UNCONFIRMED, so receivers accept a set.
 NOTIFICATION_VERSION = 11
 DEFAULT_ACCEPTED_VERSIONS = frozenset({11, 12})

@@ -1,7 +1,7 @@
 """WAP Push framing of Package 0: the connectionless WSP Push PDU
 (OMA-TS-DM_Notification-V1_2_1 §6.3).
 
-What we write (WAP-230 WSP §8.2.4.1, DM Notification 6.3)::
+What we write (WAP-230 WSP §8.2.4.1, OMA-TS-DM_Notification-V1_2_1 §6.3)::
 
     [SMS user-data header: 06 05 04 <dst port> <src port>]   optional,
     OMA-TS-DM_Notification-V1_2_1 §6.3 example <transaction id>   1 octet

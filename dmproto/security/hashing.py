@@ -4,7 +4,7 @@ Why MD5 in 2020s code? OMA DM 1.2/1.3 fixes it on the wire, and there is no way 
 negotiate anything else:
 
 * ``syncml:auth-md5`` credentials are ``B64(H(B64(H(user:pass)):nonce))`` with
-  H = MD5 (OMA-TS-DM_Security-V1_2_1 §5.1, DM Protocol §2.4.4.2);
+  H = MD5 (OMA-TS-DM_Security-V1_2_1 §5.1, OMA-TS-DM_Protocol-V1_2_1 §2.4.4.2);
 * the ``x-syncml-hmac`` integrity header is the same nested-MD5 construction over the
   message body (OMA-TS-DM_Security-V1_2_1 §5.1);
 * the Package 0 notification digest is 16 raw MD5 octets (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2).
@@ -56,5 +56,6 @@ def hmac_sha1(key: bytes, data: bytes) -> bytes:
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:
-    """Compare two byte strings without leaking where they differ (STYLE §C.8)."""
+    """Compare two byte strings without leaking where they differ
+    (CONTRIBUTING.md#limits-before-work)."""
     return _stdlib_hmac.compare_digest(a, b)

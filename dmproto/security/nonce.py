@@ -4,7 +4,7 @@ OMA-TS-DM_Protocol-V1_2_1 §2.4; OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2).
 A nonce is an octet string. On the wire (``Chal/Meta/NextNonce``, Format ``b64``)
 it travels base64-encoded; every hash uses the *decoded* octets (OMA-TS-DM_Security-V1_2_1 §5.1, as
 libdmclient and the Motorola engine do). Randomness is injected: dmproto never
-reads a random source itself (STYLE §C.9).
+reads a random source itself (CONTRIBUTING.md#no-clock-no-randomness-no-io).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ __all__ = [
     "new_nonce",
 ]
 
-# OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2 / DM Notification 6.1: after a failed digest check the
+# OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2: after a failed digest check the
 # client retries with the special nonce 0x00000000 — four zero *octets* (not the ASCII text
 # "0x00000000" libdmclient uses, which never matches a conforming server).
 RESET_NONCE = b"\x00\x00\x00\x00"

@@ -1,4 +1,4 @@
-"""Binary item values in an XML session (TND §8.3.7.2, OMA-TS-DM_TND-V1_2 §8.3).
+"""Binary item values in an XML session (OMA-TS-DM_TND-V1_2 §8.3, §8.3.7.2).
 
 ``Item.data`` as ``bytes`` travels as WBXML OPAQUE only; XML cannot carry it. Binary
 data sent over XML MUST use Meta Format ``b64``: before a command is packed into an

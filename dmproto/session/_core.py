@@ -616,7 +616,7 @@ class Endpoint(Handshake, abc.ABC):
         s = self._s
         config = self._config
         if s.encoding is Encoding.XML:
-            # TND §8.3.7.2: binary values over XML as base64 text, Meta Format b64.
+            # OMA-TS-DM_TND-V1_2 §8.3.7.2: binary values over XML as base64 text, Meta Format b64.
             s.out = [attrs.evolve(unit, command=b64_command(unit.command)) for unit in s.out]
         units = [unit for unit in s.out if not self._holds(unit)]
         held = [unit for unit in s.out if self._holds(unit)]

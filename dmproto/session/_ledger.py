@@ -1,6 +1,6 @@
 """The Status/Results ledger: what we owe the peer, and what the peer owes us.
 
-Two small bookkeeping structures (STYLE.md §C.6 "per-command bookkeeping"):
+Two small bookkeeping structures (CONTRIBUTING.md#per-command-bookkeeping):
 
 * :class:`Answer` — a command the peer sent us, waiting for (or holding) its
   outcome. Its :class:`Ref` remembers where the command sat on the wire so the

@@ -1,6 +1,7 @@
 """Events a session hands to the application (``next_event()``).
 
-Every event is an attrs frozen, keyword-only value. Naming follows STYLE.md §C.5:
+Every event is an attrs frozen, keyword-only value. Naming follows
+CONTRIBUTING.md#events-are-frozen-values:
 facts only the machine can observe are past participles (``CommandReceived``,
 ``SessionEnded``). Secret-bearing fields (nonces) are hidden from ``repr``.
 

@@ -1,5 +1,5 @@
-"""ACL property values: grammar, evaluation and server removal (OMA-TS-DM_TND-V1_2 §8.3.7.1, TND
-8.3.7.1).
+"""ACL property values: grammar, evaluation and server removal (OMA-TS-DM_TND-V1_2
+§8.3.7.1).
 
 ``Add=*&Get=*`` is parsed into an :class:`Acl`; ``str(acl)`` writes it back in the same
 grammar. An empty string is "no value" (the node inherits), represented as ``None``.

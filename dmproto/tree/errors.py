@@ -1,6 +1,6 @@
 """The one failure type of tree operations: a command that ends with a status code.
 
-Tree operations answer per command (STYLE C.7: a bad command is not a bad message),
+Tree operations answer per command (CONTRIBUTING.md#a-bad-command-is-not-a-bad-message),
 so a failing operation raises :class:`TreeCommandError` carrying the DM status code
 the executor reports; the executor never lets it escape ``execute``.
 """

@@ -15,7 +15,7 @@ command with a :class:`~dmproto.outcome.CommandOutcome`:
 
 Design choices where the spec is open: malformed URIs get 400; Copy onto a missing
 target creates it (needs Add on the parent); Exec inside Atomic is refused with 500
-(DM RepPro 4.1.6.6 allows Exec only in SyncBody or Sequence, and an Exec cannot be
+(OMA-TS-DM_RepPro-V1_2_1 §4.1.6.6 allows Exec only in SyncBody or Sequence, and an Exec cannot be
 undone); a UI cancel inside Atomic fails the Atomic like a "No".
 
 Get (values, properties, listings) is in :mod:`dmproto.tree.query`; the shared

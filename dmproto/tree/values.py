@@ -1,5 +1,5 @@
 """Node value formats: wire Meta Format <-> stored value, and value validation
-(OMA-TS-DM_TND-V1_2 §8.3 "Format values", TND 8.3.7.2).
+(OMA-TS-DM_TND-V1_2 §8.3 "Format values", §8.3.7.2).
 
 Stored values are ``str`` for text formats, ``bytes`` for ``bin`` and ``None`` for
 ``null``/interior nodes. Binary arrives as Meta Format ``b64`` (XML) or ``bin``

@@ -89,7 +89,7 @@ async def drive_client(
     """Run the driver's session to its end; returns its ``SessionEnded`` (or ``None``).
 
     ``post(url, request)`` sends one request and returns the whole response.
-    STYLE §C.12 duty 4: whatever interrupts the session — a network error or
+    CONTRIBUTING.md#adapter-duties, duty 4: whatever interrupts the session — a network error or
     timeout in a post, a failing handler, cancellation at any await — aborts it
     first, so nothing is left half-applied.
     """
