@@ -3,7 +3,8 @@
 :class:`ServerEndpoint` counts every refused credential (the session's
 ``CredentialsRefused``: a wrong password, digest or MAC, OMA-TS-DM_Security-V1_2_1
 §5.1) and every device the application rejected (``reject_device``) against two
-keys: the account name the device asked for and its device id. ``max_failures``
+keys: the account name the device asked for and its device id (for a request
+with a verified TLS client certificate: that certificate instead). ``max_failures``
 within ``window`` seconds lock the key for ``lockout`` seconds; each further lock
 without a success in between lasts twice as long, up to ``max_lockout`` (the
 backoff). While a key is locked, a new session for it is refused before any
@@ -58,6 +59,9 @@ class KeyKind(enum.Enum):
 
     ACCOUNT = "account"  #: the account name (``AccountRequested.username``)
     DEVICE = "device"  #: the device id (SyncHdr Source/LocURI)
+    #: the fingerprint of the request's verified TLS client certificate (used
+    #: instead of the two others: only its holder can fail or succeed with it)
+    CERTIFICATE = "certificate"
 
 
 Key = tuple[KeyKind, str]

@@ -138,9 +138,15 @@ class Exchange:
         if lockout is None:
             return False
         session = self.session
-        keys = [(KeyKind.DEVICE, session.device_id or "")]
-        if session.username is not None:
-            keys.append((KeyKind.ACCOUNT, session.username))
+        cert = self._request.peer_certificate
+        if cert is not None:
+            # A verified certificate is the identity throttled: password guessing
+            # by others cannot lock a certificate-authenticated device out.
+            keys = [(KeyKind.CERTIFICATE, cert.fingerprint)]
+        else:
+            keys = [(KeyKind.DEVICE, session.device_id or "")]
+            if session.username is not None:
+                keys.append((KeyKind.ACCOUNT, session.username))
         if isinstance(event, AccountRequested):
             if lockout.locked_until(keys, now) is not None:
                 # Refused before any credential is checked, the right one too:

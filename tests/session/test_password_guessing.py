@@ -11,6 +11,7 @@ the clock passed in.
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from sessionkit import (
     CLIENT_CREDS,
@@ -27,13 +28,14 @@ from dmproto.bindings.server import ServerEndpoint
 from dmproto.codec import decode_message
 from dmproto.codec.model import Status
 from dmproto.errors import InvalidValueError
-from dmproto.security import AuthScheme, Credentials
+from dmproto.security import AuthScheme, Credentials, PeerCertificate
 from dmproto.session import Account, ClientSession, ServerSession
 from dmproto.session import events as ev
 
 POLICY = LockoutPolicy(max_failures=3, window=600.0, lockout=60.0, max_lockout=240.0)
 OTHER = Credentials(username="Alice", password="Wonderland")
 WRONG = Credentials(username=CLIENT_CREDS.username, password="guess")
+CERT = PeerCertificate(subject="CN=d", issuer="CN=ca", serial_number=1, fingerprint="ab" * 32)
 
 
 class App:
@@ -47,7 +49,9 @@ class App:
         self.events.append(event)
         if isinstance(event, ev.AccountRequested):
             creds = self.accounts.get(event.username)
-            if creds is None:
+            if event.certificate is not None:
+                session.supply_account(Account(certificate=CERT.fingerprint))
+            elif creds is None:
                 session.reject_device()
             else:
                 session.supply_account(Account(credentials=creds, auth_scheme=AuthScheme.MD5))
@@ -85,6 +89,21 @@ class Wire:
             )
         )
         run_over_endpoint(self.endpoint, client, app, now=now)
+        ended = [e for e in app.take() if isinstance(e, ev.SessionEnded)]
+        return ended[-1].reason.value
+
+    def with_certificate(self, app: App, cert: PeerCertificate, now: float) -> str:
+        """A device session without Cred over TLS with the client certificate *cert*."""
+        client = ClientSession(
+            client_config(
+                server_uri=SERVER_URI,
+                credentials=None,
+                auth_scheme=None,
+                server_credentials=None,
+                session_id=f"c{now:g}",
+            )
+        )
+        run_over_endpoint(self.endpoint, client, app, now=now, certificates=[cert])
         ended = [e for e in app.take() if isinstance(e, ev.SessionEnded)]
         return ended[-1].reason.value
 
@@ -141,6 +160,21 @@ def test_one_device_guessing_many_account_names_is_locked() -> None:
     assert wire.attempt(app, OTHER, 5.0, device="IMEI:scanner") == "rejected"
     assert not [e for e in app.events if isinstance(e, ev.AccountRequested)]
     assert wire.attempt(app, OTHER, 5.0, device="IMEI:alice") == "completed"
+
+
+def test_guessing_does_not_lock_out_a_certificate_authenticated_device() -> None:
+    wire, app = Wire(), App()
+    # The guesser locks the device id and account name of the real device...
+    assert wire.attempt(app, WRONG, 0.0) == "authentication-failed"
+    assert wire.attempt(app, CLIENT_CREDS, 5.0) == "rejected"
+    # ...but the device proving itself with its certificate is throttled by that
+    # certificate only, which the guesser does not hold.
+    assert wire.with_certificate(app, CERT, 6.0) == "completed"
+    # A certificate that keeps failing is locked like a name would be.
+    stranger = attrs.evolve(CERT, fingerprint="cd" * 32)
+    for n in range(3):
+        assert wire.with_certificate(app, stranger, 10.0 + n) == "authentication-failed"
+    assert wire.with_certificate(app, stranger, 20.0) == "rejected"
 
 
 def test_the_failure_table_is_capped() -> None:

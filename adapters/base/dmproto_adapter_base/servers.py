@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from dmproto.bindings.http import HttpRequest, HttpResponse
+from dmproto.bindings.lockout import LockoutPolicy
 from dmproto.bindings.push import PushAccepted, PushIgnored, PushKind, ServerSecret, check_push
 from dmproto.bindings.push import answer_push_request as _answer_push
 from dmproto.bindings.server import Observer, ServerEndpoint, SessionStore
@@ -138,6 +139,8 @@ class DMServerBase(Generic[H, S]):
             (access log, transcript).
         store: session snapshot store, so sessions survive restarts and can be
             shared between workers (see ``ServerEndpoint``).
+        lockout: how failed authentications lock an account name or device id
+            (``dmproto.bindings.lockout``); ``None`` turns it off.
         clock: monotonic clock in seconds (default: the adapter's own).
     """
 
@@ -159,6 +162,7 @@ class DMServerBase(Generic[H, S]):
         on_message: Observer | None = None,
         store: SessionStore | None = None,
         clock: Callable[[], float] | None = None,
+        lockout: LockoutPolicy | None = LockoutPolicy(),  # noqa: B008 (frozen value)
     ):
         self._handler = handler
         self._clock = clock
@@ -171,6 +175,7 @@ class DMServerBase(Generic[H, S]):
             max_sessions=max_sessions,
             on_message=on_message,
             store=store,
+            lockout=lockout,
         )
         self._http: S = self._new_http(
             Listen(
