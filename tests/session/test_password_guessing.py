@@ -11,6 +11,8 @@ the clock passed in.
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 import pytest
 from sessionkit import (
@@ -237,3 +239,21 @@ def test_policy_values_must_be_positive(field: str) -> None:
     with pytest.raises(InvalidValueError) as info:
         LockoutPolicy(**{field: 0})
     assert info.value.reason == "lockout.config"
+
+
+def test_unreadable_messages_count_against_nothing() -> None:
+    # A protocol error is not a failed authentication: the table stays empty.
+    wire, app = Wire(), App()
+    request = HttpRequest(
+        method="POST",
+        target="/mgmt-server",
+        headers=[("Content-Type", "application/vnd.syncml.dm+xml")],
+        body=b"<not-syncml/>",
+    )
+    for n in range(5):
+        response = wire.endpoint.handle(request, app, functools.partial(float, n))
+        assert response.status == 200  # the DM abort
+    assert [e.reason for e in app.events if isinstance(e, ev.SessionEnded)] == [
+        ev.EndReason.PROTOCOL_ERROR
+    ] * 5
+    assert wire.endpoint.lockout is not None and len(wire.endpoint.lockout) == 0
