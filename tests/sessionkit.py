@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -15,7 +15,7 @@ from dmproto.codec import Encoding, decode_message
 from dmproto.codec.model import Alert, Command, Item, Location, Message, Meta, Results, Status
 from dmproto.codes import AlertCode
 from dmproto.outcome import CommandOutcome
-from dmproto.security import AuthScheme, Credentials
+from dmproto.security import AuthScheme, Credentials, PeerCertificate
 from dmproto.session import (
     Account,
     ClientConfig,
@@ -397,3 +397,36 @@ __all__ = [
     "wire_msg",
     "with_body",
 ]
+
+
+def run_over_endpoint(
+    endpoint: Any,
+    client: ClientSession,
+    app: Callable[[ServerSession, ev.ServerSessionEvent], None],
+    *,
+    now: float = 0.0,
+    certificates: Sequence[PeerCertificate | None] = (None,),
+    max_steps: int = 60,
+) -> ev.SessionEnded | None:
+    """Run *client* against a ``ServerEndpoint`` in memory (its path must be the
+    client's server URI path) until the client's session ends; the n-th request
+    carries ``certificates[n]`` as its verified TLS client certificate (the last
+    one repeats). Returns the client's ``SessionEnded``."""
+    from dmproto.bindings.client import ClientDriver
+    from dmproto.bindings.steps import Deliver, Send
+
+    driver = ClientDriver(client)
+    sent = 0
+    for _ in range(max_steps):
+        step = driver.poll(now)
+        if isinstance(step, Deliver):
+            if isinstance(step.event, ev.CommandReceived):
+                client.respond(step.event.handle, ok_answer(step.event))
+        elif isinstance(step, Send):
+            cert = certificates[min(sent, len(certificates) - 1)]
+            sent += 1
+            request = attrs.evolve(step.request, peer_certificate=cert)
+            driver.handle_response(endpoint.handle(request, app, lambda: now), now)
+        else:
+            return step.ended
+    raise AssertionError("the session did not end")

@@ -7,6 +7,8 @@
 * :mod:`dmproto.bindings.server` — :class:`~dmproto.bindings.server.ServerEndpoint`
   routes HTTP requests to many server sessions (RespURI token or SessionID +
   device id), with an optional snapshot store.
+* :mod:`dmproto.bindings.lockout` — password guessing: failed authentications lock
+  an account name or device id for a while (``ServerEndpoint(lockout=...)``).
 * :mod:`dmproto.bindings.push` — Package 0 over UDP (WSP push) or HTTP
   (OMA-TS-DM_Notification-V1_2_1 §6.3).
 * :mod:`dmproto.bindings.steps` — the steps a driver asks its adapter to perform.

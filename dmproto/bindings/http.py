@@ -33,6 +33,7 @@ from ..codec import Encoding, decode_message, detect_encoding
 from ..errors import InvalidValueError, MalformedMessageError, RemoteProtocolError
 from ..headers import Headers, header_value
 from ..limits import DEFAULT_LIMITS, Limits
+from ..security import PeerCertificate
 
 __all__ = [
     "ACCEPT",
@@ -115,12 +116,17 @@ class HttpRequest:
         target: the request target (path and query).
         headers: header fields in order, names as received.
         body: the whole body.
+        peer_certificate: the client certificate the adapter's TLS layer verified
+            on the connection that carried the request (``None``: plain HTTP, or
+            TLS without a client certificate). Only an adapter sets it; see
+            ``docs/adapters.md``, "Certificate-authenticated devices".
     """
 
     method: str
     target: str
     headers: HeaderList = attrs.field(converter=_header_tuple)
     body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    peer_certificate: PeerCertificate | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -27,7 +27,14 @@ import attrs
 
 from ..errors import DMError, MalformedMessageError, RemoteProtocolError
 from ..session import ServerConfig, ServerSession, SessionState
-from ..session.events import EndReason, ServerSessionEvent
+from ..session.events import (
+    AccountRequested,
+    CredentialsRefused,
+    EndReason,
+    PeerAuthenticated,
+    ServerSessionEvent,
+    SessionEnded,
+)
 from .http import (
     HttpRequest,
     HttpResponse,
@@ -40,6 +47,7 @@ from .http import (
     response_headers,
     routing_key,
 )
+from .lockout import KeyKind, Lockout, LockoutPolicy
 from .steps import Deliver, Respond, ServerStep
 
 __all__ = ["Exchange", "Observer", "ServerEndpoint", "SessionStore"]
@@ -94,6 +102,8 @@ class Exchange:
         self._request = request
         self._built: HttpResponse | None = None
         self._closed = False
+        #: The endpoint refused the device itself (its account or id is locked).
+        self._locked_out = False
 
     @property
     def session(self) -> ServerSession:
@@ -113,11 +123,49 @@ class Exchange:
         """
         event = self.session.next_event()
         if event is not None:
+            if self._screen(event, now):
+                return self.poll(now)
             return Deliver(event=event)
         if self._built is None:
             self._built = self._response(now)
             return self.poll(now)
         return Respond(response=self._built)
+
+    def _screen(self, event: ServerSessionEvent, now: float) -> bool:
+        """The lockout's view of the events passing to the handler (see
+        :mod:`.lockout`); True when the endpoint answered the event itself."""
+        lockout = self._endpoint.lockout
+        if lockout is None:
+            return False
+        session = self.session
+        cert = self._request.peer_certificate
+        if cert is not None:
+            # A verified certificate is the identity throttled: password guessing
+            # by others cannot lock a certificate-authenticated device out.
+            keys = [(KeyKind.CERTIFICATE, cert.fingerprint)]
+        else:
+            keys = [(KeyKind.DEVICE, session.device_id or "")]
+            if session.username is not None:
+                keys.append((KeyKind.ACCOUNT, session.username))
+        if isinstance(event, AccountRequested):
+            if lockout.locked_until(keys, now) is not None:
+                # Refused before any credential is checked, the right one too:
+                # SyncHdr Status 401 without a Chal, 401 for every command, and
+                # the end (docs/reliability.md, "Password guessing").
+                self._locked_out = True
+                session.reject_device()
+                return True
+        elif isinstance(event, CredentialsRefused):
+            lockout.failed(keys, now)
+        elif isinstance(event, PeerAuthenticated):
+            lockout.succeeded(keys)
+        elif (
+            isinstance(event, SessionEnded)
+            and event.reason is EndReason.REJECTED
+            and not self._locked_out
+        ):
+            lockout.failed(keys, now)  # the application refused the device
+        return False
 
     def _response(self, now: float) -> HttpResponse:
         session = self.session
@@ -183,6 +231,9 @@ class ServerEndpoint:
         store: where session snapshots go after every exchange, so a restarted
             server (or another worker sharing the store) continues a session from
             its RespURI token; ``None`` keeps sessions in this process only.
+        lockout: how failed authentications lock an account name or device id
+            for a while (:mod:`dmproto.bindings.lockout`; the table is kept in
+            this process); ``None`` turns the lockout off.
     """
 
     def __init__(
@@ -195,8 +246,11 @@ class ServerEndpoint:
         max_sessions: int = 10_000,
         on_message: Observer | None = None,
         store: SessionStore | None = None,
+        lockout: LockoutPolicy | None = LockoutPolicy(),  # noqa: B008 (frozen value)
     ):
         self.config = config
+        #: The failure table (``None``: lockout off).
+        self.lockout = Lockout(lockout) if lockout is not None else None
         self.on_message = on_message
         self.store = store
         self.path = path
@@ -269,6 +323,7 @@ class ServerEndpoint:
                 media_type=encoding.media_type,
                 headers=message_headers(request.headers),
                 now=now,
+                peer_certificate=request.peer_certificate,
             )
         except RemoteProtocolError:
             # A refused message ends the session itself (PROTOCOL_ERROR); the device

@@ -30,6 +30,7 @@ from .bootstrap import (
     parse_bootstrap_content_type,
     verify_bootstrap,
 )
+from .certificate import PeerCertificate, normalize_fingerprint
 from .challenge import Challenge
 from .hmac_header import (
     HMAC_HEADER,
@@ -59,6 +60,7 @@ __all__ = [
     "NoncePolicy",
     "NonceRole",
     "NonceUsed",
+    "PeerCertificate",
     "SecurityMethod",
     "basic_credential",
     "basic_username",
@@ -73,6 +75,7 @@ __all__ = [
     "nested_digest",
     "new_nonce",
     "nonce_candidates",
+    "normalize_fingerprint",
     "parse_bootstrap_content_type",
     "parse_hmac_header",
     "user_pass_digest",

@@ -75,6 +75,9 @@ class Handshake:
     ) -> PeerCheck:
         """Check the peer's Cred / HMAC header and set our SyncHdr Status."""
         s = self._s
+        by_certificate = self._check_certificate(message)
+        if by_certificate is not None:
+            return by_certificate
         if s.peer_scheme is None or s.peer_creds is None:
             # No application-layer authentication configured (transport-level only).
             s.trusted = True
@@ -138,6 +141,33 @@ class Handshake:
         )
         self._hdr_status(message, code, s.peer_scheme)
         return PeerCheck.CHALLENGED
+
+    def _check_certificate(self, message: Message) -> PeerCheck | None:
+        """The TLS client certificate rule; ``None`` when the credentials decide.
+
+        OMA-TS-DM_Security-V1_2_1 §5.1 lets the transport layer authenticate the
+        device: an account with a certificate fingerprint (``Account.certificate``)
+        is authenticated by a message carrying that verified certificate, with no
+        Cred (SyncHdr Status 200, as for transport-level authentication). Another
+        certificate is refused outright (401, no Chal, the session ends); no
+        certificate leaves the decision to the account's credentials, and without
+        any the device is refused the same way.
+        """
+        s = self._s
+        required = s.peer_cert_required
+        if required is None:
+            return None
+        cert = s.peer_certificate
+        if cert is None and s.peer_creds is not None:
+            return None
+        if cert is None or cert.fingerprint != required:
+            self._hdr_status(message, StatusCode.INVALID_CREDENTIALS)
+            return PeerCheck.TERMINATE
+        s.trusted = True
+        if s.machine.proved():
+            self._emit(PeerAuthenticated(scheme=None, certificate=cert))
+        self._hdr_status(message, StatusCode.OK)
+        return PeerCheck.OK
 
     def _read_our_auth(self, hdr: Status | None) -> PeerCheck:
         """The peer's Status for our SyncHdr: OK, CHALLENGED (answer with the

@@ -13,7 +13,7 @@ import attrs
 
 from ..codec import Encoding
 from ..codec.model import Command, Item, Message, Meta, Status
-from ..security import AuthScheme, Credentials
+from ..security import AuthScheme, Credentials, PeerCertificate
 from ._ledger import Answer, SentRef, Tracked
 from ._machine import Machine
 from ._packaging import Unit
@@ -104,6 +104,10 @@ class State:
     #: Whether nonces from the peer may be persisted (OMA-TS-DM_Security-V1_2_1 §5.1;
     #: OMA-TS-DM_Protocol-V1_2_1 §2.4: not from an unauthenticated peer).
     trusted: bool = False
+    #: The fingerprint of the TLS client certificate that authenticates the peer
+    #: (the account's), and the certificate the current message came with.
+    peer_cert_required: str | None = None
+    peer_certificate: PeerCertificate | None = None
     # Client.
     alert_code: int = 1201
     #: The server's current package held a management command so far
@@ -112,6 +116,8 @@ class State:
     initial: list[Command] = attrs.field(factory=list)
     # Server.
     device_id: str | None = None
+    #: The account name ``AccountRequested`` asked for.
+    username: str | None = None
     held: HeldMessage | None = None
     account_known: bool = False
     package: int = 1

@@ -19,6 +19,7 @@ from ..codec.model import Alert, Item
 from ..errors import InvalidValueError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..security.auth import AuthScheme, Credentials
+from ..security.certificate import normalize_fingerprint
 
 __all__ = [
     "MIN_MSG_SIZE",
@@ -130,6 +131,13 @@ class Account:
     authentication of the device (transport-level only). ``server_credentials``/
     ``server_nonce``: how we authenticate to the device (its SRVCRED and the nonce
     it last issued to us); ``None`` = send no server Cred.
+
+    ``certificate``: the SHA-256 fingerprint of the TLS client certificate that
+    authenticates this device (``PeerCertificate.fingerprint``; colons and upper
+    case accepted). A request carrying that verified certificate authenticates
+    the device without any Cred; one carrying another certificate is refused;
+    one carrying none falls back to ``credentials`` (refused when there are
+    none). See ``docs/adapters.md``, "Certificate-authenticated devices".
     """
 
     credentials: Credentials | None = None
@@ -142,6 +150,9 @@ class Account:
     #: Accept the reset nonce 0x00000000 (OMA-TS-DM_Notification-V1_2_1 §6.1, §6.2
     #: resynchronisation after a Package 0 the device verified with it).
     accept_reset_nonce: bool = True
+    certificate: str | None = attrs.field(
+        default=None, converter=attrs.converters.optional(normalize_fingerprint)
+    )
 
     def __attrs_post_init__(self) -> None:
         _check_sendable(self.server_auth_scheme, self.server_credentials, "server_credentials")

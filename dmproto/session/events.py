@@ -10,9 +10,9 @@ Which role emits what is part of the type:
 * :class:`ClientSessionEvent` — what ``ClientSession.next_event()`` returns:
   :class:`CommandReceived` (client only) and the shared events;
 * :class:`ServerSessionEvent` — what ``ServerSession.next_event()`` returns:
-  :class:`AccountRequested`, :class:`DeviceConnected`, :class:`PackageCompleted`,
-  :class:`GenericAlertReceived`, :class:`ClientEventReceived` (server only) and
-  the shared events;
+  :class:`AccountRequested`, :class:`CredentialsRefused`, :class:`DeviceConnected`,
+  :class:`PackageCompleted`, :class:`GenericAlertReceived`,
+  :class:`ClientEventReceived` (server only) and the shared events;
 * shared by both roles (subclasses of both bases): :class:`CommandCompleted`,
   :class:`NonceChanged`, :class:`PeerAuthenticated`, :class:`SessionEnded`.
 
@@ -32,6 +32,7 @@ import attrs
 
 from ..codec.model import Alert, Command, Item
 from ..outcome import CommandOutcome
+from ..security import PeerCertificate
 from ..security.nonce import NonceRole  # re-exported: NonceChanged.role
 from .ui import UiRequest
 
@@ -42,6 +43,7 @@ __all__ = [
     "ClientSessionEvent",
     "CommandCompleted",
     "CommandReceived",
+    "CredentialsRefused",
     "DeviceConnected",
     "EndReason",
     "Event",
@@ -149,9 +151,12 @@ class NonceChanged(ClientSessionEvent, ServerSessionEvent):
 @attrs.frozen(kw_only=True)
 class PeerAuthenticated(ClientSessionEvent, ServerSessionEvent):
     """The peer proved its identity (``scheme`` is the AuthScheme value, or
-    ``None`` when the configuration asks for no application-layer authentication)."""
+    ``None`` when no credentials were checked: the account asks for no
+    application-layer authentication, or the device was authenticated by its TLS
+    client certificate, which is then ``certificate``)."""
 
     scheme: str | None
+    certificate: PeerCertificate | None = None
 
 
 @final
@@ -204,12 +209,32 @@ class AccountRequested(ServerSessionEvent):
     (it names its user), else the SyncHdr Source LocName (MD5, HMAC), else the HMAC
     header's username, else the device id (``username == device_id``). ``scheme``
     is the Cred Meta Type received (``None`` when the device sent no credentials).
+
+    ``certificate`` is the TLS client certificate the adapter verified for the
+    request (``None`` without one): a device that sends no Cred may be identified
+    by it — look the account up by ``certificate.fingerprint`` and supply an
+    ``Account(certificate=...)`` (see ``docs/adapters.md``).
     """
 
     device_id: str
     username: str
     username_source: UsernameSource
     scheme: str | None
+    certificate: PeerCertificate | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CredentialsRefused(ServerSessionEvent):
+    """(Server) The device's credentials for the account ``username`` (the name
+    ``AccountRequested`` asked for) were refused: a wrong password, digest or MAC,
+    another scheme than the one asked for, or too many attempts (the SyncHdr
+    Status is 401, OMA-TS-DM_Security-V1_2_1 §5.1). Credentials that are merely
+    missing (407) are not reported. ``ServerEndpoint`` counts these events for
+    its lockout (``docs/reliability.md``, "Password guessing")."""
+
+    device_id: str
+    username: str
 
 
 @final

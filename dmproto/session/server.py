@@ -13,6 +13,7 @@ package).
 
 from __future__ import annotations
 
+from collections.abc import Sequence as Seq
 from typing import Any
 
 from ..codec import Encoding, detect_encoding
@@ -35,7 +36,7 @@ from ..codec.model import (
 from ..codes import AlertCode, StatusCode
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..outcome import CommandOutcome, OutcomeNote
-from ..security import AuthScheme
+from ..security import AuthScheme, PeerCertificate
 from . import _auth
 from ._core import Endpoint, Outcome
 from ._handshake import PeerCheck
@@ -47,6 +48,7 @@ from .config import Account, ServerConfig
 from .events import (
     AccountRequested,
     ClientEventReceived,
+    CredentialsRefused,
     DeviceConnected,
     EndReason,
     GenericAlertReceived,
@@ -93,6 +95,29 @@ class ServerSession(Endpoint):
         """The device's SyncHdr Source/LocURI once Package 1 arrived."""
         return self._s.device_id
 
+    @property
+    def username(self) -> str | None:
+        """The account name ``AccountRequested`` asked for (once Package 1 arrived)."""
+        return self._s.username
+
+    def receive_message(
+        self,
+        body: bytes,
+        *,
+        media_type: str,
+        headers: Seq[tuple[str, str]] = (),
+        now: float,
+        peer_certificate: PeerCertificate | None = None,
+    ) -> None:
+        """Feed one whole message from the device (see ``Endpoint.receive_message``).
+
+        ``peer_certificate``: the TLS client certificate the transport verified for
+        this message (``HttpRequest.peer_certificate``), or ``None``. It is shown
+        in ``AccountRequested`` and checked against ``Account.certificate``.
+        """
+        self._s.peer_certificate = peer_certificate
+        super().receive_message(body, media_type=media_type, headers=headers, now=now)
+
     def next_event(self) -> ServerSessionEvent | None:
         """The next event, or None. State advances as events are handed out."""
         event = self._pop_event()
@@ -118,6 +143,7 @@ class ServerSession(Endpoint):
         s.creds = account.server_credentials
         s.scheme = account.server_auth_scheme if account.server_credentials else None
         s.nonce = account.server_nonce
+        s.peer_cert_required = account.certificate
         s.account_known = True
         held, s.held = s.held, None
         assert held is not None
@@ -243,13 +269,14 @@ class ServerSession(Endpoint):
                 scheme = found.value if found is not None else None
             elif _auth.hmac_username(headers) is not None:
                 scheme = AuthScheme.HMAC.value
-            username, source = _auth.account_name(header, headers)
+            s.username, source = _auth.account_name(header, headers)
             self._emit(
                 AccountRequested(
                     device_id=s.device_id,
-                    username=username,
+                    username=s.username,
                     username_source=source,
                     scheme=scheme,
+                    certificate=s.peer_certificate,
                 )
             )
             return Outcome(Input.HOLD)
@@ -271,6 +298,11 @@ class ServerSession(Endpoint):
             if check is PeerCheck.TERMINATE:
                 self._terminate_auth("device authentication failed")
             code = s.hdr_status.code if s.hdr_status is not None else 401
+            if code == StatusCode.INVALID_CREDENTIALS:
+                # Counted by ServerEndpoint's lockout (docs/reliability.md).
+                self._emit(
+                    CredentialsRefused(device_id=s.device_id or "", username=s.username or "")
+                )
             self._refuse(message, code)
             return self._answer_outcome()
         if first:

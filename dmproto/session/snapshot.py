@@ -31,7 +31,7 @@ from ..codec import model as _model
 from ..codes import AlertCode, StatusCode
 from ..errors import DMError, InvalidValueError
 from ..outcome import CommandOutcome, OutcomeNote
-from ..security import AuthScheme, Credentials
+from ..security import AuthScheme, Credentials, PeerCertificate
 from . import events, ui
 from ._ledger import Answer, Ref, SentRef, Tracked
 from ._machine import Machine, Phase, Proof, Role
@@ -60,7 +60,8 @@ RECORDS: Mapping[str, tuple[type, Mapping[str, str]]] = {
         url deadline events hdr_status answers out queued tracked sent lo_in ended
         end_after_send creds scheme nonce attempts peer_creds peer_scheme peer_nonce
         peer_attempts challenged issued_nonce try_reset trusted alert_code peer_commands
-        initial device_id held account_known package dev_info
+        initial device_id held account_known package dev_info peer_cert_required
+        peer_certificate username
     """),
     ),
     "machine": (Machine, _keys("role phase peer_final our_closed ours peer_proved")),
@@ -86,6 +87,7 @@ def _public_classes() -> dict[str, type]:
                 classes[value.__name__] = value
     classes["CommandOutcome"] = CommandOutcome
     classes["Credentials"] = Credentials
+    classes["PeerCertificate"] = PeerCertificate
     return classes
 
 

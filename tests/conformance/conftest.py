@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import HARNESSES, Harness
-from _tls import TlsPair, make_tls
+from tlskit import TlsPair, make_tls
 
 
 @pytest.fixture(params=sorted(HARNESSES))

@@ -21,7 +21,7 @@ from _scenario import (
     replace,
     server_config,
 )
-from _tls import TlsPair
+from tlskit import TlsPair
 
 from dmproto.bindings.push import PushAccepted, ServerSecret
 from dmproto.codec import Encoding

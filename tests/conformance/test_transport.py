@@ -15,8 +15,8 @@ import time
 
 import pytest
 from _harness import Harness
-from _tls import TlsPair
 from dmproto_sync import HttpClient
+from tlskit import TlsPair
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, parse_url
 from dmproto.bindings.push import PushAccepted, ServerSecret

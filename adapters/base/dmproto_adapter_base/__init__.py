@@ -21,8 +21,10 @@ from .framing import ClientFraming, NeedData, ReadBudget, Reject, ServerFraming,
 from .handlers import Handler, call_handler, call_logged
 from .pool import KeepAlive
 from .servers import DMServerBase, HttpServerSettings, Listen, PushListenerBase
+from .tls import ClientCertificates, peer_certificate, server_ssl_context
 
 __all__ = [
+    "ClientCertificates",
     "ClientFraming",
     "DMServerBase",
     "Handler",
@@ -41,7 +43,9 @@ __all__ = [
     "call_logged",
     "drive_client",
     "expire_due",
+    "peer_certificate",
     "roundtrip",
     "run_blocking",
     "serve_connection",
+    "server_ssl_context",
 ]

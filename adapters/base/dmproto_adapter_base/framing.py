@@ -22,6 +22,7 @@ from dmproto.bindings.http import (
     error_response,
 )
 from dmproto.errors import MalformedMessageError, RemoteProtocolError
+from dmproto.security import PeerCertificate
 
 __all__ = [
     "ClientFraming",
@@ -123,10 +124,14 @@ class ServerFraming(_Framing):
         framing.feed(data)            # b"" when the peer closed
         step = framing.next_request() # HttpRequest | Reject | NeedData
         data = framing.respond(resp)  # then: if framing.must_close: close
+
+    ``peer_certificate``: the client certificate the TLS handshake of this
+    connection verified; every request read from it carries it.
     """
 
-    def __init__(self, *, max_body: int):
+    def __init__(self, *, max_body: int, peer_certificate: PeerCertificate | None = None):
         super().__init__(h11.SERVER, max_body)
+        self._peer_certificate = peer_certificate
 
     def feed(self, data: bytes) -> None:
         """Give the bytes read from the socket (``b""`` at end of stream)."""
@@ -156,6 +161,7 @@ class ServerFraming(_Framing):
             target=head.target.decode("ascii", "replace"),
             headers=headers,
             body=body,
+            peer_certificate=self._peer_certificate,
         )
 
     def _reject(self, status: int, text: str) -> Reject:

@@ -21,11 +21,13 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from dmproto.bindings.http import HttpRequest, HttpResponse
+from dmproto.bindings.lockout import LockoutPolicy
 from dmproto.bindings.push import PushAccepted, PushIgnored, PushKind, ServerSecret, check_push
 from dmproto.bindings.push import answer_push_request as _answer_push
 from dmproto.bindings.server import Observer, ServerEndpoint, SessionStore
 from dmproto.errors import MalformedMessageError
 from dmproto.limits import DEFAULT_LIMITS, Limits
+from dmproto.security import PeerCertificate
 from dmproto.session import ServerConfig, ServerSession
 from dmproto.session.events import ServerSessionEvent
 
@@ -61,7 +63,9 @@ class HttpServerSettings(Generic[A]):
     Args:
         answer: computes the response to each whole request.
         host, port: where to listen (port 0: ephemeral, see ``port`` once bound).
-        ssl_context: server-side TLS context, or ``None`` for plain HTTP.
+        ssl_context: server-side TLS context, or ``None`` for plain HTTP; one that
+            verifies client certificates (``tls.server_ssl_context(client_ca=...)``)
+            hands each request the device's certificate.
         timeout: seconds a connection may stay silent (read, write, TLS handshake).
         max_body: request bodies are capped to this many bytes before reading.
         max_connections: connections beyond this are closed at once.
@@ -106,10 +110,12 @@ class HttpServerSettings(Generic[A]):
         send: Callable[[bytes], Awaitable[None]],
         answer: Callable[[HttpRequest], Awaitable[HttpResponse]],
         clock: Callable[[], float],
+        peer_certificate: PeerCertificate | None = None,
     ) -> None:
-        """One connection's request loop with fresh framing and read budget."""
+        """One connection's request loop with fresh framing and read budget; its
+        requests carry the client certificate the TLS handshake verified."""
         await serve_connection(
-            ServerFraming(max_body=self._max_body),
+            ServerFraming(max_body=self._max_body, peer_certificate=peer_certificate),
             ReadBudget(timeout=self._timeout, request_timeout=self._request_timeout),
             receive=receive,
             send=send,
@@ -133,6 +139,8 @@ class DMServerBase(Generic[H, S]):
             (access log, transcript).
         store: session snapshot store, so sessions survive restarts and can be
             shared between workers (see ``ServerEndpoint``).
+        lockout: how failed authentications lock an account name or device id
+            (``dmproto.bindings.lockout``); ``None`` turns it off.
         clock: monotonic clock in seconds (default: the adapter's own).
     """
 
@@ -154,6 +162,7 @@ class DMServerBase(Generic[H, S]):
         on_message: Observer | None = None,
         store: SessionStore | None = None,
         clock: Callable[[], float] | None = None,
+        lockout: LockoutPolicy | None = LockoutPolicy(),  # noqa: B008 (frozen value)
     ):
         self._handler = handler
         self._clock = clock
@@ -166,6 +175,7 @@ class DMServerBase(Generic[H, S]):
             max_sessions=max_sessions,
             on_message=on_message,
             store=store,
+            lockout=lockout,
         )
         self._http: S = self._new_http(
             Listen(

@@ -16,11 +16,14 @@ Device-side Package 0::
 
 from __future__ import annotations
 
+from dmproto_adapter_base.tls import ClientCertificates, server_ssl_context
+
 from ._dm import DMServer, run_client_session
 from ._http import HttpClient, HttpServer
 from ._push import PushListener, send_push_http, send_push_udp
 
 __all__ = [
+    "ClientCertificates",
     "DMServer",
     "HttpClient",
     "HttpServer",
@@ -28,4 +31,5 @@ __all__ = [
     "run_client_session",
     "send_push_http",
     "send_push_udp",
+    "server_ssl_context",
 ]

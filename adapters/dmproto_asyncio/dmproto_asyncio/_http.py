@@ -17,6 +17,7 @@ from dmproto_adapter_base.drive import roundtrip
 from dmproto_adapter_base.framing import ClientFraming
 from dmproto_adapter_base.pool import AsyncHttpClient
 from dmproto_adapter_base.servers import HttpServerSettings
+from dmproto_adapter_base.tls import peer_certificate
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url
 from dmproto.errors import RemoteProtocolError
@@ -109,12 +110,14 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
             await _close(writer)
             return
         self._tasks.add(task)
+        tls = writer.get_extra_info("ssl_object")
         try:
             await self._serve_stream(
                 receive=lambda wait: _within(reader.read(_READ), wait),
                 send=_sender(writer, self._timeout),
                 answer=self._answer,
                 clock=asyncio.get_running_loop().time,
+                peer_certificate=None if tls is None else peer_certificate(tls.getpeercert(True)),
             )
         except (
             OSError,

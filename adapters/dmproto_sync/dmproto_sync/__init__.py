@@ -16,11 +16,14 @@ Device-side Package 0::
 
 from __future__ import annotations
 
+from dmproto_adapter_base.tls import ClientCertificates, server_ssl_context
+
 from ._dm import ClientHandler, DMServer, ServerHandler, run_client_session
 from ._http import HttpClient, HttpServer
 from ._push import PushListener, send_push_http, send_push_udp
 
 __all__ = [
+    "ClientCertificates",
     "ClientHandler",
     "DMServer",
     "HttpClient",
@@ -30,4 +33,5 @@ __all__ = [
     "run_client_session",
     "send_push_http",
     "send_push_udp",
+    "server_ssl_context",
 ]

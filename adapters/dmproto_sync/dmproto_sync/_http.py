@@ -19,6 +19,7 @@ from dmproto_adapter_base.drive import awaitable, roundtrip, run_blocking
 from dmproto_adapter_base.framing import ClientFraming
 from dmproto_adapter_base.pool import HttpClientBase
 from dmproto_adapter_base.servers import HttpServerSettings
+from dmproto_adapter_base.tls import peer_certificate
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url
 from dmproto.errors import RemoteProtocolError
@@ -120,8 +121,10 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], HttpResponse]]):
     def _connection(self, conn: socket.socket) -> None:
         try:
             conn.settimeout(self._timeout)
+            peer = None
             if self._ssl_context is not None:
                 conn = self._ssl_context.wrap_socket(conn, server_side=True)
+                peer = peer_certificate(conn.getpeercert(binary_form=True))
             with self._lock:
                 self._socks.add(conn)
             run_blocking(
@@ -130,6 +133,7 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], HttpResponse]]):
                     send=awaitable(functools.partial(self._send, conn)),
                     answer=awaitable(self._answer),
                     clock=time.monotonic,
+                    peer_certificate=peer,
                 )
             )
         except (OSError, RemoteProtocolError):

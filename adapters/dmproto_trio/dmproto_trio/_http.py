@@ -16,6 +16,7 @@ from dmproto_adapter_base.drive import roundtrip
 from dmproto_adapter_base.framing import ClientFraming, StaleConnection
 from dmproto_adapter_base.pool import AsyncHttpClient
 from dmproto_adapter_base.servers import HttpServerSettings
+from dmproto_adapter_base.tls import peer_certificate
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url
 from dmproto.errors import RemoteProtocolError
@@ -100,16 +101,20 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
             return
         self._open += 1
         conn: trio.abc.Stream = stream
+        peer = None
         try:
             if self._ssl_context is not None:
-                conn = trio.SSLStream(stream, self._ssl_context, server_side=True)
+                tls = trio.SSLStream(stream, self._ssl_context, server_side=True)
+                conn = tls
                 with trio.fail_after(self._timeout):
-                    await conn.do_handshake()
+                    await tls.do_handshake()
+                peer = peer_certificate(tls.getpeercert(binary_form=True))
             await self._serve_stream(
                 receive=functools.partial(_receive_within, conn),
                 send=_sender(conn, self._timeout),
                 answer=self._answer,
                 clock=trio.current_time,
+                peer_certificate=peer,
             )
         except (OSError, trio.TooSlowError, trio.BrokenResourceError, RemoteProtocolError):
             pass  # peer went away, timed out, or failed the TLS handshake
