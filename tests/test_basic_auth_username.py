@@ -136,7 +136,8 @@ def test_hmac_without_loc_name_uses_the_header_username() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    ["not base64!", "bm8tY29sb24=", "//79"],  # not base64; "no-colon"; not UTF-8
+    # not base64; "no-colon"; "\xffalice:wonderland" (a user name that is not UTF-8)
+    ["not base64!", "bm8tY29sb24=", "/2FsaWNlOndvbmRlcmxhbmQ="],
 )
 def test_unreadable_basic_credential_falls_back_and_is_challenged(data: str) -> None:
     pair = device_without_loc_name(AuthScheme.BASIC)

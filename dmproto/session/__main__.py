@@ -7,5 +7,5 @@ import sys
 
 from ._machine import mermaid
 
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":
     sys.stdout.write(mermaid())

@@ -351,8 +351,9 @@ class Endpoint(Handshake, abc.ABC):
 
     def _end(self, reason: EndReason, detail: str = "") -> None:
         s = self._s
-        if s.ended is not None:
-            return
+        # The machine ends a session once: no END step follows the end
+        # (tests/session/test_session_ends_once.py checks the tables).
+        assert s.ended is None
         s.ended = reason
         # Queued commands that never left complete locally (OMA-TS-SyncML_RepPro-V1_2 status codes
         # 215).

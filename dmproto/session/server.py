@@ -465,9 +465,9 @@ class ServerSession(Endpoint):
         s = self._s
         if not self._config.tolerate_missing_atomic_status:
             return
-        for handle in {sent.handle for sent in s.sent.values()}:
-            tracked = s.tracked.get(handle) if handle is not None else None
-            if tracked is not None:
+        in_flight = {sent.handle for sent in s.sent.values()}
+        for handle, tracked in s.tracked.items():
+            if handle in in_flight:
                 _fill_atomic_status(tracked, tracked.command, ROOT)
 
     def _answer_outcome(self) -> Outcome:
