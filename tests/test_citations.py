@@ -10,6 +10,7 @@ is accepted beyond the text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -120,27 +121,36 @@ def _checked_files() -> list[Path]:
     return [f for f in _text_files() if f != me and "corpus" not in f.relative_to(ROOT).parts]
 
 
-def test_references_to_project_documents_exist() -> None:
-    offenders = []
+def _checked_texts() -> Iterator[tuple[Path, str]]:
+    """Each checked file with its text (files that are not UTF-8 are skipped)."""
     for f in _checked_files():
         try:
-            text = f.read_text(encoding="utf-8")
+            yield f, f.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue
-        offenders += [f"{f.relative_to(ROOT)}: {b}" for b in broken_references(text, f)]
+
+
+def _offending_lines(pattern: Callable[[str], bool]) -> list[str]:
+    """``file:line: text`` of every checked line *pattern* flags."""
+    return [
+        f"{f.relative_to(ROOT)}:{number}: {line.strip()[:80]}"
+        for f, text in _checked_texts()
+        for number, line in enumerate(text.splitlines(), 1)
+        if pattern(line)
+    ]
+
+
+def test_references_to_project_documents_exist() -> None:
+    offenders = [
+        f"{f.relative_to(ROOT)}: {b}"
+        for f, text in _checked_texts()
+        for b in broken_references(text, f)
+    ]
     assert not offenders, "\n".join(offenders)
 
 
 def test_no_citation_of_files_outside_the_repository() -> None:
-    offenders = []
-    for f in _checked_files():
-        try:
-            text = f.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            continue
-        for number, line in enumerate(text.splitlines(), 1):
-            if any(p.search(line) for p in OUTSIDE):
-                offenders.append(f"{f.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
+    offenders = _offending_lines(lambda line: any(p.search(line) for p in OUTSIDE))
     assert not offenders, "cite CONTRIBUTING.md or docs/ instead:\n" + "\n".join(offenders)
 
 
@@ -199,13 +209,9 @@ def wrong_chapters(text: str) -> list[str]:
 
 
 def test_oma_sections_are_in_their_document_chapter() -> None:
-    offenders = []
-    for f in _checked_files():
-        try:
-            text = f.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            continue
-        offenders += [f"{f.relative_to(ROOT)}: {w}" for w in wrong_chapters(text)]
+    offenders = [
+        f"{f.relative_to(ROOT)}: {w}" for f, text in _checked_texts() for w in wrong_chapters(text)
+    ]
     assert not offenders, "\n".join(offenders)
 
 
@@ -233,15 +239,7 @@ SHORT = re.compile(
 
 
 def test_citations_name_the_document() -> None:
-    offenders = []
-    for f in _checked_files():
-        try:
-            text = f.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            continue
-        for number, line in enumerate(text.splitlines(), 1):
-            if SHORT.search(line):
-                offenders.append(f"{f.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
+    offenders = _offending_lines(lambda line: SHORT.search(line) is not None)
     assert not offenders, "write e.g. OMA-TS-DM_TND-V1_2 §8.3.7.2:\n" + "\n".join(offenders)
 
 
