@@ -8,37 +8,20 @@ import os
 
 import pytest
 
-from dmproto.security import AuthScheme, Credentials
 from dmproto.session import (
     Account,
-    ClientConfig,
     ClientSession,
     ServerConfig,
     ServerSession,
     SessionState,
 )
 from dmproto.session import events as ev
-from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
-
-CREDS = Credentials(username="dev", password="pw")
+from dmproto.testing import CLIENT_CREDS, TreeDevice, tree_device
 
 
-def _device(url: str) -> tuple[ClientSession, object]:
-    tree = build_device_tree(DeviceInfo(dev_id="IMEI:c", man="Acme", mod="Cancel"))
-    config = ClientConfig(
-        random_bytes=os.urandom,
-        server_uri=url,
-        device_id="IMEI:c",
-        dev_info=devinfo_items(tree),
-        credentials=CREDS,
-        auth_scheme=AuthScheme.MD5,
-    )
-
-    def handler(session: ClientSession, event: ev.Event) -> None:
-        if isinstance(event, ev.CommandReceived):
-            session.respond(event.handle, tree.execute(event.command, server_id="s"))
-
-    return ClientSession(config), handler
+def _device(url: str) -> tuple[ClientSession, TreeDevice]:
+    device = tree_device(url, dev_id="IMEI:c", mod="Cancel", random_bytes=os.urandom)
+    return device.session, device
 
 
 class _Stuck:
@@ -50,7 +33,7 @@ class _Stuck:
 
     async def __call__(self, session: ServerSession, event: ev.Event) -> None:
         if isinstance(event, ev.AccountRequested):
-            session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
+            session.supply_account(Account(credentials=CLIENT_CREDS))
         elif isinstance(event, ev.PackageCompleted):
             self.entered += 1
             await self.sleep(3600)  # type: ignore[operator]

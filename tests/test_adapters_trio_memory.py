@@ -17,17 +17,15 @@ import pytest
 
 from dmproto.bindings.http import Url
 from dmproto.codec.model import Get, Item, Location
-from dmproto.security import AuthScheme, Credentials
 from dmproto.session import (
     Account,
-    ClientConfig,
     ClientSession,
     ServerConfig,
     ServerSession,
     SessionState,
 )
 from dmproto.session import events as ev
-from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
+from dmproto.testing import CLIENT_CREDS, tree_device
 
 trio = pytest.importorskip("trio")
 dmproto_trio = pytest.importorskip("dmproto_trio")
@@ -35,13 +33,12 @@ dmproto_trio = pytest.importorskip("dmproto_trio")
 trio_testing = pytest.importorskip("trio.testing")
 from dmproto_adapter_base.client import async_client_runner  # noqa: E402
 
-CREDS = Credentials(username="dev", password="pw")
 SERVER_TIMEOUT = 30.0
 
 
 async def _server_app(session: ServerSession, event: ev.Event) -> None:
     if isinstance(event, ev.AccountRequested):
-        session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
+        session.supply_account(Account(credentials=CLIENT_CREDS))
     elif isinstance(event, ev.PackageCompleted):
         await trio.sleep(0.5)  # an application that awaits (a database...)
         if event.package == 1:
@@ -52,24 +49,15 @@ async def _server_app(session: ServerSession, event: ev.Event) -> None:
 
 
 def _device() -> tuple[ClientSession, Any]:
-    tree = build_device_tree(DeviceInfo(dev_id="IMEI:m", man="Acme", mod="Memory"))
-    session = ClientSession(
-        ClientConfig(
-            random_bytes=os.urandom,
-            server_uri="http://dm.test/dm",
-            device_id="IMEI:m",
-            dev_info=devinfo_items(tree),
-            credentials=CREDS,
-            auth_scheme=AuthScheme.MD5,
-        )
+    device = tree_device(
+        "http://dm.test/dm", dev_id="IMEI:m", mod="Memory", random_bytes=os.urandom
     )
 
-    async def handler(session: ClientSession, event: ev.Event) -> None:
+    async def handler(session: ClientSession, event: ev.ClientSessionEvent) -> None:
         await trip()
-        if isinstance(event, ev.CommandReceived):
-            session.respond(event.handle, tree.execute(event.command, server_id="s"))
+        device(session, event)
 
-    return session, handler
+    return device.session, handler
 
 
 class _Tripwire:

@@ -9,7 +9,6 @@ switched off, the omission is a protocol error that ends the session.
 from __future__ import annotations
 
 import pytest
-from sessionkit import Pair
 
 from dmproto.codec import Encoding, decode_message, encode_message
 from dmproto.codec.model import Alert, Atomic, Delete, Item, Location, Replace, Status
@@ -18,6 +17,7 @@ from dmproto.errors import RemoteProtocolError
 from dmproto.outcome import CommandOutcome, OutcomeNote
 from dmproto.session import OutgoingMessage
 from dmproto.session import events as ev
+from dmproto.testing import Pair
 
 
 def _atomic() -> Atomic:

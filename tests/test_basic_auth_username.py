@@ -14,12 +14,12 @@ import json
 from collections.abc import Callable
 
 import pytest
-from sessionkit import Pair, account, client_config, server_config, status_codes, with_body
 
 from dmproto.security import AuthScheme, Credentials
 from dmproto.session import Account, ClientSession, OutgoingMessage, ServerSession
 from dmproto.session import events as ev
 from dmproto.session.events import UsernameSource
+from dmproto.testing import Pair, account, client_config, server_config, status_codes, with_body
 
 ALICE = Credentials(username="alice", password="wonderland")
 ACCOUNTS = {"alice": ALICE}

@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
-from sessionkit import client_config, server_config, wire_msg
+from sessionkit import wire_msg
 
 from dmproto.codec import decode_message
 from dmproto.codec.model import Get, Item, Location, Status
 from dmproto.session import ClientSession, ServerSession
 from dmproto.session import events as ev
 from dmproto.session.config import Account
+from dmproto.testing import client_config, server_config
 
 XML = "application/vnd.syncml.dm+xml"
 

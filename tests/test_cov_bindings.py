@@ -32,22 +32,18 @@ from dmproto.bindings.push import (
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.bindings.steps import Deliver, Done, Respond, Send
 from dmproto.codec import decode_message
-from dmproto.codec.model import Get, Item, Location
 from dmproto.errors import LocalProtocolError, MalformedMessageError
 from dmproto.notification import NOTIFICATION_CONTENT_TYPE, build_notification
-from dmproto.security import AuthScheme, Credentials, NonceUsed
+from dmproto.security import NonceUsed
 from dmproto.session import (
-    Account,
-    ClientConfig,
     ClientSession,
     ServerConfig,
     ServerSession,
     SessionState,
 )
 from dmproto.session import events as ev
-from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
+from dmproto.testing import MinimalServerApp, tree_device
 
-CREDS = Credentials(username="dev", password="pw")
 SECRET = ServerSecret(password="srvpw", nonce=b"\x01\x02\x03\x04")
 
 
@@ -136,34 +132,15 @@ def test_answer_push_request_statuses() -> None:
 # ---- server endpoint ---------------------------------------------------------------
 
 
-def _app(session: ServerSession, event: ev.Event) -> None:
-    if isinstance(event, ev.AccountRequested):
-        session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
-    elif isinstance(event, ev.PackageCompleted):
-        if event.package == 1:  # keep the session open for a second exchange
-            target = Location(loc_uri="./DevInfo/Mod")
-            session.queue(Get(cmd_id=None, items=(Item(target=target),)))
-            session.close_package()
-        else:
-            session.end_session()
+_app = MinimalServerApp()
 
 
 def _silent(session: ServerSession, event: ev.Event) -> None:
     """An application that never answers AccountRequested."""
 
 
-def _client(dev_id: str = "IMEI:1") -> ClientSession:
-    tree = build_device_tree(DeviceInfo(dev_id=dev_id, man="Acme", mod="Unit"))
-    return ClientSession(
-        ClientConfig(
-            random_bytes=os.urandom,
-            server_uri="http://127.0.0.1:9/dm",
-            device_id=dev_id,
-            dev_info=devinfo_items(tree),
-            credentials=CREDS,
-            auth_scheme=AuthScheme.MD5,
-        )
-    )
+def _client(dev_id: str = "IMEI:1", server_uri: str = "http://127.0.0.1:9/dm") -> ClientSession:
+    return tree_device(server_uri, dev_id=dev_id, mod="Unit", random_bytes=os.urandom).session
 
 
 def _endpoint(**kw: Any) -> ServerEndpoint:
@@ -403,17 +380,7 @@ def test_driver_times_out_when_the_server_goes_quiet() -> None:
 
 
 def _uri_less_client() -> ClientSession:
-    tree = build_device_tree(DeviceInfo(dev_id="IMEI:u", man="Acme", mod="Unit"))
-    return ClientSession(
-        ClientConfig(
-            random_bytes=os.urandom,
-            server_uri="",
-            device_id="IMEI:u",
-            dev_info=devinfo_items(tree),
-            credentials=CREDS,
-            auth_scheme=AuthScheme.MD5,
-        )
-    )
+    return _client("IMEI:u", server_uri="")
 
 
 def test_driver_posts_to_its_server_url_when_the_session_has_none() -> None:

@@ -17,19 +17,12 @@ from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.bindings.steps import Deliver, Done, Send
 from dmproto.codec import Encoding
-from dmproto.codec.model import Get, Item, Location
 from dmproto.errors import DMError, InvalidValueError, MalformedMessageError
-from dmproto.security import AuthScheme, Credentials
 from dmproto.session import (
-    Account,
-    ClientConfig,
-    ClientSession,
     ServerConfig,
-    ServerSession,
 )
 from dmproto.session import events as ev
-from dmproto.tree import ManagementTree
-from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
+from dmproto.testing import MinimalServerApp, TreeDevice, tree_device
 
 
 def test_parse_url_defaults_and_ports() -> None:
@@ -170,32 +163,11 @@ def test_body_limiter_counts_chunks() -> None:
 
 # -- the pure client driver and server endpoint, with real sessions --------------------
 
-CREDS = Credentials(username="dev", password="pw")
+_server_app = MinimalServerApp()
 
 
-def _server_app(session: ServerSession, event: ev.Event) -> None:
-    if isinstance(event, ev.AccountRequested):
-        session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
-    elif isinstance(event, ev.PackageCompleted):
-        if event.package == 1:
-            target = Location(loc_uri="./DevInfo/Mod")
-            session.queue(Get(cmd_id=None, items=(Item(target=target),)))
-            session.close_package()
-        else:
-            session.end_session()
-
-
-def _client(dev_id: str = "IMEI:1") -> tuple[ClientSession, ManagementTree]:
-    tree = build_device_tree(DeviceInfo(dev_id=dev_id, man="Acme", mod="Unit"))
-    config = ClientConfig(
-        random_bytes=os.urandom,
-        server_uri="http://127.0.0.1:9/dm",
-        device_id=dev_id,
-        dev_info=devinfo_items(tree),
-        credentials=CREDS,
-        auth_scheme=AuthScheme.MD5,
-    )
-    return ClientSession(config), tree
+def _client(dev_id: str = "IMEI:1") -> TreeDevice:
+    return tree_device("http://127.0.0.1:9/dm", dev_id=dev_id, mod="Unit", random_bytes=os.urandom)
 
 
 def _endpoint(**kw: object) -> ServerEndpoint:
@@ -216,7 +188,8 @@ def test_driver_and_endpoint_run_a_session_following_resp_uri() -> None:
             (req.target, None if resp is None else resp.status)
         )
     )
-    session, tree = _client()
+    device = _client()
+    session = device.session
     observed: list[tuple[bytes, int | None]] = []
     driver = ClientDriver(
         session,
@@ -229,9 +202,7 @@ def test_driver_and_endpoint_run_a_session_following_resp_uri() -> None:
     for _ in range(50):
         step = driver.poll(now)
         if isinstance(step, Deliver):
-            if isinstance(step.event, ev.CommandReceived):
-                outcome = tree.execute(step.event.command, server_id="srv")
-                session.respond(step.event.handle, outcome)
+            device(session, step.event)
         elif isinstance(step, Send):
             targets.append(step.url.target)
             assert dict(step.request.headers)["Content-Type"].startswith(http.DM_XML)
@@ -254,14 +225,14 @@ def test_driver_and_endpoint_run_a_session_following_resp_uri() -> None:
 
 def test_endpoint_routing_errors() -> None:
     endpoint = _endpoint(max_sessions=1)
-    first = _first_request(ClientDriver(_client("IMEI:a")[0])).request
+    first = _first_request(ClientDriver(_client("IMEI:a").session)).request
     exchange = endpoint.open(first, 0.0)
     assert not isinstance(exchange, http.HttpResponse)
     # the same device + SessionID while its exchange is still open: 409
     busy = endpoint.open(first, 0.0)
     assert isinstance(busy, http.HttpResponse) and busy.status == 409
     # a second device beyond max_sessions: 503
-    other = _first_request(ClientDriver(_client("IMEI:b")[0])).request
+    other = _first_request(ClientDriver(_client("IMEI:b").session)).request
     full = endpoint.open(other, 0.0)
     assert isinstance(full, http.HttpResponse) and full.status == 503
     # an unknown token: 404
@@ -280,7 +251,7 @@ def test_endpoint_routing_errors() -> None:
 
 def test_endpoint_expires_idle_sessions() -> None:
     endpoint = _endpoint()
-    request = _first_request(ClientDriver(_client()[0])).request
+    request = _first_request(ClientDriver(_client().session)).request
     response = endpoint.handle(request, _server_app, lambda: 0.0)
     assert response.status == 200 and len(endpoint) == 1
     deadline = endpoint.next_deadline()
@@ -297,8 +268,7 @@ def test_endpoint_expires_idle_sessions() -> None:
 
 
 def test_driver_ends_the_session_on_http_errors() -> None:
-    session, _ = _client()
-    driver = ClientDriver(session)
+    driver = ClientDriver(_client().session)
     _first_request(driver)
     with pytest.raises(http.HttpStatusError):
         driver.handle_response(http.error_response(503, "busy"), 0.0)
@@ -324,16 +294,15 @@ class _DictStore:
 
 def test_a_restarted_endpoint_continues_a_session_from_the_store() -> None:
     store = _DictStore()
-    session, tree = _client()
+    device = _client()
+    session = device.session
     driver = ClientDriver(session)
     endpoints = iter([_endpoint(store=store) for _ in range(20)])
     sends = 0
     for _ in range(50):
         step = driver.poll(0.0)
         if isinstance(step, Deliver):
-            if isinstance(step.event, ev.CommandReceived):
-                outcome = tree.execute(step.event.command, server_id="srv")
-                session.respond(step.event.handle, outcome)
+            device(session, step.event)
         elif isinstance(step, Send):
             # every message is answered by a fresh endpoint ("another worker")
             sends += 1
@@ -348,7 +317,7 @@ def test_a_restarted_endpoint_continues_a_session_from_the_store() -> None:
 
 
 def test_routing_key() -> None:
-    request = _first_request(ClientDriver(_client("IMEI:k")[0])).request
+    request = _first_request(ClientDriver(_client("IMEI:k").session)).request
     key = http.routing_key(request)
     assert key.token is None and key.device_id == "IMEI:k" and key.session_id
     tokened = http.HttpRequest(method="POST", target="/dm?x=1&s=abc", headers=(), body=b"")

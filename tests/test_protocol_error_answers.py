@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from dmproto_sync import DMServer, HttpClient
-from sessionkit import DEVICE_ID, client_config, seeded_random, server_config, wire_msg
+from sessionkit import wire_msg
 
 from dmproto.bindings import http
 from dmproto.bindings.client import ClientDriver
@@ -29,6 +29,7 @@ from dmproto.codes import AlertCode
 from dmproto.security import AuthScheme, Credentials
 from dmproto.session import Account, ClientSession, ServerConfig, ServerSession
 from dmproto.session import events as ev
+from dmproto.testing import DEVICE_ID, client_config, seeded_random, server_config
 
 XML = "application/vnd.syncml.dm+xml"
 Post = Callable[[http.HttpRequest], http.HttpResponse]

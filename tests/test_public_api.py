@@ -32,8 +32,8 @@ from dmproto.codec import Encoding, decode_message, encode_message
 from dmproto.errors import LocalProtocolError
 from dmproto.session import OutgoingMessage
 from dmproto.session.alerts import generic_alert
+from dmproto.testing import Pair, account, client_config, ok_answer, server_config
 from dmproto.tree import DeviceInfo, build_device_tree, devinfo_items
-from tests.sessionkit import Pair, account, client_config, ok_answer, server_config
 
 GET = Get(items=[Item(target=Location(loc_uri="./DevInfo/Mod"))])
 
@@ -67,6 +67,7 @@ def test_everyday_names_come_from_the_package() -> None:
         "dmproto.session",
         "dmproto.tree",
         "dmproto.bindings",
+        "dmproto.testing",
     ],
 )
 def test_each_layer_imports_alone(module: str) -> None:

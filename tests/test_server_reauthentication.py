@@ -15,7 +15,14 @@ from __future__ import annotations
 import base64
 
 import pytest
-from sessionkit import (
+from sessionkit import wire_msg
+
+from dmproto.codec import decode_message
+from dmproto.codec.model import Add, Atomic, Get, Item, Location, Replace, Status
+from dmproto.security import AuthScheme, Credentials, decode_nonce, md5_credential
+from dmproto.session import Account, ServerSession, SessionState
+from dmproto.session import events as ev
+from dmproto.testing import (
     DEVICE_ID,
     SERVER_CREDS,
     Pair,
@@ -23,14 +30,7 @@ from sessionkit import (
     server_config,
     status_codes,
     transcript_messages,
-    wire_msg,
 )
-
-from dmproto.codec import decode_message
-from dmproto.codec.model import Add, Atomic, Get, Item, Location, Replace, Status
-from dmproto.security import AuthScheme, Credentials, decode_nonce, md5_credential
-from dmproto.session import Account, ServerSession, SessionState
-from dmproto.session import events as ev
 
 XML = "application/vnd.syncml.dm+xml"
 

@@ -6,13 +6,14 @@ OMA-TS-DM_Security-V1_2_1 §5.1).
 from __future__ import annotations
 
 import pytest
-from sessionkit import Pair, account, client_config, transcript_messages, wire_msg
+from sessionkit import wire_msg
 
 from dmproto.codec.model import Get, Item, Location, Status
 from dmproto.outcome import CommandOutcome
 from dmproto.security import AuthScheme
 from dmproto.session import ClientSession
 from dmproto.session import events as ev
+from dmproto.testing import Pair, account, client_config, transcript_messages
 
 XML = "application/vnd.syncml.dm+xml"
 GET = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"

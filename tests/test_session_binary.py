@@ -6,13 +6,13 @@ from __future__ import annotations
 import base64
 
 import pytest
-from sessionkit import Pair
 
 from dmproto.codec import Encoding
 from dmproto.codec.model import Alert, Get, Item, Location, Meta, Replace, Sequence
 from dmproto.codes import AlertCode
 from dmproto.outcome import CommandOutcome
 from dmproto.session import events as ev
+from dmproto.testing import Pair
 
 BLOB = bytes(range(256)) * 3
 TYPE = "application/octet-stream"

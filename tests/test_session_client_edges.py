@@ -5,7 +5,7 @@ failing SyncHdr Status, aborts after errors."""
 from __future__ import annotations
 
 import pytest
-from sessionkit import Pair, client_config, wire_msg
+from sessionkit import wire_msg
 
 from dmproto.codec import decode_message
 from dmproto.codec.model import Alert, Item, Location, Replace, Results, Status, XmlData
@@ -15,6 +15,7 @@ from dmproto.outcome import CommandOutcome
 from dmproto.security import NonceUsed
 from dmproto.session import ClientSession, SessionState
 from dmproto.session import events as ev
+from dmproto.testing import Pair, client_config
 
 XML = "application/vnd.syncml.dm+xml"
 GET = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target></Item></Get>"

@@ -6,12 +6,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sessionkit import dev_info_items, seeded_random
-
 from dmproto.outcome import CommandOutcome
 from dmproto.security import AuthScheme, Credentials
 from dmproto.session import Account, ClientConfig, ClientSession, ServerConfig, ServerSession
 from dmproto.session import events as ev
+from dmproto.testing import dev_info_items, seeded_random
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "session-api.md"
 CREDS = Credentials(username="dev", password="secret")

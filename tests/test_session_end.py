@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sessionkit import Pair, account, wire_msg
+from sessionkit import wire_msg
 
 from dmproto.codec.model import Get, Item, Location
 from dmproto.errors import RemoteProtocolError
@@ -16,6 +16,7 @@ from dmproto.security import AuthScheme
 from dmproto.session import ClientSession, ServerSession, SessionState
 from dmproto.session import events as ev
 from dmproto.session.alerts import generic_alert
+from dmproto.testing import Pair, account
 
 XML = "application/vnd.syncml.dm+xml"
 

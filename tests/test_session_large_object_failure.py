@@ -9,12 +9,12 @@ object: the sender stops chunking and the command must not be reported as a succ
 from __future__ import annotations
 
 import pytest
-from sessionkit import Pair, transcript_messages
 
 from dmproto.codec.model import Item, Location, Replace
 from dmproto.codes import StatusCode
 from dmproto.outcome import OutcomeNote
 from dmproto.session import events as ev
+from dmproto.testing import Pair, transcript_messages
 
 LIMIT = 2000
 VALUE = "x" * (LIMIT * 4)  # needs several chunks under the device's MaxMsgSize

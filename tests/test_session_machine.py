@@ -8,7 +8,6 @@ import itertools
 from pathlib import Path
 
 import pytest
-from sessionkit import Pair, account, client_config, server_config
 
 from dmproto.codec.model import Get, Item, Location
 from dmproto.errors import LocalProtocolError, RemoteProtocolError
@@ -16,6 +15,7 @@ from dmproto.outcome import CommandOutcome
 from dmproto.session import ClientSession, Phase, ServerSession, SessionState, WaitingFor
 from dmproto.session import events as ev
 from dmproto.session._machine import Input, Machine, Obligation, Role, Step, mermaid, transition
+from dmproto.testing import Pair, account, client_config, server_config
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

@@ -6,18 +6,12 @@ and Results travel in the same message as their Status whenever they fit."""
 from __future__ import annotations
 
 import pytest
-from sessionkit import (
-    Pair,
-    account,
-    assert_alerts_answered_next,
-    assert_statuses_first,
-    echo_results,
-    transcript_messages,
-)
+from sessionkit import assert_alerts_answered_next, assert_statuses_first
 
 from dmproto.codec import Encoding
 from dmproto.codec.model import Get, Item, Location, Meta, Replace, Results
 from dmproto.outcome import CommandOutcome
+from dmproto.testing import Pair, account, echo_results, transcript_messages
 
 
 def target(uri: str) -> tuple[Item, ...]:

@@ -3,18 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sessionkit import (
-    Pair,
-    account,
-    assert_alerts_answered_next,
-    assert_statuses_first,
-    client_config,
-    echo_results,
-    results_with_their_status,
-    status_codes,
-    transcript_messages,
-    with_body,
-)
+from sessionkit import assert_alerts_answered_next, assert_statuses_first, results_with_their_status
 
 from dmproto.codec import Encoding, decode_message
 from dmproto.codec.model import (
@@ -46,6 +35,15 @@ from dmproto.session.ui import (
     confirm_outcome,
     text_input_outcome,
     ui_alert,
+)
+from dmproto.testing import (
+    Pair,
+    account,
+    client_config,
+    echo_results,
+    status_codes,
+    transcript_messages,
+    with_body,
 )
 
 

@@ -10,11 +10,11 @@ message, the very message (same MsgID) it received last.
 from __future__ import annotations
 
 import pytest
-from sessionkit import Pair
 
 from dmproto.codec.model import Get, Item, Location
 from dmproto.errors import RemoteProtocolError
 from dmproto.session import SessionState
+from dmproto.testing import Pair
 
 XML = "application/vnd.syncml.dm+xml"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sessionkit import DEVICE_ID, SERVER_URI, client_config, server_config
 
 from dmproto.codec import decode_message
 from dmproto.codec.model import Alert, Get, Item, Location, Meta, Replace, Results, Status
@@ -16,6 +15,7 @@ from dmproto.security import AuthScheme, Credentials
 from dmproto.session import Account, ClientSession, ServerSession, SessionState
 from dmproto.session import events as ev
 from dmproto.session.ui import ui_alert
+from dmproto.testing import DEVICE_ID, SERVER_URI, client_config, server_config
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 XML = "application/vnd.syncml.dm+xml"

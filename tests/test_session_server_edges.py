@@ -5,7 +5,7 @@ without a Status, calls after the end, authentication oddities, snapshots."""
 from __future__ import annotations
 
 import pytest
-from sessionkit import DEVICE_ID, Pair, account, server_config, status_codes, wire_msg
+from sessionkit import wire_msg
 
 from dmproto.codec import Encoding, decode_message
 from dmproto.codec.model import Get, Item, Location, Replace, Status
@@ -13,6 +13,7 @@ from dmproto.errors import InvalidValueError, RemoteProtocolError
 from dmproto.security import AuthScheme
 from dmproto.session import Account, ServerSession, SessionState
 from dmproto.session import events as ev
+from dmproto.testing import DEVICE_ID, Pair, account, server_config, status_codes
 
 XML = "application/vnd.syncml.dm+xml"
 PKG1 = (

@@ -12,7 +12,6 @@ with Statuses and Alert 1222 only, without Final.
 from __future__ import annotations
 
 import pytest
-from sessionkit import Pair, echo_results, transcript_messages
 
 from dmproto.codec import Encoding, encode_message
 from dmproto.codec.model import (
@@ -29,6 +28,7 @@ from dmproto.codec.model import (
 )
 from dmproto.codes import AlertCode
 from dmproto.session import events as ev
+from dmproto.testing import Pair, echo_results, transcript_messages
 
 GETS = 30
 

@@ -6,16 +6,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from sessionkit import (
-    Pair,
-    account,
-    assert_alerts_answered_next,
-    client_config,
-    ok_answer,
-    server_config,
-    transcript_messages,
-    with_body,
-)
+from sessionkit import assert_alerts_answered_next
 
 from dmproto.codec import Encoding, encode_message
 from dmproto.codec.model import (
@@ -41,6 +32,15 @@ from dmproto.session import events as ev
 from dmproto.session._core import MAX_STALLS
 from dmproto.session.config import MIN_MSG_SIZE, MIN_WORKABLE_MSG_SIZE, min_msg_size
 from dmproto.session.events import NO_PROGRESS
+from dmproto.testing import (
+    Pair,
+    account,
+    client_config,
+    ok_answer,
+    server_config,
+    transcript_messages,
+    with_body,
+)
 
 SIZES = [2000, 3000, 5000, 8000]
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import attrs
 import pytest
-from sessionkit import client_config, server_config
 
 from dmproto.codec import decode_message
 from dmproto.codec.model import Get, Item, Location, Results, Status
@@ -19,6 +18,7 @@ from dmproto.errors import InvalidValueError
 from dmproto.outcome import CommandOutcome
 from dmproto.session import ClientSession, Phase, ServerSession, WaitingFor
 from dmproto.session.snapshot import RECORDS, VERSION
+from dmproto.testing import client_config, server_config
 
 DATA = Path(__file__).resolve().parent / "data" / "snapshots"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "session-api.md"

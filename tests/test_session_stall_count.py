@@ -16,11 +16,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from sessionkit import Pair, transcript_messages
 
 from dmproto.codec.model import Alert, Get, Item, Location, Message, Status
 from dmproto.codes import AlertCode
 from dmproto.session import events as ev
+from dmproto.testing import Pair, transcript_messages
 
 #: The documented tolerance (``MAX_STALLS``; it must not drift unnoticed).
 DOCUMENTED_STALLS = 3

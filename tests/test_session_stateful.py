@@ -17,7 +17,6 @@ from typing import Any
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sessionkit import Pair, account, client_config, server_config, with_body
 
 from dmproto.codec import Encoding, decode_message
 from dmproto.codec.model import (
@@ -41,6 +40,7 @@ from dmproto.security import AuthScheme
 from dmproto.session import ClientSession, ServerSession, SessionState
 from dmproto.session import events as ev
 from dmproto.session.ui import ui_alert
+from dmproto.testing import Pair, account, client_config, server_config, with_body
 
 uris = st.sampled_from(["./a", "./b/c", "./DevDetail/SwV", "./x/y/z"])
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sessionkit import SERVER_URI, Pair, account, client_config, server_config, wire_msg
+from sessionkit import wire_msg
 
 from dmproto.codec import decode_message
 from dmproto.codec.model import Alert, Get, Item, Location, Status
@@ -26,6 +26,7 @@ from dmproto.session.ui import (
     parse_ui_options,
     ui_alert,
 )
+from dmproto.testing import SERVER_URI, Pair, account, client_config, server_config
 
 XML = "application/vnd.syncml.dm+xml"
 

@@ -8,12 +8,12 @@ Regression: the creator got no Get, so every Get below its own new node answered
 
 from __future__ import annotations
 
-from sessionkit import Pair
 from test_tree_support import add, add_node, get, value
 
 from dmproto.codec.model import Add, Get, Item, Location, Meta
 from dmproto.outcome import CommandOutcome
 from dmproto.session import events as ev
+from dmproto.testing import Pair
 from dmproto.tree import AclCommand, ManagementTree
 
 SERVER_ID = "srv"

@@ -23,47 +23,25 @@ SCRIPT = textwrap.dedent(
     import os, sys, time
     from myproject._vendor.dmproto.bindings.client import ClientDriver
     from myproject._vendor.dmproto.bindings.server import ServerEndpoint
-    from myproject._vendor.dmproto.bindings.steps import Deliver, Done, Send
-    from myproject._vendor.dmproto.codec.model import Get, Item, Location
-    from myproject._vendor.dmproto.security import AuthScheme, Credentials
-    from myproject._vendor.dmproto.session import (
-        Account, ClientConfig, ClientSession, ServerConfig, events as ev)
-    from myproject._vendor.dmproto.tree.stdobj import (
-        DeviceInfo, build_device_tree, devinfo_items)
+    from myproject._vendor.dmproto.bindings.steps import Deliver, Send
+    from myproject._vendor.dmproto.session import events as ev
+    from myproject._vendor.dmproto.testing import MinimalServerApp, server_config, tree_device
 
-    creds = Credentials(username="dev", password="pw")
-    results = []
-
-    def server_app(session, event):
-        if isinstance(event, ev.AccountRequested):
-            session.supply_account(Account(credentials=creds, auth_scheme=AuthScheme.MD5))
-        elif isinstance(event, ev.PackageCompleted):
-            if event.package == 1:
-                target = Location(loc_uri="./DevInfo/Mod")
-                session.queue(Get(cmd_id=None, items=(Item(target=target),)))
-                session.close_package()
-            else:
-                session.end_session()
-        elif isinstance(event, ev.CommandCompleted):
-            results.append(event.outcome.results[0].data)
-
-    endpoint = ServerEndpoint(ServerConfig(random_bytes=os.urandom, server_uri="srv"))
-    tree = build_device_tree(DeviceInfo(dev_id="IMEI:v", man="Acme", mod="Vendored"))
-    session = ClientSession(ClientConfig(
-        random_bytes=os.urandom, server_uri="http://127.0.0.1/dm", device_id="IMEI:v",
-        dev_info=devinfo_items(tree), credentials=creds, auth_scheme=AuthScheme.MD5))
-    driver = ClientDriver(session)
+    server_app = MinimalServerApp()
+    endpoint = ServerEndpoint(server_config(random_bytes=os.urandom, server_uri="srv"))
+    device = tree_device(
+        "http://127.0.0.1/dm", dev_id="IMEI:v", mod="Vendored", random_bytes=os.urandom)
+    driver = ClientDriver(device.session)
     for _ in range(100):
         step = driver.poll(time.monotonic())
         if isinstance(step, Deliver):
-            if isinstance(step.event, ev.CommandReceived):
-                outcome = tree.execute(step.event.command, server_id="srv")
-                session.respond(step.event.handle, outcome)
+            device(device.session, step.event)
         elif isinstance(step, Send):
             response = endpoint.handle(step.request, server_app, time.monotonic)
             driver.handle_response(response, time.monotonic())
         else:
             break
+    results = server_app.results
     assert results == ["Vendored"], results
     assert driver.ended is not None and driver.ended.reason is ev.EndReason.COMPLETED
     leaked = sorted(m for m in sys.modules if m == "dmproto" or m.startswith("dmproto."))
