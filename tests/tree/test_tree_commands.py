@@ -7,6 +7,7 @@ import base64
 
 import pytest
 from treekit import (
+    OPEN_ACL,
     SRV,
     add,
     add_node,
@@ -37,6 +38,7 @@ from dmproto.codec.model import (
 )
 from dmproto.tree import (
     Backend,
+    BinaryWire,
     ExecRequest,
     ExecResult,
     ManagementTree,
@@ -543,3 +545,39 @@ def test_rename_syntax_and_same_name(name: str, code: int) -> None:
     before = state(tree)
     assert run(tree, replace("./a?prop=Name", name)) == code
     assert set(tree.paths()) == set(before)
+
+
+# -- formats ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "code", "stored"),
+    [
+        (b"caf\xc3\xa9", "chr", 200, "caf\u00e9"),
+        (b"\xff", "chr", 415, None),
+        ("text", "bin", 200, b"text"),
+        (XmlData("<a/>"), "xml", 200, "<a/>"),
+        (None, "null", 200, None),
+    ],
+)
+def test_add_converts_wire_data(
+    data: str | bytes | XmlData | None, fmt: str, code: int, stored: object
+) -> None:
+    tree = open_tree()
+    command = Add(
+        cmd_id="1", items=[Item(target=Location(loc_uri="./a"), meta=Meta(format=fmt), data=data)]
+    )
+    assert run(tree, command) == code
+    node = tree.node(("a",))
+    assert (node.value if node else None) == stored
+
+
+def test_binary_wire_bin_and_size_of_null() -> None:
+    tree = ManagementTree(root_acl=OPEN_ACL, binary_wire=BinaryWire.BIN)
+    run(tree, add("./b", "AAEC", fmt="b64"))
+    run(tree, add("./n", fmt="null"))
+    out = tree.execute(get("./b", "./n?prop=Size"), server_id=SRV)
+    assert [(i.data, i.meta.format if i.meta else None) for i in out.results] == [
+        (b"\x00\x01\x02", "bin"),
+        ("0", None),
+    ]

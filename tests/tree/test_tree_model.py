@@ -7,33 +7,21 @@ tree equals the model; a failed Atomic leaves the tree exactly as before.
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from treekit import (
-    OPEN_ACL,
-    SRV,
     add,
     add_node,
     delete,
-    get,
     open_tree,
     replace,
-    run,
-    state,
 )
 
-from dmproto.codec.model import Add, Atomic, Command, Item, Location, Meta, XmlData
-from dmproto.errors import InvalidValueError
+from dmproto.codec.model import Atomic, Command
 from dmproto.tree import (
-    Acl,
-    AclCommand,
     Backend,
-    BinaryWire,
     ManagementTree,
     Node,
-    NodeFormat,
-    TreeCommandError,
 )
 
 NODE = object()  # the model's marker for interior nodes
@@ -145,91 +133,3 @@ def test_tree_matches_reference_model(steps: list[object]) -> None:
             op: Op = step  # type: ignore[assignment]
             assert tree.execute(command(op), server_id="s").code == expect(model, op)
         assert visible(tree) == model
-
-
-# -- local mutations ------------------------------------------------------------------
-
-
-def test_node_at_an_unparsable_uri_is_none() -> None:
-    tree = open_tree()
-    assert tree.node_at("./a/../b") is None
-    assert tree.node_at(".") is not None
-
-
-@pytest.mark.parametrize(
-    ("path", "code"),
-    [((), 418), (("leaf",), 418), (("missing", "x"), 404), (("leaf", "x"), 405)],
-)
-def test_add_node_refusals(path: tuple[str, ...], code: int) -> None:
-    tree = open_tree()
-    tree.add_node(("leaf",), Node(name="leaf", format=NodeFormat.CHR, value="v"))
-    before = state(tree)
-    with pytest.raises(TreeCommandError) as info:
-        tree.add_node(path, Node(name="x", format=NodeFormat.CHR, value="v"))
-    assert info.value.code == code
-    assert state(tree) == before
-
-
-def test_root_cannot_be_removed_and_release_needs_a_savepoint() -> None:
-    tree = open_tree()
-    with pytest.raises(TreeCommandError) as info:
-        tree.remove_subtree(())
-    assert info.value.code == 405
-    point = tree.savepoint()
-    tree.release(point)
-    with pytest.raises(InvalidValueError) as bad:
-        tree.release(point)
-    assert bad.value.reason == "tree.savepoint"
-
-
-def test_empty_root_acl_allows_nothing() -> None:
-    tree = ManagementTree(root_acl="")
-    assert tree.effective_acl(("x",)) == Acl(())
-    assert not tree.allows((), AclCommand.GET, SRV)
-    assert run(tree, add_node("./x")) == 425
-
-
-def test_remove_server_skips_nodes_without_acl() -> None:
-    tree = open_tree()
-    run(tree, add_node("./a"))
-    run(tree, add("./a/b", "v"))
-    tree.set_acl("./a", "Get=srv&Replace=other")
-    tree.remove_server(SRV)
-    assert str(tree.node(("a",)).acl) == "Replace=other"  # type: ignore[union-attr]
-    assert tree.node(("a", "b")).acl is None  # type: ignore[union-attr]
-
-
-# -- formats ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("data", "fmt", "code", "stored"),
-    [
-        (b"caf\xc3\xa9", "chr", 200, "caf\u00e9"),
-        (b"\xff", "chr", 415, None),
-        ("text", "bin", 200, b"text"),
-        (XmlData("<a/>"), "xml", 200, "<a/>"),
-        (None, "null", 200, None),
-    ],
-)
-def test_add_converts_wire_data(
-    data: str | bytes | XmlData | None, fmt: str, code: int, stored: object
-) -> None:
-    tree = open_tree()
-    command = Add(
-        cmd_id="1", items=[Item(target=Location(loc_uri="./a"), meta=Meta(format=fmt), data=data)]
-    )
-    assert run(tree, command) == code
-    node = tree.node(("a",))
-    assert (node.value if node else None) == stored
-
-
-def test_binary_wire_bin_and_size_of_null() -> None:
-    tree = ManagementTree(root_acl=OPEN_ACL, binary_wire=BinaryWire.BIN)
-    run(tree, add("./b", "AAEC", fmt="b64"))
-    run(tree, add("./n", fmt="null"))
-    out = tree.execute(get("./b", "./n?prop=Size"), server_id=SRV)
-    assert [(i.data, i.meta.format if i.meta else None) for i in out.results] == [
-        (b"\x00\x01\x02", "bin"),
-        ("0", None),
-    ]

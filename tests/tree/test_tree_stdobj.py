@@ -11,21 +11,13 @@ from treekit import (
     add,
     add_node,
     copy,
-    delete,
     get,
-    open_tree,
     replace,
-    run,
     std_tree,
-    tnds_document,
     value,
 )
 
-from dmproto.codec.model import Add, Meta
-from dmproto.codec.tnds import (
-    DFProperties,
-    TreeNode,
-)
+from dmproto.codec.model import Meta
 from dmproto.errors import InvalidValueError
 from dmproto.session.events import NonceRole
 from dmproto.tree import (
@@ -44,7 +36,6 @@ from dmproto.tree.stdobj import (
     find_account,
     store_nonce,
 )
-from dmproto.tree.tnds_io import load_ddf, tnds_item
 
 ACCOUNT = DMAccount(
     server_id="dm.example.com",
@@ -202,87 +193,6 @@ def test_account_created_by_server_commands_is_found() -> None:
     # OMA-TS-DM_TND-V1_2 §8.3.7.1 creator rule: the server without Replace on ./DMAcc
     # owns its account (Get included, so it can read it back)
     assert value(tree, f"{base}?prop=ACL", sid) == "Add=Scts&Delete=Scts&Get=Scts&Replace=Scts"
-
-
-# -- Inbox and DDF ------------------------------------------------------------------------
-
-
-def _ddf(*nodes: TreeNode) -> bytes:
-    return tnds_document(*nodes)
-
-
-def _df(fmt: str, occurrence: str | None = None, ddf_name: str | None = None) -> DFProperties:
-    return DFProperties(
-        access_type=("Add", "Delete", "Get", "Replace"),
-        df_format=fmt,
-        occurrence=occurrence,
-        df_type_ddf_name=ddf_name,
-    )
-
-
-def test_inbox_places_a_plain_add_by_type() -> None:
-    tree = std_tree()
-    run(tree, add_node("./Apps"))
-    # Two rules carry the type; only the one whose parent has no wildcard places it.
-    for top in (
-        TreeNode(
-            node_name="Wild",
-            children=[
-                TreeNode(
-                    node_name="",
-                    children=[
-                        TreeNode(node_name="", df_properties=_df("node", ddf_name="org.example/W"))
-                    ],
-                )
-            ],
-        ),
-        TreeNode(
-            node_name="Apps",
-            df_properties=_df("node"),
-            children=[TreeNode(node_name="", df_properties=_df("node", ddf_name="org.example/W"))],
-        ),
-    ):
-        load_ddf(tree, _ddf(top))
-    assert run(tree, add("./Inbox/w1", fmt="node", mtype="org.example/W")) == 200
-    assert tree.node(("Apps", "w1")) is not None
-    assert tree.node(("Inbox", "w1")) is None
-
-
-def test_inbox_tnds_nested_below_an_unplaced_top_is_refused() -> None:
-    tree = std_tree()
-    doc = tnds_document(TreeNode(node_name="x", path="Sub", value="v"))
-    assert run(tree, Add(cmd_id="1", items=[tnds_item("./Inbox", doc)])) == 405
-
-
-def test_ddf_rules_only_where_df_properties_are_given() -> None:
-    tree = open_tree()
-    run(tree, add_node("./X"))
-    load_ddf(
-        tree,
-        _ddf(
-            TreeNode(
-                node_name="X",
-                children=[TreeNode(node_name="", df_properties=_df("chr", occurrence="OneOrMore"))],
-            )
-        ),
-    )
-    assert run(tree, add("./X/a", "1")) == 200
-    assert run(tree, add("./X/b", "2")) == 200
-    assert run(tree, delete("./X/a")) == 200  # another sibling remains
-    assert run(tree, delete("./X/b")) == 405  # the last required one stays
-    assert run(tree, delete("./X")) == 200  # no rule on X itself
-
-
-def test_replace_with_a_format_the_ddf_forbids() -> None:
-    tree = open_tree()
-    run(tree, add_node("./X"))
-    load_ddf(
-        tree,
-        _ddf(TreeNode(node_name="X", children=[TreeNode(node_name="n", df_properties=_df("int"))])),
-    )
-    assert run(tree, add("./X/n", "1", fmt="int")) == 200
-    assert run(tree, replace("./X/n", "abc")) == 415
-    assert value(tree, "./X/n") == "1"
 
 
 # -- standard objects and CP --------------------------------------------------------------
