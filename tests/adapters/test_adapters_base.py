@@ -12,9 +12,10 @@ from dmproto.bindings.http import HttpRequest, HttpResponse, parse_url
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.codec.model import Get, Item, Location
 from dmproto.errors import RemoteProtocolError
-from dmproto.security import AuthScheme, Credentials
+from dmproto.security import AuthScheme
 from dmproto.session import Account, ServerConfig, ServerSession
 from dmproto.session import events as ev
+from dmproto.testing import CLIENT_CREDS
 
 pytest.importorskip("dmproto_adapter_base")
 
@@ -175,27 +176,16 @@ def test_serve_connection_answers_500_when_the_answer_has_a_bug() -> None:
 
 # -- answer_request / expire_due with a real endpoint ----------------------------------
 
-CREDS = Credentials(username="dev", password="pw")
+CREDS = CLIENT_CREDS  # what tree_device presents
 _LOG = logging.getLogger("test_adapters_base")
 
 
 def _package1(endpoint: ServerEndpoint) -> HttpRequest:
     from dmproto.bindings.client import ClientDriver
     from dmproto.bindings.steps import Send
-    from dmproto.session import ClientConfig, ClientSession
-    from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
+    from dmproto.testing import tree_device
 
-    tree = build_device_tree(DeviceInfo(dev_id="IMEI:b", man="Acme", mod="Base"))
-    session = ClientSession(
-        ClientConfig(
-            random_bytes=os.urandom,
-            server_uri="http://127.0.0.1:9/dm",
-            device_id="IMEI:b",
-            dev_info=devinfo_items(tree),
-            credentials=CREDS,
-            auth_scheme=AuthScheme.MD5,
-        )
-    )
+    session = tree_device("http://127.0.0.1:9/dm", dev_id="IMEI:b", mod="Base").session
     step = ClientDriver(session).poll(0.0)
     assert isinstance(step, Send)
     return step.request

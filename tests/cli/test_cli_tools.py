@@ -258,32 +258,24 @@ def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> No
     from dmproto.cli.store import Store
     from dmproto.cli.tools import Transcript
     from dmproto.security import AuthScheme, Credentials
-    from dmproto.session import ClientConfig, ClientSession, ServerConfig
     from dmproto.session import events as ev
-    from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
+    from dmproto.testing import server_config, tree_device
 
     db = str(tmp_path / "s.sqlite3")
-    tree = build_device_tree(DeviceInfo(dev_id="IMEI:r", man="Acme", mod="Restart"))
-    session = ClientSession(
-        ClientConfig(
-            random_bytes=os.urandom,
-            server_uri="http://127.0.0.1/dm",
-            device_id="IMEI:r",
-            dev_info=devinfo_items(tree),
-            credentials=Credentials(username="u", password="p"),
-            auth_scheme=AuthScheme.MD5,
-        )
+    device = tree_device(
+        "http://127.0.0.1/dm",
+        dev_id="IMEI:r",
+        mod="Restart",
+        credentials=Credentials(username="u", password="p"),
     )
+    session = device.session
     driver = ClientDriver(session)
     log = Transcript(open(os.devnull, "w"))  # noqa: SIM115
     workers = 0
     for _ in range(50):
         step = driver.poll(0.0)
         if isinstance(step, Deliver):
-            if isinstance(step.event, ev.CommandReceived):
-                session.respond(
-                    step.event.handle, tree.execute(step.event.command, server_id="srv")
-                )
+            device(session, step.event)
         elif isinstance(step, Send):
             # a new server process for every message: state only in SQLite
             store = Store(db)
@@ -296,7 +288,7 @@ def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> No
                 store=store,
             )
             endpoint = ServerEndpoint(
-                ServerConfig(random_bytes=os.urandom, server_uri="srv"), store=store
+                server_config(random_bytes=os.urandom, server_uri="srv"), store=store
             )
             response = endpoint.handle(step.request, app, lambda: 0.0)
             store.close()
