@@ -48,20 +48,20 @@ DEFAULT_FILES = sorted(
 )
 #: Focused selection: the session tests (state machines through the public API).
 DEFAULT_TESTS = [
-    "tests/test_session_repeated_msgid.py",
-    "tests/test_session_stall_count.py",
-    "tests/test_session_pair.py",
-    "tests/test_session_client_edges.py",
-    "tests/test_session_server_edges.py",
-    "tests/test_session_end.py",
-    "tests/test_session_order.py",
-    "tests/test_session_sizes.py",
-    "tests/test_session_replay.py",
-    "tests/test_session_units.py",
-    "tests/test_session_binary.py",
-    "tests/test_server_reauthentication.py",
-    "tests/test_basic_auth_username.py",
-    "tests/test_session_auth_handshake.py",
+    "tests/session/test_session_repeated_msgid.py",
+    "tests/session/test_session_stall_count.py",
+    "tests/session/test_session_pair.py",
+    "tests/session/test_session_client_edges.py",
+    "tests/session/test_session_server_edges.py",
+    "tests/session/test_session_end.py",
+    "tests/session/test_session_order.py",
+    "tests/session/test_session_sizes.py",
+    "tests/session/test_session_replay.py",
+    "tests/session/test_session_units.py",
+    "tests/session/test_session_binary.py",
+    "tests/session/test_server_reauthentication.py",
+    "tests/session/test_basic_auth_username.py",
+    "tests/session/test_session_auth_handshake.py",
 ]
 
 _COMPARE_SWAPS: dict[type[ast.cmpop], tuple[type[ast.cmpop], str]] = {

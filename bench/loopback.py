@@ -43,51 +43,25 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from dmproto_adapter_base.testing import asyncio_serving, trio_serving
+
 from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, parse_url
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.bindings.steps import Deliver, Done
-from dmproto.codec.model import Get, Item, Location
-from dmproto.security import AuthScheme, Credentials
-from dmproto.session import Account, ClientConfig, ClientSession, ServerConfig, ServerSession
-from dmproto.session import events as ev
-from dmproto.tree.stdobj import DeviceInfo, build_device_tree, devinfo_items
+from dmproto.session import ServerConfig
+from dmproto.testing import MinimalServerApp, TreeDevice, server_config, tree_device
 
-CREDS = Credentials(username="bench", password="bench-secret")
 BODY = b"<SyncML/>"
 
 
-def server_app(session: ServerSession, event: ev.Event) -> None:
-    if isinstance(event, ev.AccountRequested):
-        session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
-    elif isinstance(event, ev.PackageCompleted):
-        if event.package == 1:
-            target = Location(loc_uri="./DevInfo/Mod")
-            session.queue(Get(cmd_id=None, items=(Item(target=target),)))
-            session.close_package()
-        else:
-            session.end_session()
+def make_device(url: str, index: int) -> TreeDevice:
+    """A simulated device: a standard tree answering the server, real randomness."""
+    return tree_device(url, dev_id=f"IMEI:{index}", man="Bench", mod="B1", random_bytes=os.urandom)
 
 
-Device = tuple[ClientSession, Callable[[Any, Any], None]]
-
-
-def make_device(url: str, index: int) -> Device:
-    tree = build_device_tree(DeviceInfo(dev_id=f"IMEI:{index}", man="Bench", mod="B1"))
-    config = ClientConfig(
-        random_bytes=os.urandom,
-        server_uri=url,
-        device_id=f"IMEI:{index}",
-        dev_info=devinfo_items(tree),
-        credentials=CREDS,
-        auth_scheme=AuthScheme.MD5,
-    )
-
-    def handler(session: ClientSession, event: ev.Event) -> None:
-        if isinstance(event, ev.CommandReceived):
-            session.respond(event.handle, tree.execute(event.command, server_id="bench"))
-
-    return ClientSession(config), handler
+def bench_server_config() -> ServerConfig:
+    return server_config(random_bytes=os.urandom, server_uri="bench")
 
 
 async def bare_answer(request: HttpRequest) -> HttpResponse:
@@ -118,21 +92,6 @@ class Counter:
 # -- per-adapter drivers: serve in a background thread, run clients in this one -------
 
 
-class LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 class SyncBench:
     name = "sync"
 
@@ -143,8 +102,8 @@ class SyncBench:
 
     @contextmanager
     def dm_server(self, counter: Counter) -> Iterator[str]:
-        config = ServerConfig(random_bytes=os.urandom, server_uri="bench")
-        with self.m.DMServer(server_app, config=config, on_message=counter) as server:
+        config = bench_server_config()
+        with self.m.DMServer(MinimalServerApp(), config=config, on_message=counter) as server:
             yield server.url
 
     @contextmanager
@@ -165,8 +124,11 @@ class SyncBench:
         for t in threads:
             t.join(120)
 
-    def run_sessions(self, devices: list[Device]) -> None:
-        self._threads(len(devices), lambda i: self.m.run_client_session(*devices[i], timeout=60))
+    def run_sessions(self, devices: list[TreeDevice]) -> None:
+        def one(i: int) -> None:
+            self.m.run_client_session(devices[i].session, devices[i], timeout=60)
+
+        self._threads(len(devices), one)
 
     def run_bare(self, url: str, n: int, per_client: int) -> None:
         target, request = bare_request(url)
@@ -195,8 +157,9 @@ class AsyncBench:
 
     @contextmanager
     def dm_server(self, counter: Counter) -> Iterator[str]:
-        config = ServerConfig(random_bytes=os.urandom, server_uri="bench")
-        server = self.m.DMServer(server_app, config=config, on_message=counter)
+        server = self.m.DMServer(
+            MinimalServerApp(), config=bench_server_config(), on_message=counter
+        )
         with self._serving(server):
             yield server.url
 
@@ -206,11 +169,11 @@ class AsyncBench:
         with self._serving(server):
             yield f"http://127.0.0.1:{server.port}/dm"
 
-    def run_sessions(self, devices: list[Device]) -> None:
+    def run_sessions(self, devices: list[TreeDevice]) -> None:
         self._run_all(
             [
-                functools.partial(self.m.run_client_session, session, handler, timeout=60)
-                for session, handler in devices
+                functools.partial(self.m.run_client_session, device.session, device, timeout=60)
+                for device in devices
             ]
         )
 
@@ -235,13 +198,8 @@ class AsyncioBench(AsyncBench):
 
     @contextmanager
     def _serving(self, server: Any) -> Iterator[None]:
-        lt = LoopThread()
-        try:
-            lt.run(server.start())
+        with asyncio_serving(server.start, server.aclose):
             yield
-        finally:
-            lt.run(server.aclose())
-            lt.stop()
 
     def _run_all(self, jobs: list[Callable[[], Awaitable[Any]]]) -> None:
         async def main() -> None:
@@ -262,25 +220,8 @@ class TrioBench(AsyncBench):
 
     @contextmanager
     def _serving(self, server: Any) -> Iterator[None]:
-        trio = self.trio
-        ready = threading.Event()
-        state: dict[str, Any] = {}
-
-        async def main() -> None:
-            async with trio.open_nursery() as nursery:
-                state["token"] = trio.lowlevel.current_trio_token()
-                state["cancel"] = nursery.cancel_scope.cancel
-                await nursery.start(server.serve)
-                ready.set()
-
-        thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
-        thread.start()
-        ready.wait(10)
-        try:
+        with trio_serving(server.serve):
             yield
-        finally:
-            trio.from_thread.run_sync(state["cancel"], trio_token=state["token"])
-            thread.join(10)
 
     def _run_all(self, jobs: list[Callable[[], Awaitable[Any]]]) -> None:
         async def main() -> None:
@@ -296,16 +237,17 @@ BENCHES = {"sync": SyncBench, "asyncio": AsyncioBench, "trio": TrioBench}
 
 def measure_core(n: int) -> tuple[float, float]:
     """Seconds per round trip of codec + session work without network: (server, devices)."""
-    endpoint = ServerEndpoint(ServerConfig(random_bytes=os.urandom, server_uri="bench"))
+    endpoint = ServerEndpoint(bench_server_config())
+    server_app = MinimalServerApp()
     devices = [make_device("http://127.0.0.1:9/dm", i) for i in range(n)]
     server = total = 0.0
     trips = 0
-    for session, handler in devices:
-        driver = ClientDriver(session)
+    for device in devices:
+        driver = ClientDriver(device.session)
         start = time.perf_counter()
         while not isinstance(step := driver.poll(time.monotonic()), Done):
             if isinstance(step, Deliver):
-                handler(session, step.event)
+                device(device.session, step.event)
             else:
                 served = time.perf_counter()
                 response = endpoint.handle(step.request, server_app, time.monotonic)

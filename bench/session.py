@@ -14,7 +14,6 @@ Measures, for a client/server pair talking through real encode/decode:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import time
@@ -26,42 +25,13 @@ import dmproto.session._packaging as packaging
 from dmproto.codec import Encoding
 from dmproto.codec.model import Add, Atomic, Command, Delete, Exec, Get, Item, Location, Replace
 from dmproto.codes import AlertCode
-from dmproto.outcome import CommandOutcome
-from dmproto.security import AuthScheme, Credentials
-from dmproto.session import (
-    Account,
-    ClientConfig,
-    ClientSession,
-    ServerConfig,
-    ServerSession,
-    SessionState,
-)
-from dmproto.session import events as ev
+from dmproto.session import ClientSession, ServerSession, SessionState
 from dmproto.session.ui import ui_alert
+from dmproto.testing import MinimalServerApp, Pair, account, client_config, server_config
 
-CREDS = Credentials(username="dev", password="secret")
-
-
-def rnd(seed: int) -> Any:
-    counter = [0]
-
-    def random_bytes(n: int) -> bytes:
-        counter[0] += 1
-        return hashlib.sha256(f"{seed}:{counter[0]}".encode()).digest()[:n]
-
-    return random_bytes
-
-
-DEV_INFO = tuple(
-    Item(source=Location(loc_uri=f"./DevInfo/{n}"), data=v)
-    for n, v in [
-        ("DevId", "IMEI:1"),
-        ("Man", "Acme"),
-        ("Mod", "X1"),
-        ("DmV", "1.2"),
-        ("Lang", "en-US"),
-    ]
-)
+# The device sends a stale nonce: MD5 with one challenge before the session goes on.
+STALE = {"client_nonce": b"stale", "server_credentials": None}
+FRESH = account(client_nonce=b"fresh", server_credentials=None)
 
 
 def commands() -> list[Command]:
@@ -89,75 +59,18 @@ def commands() -> list[Command]:
     return out
 
 
-def answer(command: Any) -> CommandOutcome:
-    if isinstance(command, Atomic):
-        return CommandOutcome(code=200, children=tuple(answer(c) for c in command.commands))
-    if isinstance(command, Get):
-        target = command.items[0].target
-        uri = target.loc_uri if target is not None else ""
-        return CommandOutcome(code=200, results=(Item(source=Location(loc_uri=uri), data="value"),))
-    return CommandOutcome(code=200)
+def pair(encoding: Encoding) -> Pair:
+    """One client/server pair talking in memory (``dmproto.testing.Pair``): the server
+    sends the 20 commands in its first package, the client answers them all 200."""
+    return Pair.make(client={**STALE, "encoding": encoding}, account=FRESH, packages=[commands()])
 
 
-class PairRun:
-    """One client/server pair talking in memory; :meth:`step` is one round trip."""
-
-    def __init__(self, encoding: Encoding, seed: int) -> None:
-        self.client = ClientSession(
-            ClientConfig(
-                random_bytes=rnd(seed),
-                server_uri="https://dm.example/dm",
-                device_id="IMEI:1",
-                dev_info=DEV_INFO,
-                credentials=CREDS,
-                auth_scheme=AuthScheme.MD5,
-                client_nonce=b"stale",
-                encoding=encoding,
-                session_id="1",
-            )
-        )
-        self.server = ServerSession(
-            ServerConfig(random_bytes=rnd(seed + 1), server_uri="https://dm.example/dm")
-        )
-        self.account = Account(credentials=CREDS, client_nonce=b"fresh")
-        self.messages = 0
-
-    def step(self, now: float = 0.0) -> bool:
-        """Carry one request and its response; False once the session is over."""
-        client, server = self.client, self.server
-        out = client.messages_to_send(now) if client.state is SessionState.ACTIVE else []
-        if not out:
-            assert server.state is SessionState.FINISHED
-            return False
-        server.receive_message(
-            out[0].body, media_type=out[0].media_type, headers=out[0].headers, now=now
-        )
-        while (e := server.next_event()) is not None:
-            if isinstance(e, ev.AccountRequested):
-                server.supply_account(self.account)
-            elif isinstance(e, ev.PackageCompleted):
-                if e.package == 1:
-                    for command in commands():
-                        server.queue(command)
-                    server.close_package()
-                else:
-                    server.end_session()
-        (reply,) = server.messages_to_send(now)
-        client.receive_message(
-            reply.body, media_type=reply.media_type, headers=reply.headers, now=now
-        )
-        while (e := client.next_event()) is not None:
-            if isinstance(e, ev.CommandReceived):
-                client.respond(e.handle, answer(e.command))
-        self.messages += 2
-        return True
-
-
-def one_session(encoding: Encoding, seed: int) -> int:
-    pair = PairRun(encoding, seed)
-    while pair.step():
+def one_session(encoding: Encoding) -> int:
+    run = pair(encoding)
+    while run.step():
         pass
-    return pair.messages
+    assert run.server.state is SessionState.FINISHED
+    return len(run.transcript)
 
 
 class CodecClock:
@@ -193,11 +106,11 @@ class CodecClock:
 
 
 def rate(encoding: Encoding, n: int) -> None:
-    one_session(encoding, 0)  # warm up
+    one_session(encoding)  # warm up
     with CodecClock() as clock:
         start = time.perf_counter()
-        for i in range(n):
-            messages = one_session(encoding, i)
+        for _ in range(n):
+            messages = one_session(encoding)
         elapsed = time.perf_counter() - start
     print(
         f"{encoding.value:5s}: {n / elapsed:7.1f} sessions/s ({messages} messages each), "
@@ -210,10 +123,10 @@ def concurrency(encoding: Encoding, levels: tuple[int, ...]) -> None:
     time (how a server interleaves devices): flat means no per-session cost grows with K."""
     rates = []
     for k in levels:
-        pairs = [PairRun(encoding, 1000 * k + i) for i in range(k)]
+        pairs = [pair(encoding) for _ in range(k)]
         start = time.perf_counter()
         while pairs:
-            pairs = [pair for pair in pairs if pair.step()]
+            pairs = [p for p in pairs if p.step()]
         rates.append(k / (time.perf_counter() - start))
     cells = ", ".join(f"{k}: {r:6.1f}" for k, r in zip(levels, rates, strict=True))
     print(
@@ -223,18 +136,9 @@ def concurrency(encoding: Encoding, levels: tuple[int, ...]) -> None:
 
 
 def idle_memory(n: int) -> None:
-    client_cfg = ClientConfig(
-        random_bytes=rnd(9),
-        server_uri="https://dm.example/dm",
-        device_id="IMEI:1",
-        dev_info=DEV_INFO,
-        credentials=CREDS,
-        client_nonce=b"fresh",
-        session_id="1",
-    )
-    server_cfg = ServerConfig(random_bytes=rnd(10), server_uri="https://dm.example/dm")
-    (pkg1,) = ClientSession(client_cfg).messages_to_send(0.0)
-    account = Account(credentials=CREDS, client_nonce=b"fresh")
+    (pkg1,) = ClientSession(client_config(client_nonce=b"fresh")).messages_to_send(0.0)
+    app = MinimalServerApp(account=account(client_nonce=b"fresh"), uris=("./a",))
+    server_cfg = server_config()
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     sessions = []
@@ -242,11 +146,7 @@ def idle_memory(n: int) -> None:
         server = ServerSession(server_cfg)
         server.receive_message(pkg1.body, media_type=pkg1.media_type, now=0.0)
         while (e := server.next_event()) is not None:
-            if isinstance(e, ev.AccountRequested):
-                server.supply_account(account)
-            elif isinstance(e, ev.PackageCompleted):
-                server.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./a")),)))
-                server.close_package()
+            app(server, e)
         server.messages_to_send(0.0)
         sessions.append(server)
     after = tracemalloc.take_snapshot()

@@ -9,7 +9,7 @@ and decoding again gives the same model. Re-encoding may legitimately refuse
 in XML, NUL in WBXML strings (which only WBXML OPAQUE can smuggle into a text element).
 
 Run one with ``python fuzz/atheris_main.py NAME`` (atheris) or through
-``tests/test_fuzz_codec.py`` (Hypothesis); seeds live in ``fuzz/corpus/NAME/``.
+``tests/fuzz/test_fuzz_codec.py`` (Hypothesis); seeds live in ``fuzz/corpus/NAME/``.
 """
 
 from __future__ import annotations

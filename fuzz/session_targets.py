@@ -12,7 +12,6 @@ Run with atheris: ``python fuzz/session_targets.py <target> [corpus...]``.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -20,9 +19,7 @@ from typing import Any
 from dmproto.codec.model import Get, Item, Location, Replace
 from dmproto.errors import RemoteProtocolError
 from dmproto.outcome import CommandOutcome
-from dmproto.security import AuthScheme, Credentials
 from dmproto.session import (
-    Account,
     ClientConfig,
     ClientSession,
     ServerConfig,
@@ -30,50 +27,23 @@ from dmproto.session import (
     SessionState,
 )
 from dmproto.session import events as ev
+from dmproto.testing import account, client_config, server_config
 
 __all__ = ["SEEDS", "TARGETS"]
 
-_CREDS = Credentials(username="dev", password="pw")
-_SRV = Credentials(username="srv", password="spw")
-
-
-def _random(seed: int) -> Callable[[int], bytes]:
-    counter = [0]
-
-    def random_bytes(n: int) -> bytes:
-        counter[0] += 1
-        return hashlib.sha256(f"{seed}:{counter[0]}".encode()).digest()[:n].ljust(n, b"\0")
-
-    return random_bytes
+# Small messages, so the states on the way include multi-message packages.
+_SMALL = 2048
 
 
 def _client_config() -> ClientConfig:
-    dev_info = tuple(
-        Item(source=Location(loc_uri=f"./DevInfo/{n}"), data=v)
-        for n, v in [("DevId", "dev1"), ("Man", "m"), ("Mod", "x"), ("DmV", "1.2"), ("Lang", "en")]
-    )
-    return ClientConfig(
-        random_bytes=_random(1),
-        server_uri="http://srv/dm",
-        device_id="dev1",
-        dev_info=dev_info,
-        credentials=_CREDS,
-        auth_scheme=AuthScheme.MD5,
-        client_nonce=b"n1",
-        server_credentials=_SRV,
-        server_nonce=b"n2",
-        session_id="7",
-        max_msg_size=2048,
-    )
+    return client_config(max_msg_size=_SMALL)
 
 
 def _server_config() -> ServerConfig:
-    return ServerConfig(random_bytes=_random(2), server_uri="http://srv/dm", max_msg_size=2048)
+    return server_config(max_msg_size=_SMALL)
 
 
-_ACCOUNT = Account(
-    credentials=_CREDS, client_nonce=b"n1", server_credentials=_SRV, server_nonce=b"n2"
-)
+_ACCOUNT = account()
 
 
 def _play_client(client: ClientSession) -> None:

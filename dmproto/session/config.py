@@ -36,10 +36,11 @@ MIN_MSG_SIZE = 512
 
 #: The smallest ``max_msg_size`` we advertise, per encoding of the messages it
 #: bounds (OMA-TS-DM_Protocol-V1_2_1 §2.1; OMA-TS-DM_RepPro-V1_2_1 §4.1.3): measured
-#: (``tests/test_session_sizes.py``) as the smallest size at which a session with MD5 both ways,
-#: stale nonces both ways, Results and a large object in both directions and an Atomic completes,
-#: rounded up to a multiple of 64. Below it the SyncHdr (Cred), the SyncHdr Status (Chal) and the
-#: Statuses of a Next-Message exchange leave no room for commands.
+#: (``tests/session/test_session_sizes.py``) as the smallest size at which a session with
+#: MD5 both ways, stale nonces both ways, Results and a large object in both directions and
+#: an Atomic completes, rounded up to a multiple of 64. Below it the SyncHdr (Cred), the
+#: SyncHdr Status (Chal) and the Statuses of a Next-Message exchange leave no room for
+#: commands.
 MIN_WORKABLE_MSG_SIZE: Mapping[Encoding, int] = MappingProxyType(
     {Encoding.XML: 1024, Encoding.WBXML: 512}
 )

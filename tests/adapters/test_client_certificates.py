@@ -19,12 +19,12 @@ from typing import Any
 
 import attrs
 import pytest
-from sessionkit import CLIENT_CREDS, DEVICE_ID, client_config
 from tlskit import Issued, client_context, issue, make_ca
 
 from dmproto.security import AuthScheme
 from dmproto.session import Account, ClientSession, ServerConfig, ServerSession
 from dmproto.session import events as ev
+from dmproto.testing import CLIENT_CREDS, DEVICE_ID, client_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "conformance"))
 from _harness import HARNESSES, ClientRun, Harness

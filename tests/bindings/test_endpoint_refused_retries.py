@@ -10,7 +10,7 @@ empty key of a device that named neither (another such device is not its retry).
 
 from __future__ import annotations
 
-from sessionkit import DEVICE_ID, seeded_random, server_config, wire_msg
+from sessionkit import wire_msg
 
 from dmproto.bindings import http
 from dmproto.bindings.server import ServerEndpoint
@@ -18,6 +18,7 @@ from dmproto.codec import decode_message
 from dmproto.codec.model import Status
 from dmproto.session import ServerSession
 from dmproto.session import events as ev
+from dmproto.testing import DEVICE_ID, seeded_random, server_config
 
 XML = "application/vnd.syncml.dm+xml"
 

@@ -9,13 +9,12 @@ message itself leaves nothing to respond with; that is an internal failure (HTTP
 
 from __future__ import annotations
 
-from sessionkit import account, client_config, seeded_random, server_config
-
 from dmproto.bindings import http
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.codec.model import Get, Item, Location
 from dmproto.session import ClientSession, ServerSession, SessionState
 from dmproto.session import events as ev
+from dmproto.testing import account, client_config, seeded_random, server_config
 
 
 def test_a_handler_that_takes_the_answer_itself_gets_http_500() -> None:

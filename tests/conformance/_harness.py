@@ -12,11 +12,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import attrs
+from dmproto_adapter_base.testing import asyncio_serving, trio_serving
 
 from dmproto.bindings.push import PushAccepted, ServerSecret
 from dmproto.limits import DEFAULT_LIMITS, Limits
@@ -65,23 +65,6 @@ class Harness(Protocol):
     def send_push_udp(self, package0: bytes, port: int) -> None: ...
 
     def send_push_http(self, url: str, package0: bytes) -> None: ...
-
-
-class _LoopThread:
-    """An asyncio event loop running in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Any, timeout: float = 10.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.loop.close()
 
 
 class SyncHarness:
@@ -163,15 +146,9 @@ class AsyncioHarness:
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
     ) -> Iterator[str]:
-        lt = _LoopThread()
         server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context, timeout=timeout)
-        try:
-            lt.run(server.start())
+        with asyncio_serving(server.start, server.aclose, timeout=10.0):
             yield server.url
-        finally:
-            with contextlib.suppress(Exception):
-                lt.run(server.aclose())
-            lt.stop()
 
     def run_clients(
         self,
@@ -203,16 +180,10 @@ class AsyncioHarness:
     def listening(
         self, lookup: Lookup, on_push: OnPush, *, http: bool = False
     ) -> Iterator[tuple[int, str | None]]:
-        lt = _LoopThread()
         listener = self.mod.PushListener(lookup, on_push, http_port=0 if http else None)
-        try:
-            lt.run(listener.start())
+        with asyncio_serving(listener.start, listener.aclose, timeout=10.0):
             assert listener.udp_port is not None
             yield listener.udp_port, listener.http_url
-        finally:
-            with contextlib.suppress(Exception):
-                lt.run(listener.aclose())
-            lt.stop()
 
     def send_push_udp(self, package0: bytes, port: int) -> None:
         asyncio.run(self.mod.send_push_udp(package0, "127.0.0.1", port))
@@ -232,40 +203,6 @@ class TrioHarness:
         self.trio = trio
 
     @contextlib.contextmanager
-    def _background(self, start: Callable[..., Any]) -> Iterator[None]:
-        """Run ``nursery.start(start)`` in a trio loop in a thread until the block exits."""
-        trio = self.trio
-        ready = threading.Event()
-        state: dict[str, Any] = {}
-
-        async def main() -> None:
-            async with trio.open_nursery() as nursery:
-                state["token"] = trio.lowlevel.current_trio_token()
-                state["cancel"] = nursery.cancel_scope.cancel
-                try:
-                    await nursery.start(start)
-                finally:
-                    ready.set()
-
-        def run() -> None:
-            try:
-                trio.run(main)
-            except BaseException as exc:  # surfaced to the test below
-                state["error"] = exc
-                ready.set()
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        assert ready.wait(10), "trio server did not start"
-        if "error" in state:
-            raise state["error"]
-        try:
-            yield
-        finally:
-            trio.from_thread.run_sync(state["cancel"], trio_token=state["token"])
-            thread.join(timeout=10)
-
-    @contextlib.contextmanager
     def serving(
         self,
         handler: Handler,
@@ -275,7 +212,7 @@ class TrioHarness:
         timeout: float = 10.0,
     ) -> Iterator[str]:
         server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context, timeout=timeout)
-        with self._background(server.serve):
+        with trio_serving(server.serve):
             yield server.url
 
     def run_clients(
@@ -316,7 +253,7 @@ class TrioHarness:
         self, lookup: Lookup, on_push: OnPush, *, http: bool = False
     ) -> Iterator[tuple[int, str | None]]:
         listener = self.mod.PushListener(lookup, on_push, http_port=0 if http else None)
-        with self._background(listener.serve):
+        with trio_serving(listener.serve):
             assert listener.udp_port is not None
             yield listener.udp_port, listener.http_url
 

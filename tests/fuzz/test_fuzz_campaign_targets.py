@@ -7,10 +7,10 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from datapaths import FUZZ
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +18,7 @@ from dmproto.codec import decode_message
 from dmproto.codec.model import Add, Atomic, Get, Item, Location, Meta
 from dmproto.tree import ManagementTree
 
-FUZZ_DIR = Path(__file__).resolve().parents[2] / "fuzz"
+FUZZ_DIR = FUZZ
 
 
 def _module(name: str) -> ModuleType:

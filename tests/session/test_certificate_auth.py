@@ -14,14 +14,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sessionkit import (
-    CLIENT_CREDS,
-    DEVICE_ID,
-    SERVER_URI,
-    client_config,
-    run_over_endpoint,
-    server_config,
-)
+from sessionkit import run_over_endpoint
 
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.codec import decode_message
@@ -30,6 +23,7 @@ from dmproto.errors import InvalidValueError
 from dmproto.security import AuthScheme, PeerCertificate, normalize_fingerprint
 from dmproto.session import Account, ClientSession, ServerSession
 from dmproto.session import events as ev
+from dmproto.testing import CLIENT_CREDS, DEVICE_ID, SERVER_URI, client_config, server_config
 
 XML = "application/vnd.syncml.dm+xml"
 

@@ -15,14 +15,7 @@ import functools
 
 import attrs
 import pytest
-from sessionkit import (
-    CLIENT_CREDS,
-    DEVICE_ID,
-    SERVER_URI,
-    client_config,
-    run_over_endpoint,
-    server_config,
-)
+from sessionkit import run_over_endpoint
 
 from dmproto.bindings.http import HttpRequest, HttpResponse
 from dmproto.bindings.lockout import KeyKind, Lockout, LockoutPolicy
@@ -33,6 +26,7 @@ from dmproto.errors import InvalidValueError
 from dmproto.security import AuthScheme, Credentials, PeerCertificate
 from dmproto.session import Account, ClientSession, ServerSession
 from dmproto.session import events as ev
+from dmproto.testing import CLIENT_CREDS, DEVICE_ID, SERVER_URI, client_config, server_config
 
 POLICY = LockoutPolicy(max_failures=3, window=600.0, lockout=60.0, max_lockout=240.0)
 OTHER = Credentials(username="Alice", password="Wonderland")

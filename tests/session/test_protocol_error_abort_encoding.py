@@ -7,13 +7,13 @@ abort carries the SyncHdr Status saying why (400) and Alert 1223 with Final.
 from __future__ import annotations
 
 import pytest
-from sessionkit import server_config
 
 from dmproto.codec import Encoding, decode_message, detect_encoding
 from dmproto.codec.model import Alert, Status
 from dmproto.codes import AlertCode
 from dmproto.errors import RemoteProtocolError
 from dmproto.session import ServerSession
+from dmproto.testing import server_config
 
 UNREADABLE = {Encoding.XML: b"<SyncML><SyncHdr>", Encoding.WBXML: b"\x02\xa4\x01\x6a"}
 

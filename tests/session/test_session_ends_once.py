@@ -9,12 +9,12 @@ from a phase after the end.
 from __future__ import annotations
 
 import pytest
-from sessionkit import server_config
 
 from dmproto.errors import LocalProtocolError, RemoteProtocolError
 from dmproto.session import Phase, ServerSession, SessionState
 from dmproto.session import events as ev
 from dmproto.session._machine import INITIAL, TRANSITIONS, Obligation, Role
+from dmproto.testing import server_config
 
 XML = "application/vnd.syncml.dm+xml"
 

@@ -1,0 +1,93 @@
+"""Helpers of the command-line tests: run ``python -m dmproto`` in a subprocess, find a
+free port, wait for a server, start a listening device."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def dmproto(
+    *args: str,
+    timeout: float = 60,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m dmproto ARGS`` with text output (never raises on a failing exit)."""
+    return subprocess.run(
+        [sys.executable, "-m", "dmproto", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def dmproto_bytes(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """``python -m dmproto ARGS`` fed *stdin*, with bytes output."""
+    return subprocess.run(
+        [sys.executable, "-m", "dmproto", *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port nothing listens on right now (TCP, or UDP with ``socket.SOCK_DGRAM``)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int) -> None:
+    """Wait until a server accepts connections on ``port`` (60 s is a bound under load,
+    not a timing check)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def listening_device(port: int) -> Iterator[subprocess.Popen[str]]:
+    """A ``dmproto device --listen-udp PORT`` for server id ``srv`` / password ``sp``
+    whose server address is unreachable; killed if still running at the end."""
+    device = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dmproto",
+            "device",
+            "--server",
+            "http://127.0.0.1:1/dm",
+            "--server-id",
+            "srv",
+            "--server-password",
+            "sp",
+            "--listen-udp",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield device
+    finally:
+        if device.poll() is None:
+            device.kill()
+            device.communicate()
+
+
+__all__ = ["dmproto", "dmproto_bytes", "free_port", "listening_device", "wait_for_port"]
