@@ -43,6 +43,8 @@ REQUIRED = {
     "dmproto.bindings.server",
     "dmproto.bindings.push",
     "dmproto.bindings.steps",
+    "dmproto.bindings.lockout",
+    "dmproto.testing",
     "dmproto_sync",
     "dmproto_asyncio",
     "dmproto_trio",
