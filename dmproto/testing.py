@@ -124,7 +124,7 @@ class Clock:
 
 
 def dev_info_items() -> tuple[Item, ...]:
-    """The DevInfo Items a device sends in Package 1 (OMA-TS-DM_Protocol-V1_2_1 §8.3)."""
+    """The DevInfo Items a device sends in Package 1 (OMA-TS-DM_Protocol-V1_2_1 §2.3)."""
     values = [
         ("DevId", DEVICE_ID),
         ("Man", "Device Factory, Inc."),

@@ -13,6 +13,7 @@ from dmproto import events as ev
 from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.bindings.steps import Deliver, Done, Send
+from dmproto.session import OutgoingMessage, SessionState
 from dmproto.testing import (
     Clock,
     MinimalServerApp,
@@ -84,3 +85,27 @@ def test_every_public_name_exists_and_is_documented() -> None:
     for name in dmproto.testing.__all__:
         assert hasattr(dmproto.testing, name), name
         assert f"`{name}" in doc, f"{name} is not in docs/testing.md"
+
+
+def test_pair_tamper_can_drop_the_servers_answer() -> None:
+    # A tamper that drops a server message: the client never sees it and stays
+    # waiting, so the pair stops moving instead of inventing an answer.
+    dropped: list[bytes] = []
+
+    def drop_answers(direction: str, msg: OutgoingMessage) -> OutgoingMessage | None:
+        if direction == "s2c":
+            dropped.append(msg.body)
+            return None
+        return msg
+
+    pair = Pair.make(tamper=drop_answers).run(max_rounds=3)
+    assert dropped and [d for d, _ in pair.transcript][:2] == ["c2s", "s2c"]
+    assert pair.client.state is not SessionState.FINISHED
+    assert not pair.received() and pair.ended("client") is None
+
+
+def test_pair_run_stops_after_max_rounds() -> None:
+    # A session with a stale nonce needs several rounds; one round leaves it open.
+    pair = Pair.make(client={"client_nonce": b"stale"}, account=account()).run(max_rounds=1)
+    assert [d for d, _ in pair.transcript] == ["c2s", "s2c"]
+    assert pair.client.state is not SessionState.FINISHED
