@@ -1,9 +1,9 @@
 """One test-facing surface over the three adapters (sync, asyncio, trio).
 
 Each harness can serve (a DM server in a background thread, with its own event loop
-for asyncio/trio), run many client sessions concurrently in the calling thread, and
-listen for / send Package 0. Every wait is bounded so a broken adapter fails a test
-instead of hanging it.
+for asyncio/trio; extra keyword arguments go to ``DMServer``), run many client
+sessions concurrently in the calling thread, and listen for / send Package 0. Every
+wait is bounded so a broken adapter fails a test instead of hanging it.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Harness(Protocol):
         *,
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
+        **options: Any,
     ) -> contextlib.AbstractContextManager[str]: ...
 
     def run_clients(
@@ -83,9 +84,10 @@ class SyncHarness:
         *,
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
+        **options: Any,
     ) -> Iterator[str]:
         with self.mod.DMServer(
-            handler, config=config, ssl_context=ssl_context, timeout=timeout
+            handler, config=config, ssl_context=ssl_context, timeout=timeout, **options
         ) as server:
             yield server.url
 
@@ -145,8 +147,11 @@ class AsyncioHarness:
         *,
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
+        **options: Any,
     ) -> Iterator[str]:
-        server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context, timeout=timeout)
+        server = self.mod.DMServer(
+            handler, config=config, ssl_context=ssl_context, timeout=timeout, **options
+        )
         with asyncio_serving(server.start, server.aclose, timeout=10.0):
             yield server.url
 
@@ -210,8 +215,11 @@ class TrioHarness:
         *,
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 10.0,
+        **options: Any,
     ) -> Iterator[str]:
-        server = self.mod.DMServer(handler, config=config, ssl_context=ssl_context, timeout=timeout)
+        server = self.mod.DMServer(
+            handler, config=config, ssl_context=ssl_context, timeout=timeout, **options
+        )
         with trio_serving(server.serve):
             yield server.url
 

@@ -4,7 +4,7 @@ Both classes are driven the same way by every adapter: feed the bytes you read,
 ask for the next step, write the bytes you are given. They add to h11 what DM needs:
 bodies capped by the configured message size before they are read (Content-Length
 first, chunked bodies counted while reading — OMA-TS-SyncML_HTTPBinding-V1_2), keep-alive, and a
-clean answer (400/413) to a broken or oversized request instead of an exception.
+clean answer (400/413/431) to a broken or oversized request instead of an exception.
 """
 
 from __future__ import annotations
@@ -33,8 +33,28 @@ __all__ = [
     "StaleConnection",
 ]
 
-#: Largest request/status line plus header block accepted.
+#: Largest request/status line plus header block accepted, in bytes (431 beyond).
 MAX_HEAD = 16 * 1024
+
+
+def _check_head(head: h11.Request | h11.Response, headers: list[tuple[str, str]]) -> None:
+    """Refuse a head over ``MAX_HEAD`` that arrived whole in one read.
+
+    h11 caps only a head still incomplete (``max_incomplete_event_size``); one
+    that came complete in a single read is measured here (the line and each
+    ``name: value``, without the line ends h11 has stripped).
+
+    Raises:
+        MalformedMessageError: ``http.head-too-large`` (431).
+    """
+    line = len(head.target) if isinstance(head, h11.Request) else len(head.reason)
+    size = line + sum(len(name) + len(value) + 2 for name, value in headers)
+    if size > MAX_HEAD:
+        raise MalformedMessageError(
+            "http.head-too-large",
+            f"HTTP head of {size} bytes exceeds {MAX_HEAD}",
+            status_hint=431,
+        )
 
 
 class NeedData(enum.Enum):
@@ -86,8 +106,9 @@ class _Framing:
         """Absorb h11 events until a whole message (head, headers, body) or NeedData.
 
         Raises:
-            h11.RemoteProtocolError: broken HTTP.
-            MalformedMessageError: ``http.content-length`` / ``http.body-too-large``.
+            h11.RemoteProtocolError: broken HTTP, or an incomplete head over ``MAX_HEAD``.
+            MalformedMessageError: ``http.head-too-large``, ``http.content-length``,
+                ``http.body-too-large``.
         """
         while True:
             event = self._conn.next_event()
@@ -97,6 +118,7 @@ class _Framing:
                 return NeedData.CLOSED
             if isinstance(event, (h11.Request, h11.Response)):
                 self._headers = _pairs(event.headers.raw_items())
+                _check_head(event, self._headers)
                 # OMA-TS-SyncML_HTTPBinding-V1_2: the body is capped by the message size before it
                 # is read.
                 check_content_length(self._headers, self._max_body)
@@ -231,7 +253,8 @@ class ClientFraming(_Framing):
             RemoteProtocolError: ``http.framing`` for broken HTTP or a connection
                 closed before the response was complete.
             MalformedMessageError: ``http.body-too-large`` when the response body
-                exceeds the message size limit (checked before reading it).
+                exceeds the message size limit (checked before reading it);
+                ``http.head-too-large`` for a head over ``MAX_HEAD``.
         """
         try:
             whole = self._next_whole()

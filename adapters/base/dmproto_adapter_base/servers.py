@@ -34,7 +34,23 @@ from dmproto.session.events import ServerSessionEvent
 from .drive import Guard, answer_request, expire_due, housekeeping_delay, serve_connection
 from .framing import ReadBudget, ServerFraming
 
-__all__ = ["DMServerBase", "HttpServerSettings", "Listen", "PushListenerBase"]
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_TIMEOUT",
+    "REQUEST_TIMEOUT_FACTOR",
+    "DMServerBase",
+    "HttpServerSettings",
+    "Listen",
+    "PushListenerBase",
+]
+
+#: Seconds a connection may stay silent (each read, write, TLS handshake).
+DEFAULT_TIMEOUT = 30.0
+#: Open connections per server; the next ones are closed as soon as accepted.
+DEFAULT_MAX_CONNECTIONS = 1000
+#: A whole request must arrive within this many times ``timeout`` unless
+#: ``request_timeout`` says otherwise (slowloris: bytes trickled just often enough).
+REQUEST_TIMEOUT_FACTOR = 4
 
 H = TypeVar("H")  # the adapter's handler type
 A = TypeVar("A")  # the adapter's answer type (a function or a coroutine function)
@@ -50,7 +66,9 @@ class Listen:
     port: int
     max_body: int
     ssl_context: ssl.SSLContext | None = None
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    request_timeout: float | None = None
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of ``HttpServer(answer, **options)``."""
@@ -69,8 +87,9 @@ class HttpServerSettings(Generic[A]):
         timeout: seconds a connection may stay silent (read, write, TLS handshake).
         max_body: request bodies are capped to this many bytes before reading.
         max_connections: connections beyond this are closed at once.
-        request_timeout: seconds for a whole request to arrive (default
-            ``4 * timeout``): a client trickling bytes is dropped.
+        request_timeout: seconds for a whole request (head and body) to arrive,
+            counted from the first read after the previous response (default
+            ``REQUEST_TIMEOUT_FACTOR * timeout``): a client trickling bytes is dropped.
     """
 
     def __init__(
@@ -80,9 +99,9 @@ class HttpServerSettings(Generic[A]):
         host: str = "127.0.0.1",
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
         max_body: int,
-        max_connections: int = 1000,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         request_timeout: float | None = None,
     ):
         self._answer = answer
@@ -90,7 +109,7 @@ class HttpServerSettings(Generic[A]):
         self.port = port
         self._ssl_context = ssl_context
         self._timeout = timeout
-        self._request_timeout = request_timeout or 4 * timeout
+        self._request_timeout = request_timeout or REQUEST_TIMEOUT_FACTOR * timeout
         self._max_body = max_body
         self._max_connections = max_connections
         self._setup()
@@ -133,6 +152,10 @@ class DMServerBase(Generic[H, S]):
         host, port, path: where to listen and the DM path.
         ssl_context: server TLS context (https) or ``None``.
         timeout: seconds a connection may stay silent.
+        max_connections: open connections at most; the next ones are closed as
+            soon as accepted, without a response.
+        request_timeout: seconds for a whole request to arrive (default
+            ``REQUEST_TIMEOUT_FACTOR * timeout``); a slower client is disconnected.
         public_url: externally visible base URL for RespURIs.
         max_sessions: concurrent sessions; more Package 1s are refused with 503.
         on_message: ``on_message(request, response, session)`` for every exchange
@@ -156,7 +179,9 @@ class DMServerBase(Generic[H, S]):
         port: int = 0,
         path: str = "/dm",
         ssl_context: ssl.SSLContext | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        request_timeout: float | None = None,
         public_url: str | None = None,
         max_sessions: int = 10_000,
         on_message: Observer | None = None,
@@ -184,6 +209,8 @@ class DMServerBase(Generic[H, S]):
                 ssl_context=ssl_context,
                 timeout=timeout,
                 max_body=self.endpoint.max_body,
+                max_connections=max_connections,
+                request_timeout=request_timeout,
             )
         )
 
