@@ -15,9 +15,11 @@ import enum
 
 from ..errors import MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
+from .fastxml import parse_tree
 from .guard import check_message_size
-from .mapping import message_from_element, message_to_element
-from .model import Message
+from .mapping import message_to_element
+from .model import Message, SyncHdr
+from .reading import Irregular, Node, header_from_tree, message_from_tree
 from .utf16 import is_utf16_xml
 from .wbxml import WbxmlOptions, parse_wbxml, serialize_wbxml
 from .xml import parse_xml, serialize_xml
@@ -25,6 +27,7 @@ from .xml import parse_xml, serialize_xml
 __all__ = [
     "Encoding",
     "WbxmlOptions",
+    "decode_header",
     "decode_message",
     "detect_encoding",
     "encode_message",
@@ -83,10 +86,44 @@ def decode_message(
     if encoding is None:
         encoding = detect_encoding(data)
     if encoding is Encoding.XML:
+        tree = parse_tree(data, limits)
+        if tree is not None:
+            try:
+                return message_from_tree(tree, limits=limits)
+            except (Irregular, MalformedMessageError):
+                pass  # read again with positions: the reference for every error
+        return message_from_tree(parse_xml(data, limits=limits), limits=limits)
+    return message_from_tree(parse_wbxml(data, limits=limits).root, limits=limits)
+
+
+def decode_header(
+    data: bytes, *, encoding: Encoding | None = None, limits: Limits = DEFAULT_LIMITS
+) -> SyncHdr:
+    """Decode only the ``SyncHdr`` of one DM message (to route it: SessionID, Source,
+    MsgID, Cred), without building the body's commands.
+
+    The whole input is still parsed (well-formedness and every limit of
+    :func:`decode_message`), so a message this accepts may still fail
+    :func:`decode_message` on its body (a malformed command).
+
+    Raises:
+        MalformedMessageError: as :func:`decode_message`, for the document and header.
+    """
+    check_message_size(len(data), limits, "message")
+    if encoding is None:
+        encoding = detect_encoding(data)
+    root: Node | None = None
+    if encoding is Encoding.XML:
+        root = parse_tree(data, limits)
+        if root is not None:
+            try:
+                return header_from_tree(root, limits=limits)
+            except (Irregular, MalformedMessageError):
+                pass  # read again with positions: the reference for every error
         root = parse_xml(data, limits=limits)
     else:
         root = parse_wbxml(data, limits=limits).root
-    return message_from_element(root, limits=limits)
+    return header_from_tree(root, limits=limits)
 
 
 def encode_message(

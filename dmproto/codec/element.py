@@ -12,6 +12,7 @@ pages (WBXML) / namespaces (XML) DM uses (OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-T
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 
 __all__ = ["NAMESPACE_PAGES", "PAGE_NAMESPACES", "CodePage", "Element", "make_element"]
 
@@ -77,7 +78,37 @@ class Element:
         self.raw_xml = raw_xml
         self.position = position
 
-    def text(self) -> str:
+    # -- the reading surface shared with xml.etree elements (codec.reading.Node) --
+
+    @property
+    def tag(self) -> str:
+        """The local name (as ``xml.etree``'s ``tag``, for :mod:`.reading`)."""
+        return self.name
+
+    @property
+    def text(self) -> str | list[str | bytes] | None:
+        """The character content for :mod:`.reading`: ``None`` when there is none, a
+        ``str`` when every run is text, else the runs themselves."""
+        parts = self.parts
+        if not parts:
+            return None
+        if len(parts) == 1 and isinstance(parts[0], str):
+            return parts[0]
+        if all(isinstance(p, str) for p in parts):
+            return "".join(parts)  # type: ignore[arg-type]  # all str
+        return parts
+
+    def __iter__(self) -> Iterator[Element]:
+        return iter(self.children)
+
+    def __len__(self) -> int:
+        return len(self.children)
+
+    def __bool__(self) -> bool:
+        """Always true, whatever the number of children (``__len__`` would decide)."""
+        return True
+
+    def text_content(self) -> str:
         """The character content as text (bytes runs decoded as UTF-8, errors replaced)."""
         return "".join(
             p if isinstance(p, str) else p.decode("utf-8", "replace") for p in self.parts

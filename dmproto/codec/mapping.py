@@ -1,57 +1,27 @@
-"""Element tree <-> :class:`~dmproto.codec.model.Message`: the one place that knows
-SyncML structure, shared by the XML and the WBXML codec.
-
-Decoding is lenient, as the field requires (docs/conformance.md#tolerances, the corpus):
-
-* children may come in any order inside a parent (Alert's Correlator before or after
-  its Data, OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD); they are looked up by
-  local name, whatever their namespace (MetInf children with or without ``syncml:metinf``);
-* white space around PCDATA values is stripped, but never inside Item ``<Data>``;
-* unknown and DS-only elements (Archive, SftDel, Lang, command-level Cred, Anchor,
-  Mem, SourceParent, ...) are ignored; the SyncML commands DM does not use (Sync,
-  Map, Put, Search, Move) decode to :class:`UnsupportedCommand`;
-* a missing CmdID decodes to ``cmd_id=None`` (a session answers it with 400).
+"""Message <-> element tree: :func:`message_to_element` writes the strict DTD form;
+:func:`message_from_element` reads a tree through :mod:`.reading`, the one place that
+reads SyncML structure (shared by the XML and the WBXML codec).
 
 Encoding is strict: DTD element order (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD;
 MetInf order OMA-TS-DM_RepPro-V1_2_1 §4.1.3), a code page on every element, root namespace
 ``SYNCML:SYNCML1.1`` when VerDTD is ``1.1``.
-
-Data values (model docstring): all-text content is ``str``; content with WBXML
-OPAQUE runs is ``bytes`` when the effective Meta Format (Item Meta, else command
-Meta) is ``bin`` or the effective Meta Type ends with ``+wbxml``, else UTF-8 text if
-it decodes, else ``bytes``; element markup is :class:`XmlData`.
-
-Reasons raised (:class:`~dmproto.errors.MalformedMessageError`, position = element
-path such as ``SyncML/SyncBody/Status[3]/Data``): ``message.root``,
-``message.missing``, ``message.integer``, ``message.encoding``,
-``limit.commands``, ``limit.items``, ``limit.data-size``, ``limit.depth``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-from ..errors import EncodeError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from .element import CodePage, Element
 from .model import (
-    Add,
     Alert,
     Atomic,
-    Chal,
     Command,
-    Copy,
-    Cred,
-    Delete,
     Exec,
-    Get,
     Item,
     Location,
     Message,
     Meta,
-    Replace,
     Results,
     Sequence,
     Status,
@@ -59,443 +29,23 @@ from .model import (
     UnsupportedCommand,
     XmlData,
 )
-from .xml import serialize_xml
+from .reading import message_from_tree
 
 __all__ = ["message_from_element", "message_to_element"]
-
-# OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD: SyncBody commands that are SyncML
-# but not DM ("not used in DM").
-UNSUPPORTED_COMMANDS = frozenset({"Sync", "Map", "Put", "Search", "Move"})
-
-_ITEM_COMMANDS: dict[str, Callable[..., Command]] = {
-    cls.name: cls for cls in (Add, Replace, Delete, Copy, Get, Exec)
-}
-
-_DIGITS = re.compile(r"[+-]?[0-9]{1,18}")
 
 #: The root namespace written for VerDTD 1.1 (DM 1.1.2, OMA-TS-DM_RepPro-V1_2_1 §4.1).
 _SYNCML_11 = "SYNCML:SYNCML1.1"
 
 
-# --------------------------------------------------------------------------- decoding
-
-
-def _index(element: Element) -> dict[str, list[Element]]:
-    """Children by local name, in document order (lenient about order and page)."""
-    found: dict[str, list[Element]] = {}
-    for child in element.children:
-        same = found.get(child.name)
-        if same is None:
-            found[child.name] = [child]
-        else:
-            same.append(child)
-    return found
-
-
-def _missing(path: str, name: str) -> MalformedMessageError:
-    return MalformedMessageError(
-        "message.missing", f"required element {name} is missing", position=f"{path}/{name}"
-    )
-
-
-def _text(element: Element, path: str) -> str:
-    """PCDATA of a non-Data element, stripped; OPAQUE runs must be UTF-8."""
-    parts = element.parts
-    if len(parts) == 1 and isinstance(parts[0], str):
-        return parts[0].strip()
-    chunks: list[str] = []
-    for part in parts:
-        if isinstance(part, bytes):
-            try:
-                chunks.append(part.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise MalformedMessageError(
-                    "message.encoding",
-                    f"{element.name} is not valid UTF-8",
-                    position=f"{path}/{element.name}",
-                ) from None
-        else:
-            chunks.append(part)
-    return "".join(chunks).strip()
-
-
-def _opt_text(index: dict[str, list[Element]], name: str, path: str) -> str | None:
-    found = index.get(name)
-    return None if found is None else _text(found[0], path)
-
-
-def _req_text(index: dict[str, list[Element]], name: str, path: str) -> str:
-    found = index.get(name)
-    if found is None:
-        raise _missing(path, name)
-    return _text(found[0], path)
-
-
-def _int(element: Element, path: str) -> int:
-    text = _text(element, path)
-    if _DIGITS.fullmatch(text) is None:
-        raise MalformedMessageError(
-            "message.integer",
-            f"{element.name} is not an integer",
-            position=f"{path}/{element.name}",
-            status_hint=400,
-        )
-    return int(text)
-
-
-def _opt_int(index: dict[str, list[Element]], name: str, path: str) -> int | None:
-    found = index.get(name)
-    return None if found is None else _int(found[0], path)
-
-
-#: MetInf children read into Meta (OMA-TS-DM_RepPro-V1_2_1 §4.1.3): element name -> (field, is
-#: integer).
-_METINF_FIELDS: dict[str, tuple[str, bool]] = {
-    "Format": ("format", False),
-    "Type": ("type", False),
-    "Mark": ("mark", False),
-    "Size": ("size", True),
-    "Version": ("version", False),
-    "NextNonce": ("next_nonce", False),
-    "MaxMsgSize": ("max_msg_size", True),
-    "MaxObjSize": ("max_obj_size", True),
-}
-
-
-def _meta(element: Element, path: str) -> Meta:
-    """MetInf content of ``<Meta>`` (OMA-TS-DM_RepPro-V1_2_1 §4.1.3); DS-only MetInf is ignored.
-
-    One pass over the children; the first occurrence of a field wins.
-    """
-    path = f"{path}/Meta"
-    children = element.children
-    for child in children:
-        if child.name == "MetInf":  # tolerate a MetInf wrapper element
-            children = child.children
-            path = f"{path}/MetInf"
-            break
-    fields: dict[str, object] = {}
-    emi: list[str] = []
-    for child in children:
-        name = child.name
-        spec = _METINF_FIELDS.get(name)
-        if spec is not None:
-            field, integer = spec
-            if field not in fields:
-                fields[field] = _int(child, path) if integer else _text(child, path)
-        elif name == "EMI":
-            emi.append(_text(child, path))
-    return Meta(emi=emi, **fields)  # type: ignore[arg-type]
-
-
-def _opt_meta(index: dict[str, list[Element]], path: str) -> Meta | None:
-    found = index.get("Meta")
-    return None if found is None else _meta(found[0], path)
-
-
-def _location_of(element: Element, path: str) -> Location:
-    """``(LocURI, LocName?)`` in any order, one pass; ``path`` names the element."""
-    loc_uri = loc_name = None
-    for child in element.children:
-        if child.name == "LocURI":
-            if loc_uri is None:
-                loc_uri = _text(child, path)
-        elif child.name == "LocName" and loc_name is None:
-            loc_name = _text(child, path)
-    if loc_uri is None:
-        raise _missing(path, "LocURI")
-    return Location(loc_uri=loc_uri, loc_name=loc_name)
-
-
-def _req_location(index: dict[str, list[Element]], name: str, path: str) -> Location:
-    found = index.get(name)
-    if found is None:
-        raise _missing(path, name)
-    return _location_of(found[0], f"{path}/{name}")
-
-
-class _Decoder:
-    """One message's decoding state: limits and the running command count."""
-
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.commands = 0
-
-    def data_value(
-        self, element: Element, path: str, format_: str | None, type_: str | None
-    ) -> str | bytes | XmlData:
-        """An Item ``<Data>`` value (module docstring rules); never stripped."""
-        path = f"{path}/Data"
-        limit = self.limits.max_data_size
-        if element.raw_xml is not None:
-            value: str | bytes | XmlData = XmlData(element.raw_xml)
-            size = len(element.raw_xml)
-        elif element.children:
-            # WBXML inline markup: rebuild the XML text of the children.
-            try:
-                text = "".join(serialize_xml(c).decode("utf-8") for c in element.children)
-            except EncodeError as exc:
-                raise MalformedMessageError(
-                    "message.encoding",
-                    f"Data markup cannot be read: {exc.detail}",
-                    position=path,
-                ) from None
-            value, size = XmlData(text), len(text)
-        elif all(isinstance(p, str) for p in element.parts):
-            text = "".join(element.parts)  # type: ignore[arg-type]  # all str
-            value, size = text, len(text)
-            if 4 * size > limit:  # exact byte count only when it could matter
-                size = len(text.encode("utf-8", "surrogatepass"))
-        else:
-            raw = b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in element.parts)
-            size = len(raw)
-            # WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2 / TND 8.3.7.2: Format bin means raw bytes;
-            # an embedded +wbxml document is bytes; other OPAQUE runs are text when UTF-8.
-            if format_ == "bin" or (type_ is not None and type_.endswith("+wbxml")):
-                value = raw
-            else:
-                try:
-                    value = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    value = raw
-        if size > limit:
-            raise MalformedMessageError(
-                "limit.data-size",
-                f"Data of {size} bytes exceeds max_data_size {limit}",
-                position=path,
-                status_hint=413,
-            )
-        return value
-
-    def item(self, element: Element, path: str, command_meta: Meta | None) -> Item:
-        """``Item (Target?, Source?, Meta?, Data?, MoreData?)``, any order, one pass."""
-        target = source = meta_el = data_el = None
-        more_data = False
-        for child in element.children:
-            name = child.name
-            if name == "Data":
-                data_el = data_el or child
-            elif name == "Target":
-                target = target or child
-            elif name == "Source":
-                source = source or child
-            elif name == "Meta":
-                meta_el = meta_el or child
-            elif name == "MoreData":
-                more_data = True
-        meta = None if meta_el is None else _meta(meta_el, path)
-        data: str | bytes | XmlData | None = None
-        if data_el is not None:
-            # WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2: the effective Meta is the Item's, else
-            # the command's.
-            format_ = meta.format if meta is not None else None
-            type_ = meta.type if meta is not None else None
-            if command_meta is not None:
-                format_ = format_ if format_ is not None else command_meta.format
-                type_ = type_ if type_ is not None else command_meta.type
-            data = self.data_value(data_el, path, format_, type_)
-        return Item(
-            target=None if target is None else _location_of(target, f"{path}/Target"),
-            source=None if source is None else _location_of(source, f"{path}/Source"),
-            meta=meta,
-            data=data,
-            more_data=more_data,
-        )
-
-    def items(self, found: list[Element], path: str, command_meta: Meta | None) -> tuple[Item, ...]:
-        """The command's ``Item`` elements, within ``max_items_per_command``."""
-        if len(found) > self.limits.max_items_per_command:
-            raise MalformedMessageError(
-                "limit.items",
-                f"more than {self.limits.max_items_per_command} Items in one command",
-                position=path,
-                status_hint=413,
-            )
-        item = self.item
-        return tuple([item(e, f"{path}/Item[{n}]", command_meta) for n, e in enumerate(found, 1)])
-
-    def commands_of(self, element: Element, path: str) -> list[Command]:
-        """The commands among ``element``'s children, in document order."""
-        seen: dict[str, int] = {}
-        result: list[Command] = []
-        for child in element.children:
-            name = child.name
-            if name not in _DECODERS and name not in UNSUPPORTED_COMMANDS:
-                continue  # unknown or DS-only element: ignored (docs/conformance.md#tolerances)
-            self.commands += 1
-            if self.commands > self.limits.max_commands:
-                raise MalformedMessageError(
-                    "limit.commands",
-                    f"more than {self.limits.max_commands} commands in one message",
-                    position=f"{path}/{name}",
-                    status_hint=413,
-                )
-            seen[name] = seen.get(name, 0) + 1
-            child_path = f"{path}/{name}[{seen[name]}]"
-            decode = _DECODERS.get(name)
-            if decode is None:
-                index = _index(child)
-                result.append(
-                    UnsupportedCommand(name=name, cmd_id=_opt_text(index, "CmdID", child_path))
-                )
-            else:
-                result.append(decode(self, child, child_path))
-        return result
-
-    def item_command(self, element: Element, path: str) -> Command:
-        """``(CmdID, NoResp?, Meta?, [Correlator?,] Item+)``: Add ... Exec; one pass."""
-        cmd_id = meta_el = correlator = None
-        no_resp = False
-        found: list[Element] = []
-        for child in element.children:
-            name = child.name
-            if name == "Item":
-                found.append(child)
-            elif name == "CmdID":
-                cmd_id = cmd_id or child
-            elif name == "Meta":
-                meta_el = meta_el or child
-            elif name == "NoResp":
-                no_resp = True
-            elif name == "Correlator":
-                correlator = correlator or child
-        meta = None if meta_el is None else _meta(meta_el, path)
-        fields: dict[str, Any] = {
-            "cmd_id": None if cmd_id is None else _text(cmd_id, path),
-            "no_resp": no_resp,
-            "meta": meta,
-            "items": self.items(found, path, meta),
-        }
-        if element.name == "Exec":
-            fields["correlator"] = None if correlator is None else _text(correlator, path)
-        return _ITEM_COMMANDS[element.name](**fields)
-
-    def alert(self, element: Element, path: str) -> Command:
-        """``(CmdID, NoResp?, Data?, Correlator?, Item*)`` — any order
-        (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD)."""
-        index = _index(element)
-        return Alert(
-            cmd_id=_opt_text(index, "CmdID", path),
-            no_resp="NoResp" in index,
-            code=_opt_int(index, "Data", path),
-            correlator=_opt_text(index, "Correlator", path),
-            items=self.items(index.get("Item", []), path, None),
-        )
-
-    def container(self, element: Element, path: str) -> Command:
-        """Atomic / Sequence: ``(CmdID, NoResp?, Meta?, commands+)``."""
-        index = _index(element)
-        cls = Atomic if element.name == "Atomic" else Sequence
-        return cls(
-            cmd_id=_opt_text(index, "CmdID", path),
-            no_resp="NoResp" in index,
-            meta=_opt_meta(index, path),
-            commands=self.commands_of(element, path),
-        )
-
-    def status(self, element: Element, path: str) -> Command:
-        """``(CmdID, MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Chal?, Data, Item*)``."""
-        index = _index(element)
-        data = index.get("Data")
-        if data is None:
-            raise _missing(path, "Data")
-        chal = index.get("Chal")
-        chal_meta = None if chal is None else _opt_meta(_index(chal[0]), f"{path}/Chal")
-        return Status(
-            cmd_id=_opt_text(index, "CmdID", path),
-            msg_ref=_opt_text(index, "MsgRef", path),
-            cmd_ref=_req_text(index, "CmdRef", path),
-            cmd=_req_text(index, "Cmd", path),
-            code=_int(data[0], path),
-            target_refs=(_text(e, path) for e in index.get("TargetRef", ())),
-            source_refs=(_text(e, path) for e in index.get("SourceRef", ())),
-            chal=None if chal is None else Chal(meta=chal_meta or Meta()),
-            items=self.items(index.get("Item", []), path, None),
-        )
-
-    def results(self, element: Element, path: str) -> Command:
-        """``(CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)``."""
-        index = _index(element)
-        meta = _opt_meta(index, path)
-        return Results(
-            cmd_id=_opt_text(index, "CmdID", path),
-            msg_ref=_opt_text(index, "MsgRef", path),
-            cmd_ref=_req_text(index, "CmdRef", path),
-            meta=meta,
-            target_ref=_opt_text(index, "TargetRef", path),
-            source_ref=_opt_text(index, "SourceRef", path),
-            items=self.items(index.get("Item", []), path, meta),
-        )
-
-    def header(self, element: Element, path: str) -> SyncHdr:
-        """``(VerDTD, VerProto, SessionID, MsgID, Target, Source, RespURI?, NoResp?,
-        Cred?, Meta?)``."""
-        index = _index(element)
-        cred_el = index.get("Cred")
-        cred = None
-        if cred_el is not None:
-            cred_path = f"{path}/Cred"
-            cred_index = _index(cred_el[0])
-            cred = Cred(
-                meta=_opt_meta(cred_index, cred_path),
-                data=_req_text(cred_index, "Data", cred_path),
-            )
-        return SyncHdr(
-            ver_dtd=_opt_text(index, "VerDTD", path) or "1.2",
-            ver_proto=_req_text(index, "VerProto", path),
-            session_id=_req_text(index, "SessionID", path),
-            msg_id=_req_text(index, "MsgID", path),
-            target=_req_location(index, "Target", path),
-            source=_req_location(index, "Source", path),
-            resp_uri=_opt_text(index, "RespURI", path),
-            no_resp="NoResp" in index,
-            cred=cred,
-            meta=_opt_meta(index, path),
-        )
-
-
-_DECODERS: dict[str, Callable[[_Decoder, Element, str], Command]] = {
-    **{name: _Decoder.item_command for name in _ITEM_COMMANDS},
-    "Alert": _Decoder.alert,
-    "Atomic": _Decoder.container,
-    "Sequence": _Decoder.container,
-    "Status": _Decoder.status,
-    "Results": _Decoder.results,
-}
-
-
 def message_from_element(root: Element, *, limits: Limits = DEFAULT_LIMITS) -> Message:
-    """Build a :class:`Message` from a decoded ``<SyncML>`` element tree.
+    """Build a :class:`Message` from a decoded ``<SyncML>`` element tree
+    (:func:`.reading.message_from_tree`, which holds the decoding rules).
 
     Raises:
         MalformedMessageError: a required element is missing or malformed, or a
-            limit is exceeded (reasons in the module docstring); ``position`` is
-            the element path.
+            limit is exceeded; ``position`` is the element path.
     """
-    if root.name != "SyncML":
-        raise MalformedMessageError(
-            "message.root", f"root element is {root.name!r}, not SyncML", position=root.name
-        )
-    index = _index(root)
-    header = index.get("SyncHdr")
-    if header is None:
-        raise _missing("SyncML", "SyncHdr")
-    body = index.get("SyncBody")
-    if body is None:
-        raise _missing("SyncML", "SyncBody")
-    decoder = _Decoder(limits)
-    try:
-        commands = decoder.commands_of(body[0], "SyncML/SyncBody")
-    except RecursionError:
-        # Only reachable with a Limits.max_depth far above the default 64.
-        raise MalformedMessageError(
-            "limit.depth", "commands nested too deeply", position="SyncML/SyncBody"
-        ) from None
-    return Message(
-        header=decoder.header(header[0], "SyncML/SyncHdr"),
-        commands=commands,
-        final=any(c.name == "Final" for c in body[0].children),
-    )
+    return message_from_tree(root, limits=limits)
 
 
 # --------------------------------------------------------------------------- encoding
