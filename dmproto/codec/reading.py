@@ -120,26 +120,25 @@ _METINF_FIELDS: dict[str, tuple[str, bool]] = {
 }
 
 
-def _local_names() -> dict[str, str]:
-    """expat ``namespace}local`` and bare names of the DM tags -> local name."""
-    names: dict[str, str] = {}
-    uris = {*PAGE_NAMESPACES.values(), *NAMESPACE_PAGES}
-    for page in (CodePage.SYNCML, CodePage.METINF):
-        for name in TAG_TOKENS[page]:
-            names[name] = name
-            for uri in uris:
-                names[f"{uri}}}{name}"] = name
-    return names
+class _LocalNames(dict[str, str]):
+    """expat ``namespace}local`` and bare names of the DM tags -> local name; any other tag
+    is resolved on lookup and not kept (a hostile document cannot grow the table)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        uris = {*PAGE_NAMESPACES.values(), *NAMESPACE_PAGES}
+        for page in (CodePage.SYNCML, CodePage.METINF):
+            for name in TAG_TOKENS[page]:
+                self[name] = name
+                for uri in uris:
+                    self[f"{uri}}}{name}"] = name
+
+    def __missing__(self, tag: str) -> str:
+        return tag.rpartition("}")[2]
 
 
-_LOCAL = _local_names()
-_LOCAL_GET = _LOCAL.get
-
-
-def _local(tag: str) -> str:
-    """The local name of a tag (expat's ``namespace}local`` or a bare name)."""
-    name = _LOCAL_GET(tag)
-    return tag.rpartition("}")[2] if name is None else name
+#: ``_LOCAL[tag]`` is the local name of a tag (a subscript: the hot path of the reader).
+_LOCAL = _LocalNames()
 
 
 def _missing(path: str, name: str) -> MalformedMessageError:
@@ -152,7 +151,7 @@ def _index(node: Node) -> dict[str, list[Node]]:
     """Children by local name, in document order (lenient about order and page)."""
     found: dict[str, list[Node]] = {}
     for child in node:
-        name = _local(child.tag)
+        name = _LOCAL[child.tag]
         same = found.get(name)
         if same is None:
             found[name] = [child]
@@ -189,8 +188,8 @@ class _Reader:
                 except UnicodeDecodeError:
                     raise MalformedMessageError(
                         "message.encoding",
-                        f"{_local(node.tag)} is not valid UTF-8",
-                        position=f"{path}/{_local(node.tag)}",
+                        f"{_LOCAL[node.tag]} is not valid UTF-8",
+                        position=f"{path}/{_LOCAL[node.tag]}",
                     ) from None
             else:
                 chunks.append(part)
@@ -211,8 +210,8 @@ class _Reader:
         if _DIGITS.fullmatch(text) is None:
             raise MalformedMessageError(
                 "message.integer",
-                f"{_local(node.tag)} is not an integer",
-                position=f"{path}/{_local(node.tag)}",
+                f"{_LOCAL[node.tag]} is not an integer",
+                position=f"{path}/{_LOCAL[node.tag]}",
                 status_hint=400,
             )
         return int(text)
@@ -225,14 +224,14 @@ class _Reader:
         path = f"{path}/Meta"
         children: Node = node
         for child in node:
-            if _local(child.tag) == "MetInf":  # tolerate a MetInf wrapper element
+            if _LOCAL[child.tag] == "MetInf":  # tolerate a MetInf wrapper element
                 children = child
                 path = f"{path}/MetInf"
                 break
         fields: dict[str, object] = {}
         emi: list[str] = []
         for child in children:
-            name = _local(child.tag)
+            name = _LOCAL[child.tag]
             spec = _METINF_FIELDS.get(name)
             if spec is not None:
                 field, integer = spec
@@ -250,7 +249,7 @@ class _Reader:
         """``(LocURI, LocName?)`` in any order, one pass; ``path`` names the element."""
         first: dict[str, Node] = {}
         for child in node:
-            first.setdefault(_local(child.tag), child)
+            first.setdefault(_LOCAL[child.tag], child)
         # Texts in document order, then the check: the same error as one sequential pass.
         texts = {n: self.text(c, path) for n, c in first.items() if n in _LOCATION_FIELDS}
         loc_uri = texts.get("LocURI")
@@ -323,7 +322,7 @@ class _Reader:
         """``Item (Target?, Source?, Meta?, Data?, MoreData?)``, any order, one pass."""
         first: dict[str, Node] = {}
         for child in node:
-            first.setdefault(_local(child.tag), child)
+            first.setdefault(_LOCAL[child.tag], child)
         meta_node = first.get("Meta")
         data_node = first.get("Data")
         target = first.get("Target")
@@ -366,7 +365,7 @@ class _Reader:
         seen: dict[str, int] = {}
         result: list[Command] = []
         for child in node:
-            name = _local(child.tag)
+            name = _LOCAL[child.tag]
             decode = _DECODERS.get(name)
             if decode is None and name not in UNSUPPORTED_COMMANDS:
                 continue  # unknown or DS-only element: ignored (docs/conformance.md#tolerances)
@@ -394,7 +393,7 @@ class _Reader:
         first: dict[str, Node] = {}
         found: list[Node] = []
         for child in node:
-            name = _local(child.tag)
+            name = _LOCAL[child.tag]
             if name == "Item":
                 found.append(child)
             else:
@@ -405,7 +404,7 @@ class _Reader:
         meta = None if meta_node is None else self.meta(meta_node, path)
         cmd_text = None if cmd_id is None else self.text(cmd_id, path)
         items = self.items(found, path, meta)
-        name = _local(node.tag)
+        name = _LOCAL[node.tag]
         if name == "Exec":
             return Exec(
                 cmd_id=cmd_text,
@@ -437,7 +436,7 @@ class _Reader:
     def container(self, node: Node, path: str) -> Command:
         """Atomic / Sequence: ``(CmdID, NoResp?, Meta?, commands+)``."""
         index = _index(node)
-        cls = Atomic if _local(node.tag) == "Atomic" else Sequence
+        cls = Atomic if _LOCAL[node.tag] == "Atomic" else Sequence
         return cls(
             cmd_id=self.opt_text(index, "CmdID", path),
             no_resp="NoResp" in index,
@@ -522,7 +521,7 @@ _DECODERS: dict[str, Callable[[_Reader, Node, str], Command]] = {
 
 def _parts(root: Node) -> tuple[Node, Node]:
     """The root's SyncHdr and SyncBody; ``message.root`` / ``message.missing``."""
-    name = _local(root.tag)
+    name = _LOCAL[root.tag]
     if name != "SyncML":
         raise MalformedMessageError(
             "message.root", f"root element is {name!r}, not SyncML", position=name
@@ -559,7 +558,7 @@ def message_from_tree(root: Node, *, limits: Limits = DEFAULT_LIMITS) -> Message
     return Message(
         header=reader.header(header, "SyncML/SyncHdr"),
         commands=commands,
-        final=any(_local(c.tag) == "Final" for c in body),
+        final=any(_LOCAL[c.tag] == "Final" for c in body),
     )
 
 
