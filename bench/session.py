@@ -1,4 +1,4 @@
-"""Session benchmark (not a test): ``python bench/session.py [--quick]``.
+"""Session benchmark (not a test): ``python bench/session.py [--quick] [--json]``.
 
 Measures, for a client/server pair talking through real encode/decode:
 
@@ -10,12 +10,17 @@ Measures, for a client/server pair talking through real encode/decode:
   should stay flat;
 * memory per idle server session (tracemalloc), after Package 1 was answered
   and the session waits for the device's next message; and the snapshot size.
+
+``--json`` prints only one JSON object: ``sessions_per_s`` (``xml``, ``wbxml``: the median
+of rounds run interleaved, XML, WBXML, XML, ...) and ``codec_share`` (codec time over
+all time in those rounds).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import statistics
 import sys
 import time
 import tracemalloc
@@ -205,6 +210,27 @@ def rate(encoding: Encoding, n: int) -> None:
     )
 
 
+def interleaved_rates(rounds: int, per_round: int) -> dict[str, Any]:
+    """Median sessions/s per encoding over interleaved rounds, and the codec's share."""
+    rates: dict[Encoding, list[float]] = {Encoding.XML: [], Encoding.WBXML: []}
+    for encoding in rates:
+        one_session(encoding, 0)  # warm up
+    total = 0.0
+    with CodecClock() as clock:
+        for r in range(rounds):
+            for encoding, found in rates.items():
+                start = time.perf_counter()
+                for i in range(per_round):
+                    one_session(encoding, r * per_round + i)
+                elapsed = time.perf_counter() - start
+                total += elapsed
+                found.append(per_round / elapsed)
+    return {
+        "sessions_per_s": {e.value: statistics.median(found) for e, found in rates.items()},
+        "codec_share": clock.spent / total,
+    }
+
+
 def concurrency(encoding: Encoding, levels: tuple[int, ...]) -> None:
     """Sessions/s with K sessions open at once, advanced round-robin one round trip at a
     time (how a server interleaves devices): flat means no per-session cost grows with K."""
@@ -261,6 +287,9 @@ def idle_memory(n: int) -> None:
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    if "--json" in sys.argv:
+        print(json.dumps(interleaved_rates(5 if quick else 11, 10 if quick else 40)))
+        return
     n = 20 if quick else 200
     print("pair: MD5 with one challenge, 20 mixed commands, Status-only end")
     for encoding in (Encoding.XML, Encoding.WBXML):

@@ -22,7 +22,8 @@ from .model import Message, SyncHdr
 from .reading import Irregular, Node, header_from_tree, message_from_tree
 from .utf16 import is_utf16_xml
 from .wbxml import WbxmlOptions, parse_wbxml, serialize_wbxml
-from .xml import parse_xml, serialize_xml
+from .writers import write_wbxml, write_xml
+from .xml import parse_xml
 
 __all__ = [
     "Encoding",
@@ -141,7 +142,8 @@ def encode_message(
         EncodeError: the model cannot be written in that encoding (e.g. ``bytes``
             Data as XML).
     """
-    root = message_to_element(message)
     if encoding is Encoding.XML:
-        return serialize_xml(root)
-    return serialize_wbxml(root, options=wbxml_options)
+        return write_xml(message)
+    if wbxml_options is None:
+        return write_wbxml(message)
+    return serialize_wbxml(message_to_element(message), options=wbxml_options)

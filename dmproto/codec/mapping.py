@@ -10,6 +10,7 @@ MetInf order OMA-TS-DM_RepPro-V1_2_1 §4.1.3), a code page on every element, roo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from ..limits import DEFAULT_LIMITS, Limits
 from .element import CodePage, Element
@@ -31,7 +32,13 @@ from .model import (
 )
 from .reading import message_from_tree
 
-__all__ = ["message_from_element", "message_to_element"]
+__all__ = [
+    "Emitter",
+    "message_from_element",
+    "message_to_element",
+    "root_namespace",
+    "write_message",
+]
 
 #: The root namespace written for VerDTD 1.1 (DM 1.1.2, OMA-TS-DM_RepPro-V1_2_1 §4.1).
 _SYNCML_11 = "SYNCML:SYNCML1.1"
@@ -51,13 +58,23 @@ def message_from_element(root: Element, *, limits: Limits = DEFAULT_LIMITS) -> M
 # --------------------------------------------------------------------------- encoding
 
 
-def _leaf(name: str, text: str, page: CodePage = CodePage.SYNCML) -> Element:
-    return Element(name, page, parts=[text] if text else [])
+class Emitter(Protocol):
+    """Where :func:`write_message` sends a message, element by element, in DTD order.
 
+    Containers are on the SyncML page and may turn out empty (``<Meta/>``); leaves carry
+    their text (``""`` for none; ``bytes`` is binary Data). Three emitters exist: the element
+    tree (:func:`message_to_element`), and the direct XML and WBXML writers of :mod:`.writers`.
+    """
 
-def _flag(children: list[Element], name: str, present: bool) -> None:
-    if present:
-        children.append(Element(name))
+    def open(self, name: str) -> None: ...
+
+    def close(self, name: str) -> None: ...
+
+    def leaf(self, name: str, text: str | bytes) -> None: ...
+
+    def metinf(self, name: str, text: str) -> None: ...
+
+    def raw(self, name: str, xml_text: str) -> None: ...
 
 
 def _int_text(value: int) -> str:
@@ -74,14 +91,10 @@ def _text_of(value: object) -> str:
     return _int_text(value) if isinstance(value, int) else str(value)
 
 
-def _opt_leaf(children: list[Element], name: str, text: str | None) -> None:
-    if text is not None:
-        children.append(_leaf(name, text))
-
-
-def _meta_element(meta: Meta) -> Element:
-    """``<Meta>`` with MetInf children in OMA-TS-DM_RepPro-V1_2_1 §4.1.3 order, each on the METINF
-    page."""
+def _meta(out: Emitter, meta: Meta) -> None:
+    """``<Meta>`` with MetInf children in OMA-TS-DM_RepPro-V1_2_1 §4.1.3 order, each on the
+    METINF page."""
+    out.open("Meta")
     fields: Iterable[tuple[str, object]] = (
         ("Format", meta.format),
         ("Type", meta.type),
@@ -91,107 +104,167 @@ def _meta_element(meta: Meta) -> Element:
         ("NextNonce", meta.next_nonce),
         ("MaxMsgSize", meta.max_msg_size),
         ("MaxObjSize", meta.max_obj_size),
-        *(("EMI", emi) for emi in meta.emi),
     )
-    return Element(
-        "Meta",
-        children=[
-            _leaf(name, _text_of(value), CodePage.METINF)
-            for name, value in fields
-            if value is not None
-        ],
-    )
+    for name, value in fields:
+        if value is not None:
+            out.metinf(name, _text_of(value))
+    for emi in meta.emi:
+        out.metinf("EMI", emi)
+    out.close("Meta")
 
 
-def _opt_meta_el(children: list[Element], meta: Meta | None) -> None:
-    if meta is not None:
-        children.append(_meta_element(meta))
+def _location(out: Emitter, name: str, location: Location) -> None:
+    out.open(name)
+    out.leaf("LocURI", location.loc_uri)
+    if location.loc_name is not None:
+        out.leaf("LocName", location.loc_name)
+    out.close(name)
 
 
-def _location_element(name: str, location: Location) -> Element:
-    children = [_leaf("LocURI", location.loc_uri)]
-    _opt_leaf(children, "LocName", location.loc_name)
-    return Element(name, children=children)
-
-
-def _data_element(data: str | bytes | XmlData) -> Element:
-    if isinstance(data, XmlData):
-        return Element("Data", raw_xml=data.text)
-    # bytes become a bytes part: WBXML writes OPAQUE, XML refuses (EncodeError).
-    return Element("Data", parts=[data] if data or isinstance(data, bytes) else [])
-
-
-def _item_element(item: Item) -> Element:
+def _item(out: Emitter, item: Item) -> None:
     """``Item (Target?, Source?, Meta?, Data?, MoreData?)``."""
-    children: list[Element] = []
+    out.open("Item")
     if item.target is not None:
-        children.append(_location_element("Target", item.target))
+        _location(out, "Target", item.target)
     if item.source is not None:
-        children.append(_location_element("Source", item.source))
-    _opt_meta_el(children, item.meta)
-    if item.data is not None:
-        children.append(_data_element(item.data))
-    _flag(children, "MoreData", item.more_data)
-    return Element("Item", children=children)
+        _location(out, "Source", item.source)
+    if item.meta is not None:
+        _meta(out, item.meta)
+    data = item.data
+    if isinstance(data, XmlData):
+        out.raw("Data", data.text)
+    elif data is not None:
+        # bytes stay bytes: WBXML writes OPAQUE, XML refuses (EncodeError).
+        out.leaf("Data", data)
+    if item.more_data:
+        out.leaf("MoreData", "")
+    out.close("Item")
 
 
-def _command_element(command: Command) -> Element:
+def _command(out: Emitter, command: Command) -> None:
     """One SyncBody command in DTD order (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2
     DTD table)."""
-    children: list[Element] = []
-    _opt_leaf(children, "CmdID", command.cmd_id)
+    leaf = out.leaf
+    name = command.name
+    out.open(name)
+    if command.cmd_id is not None:
+        leaf("CmdID", command.cmd_id)
     if isinstance(command, UnsupportedCommand):
-        return Element(command.name, children=children)
+        out.close(name)
+        return
     if isinstance(command, Status):
-        _opt_leaf(children, "MsgRef", command.msg_ref)
-        children.append(_leaf("CmdRef", command.cmd_ref))
-        children.append(_leaf("Cmd", command.cmd))
-        children.extend(_leaf("TargetRef", ref) for ref in command.target_refs)
-        children.extend(_leaf("SourceRef", ref) for ref in command.source_refs)
+        if command.msg_ref is not None:
+            leaf("MsgRef", command.msg_ref)
+        leaf("CmdRef", command.cmd_ref)
+        leaf("Cmd", command.cmd)
+        for ref in command.target_refs:
+            leaf("TargetRef", ref)
+        for ref in command.source_refs:
+            leaf("SourceRef", ref)
         if command.chal is not None:
-            children.append(Element("Chal", children=[_meta_element(command.chal.meta)]))
-        children.append(_leaf("Data", _int_text(command.code)))
+            out.open("Chal")
+            _meta(out, command.chal.meta)
+            out.close("Chal")
+        leaf("Data", _int_text(command.code))
     elif isinstance(command, Results):
-        _opt_leaf(children, "MsgRef", command.msg_ref)
-        children.append(_leaf("CmdRef", command.cmd_ref))
-        _opt_meta_el(children, command.meta)
-        _opt_leaf(children, "TargetRef", command.target_ref)
-        _opt_leaf(children, "SourceRef", command.source_ref)
+        if command.msg_ref is not None:
+            leaf("MsgRef", command.msg_ref)
+        leaf("CmdRef", command.cmd_ref)
+        if command.meta is not None:
+            _meta(out, command.meta)
+        if command.target_ref is not None:
+            leaf("TargetRef", command.target_ref)
+        if command.source_ref is not None:
+            leaf("SourceRef", command.source_ref)
     else:
-        _flag(children, "NoResp", command.no_resp)
+        if command.no_resp:
+            leaf("NoResp", "")
         if isinstance(command, Alert):
-            _opt_leaf(children, "Data", None if command.code is None else _int_text(command.code))
-            _opt_leaf(children, "Correlator", command.correlator)
+            if command.code is not None:
+                leaf("Data", _int_text(command.code))
+            if command.correlator is not None:
+                leaf("Correlator", command.correlator)
         else:
-            _opt_meta_el(children, command.meta)
+            if command.meta is not None:
+                _meta(out, command.meta)
             if isinstance(command, Exec):
-                _opt_leaf(children, "Correlator", command.correlator)
+                if command.correlator is not None:
+                    leaf("Correlator", command.correlator)
             elif isinstance(command, (Atomic, Sequence)):
-                children.extend(_command_element(c) for c in command.commands)
+                for child in command.commands:
+                    _command(out, child)
     if not isinstance(command, (Atomic, Sequence)):
-        children.extend(_item_element(item) for item in command.items)
-    return Element(command.name, children=children)
+        for item in command.items:
+            _item(out, item)
+    out.close(name)
 
 
-def _header_element(header: SyncHdr) -> Element:
+def _header(out: Emitter, header: SyncHdr) -> None:
     """``SyncHdr`` in DTD order (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD)."""
-    children = [
-        _leaf("VerDTD", header.ver_dtd),
-        _leaf("VerProto", header.ver_proto),
-        _leaf("SessionID", header.session_id),
-        _leaf("MsgID", header.msg_id),
-        _location_element("Target", header.target),
-        _location_element("Source", header.source),
-    ]
-    _opt_leaf(children, "RespURI", header.resp_uri)
-    _flag(children, "NoResp", header.no_resp)
+    leaf = out.leaf
+    out.open("SyncHdr")
+    leaf("VerDTD", header.ver_dtd)
+    leaf("VerProto", header.ver_proto)
+    leaf("SessionID", header.session_id)
+    leaf("MsgID", header.msg_id)
+    _location(out, "Target", header.target)
+    _location(out, "Source", header.source)
+    if header.resp_uri is not None:
+        leaf("RespURI", header.resp_uri)
+    if header.no_resp:
+        leaf("NoResp", "")
     if header.cred is not None:
-        cred_children: list[Element] = []
-        _opt_meta_el(cred_children, header.cred.meta)
-        cred_children.append(_leaf("Data", header.cred.data))
-        children.append(Element("Cred", children=cred_children))
-    _opt_meta_el(children, header.meta)
-    return Element("SyncHdr", children=children)
+        out.open("Cred")
+        if header.cred.meta is not None:
+            _meta(out, header.cred.meta)
+        leaf("Data", header.cred.data)
+        out.close("Cred")
+    if header.meta is not None:
+        _meta(out, header.meta)
+    out.close("SyncHdr")
+
+
+def root_namespace(message: Message) -> str | None:
+    """The root's namespace when it is not the page default: ``SYNCML:SYNCML1.1`` when
+    VerDTD is ``1.1`` (OMA-TS-DM_RepPro-V1_2_1 §4.1)."""
+    return _SYNCML_11 if message.header.ver_dtd == "1.1" else None
+
+
+def write_message(message: Message, out: Emitter) -> None:
+    """Send ``message`` to ``out`` in strict DTD order, below the ``<SyncML>`` root (which
+    the emitter writes itself: see :func:`root_namespace`)."""
+    _header(out, message.header)
+    out.open("SyncBody")
+    for command in message.commands:
+        _command(out, command)
+    if message.final:
+        out.leaf("Final", "")
+    out.close("SyncBody")
+
+
+class _TreeEmitter:
+    """Builds the :class:`Element` tree (for documents that need one: CLI, WBXML options)."""
+
+    def __init__(self, root: Element) -> None:
+        self.stack = [root]
+
+    def open(self, name: str) -> None:
+        element = Element(name)
+        self.stack[-1].children.append(element)
+        self.stack.append(element)
+
+    def close(self, name: str) -> None:
+        self.stack.pop()
+
+    def leaf(self, name: str, text: str | bytes) -> None:
+        parts: list[str | bytes] = [text] if text or isinstance(text, bytes) else []
+        self.stack[-1].children.append(Element(name, parts=parts))
+
+    def metinf(self, name: str, text: str) -> None:
+        self.stack[-1].children.append(Element(name, CodePage.METINF, parts=[text] if text else []))
+
+    def raw(self, name: str, xml_text: str) -> None:
+        self.stack[-1].children.append(Element(name, raw_xml=xml_text))
 
 
 def message_to_element(message: Message) -> Element:
@@ -201,10 +274,6 @@ def message_to_element(message: Message) -> Element:
     namespace is ``SYNCML:SYNCML1.1`` when VerDTD is ``1.1`` (OMA-TS-DM_RepPro-V1_2_1 §4.1), else
     the page default ``SYNCML:SYNCML1.2``.
     """
-    body = [_command_element(c) for c in message.commands]
-    _flag(body, "Final", message.final)
-    return Element(
-        "SyncML",
-        children=[_header_element(message.header), Element("SyncBody", children=body)],
-        namespace=_SYNCML_11 if message.header.ver_dtd == "1.1" else None,
-    )
+    root = Element("SyncML", namespace=root_namespace(message))
+    write_message(message, _TreeEmitter(root))
+    return root

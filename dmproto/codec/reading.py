@@ -166,6 +166,7 @@ class _Reader:
     def __init__(self, limits: Limits, *, positioned: bool) -> None:
         self.limits = limits
         self.commands = 0
+        self.metas: dict[tuple[object, ...], Meta] = {}
         #: True for codec Element trees; False for xml.etree trees (see Irregular).
         self.positioned = positioned
 
@@ -220,18 +221,20 @@ class _Reader:
 
     def meta(self, node: Node, path: str) -> Meta:
         """MetInf content of ``<Meta>`` (OMA-TS-DM_RepPro-V1_2_1 §4.1.3); DS-only MetInf is
-        ignored. One pass over the children; the first occurrence of a field wins."""
+        ignored. The first occurrence of a field wins.
+
+        Equal Meta are built once per message (a frozen value: sharing is invisible).
+        """
         path = f"{path}/Meta"
-        children: Node = node
-        for child in node:
-            if _LOCAL[child.tag] == "MetInf":  # tolerate a MetInf wrapper element
-                children = child
-                path = f"{path}/MetInf"
-                break
+        children = list(node)
+        names = [_LOCAL[c.tag] for c in children]
+        if "MetInf" in names:  # tolerate a MetInf wrapper element
+            children = list(children[names.index("MetInf")])
+            names = [_LOCAL[c.tag] for c in children]
+            path = f"{path}/MetInf"
         fields: dict[str, object] = {}
         emi: list[str] = []
-        for child in children:
-            name = _LOCAL[child.tag]
+        for name, child in zip(names, children, strict=True):
             spec = _METINF_FIELDS.get(name)
             if spec is not None:
                 field, integer = spec
@@ -239,7 +242,11 @@ class _Reader:
                     fields[field] = self.integer(child, path) if integer else self.text(child, path)
             elif name == "EMI":
                 emi.append(self.text(child, path))
-        return Meta(emi=emi, **fields)  # type: ignore[arg-type]
+        key = (*fields.items(), *emi) if emi else tuple(fields.items())
+        meta = self.metas.get(key)
+        if meta is None:
+            meta = self.metas[key] = Meta(emi=emi, **fields)  # type: ignore[arg-type]
+        return meta
 
     def opt_meta(self, index: dict[str, list[Node]], path: str) -> Meta | None:
         found = index.get("Meta")
