@@ -177,10 +177,10 @@ class _Reader:
         value = node.text
         if not self.positioned and len(node):
             raise Irregular  # text split around child elements
-        if value is None:
-            return ""
         if isinstance(value, str):
             return value.strip()
+        if value is None:
+            return ""
         chunks: list[str] = []
         for part in value:
             if isinstance(part, bytes):
@@ -254,8 +254,11 @@ class _Reader:
 
     def location(self, node: Node, path: str) -> Location:
         """``(LocURI, LocName?)`` in any order, one pass; ``path`` names the element."""
+        children = list(node)
+        if len(children) == 1 and _LOCAL[children[0].tag] == "LocURI":  # the usual shape
+            return Location(loc_uri=self.text(children[0], path))
         first: dict[str, Node] = {}
-        for child in node:
+        for child in children:
             first.setdefault(_LOCAL[child.tag], child)
         # Texts in document order, then the check: the same error as one sequential pass.
         texts = {n: self.text(c, path) for n, c in first.items() if n in _LOCATION_FIELDS}
