@@ -363,64 +363,74 @@ class _Parser:
                 sizes.pop()
                 if not stack:
                     break
-            elif token == _STR_I and stack:
-                # Inline fast path of text() for the common STR_I run.
-                nul = data.find(b"\x00", pos)
-                if nul < 0:
-                    raise _malformed("wbxml.unterminated-string", "inline string has no NUL", start)
-                run = nul - pos
-                size = sizes[-1] + run
-                self.charge(size, run, start)
-                stack[-1].parts.append(self.decode(data[pos:nul], pos))
-                sizes[-1] = size
-                pos = nul + 1
-            elif token == _SWITCH_PAGE:
-                self.pos = pos
-                page = self.switch_page(start)
-                pos = self.pos
-            elif token in _TEXT_TOKENS:
-                if not stack:
-                    raise _malformed(
-                        "wbxml.unexpected-token", "character data outside the root element", start
-                    )
-                self.pos = pos
-                sizes[-1] = self.text(token, start, stack[-1], sizes[-1])
-                pos = self.pos
-            elif token == _PI:
-                self.pos = pos
-                self.skip_attributes(start)
-                pos = self.pos
-            elif token in _EXT_TOKENS:
-                raise _malformed("wbxml.unsupported-token", f"extension token 0x{token:02x}", start)
-            else:
-                tag = tags.get((page << 6) | (token & TAG_ID_MASK))
-                if tag is None:
+                continue
+            # Tags first: no global token shares an identity with a tag (all are below
+            # FIRST_TAG_ID), so a hit here is always a tag of the current page.
+            tag = tags.get((page << 6) | (token & TAG_ID_MASK))
+            if tag is None:
+                if token == _STR_I and stack:
+                    # Inline fast path of text() for the common STR_I run.
+                    nul = data.find(b"\x00", pos)
+                    if nul < 0:
+                        raise _malformed(
+                            "wbxml.unterminated-string", "inline string has no NUL", start
+                        )
+                    run = nul - pos
+                    size = sizes[-1] + run
+                    self.charge(size, run, start)
+                    stack[-1].parts.append(self.decode(data[pos:nul], pos))
+                    sizes[-1] = size
+                    pos = nul + 1
+                    continue
+                if token == _SWITCH_PAGE:
                     self.pos = pos
-                    tag = self.unusual_tag(token, page, start)
+                    page = self.switch_page(start)
                     pos = self.pos
-                element = make_element(tag[0], tag[1], None, start)
-                if token & TAG_ATTRIBUTES:
-                    # SyncML uses no attributes (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1); some
-                    # Nokia encoders write a LITERAL xmlns attribute: skip attribute lists.
+                    continue
+                if token in _TEXT_TOKENS:
+                    if not stack:
+                        raise _malformed(
+                            "wbxml.unexpected-token",
+                            "character data outside the root element",
+                            start,
+                        )
+                    self.pos = pos
+                    sizes[-1] = self.text(token, start, stack[-1], sizes[-1])
+                    pos = self.pos
+                    continue
+                if token == _PI:
                     self.pos = pos
                     self.skip_attributes(start)
                     pos = self.pos
-                count += 1
-                if count > max_elements:
-                    raise _malformed("limit.elements", f"more than {max_elements} elements", start)
-                if len(stack) >= max_depth:
+                    continue
+                if token in _EXT_TOKENS:
                     raise _malformed(
-                        "limit.depth", f"elements nested deeper than {max_depth}", start
+                        "wbxml.unsupported-token", f"extension token 0x{token:02x}", start
                     )
-                if stack:
-                    stack[-1].children.append(element)
-                else:  # the loop ends when the root closes: this is the first element
-                    root = element
-                if token & TAG_CONTENT:
-                    stack.append(element)
-                    sizes.append(0)
-                elif root is element:
-                    break
+                self.pos = pos
+                tag = self.unusual_tag(token, page, start)
+                pos = self.pos
+            element = make_element(tag[0], tag[1], None, start)
+            if token & TAG_ATTRIBUTES:
+                # SyncML uses no attributes (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1); some
+                # Nokia encoders write a LITERAL xmlns attribute: skip attribute lists.
+                self.pos = pos
+                self.skip_attributes(start)
+                pos = self.pos
+            count += 1
+            if count > max_elements:
+                raise _malformed("limit.elements", f"more than {max_elements} elements", start)
+            if len(stack) >= max_depth:
+                raise _malformed("limit.depth", f"elements nested deeper than {max_depth}", start)
+            if stack:
+                stack[-1].children.append(element)
+            else:  # the loop ends when the root closes: this is the first element
+                root = element
+            if token & TAG_CONTENT:
+                stack.append(element)
+                sizes.append(0)
+            elif root is element:
+                break
         self.pos = pos
         if stack:
             raise _malformed("wbxml.truncated", f"input ends inside <{stack[-1].name}>", end)
