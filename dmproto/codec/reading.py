@@ -64,6 +64,7 @@ from .model import (
     SyncHdr,
     UnsupportedCommand,
     XmlData,
+    trusted,
 )
 from .tokens import TAG_TOKENS
 from .xml import serialize_xml
@@ -98,11 +99,22 @@ class Irregular(Exception):
 # but not DM ("not used in DM").
 UNSUPPORTED_COMMANDS = frozenset({"Sync", "Map", "Put", "Search", "Move"})
 
-_ITEM_COMMANDS: dict[str, Callable[..., Command]] = {
-    cls.name: cls for cls in (Add, Replace, Delete, Copy, Get, Exec)
-}
-
 _LOCATION_FIELDS = frozenset({"LocURI", "LocName"})
+
+# Trusted constructors (model.trusted): every field given, sequences already tuples.
+_LOCATION = trusted(Location)
+_ITEM = trusted(Item)
+_EXEC = trusted(Exec)
+_ITEM_MAKERS: dict[str, Callable[..., Command]] = {
+    cls.name: trusted(cls) for cls in (Add, Replace, Delete, Copy, Get)
+}
+_ALERT = trusted(Alert)
+_ATOMIC = trusted(Atomic)
+_SEQUENCE = trusted(Sequence)
+_STATUS = trusted(Status)
+_RESULTS = trusted(Results)
+_SYNCHDR = trusted(SyncHdr)
+_MESSAGE = trusted(Message)
 
 _DIGITS = re.compile(r"[+-]?[0-9]{1,18}")
 
@@ -166,7 +178,7 @@ class _Reader:
     def __init__(self, limits: Limits, *, positioned: bool) -> None:
         self.limits = limits
         self.commands = 0
-        self.metas: dict[tuple[object, ...], Meta] = {}
+        self.metas: dict[tuple[tuple[str, object, int], ...], Meta] = {}
         #: True for codec Element trees; False for xml.etree trees (see Irregular).
         self.positioned = positioned
 
@@ -223,10 +235,23 @@ class _Reader:
         """MetInf content of ``<Meta>`` (OMA-TS-DM_RepPro-V1_2_1 §4.1.3); DS-only MetInf is
         ignored. The first occurrence of a field wins.
 
-        Equal Meta are built once per message (a frozen value: sharing is invisible).
+        A message repeats the same few Meta: each distinct one is read once, keyed by its
+        children's tags and texts when all are leaves (a frozen value: sharing is invisible).
         """
-        path = f"{path}/Meta"
         children = list(node)
+        key = tuple([(c.tag, c.text, len(c)) for c in children])
+        try:
+            meta = self.metas.get(key)
+        except TypeError:  # a text with OPAQUE runs is a list: read without the cache
+            return self._meta(children, path)
+        if meta is None:
+            meta = self._meta(children, path)
+            if not any(leaf[2] for leaf in key):  # grandchildren are not in the key
+                self.metas[key] = meta
+        return meta
+
+    def _meta(self, children: list[Node], path: str) -> Meta:
+        path = f"{path}/Meta"
         names = [_LOCAL[c.tag] for c in children]
         if "MetInf" in names:  # tolerate a MetInf wrapper element
             children = list(children[names.index("MetInf")])
@@ -242,11 +267,7 @@ class _Reader:
                     fields[field] = self.integer(child, path) if integer else self.text(child, path)
             elif name == "EMI":
                 emi.append(self.text(child, path))
-        key = (*fields.items(), *emi) if emi else tuple(fields.items())
-        meta = self.metas.get(key)
-        if meta is None:
-            meta = self.metas[key] = Meta(emi=emi, **fields)  # type: ignore[arg-type]
-        return meta
+        return Meta(emi=emi, **fields)  # type: ignore[arg-type]
 
     def opt_meta(self, index: dict[str, list[Node]], path: str) -> Meta | None:
         found = index.get("Meta")
@@ -256,7 +277,7 @@ class _Reader:
         """``(LocURI, LocName?)`` in any order, one pass; ``path`` names the element."""
         children = list(node)
         if len(children) == 1 and _LOCAL[children[0].tag] == "LocURI":  # the usual shape
-            return Location(loc_uri=self.text(children[0], path))
+            return _LOCATION(loc_uri=self.text(children[0], path), loc_name=None)
         first: dict[str, Node] = {}
         for child in children:
             first.setdefault(_LOCAL[child.tag], child)
@@ -265,7 +286,7 @@ class _Reader:
         loc_uri = texts.get("LocURI")
         if loc_uri is None:
             raise _missing(path, "LocURI")
-        return Location(loc_uri=loc_uri, loc_name=texts.get("LocName"))
+        return _LOCATION(loc_uri=loc_uri, loc_name=texts.get("LocName"))
 
     def req_location(self, index: dict[str, list[Node]], name: str, path: str) -> Location:
         found = index.get(name)
@@ -348,7 +369,7 @@ class _Reader:
                 format_ = format_ if format_ is not None else command_meta.format
                 type_ = type_ if type_ is not None else command_meta.type
             data = self.data_value(data_node, path, format_, type_)
-        return Item(
+        return _ITEM(
             target=None if target is None else self.location(target, f"{path}/Target"),
             source=None if source is None else self.location(source, f"{path}/Source"),
             meta=meta,
@@ -416,14 +437,14 @@ class _Reader:
         items = self.items(found, path, meta)
         name = _LOCAL[node.tag]
         if name == "Exec":
-            return Exec(
+            return _EXEC(
                 cmd_id=cmd_text,
                 no_resp="NoResp" in first,
                 meta=meta,
                 items=items,
                 correlator=None if correlator is None else self.text(correlator, path),
             )
-        return _ITEM_COMMANDS[name](
+        return _ITEM_MAKERS[name](
             cmd_id=cmd_text, no_resp="NoResp" in first, meta=meta, items=items
         )
 
@@ -431,7 +452,7 @@ class _Reader:
         """``(CmdID, NoResp?, Data?, Correlator?, Item*)`` — any order
         (OMA-TS-DM_RepPro-V1_2_1 §4.1; OMA-TS-SyncML_RepPro-V1_2 DTD)."""
         index = _index(node)
-        return Alert(
+        return _ALERT(
             cmd_id=self.opt_text(index, "CmdID", path),
             no_resp="NoResp" in index,
             code=self.opt_integer(index, "Data", path),
@@ -446,12 +467,12 @@ class _Reader:
     def container(self, node: Node, path: str) -> Command:
         """Atomic / Sequence: ``(CmdID, NoResp?, Meta?, commands+)``."""
         index = _index(node)
-        cls = Atomic if _LOCAL[node.tag] == "Atomic" else Sequence
-        return cls(
+        make = _ATOMIC if _LOCAL[node.tag] == "Atomic" else _SEQUENCE
+        return make(
             cmd_id=self.opt_text(index, "CmdID", path),
             no_resp="NoResp" in index,
             meta=self.opt_meta(index, path),
-            commands=self.commands_of(node, path),
+            commands=tuple(self.commands_of(node, path)),
         )
 
     def status(self, node: Node, path: str) -> Command:
@@ -464,14 +485,14 @@ class _Reader:
         chal_meta = None
         if chal is not None:
             chal_meta = self.opt_meta(_index(chal[0]), f"{path}/Chal")
-        return Status(
+        return _STATUS(
             cmd_id=self.opt_text(index, "CmdID", path),
             msg_ref=self.opt_text(index, "MsgRef", path),
             cmd_ref=self.req_text(index, "CmdRef", path),
             cmd=self.req_text(index, "Cmd", path),
             code=self.integer(data[0], path),
-            target_refs=[self.text(e, path) for e in index.get("TargetRef", ())],
-            source_refs=[self.text(e, path) for e in index.get("SourceRef", ())],
+            target_refs=tuple([self.text(e, path) for e in index.get("TargetRef", ())]),
+            source_refs=tuple([self.text(e, path) for e in index.get("SourceRef", ())]),
             chal=None if chal is None else Chal(meta=chal_meta or Meta()),
             items=self.items(index.get("Item", []), path, None),
         )
@@ -480,7 +501,7 @@ class _Reader:
         """``(CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)``."""
         index = _index(node)
         meta = self.opt_meta(index, path)
-        return Results(
+        return _RESULTS(
             cmd_id=self.opt_text(index, "CmdID", path),
             msg_ref=self.opt_text(index, "MsgRef", path),
             cmd_ref=self.req_text(index, "CmdRef", path),
@@ -505,7 +526,7 @@ class _Reader:
                 meta=self.opt_meta(cred_index, cred_path),
                 data=self.req_text(cred_index, "Data", cred_path),
             )
-        return SyncHdr(
+        return _SYNCHDR(
             ver_dtd=self.opt_text(index, "VerDTD", path) or "1.2",
             ver_proto=self.req_text(index, "VerProto", path),
             session_id=self.req_text(index, "SessionID", path),
@@ -520,7 +541,7 @@ class _Reader:
 
 
 _DECODERS: dict[str, Callable[[_Reader, Node, str], Command]] = {
-    **{name: _Reader.item_command for name in _ITEM_COMMANDS},
+    **{name: _Reader.item_command for name in (*_ITEM_MAKERS, "Exec")},
     "Alert": _Reader.alert,
     "Atomic": _Reader.container,
     "Sequence": _Reader.container,
@@ -565,9 +586,9 @@ def message_from_tree(root: Node, *, limits: Limits = DEFAULT_LIMITS) -> Message
         raise MalformedMessageError(
             "limit.depth", "commands nested too deeply", position="SyncML/SyncBody"
         ) from None
-    return Message(
+    return _MESSAGE(
         header=reader.header(header, "SyncML/SyncHdr"),
-        commands=commands,
+        commands=tuple(commands),
         final=any(_LOCAL[c.tag] == "Final" for c in body),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 from datapaths import CORPUS
 from hypothesis import given, settings
@@ -20,7 +21,7 @@ from dmproto.codec import Encoding, decode_header, decode_message, detect_encodi
 from dmproto.codec.element import Element
 from dmproto.codec.fastxml import parse_tree
 from dmproto.codec.mapping import message_from_element
-from dmproto.codec.model import Message, XmlData
+from dmproto.codec.model import Item, Message, Meta, Replace, XmlData, trusted
 from dmproto.codec.reading import Irregular, header_from_tree, message_from_tree
 from dmproto.codec.wbxml import parse_wbxml
 from dmproto.codec.xml import parse_xml
@@ -269,3 +270,57 @@ def test_an_empty_leaf_reads_as_empty_text_on_both_paths() -> None:
     assert message == positioned(data)
     assert message.commands[0].cmd_id == ""
     assert message.commands[0].items[0].target.loc_name == ""  # type: ignore[union-attr]
+
+
+def test_repeated_meta_is_read_once_and_shared() -> None:
+    item = (
+        "<Item><Target><LocURI>./{n}</LocURI></Target>"
+        '<Meta><Format xmlns="syncml:metinf">int</Format></Meta><Data>{n}</Data></Item>'
+    )
+    data = doc(f"<Replace><CmdID>1</CmdID>{item.format(n=1)}{item.format(n=2)}</Replace>")
+    first, second = decode_message(data).commands[0].items  # type: ignore[union-attr]
+    assert first.meta is second.meta
+    assert first.meta == Meta(format="int")
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        "<Meta><MetInf><Format>int</Format></MetInf></Meta>",  # a wrapper: not cached
+        "<Meta><Format>in<x/>t</Format></Meta>",  # split text: the positioned path
+    ],
+)
+def test_meta_with_grandchildren_is_never_taken_from_the_cache(meta: str) -> None:
+    plain = "<Meta><Format>int</Format></Meta>"
+    body = "".join(
+        f"<Replace><CmdID>{n}</CmdID><Item><Target><LocURI>./a</LocURI></Target>{m}"
+        "<Data>1</Data></Item></Replace>"
+        for n, m in enumerate((meta, plain, meta), 1)
+    )
+    data = doc(body)
+    assert decode_message(data) == positioned(data)
+    formats = [c.items[0].meta.format for c in decode_message(data).commands]  # type: ignore[union-attr]
+    assert formats[1] == "int" and formats[0] == formats[2]
+
+
+def test_opaque_meta_text_is_read_without_the_cache() -> None:
+    # A WBXML Meta field carried as OPAQUE (bytes runs: not a cache key) still decodes.
+    message = Message(
+        header=decode_message(doc("")).header,
+        commands=(Replace(cmd_id="1", items=(Item(meta=Meta(type="text/plain"), data="v"),)),),
+    )
+    body = encode_message(message, Encoding.WBXML)
+    plain = b"\x03text/plain\x00"
+    opaque = b"\xc3\x0atext/plain"
+    assert body.count(plain) == 1
+    assert decode_message(body.replace(plain, opaque)) == message
+
+
+def test_trusted_construction_makes_ordinary_values() -> None:
+    make = trusted(Item)
+    built = make(target=None, source=None, meta=None, data="x", more_data=True)
+    public = Item(data="x", more_data=True)
+    assert built == public and hash(built) == hash(public) and type(built) is Item
+    assert attrs.evolve(built, data="y") == Item(data="y", more_data=True)
+    with pytest.raises(TypeError):
+        make(data="x")  # every field is required: nothing is defaulted silently
