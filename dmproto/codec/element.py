@@ -55,9 +55,10 @@ class Element:
     written (e.g. ``SYNCML:SYNCML1.1`` on a 1.1 root); ``None`` means the page's
     default from :data:`PAGE_NAMESPACES`. ``position`` is where the element started
     in the input (byte offset), for error messages; ``-1`` for built elements.
+    ``tag`` repeats ``name`` for :mod:`.reading`, which reads ``xml.etree`` elements too.
     """
 
-    __slots__ = ("children", "name", "namespace", "page", "parts", "position", "raw_xml")
+    __slots__ = ("children", "name", "namespace", "page", "parts", "position", "raw_xml", "tag")
 
     def __init__(
         self,
@@ -70,7 +71,7 @@ class Element:
         raw_xml: str | None = None,
         position: int = -1,
     ) -> None:
-        self.name = name
+        self.name = self.tag = name
         self.page = page
         self.children: list[Element] = [] if children is None else children
         self.parts: list[str | bytes] = [] if parts is None else parts
@@ -79,11 +80,6 @@ class Element:
         self.position = position
 
     # -- the reading surface shared with xml.etree elements (codec.reading.Node) --
-
-    @property
-    def tag(self) -> str:
-        """The local name (as ``xml.etree``'s ``tag``, for :mod:`.reading`)."""
-        return self.name
 
     @property
     def text(self) -> str | list[str | bytes] | None:
@@ -147,7 +143,7 @@ def make_element(name: str, page: CodePage, namespace: str | None, position: int
     share of the per-element parse cost in both codecs.
     """
     element = _new(Element)
-    element.name = name
+    element.name = element.tag = name
     element.page = page
     element.children = []
     element.parts = []

@@ -344,7 +344,7 @@ class _Parser:
         """
         limits = self.limits
         max_elements, max_depth = limits.max_elements, limits.max_depth
-        data, end, tags = self.data, self.end, _TAGS
+        data, end, tags, codec = self.data, self.end, _TAGS, self.codec
         # OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6: every document starts on page 0
         page = 0
         stack: list[Element] = []
@@ -378,7 +378,11 @@ class _Parser:
                     run = nul - pos
                     size = sizes[-1] + run
                     self.charge(size, run, start)
-                    stack[-1].parts.append(self.decode(data[pos:nul], pos))
+                    try:
+                        text = data[pos:nul].decode(codec)
+                    except UnicodeDecodeError:
+                        text = self.decode(data[pos:nul], pos)  # raises wbxml.invalid-text
+                    stack[-1].parts.append(text)
                     sizes[-1] = size
                     pos = nul + 1
                     continue
