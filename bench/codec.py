@@ -11,10 +11,10 @@ over decode time, target <= 1x); then
   shape (target <= 1.2x: linear behaviour, STYLE C.8).
 
 Every ratio is the ratio of medians of interleaved rounds (ours, the other, ours, the
-other, ...) in CPU time of this process, so machine noise hits both sides alike. ``--json`` prints only one JSON
-object: ``xml_decode_over_expat`` and ``wbxml_decode_over_xml_decode`` (each keyed
-``package1``, ``package2-50``, ``results-64KB``) and ``per_byte_1MB_over_10KB`` (``xml``,
-``wbxml``).
+other, ...) in CPU time of this process, so machine noise hits both sides alike.
+``--json`` prints only one JSON object: ``xml_decode_over_expat`` and
+``wbxml_decode_over_xml_decode`` (each keyed ``package1``, ``package2-50``,
+``results-64KB``) and ``per_byte_1MB_over_10KB`` (``xml``, ``wbxml``).
 """
 
 from __future__ import annotations
