@@ -7,6 +7,13 @@ Entry points::
 
 Decoders raise :class:`dmproto.errors.MalformedMessageError` for any input they cannot
 read, within the bounds of :class:`dmproto.limits.Limits`; nothing else escapes.
+
+How (issue 12): XML is parsed by expat straight into the C tree builder of ``xml.etree``
+(:mod:`.fastxml`) and WBXML by the token loop (:mod:`.wbxml`); one pass of
+:mod:`.reading` builds the model from either tree. XML that pass cannot reproduce exactly,
+and every error, is read again by :func:`.xml.parse_xml`, the positioned reference.
+Encoding writes bytes directly (:mod:`.writers`) from the one DTD-order walk of
+:func:`.mapping.write_message`.
 """
 
 from __future__ import annotations

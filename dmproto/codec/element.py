@@ -1,9 +1,11 @@
 """A small generic element tree shared by the XML and WBXML codecs.
 
-Both encodings are decoded first into :class:`Element` trees, and the mappings
-(:mod:`dmproto.codec.mapping` for SyncML messages, :mod:`dmproto.codec.tnds` for
-MgmtTree documents) turn element trees into models and back. So the knowledge of
-"which element means what" exists once, and XML and WBXML cannot drift apart.
+WBXML documents, and XML documents read with byte positions, are decoded into
+:class:`Element` trees; :mod:`dmproto.codec.reading` (SyncML messages, also from the
+``xml.etree`` trees of :mod:`dmproto.codec.fastxml`) and :mod:`dmproto.codec.tnds`
+(MgmtTree documents) turn trees into models, and :mod:`dmproto.codec.mapping` walks a
+model back out in DTD order. So the knowledge of "which element means what" exists once,
+and XML and WBXML cannot drift apart.
 
 This module knows nothing about SyncML semantics; it only names the three code
 pages (WBXML) / namespaces (XML) DM uses (OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6).

@@ -4,7 +4,8 @@ OMA-TS-SyncML_RepPro-V1_2 WBXML).
 :func:`parse_wbxml` reads WBXML 1.0–1.3 into an :class:`~dmproto.codec.element.Element`
 tree; :func:`serialize_wbxml` writes one. Both use the tag tables of
 :mod:`dmproto.codec.tokens` (code pages 0 SyncML, 1 MetInf, 2 DM DDF). Neither knows
-what a SyncML element means: :mod:`dmproto.codec.mapping` does.
+what a SyncML element means: :mod:`dmproto.codec.reading` and :mod:`dmproto.codec.mapping`
+do.
 
 The parser is iterative (no recursion, whatever the nesting) and treats every input as
 hostile: each length is checked against the remaining input before anything is sliced
