@@ -19,6 +19,8 @@ Encoding writes bytes directly (:mod:`.writers`) from the one DTD-order walk of
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -28,7 +30,7 @@ from .mapping import message_to_element
 from .model import Message, SyncHdr
 from .reading import Irregular, Node, header_from_tree, message_from_tree
 from .utf16 import is_utf16_xml
-from .wbxml import WbxmlOptions, parse_wbxml, serialize_wbxml
+from .wbxml import WbxmlOptions, parse_wbxml, parse_wbxml_tree, serialize_wbxml
 from .writers import write_wbxml, write_xml
 from .xml import parse_xml
 
@@ -90,18 +92,7 @@ def decode_message(
         MalformedMessageError: the input is not a readable DM message or exceeds a
             limit (reasons ``limit.*``, ``xml.*``, ``wbxml.*``, ``message.*``).
     """
-    check_message_size(len(data), limits, "message")
-    if encoding is None:
-        encoding = detect_encoding(data)
-    if encoding is Encoding.XML:
-        tree = parse_tree(data, limits)
-        if tree is not None:
-            try:
-                return message_from_tree(tree, limits=limits)
-            except (Irregular, MalformedMessageError):
-                pass  # read again with positions: the reference for every error
-        return message_from_tree(parse_xml(data, limits=limits), limits=limits)
-    return message_from_tree(parse_wbxml(data, limits=limits).root, limits=limits)
+    return _read(data, encoding, limits, message_from_tree)
 
 
 def decode_header(
@@ -117,21 +108,32 @@ def decode_header(
     Raises:
         MalformedMessageError: as :func:`decode_message`, for the document and header.
     """
+    return _read(data, encoding, limits, header_from_tree)
+
+
+_T = TypeVar("_T")
+
+
+def _read(
+    data: bytes,
+    encoding: Encoding | None,
+    limits: Limits,
+    read: Callable[..., _T],
+) -> _T:
+    """``read`` the tree of the hot path (:mod:`.fastxml`, :func:`.wbxml.parse_wbxml_tree`),
+    else, or on any error, the positioned tree: the reference for every error."""
     check_message_size(len(data), limits, "message")
     if encoding is None:
         encoding = detect_encoding(data)
-    root: Node | None = None
-    if encoding is Encoding.XML:
-        root = parse_tree(data, limits)
-        if root is not None:
-            try:
-                return header_from_tree(root, limits=limits)
-            except (Irregular, MalformedMessageError):
-                pass  # read again with positions: the reference for every error
-        root = parse_xml(data, limits=limits)
-    else:
-        root = parse_wbxml(data, limits=limits).root
-    return header_from_tree(root, limits=limits)
+    xml = encoding is Encoding.XML
+    try:
+        tree = parse_tree(data, limits) if xml else parse_wbxml_tree(data, limits=limits)
+        if tree is not None:
+            return read(tree, limits=limits)
+    except (Irregular, MalformedMessageError):
+        pass  # read again with positions
+    root: Node = parse_xml(data, limits=limits) if xml else parse_wbxml(data, limits=limits).root
+    return read(root, limits=limits)
 
 
 def encode_message(

@@ -23,7 +23,7 @@ from dmproto.codec.fastxml import parse_tree
 from dmproto.codec.mapping import message_from_element
 from dmproto.codec.model import Item, Message, Meta, Replace, XmlData, trusted
 from dmproto.codec.reading import Irregular, header_from_tree, message_from_tree
-from dmproto.codec.wbxml import parse_wbxml
+from dmproto.codec.wbxml import parse_wbxml, parse_wbxml_tree
 from dmproto.codec.xml import parse_xml
 from dmproto.errors import MalformedMessageError
 from dmproto.limits import DEFAULT_LIMITS, Limits
@@ -324,3 +324,60 @@ def test_trusted_construction_makes_ordinary_values() -> None:
     assert attrs.evolve(built, data="y") == Item(data="y", more_data=True)
     with pytest.raises(TypeError):
         make(data="x")  # every field is required: nothing is defaulted silently
+
+
+# -- WBXML: the token loop builds an xml.etree tree for the reader -------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(messages(data_kinds=("str", "bytes")))
+def test_generated_wbxml_reads_the_same_from_both_trees(message: Message) -> None:
+    data = encode_message(message, Encoding.WBXML)
+    tree = parse_wbxml_tree(data)
+    reference = message_from_element(parse_wbxml(data).root)
+    assert reference == message
+    if tree is None:  # OPAQUE runs (bytes Data): the positioned tree keeps them apart
+        assert any(isinstance(i.data, bytes) for i in _items(message.commands))
+    else:
+        try:
+            assert message_from_tree(tree) == message
+        except Irregular:  # markup inside Data
+            assert any(isinstance(i.data, XmlData) for i in _items(message.commands))
+
+
+WBXML_HEAD = b"\x02\xa4\x01\x6a\x00"  # WBXML 1.2, SyncML 1.2, UTF-8, no string table
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"\x03a\x00\x03b\x00",  # two STR_I runs in one element
+        b"\xc3\x01a",  # OPAQUE
+        b"\x02\x41",  # ENTITY
+    ],
+    ids=["two-runs", "opaque", "entity"],
+)
+def test_wbxml_text_other_than_one_inline_string_takes_the_positioned_tree(text: bytes) -> None:
+    # <SyncML><SyncHdr><VerDTD>text</VerDTD></SyncHdr></SyncML>
+    data = WBXML_HEAD + b"\x6d\x6c\x71" + text + b"\x01\x01\x01"
+    assert parse_wbxml_tree(data) is None
+    assert parse_wbxml(data).root.children[0].children[0].tag == "VerDTD"
+    with pytest.raises(MalformedMessageError) as caught:
+        decode_message(data)  # read on the positioned tree: the same error as ever
+    assert caught.value.reason == "message.missing"
+
+
+def test_wbxml_errors_are_those_of_the_positioned_tree() -> None:
+    truncated = WBXML_HEAD + b"\x6d\x6c\x71\x03a\x00"
+    with pytest.raises(MalformedMessageError) as fast:
+        parse_wbxml_tree(truncated)
+    with pytest.raises(MalformedMessageError) as positioned_error:
+        parse_wbxml(truncated)
+    assert (fast.value.reason, fast.value.position) == (
+        positioned_error.value.reason,
+        positioned_error.value.position,
+    )
+    assert fast.value.reason == "wbxml.truncated"
+    with pytest.raises(MalformedMessageError) as caught:
+        decode_message(truncated)
+    assert caught.value.reason == "wbxml.truncated"
