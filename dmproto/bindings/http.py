@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import attrs
 
-from ..codec import Encoding, decode_message, detect_encoding
+from ..codec import Encoding, decode_header, detect_encoding
 from ..errors import InvalidValueError, MalformedMessageError, RemoteProtocolError
 from ..headers import Headers, header_value
 from ..limits import DEFAULT_LIMITS, Limits
@@ -412,15 +412,17 @@ def routing_key(
     request: HttpRequest, *, param: str = "s", limits: Limits = DEFAULT_LIMITS
 ) -> RoutingKey:
     """The routing key of a DM request: the ``param`` token of the target's query,
-    else SessionID + device id peeked from the message header.
+    else SessionID + device id peeked from the message header (only the SyncHdr is
+    built: the session the request reaches decodes the body once).
 
     Raises:
-        MalformedMessageError: no token and the body is not a readable DM message.
+        MalformedMessageError: no token and the body is not a readable DM document or
+            has no readable SyncHdr.
     """
     _, _, query = request.target.partition("?")
     for part in query.split("&"):
         name, _, value = part.partition("=")
         if name == param and value:
             return RoutingKey(token=value)
-    header = decode_message(request.body, limits=limits).header
+    header = decode_header(request.body, limits=limits)
     return RoutingKey(session_id=header.session_id, device_id=header.source.loc_uri)

@@ -335,8 +335,9 @@ class ServerEndpoint:
         return exchange
 
     def _routing_key(self, request: HttpRequest) -> RoutingKey | None:
-        """The request's routing key; None for a message without a token that does
-        not decode (a fresh session answers it with a DM abort, see ``open``)."""
+        """The request's routing key; None for a message without a token whose
+        document or SyncHdr does not decode (a fresh session answers it with a DM abort,
+        see ``open``)."""
         try:
             return routing_key(request, param=TOKEN_PARAM, limits=self.config.limits)
         except MalformedMessageError:

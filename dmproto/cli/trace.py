@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 
 from ..bindings.http import HttpRequest, HttpResponse, encoding_of, header_value
-from ..codec import Encoding, decode_message
+from ..codec import Encoding, decode_header
 from ..codec.wbxml import parse_wbxml
 from ..codec.xml import serialize_xml
 from ..errors import DMError
@@ -56,7 +56,7 @@ def _headers_text(first_line: str, headers: tuple[tuple[str, str], ...], show: b
 def _cred_needles(body: bytes, encoding: Encoding) -> tuple[bytes, ...]:
     """The bytes of the SyncHdr Cred Data as they appear in ``body`` (and as base64)."""
     try:
-        cred = decode_message(body, encoding=encoding).header.cred
+        cred = decode_header(body, encoding=encoding).cred  # a bad command must not unmask it
     except DMError:
         return ()
     if cred is None or cred.data is None:

@@ -7,24 +7,37 @@ Entry points::
 
 Decoders raise :class:`dmproto.errors.MalformedMessageError` for any input they cannot
 read, within the bounds of :class:`dmproto.limits.Limits`; nothing else escapes.
+
+How (issue 12): XML is parsed by expat straight into the C tree builder of ``xml.etree``
+(:mod:`.fastxml`) and WBXML by the token loop (:mod:`.wbxml`); one pass of
+:mod:`.reading` builds the model from either tree. XML that pass cannot reproduce exactly,
+and every error, is read again by :func:`.xml.parse_xml`, the positioned reference.
+Encoding writes bytes directly (:mod:`.writers`) from the one DTD-order walk of
+:func:`.mapping.write_message`.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
+from .fastxml import parse_tree
 from .guard import check_message_size
-from .mapping import message_from_element, message_to_element
-from .model import Message
+from .mapping import message_to_element
+from .model import Message, SyncHdr
+from .reading import Irregular, Node, header_from_tree, message_from_tree
 from .utf16 import is_utf16_xml
-from .wbxml import WbxmlOptions, parse_wbxml, serialize_wbxml
-from .xml import parse_xml, serialize_xml
+from .wbxml import WbxmlOptions, parse_wbxml, parse_wbxml_tree, serialize_wbxml
+from .writers import write_wbxml, write_xml
+from .xml import parse_xml
 
 __all__ = [
     "Encoding",
     "WbxmlOptions",
+    "decode_header",
     "decode_message",
     "detect_encoding",
     "encode_message",
@@ -79,14 +92,48 @@ def decode_message(
         MalformedMessageError: the input is not a readable DM message or exceeds a
             limit (reasons ``limit.*``, ``xml.*``, ``wbxml.*``, ``message.*``).
     """
+    return _read(data, encoding, limits, message_from_tree)
+
+
+def decode_header(
+    data: bytes, *, encoding: Encoding | None = None, limits: Limits = DEFAULT_LIMITS
+) -> SyncHdr:
+    """Decode only the ``SyncHdr`` of one DM message (to route it: SessionID, Source,
+    MsgID, Cred), without building the body's commands.
+
+    The whole input is still parsed (well-formedness and every limit of
+    :func:`decode_message`), so a message this accepts may still fail
+    :func:`decode_message` on its body (a malformed command).
+
+    Raises:
+        MalformedMessageError: as :func:`decode_message`, for the document and header.
+    """
+    return _read(data, encoding, limits, header_from_tree)
+
+
+_T = TypeVar("_T")
+
+
+def _read(
+    data: bytes,
+    encoding: Encoding | None,
+    limits: Limits,
+    read: Callable[..., _T],
+) -> _T:
+    """``read`` the tree of the hot path (:mod:`.fastxml`, :func:`.wbxml.parse_wbxml_tree`),
+    else, or on any error, the positioned tree: the reference for every error."""
     check_message_size(len(data), limits, "message")
     if encoding is None:
         encoding = detect_encoding(data)
-    if encoding is Encoding.XML:
-        root = parse_xml(data, limits=limits)
-    else:
-        root = parse_wbxml(data, limits=limits).root
-    return message_from_element(root, limits=limits)
+    xml = encoding is Encoding.XML
+    try:
+        tree = parse_tree(data, limits) if xml else parse_wbxml_tree(data, limits=limits)
+        if tree is not None:
+            return read(tree, limits=limits)
+    except (Irregular, MalformedMessageError):
+        pass  # read again with positions
+    root: Node = parse_xml(data, limits=limits) if xml else parse_wbxml(data, limits=limits).root
+    return read(root, limits=limits)
 
 
 def encode_message(
@@ -104,7 +151,8 @@ def encode_message(
         EncodeError: the model cannot be written in that encoding (e.g. ``bytes``
             Data as XML).
     """
-    root = message_to_element(message)
     if encoding is Encoding.XML:
-        return serialize_xml(root)
-    return serialize_wbxml(root, options=wbxml_options)
+        return write_xml(message)
+    if wbxml_options is None:
+        return write_wbxml(message)
+    return serialize_wbxml(message_to_element(message), options=wbxml_options)

@@ -1,9 +1,11 @@
 """A small generic element tree shared by the XML and WBXML codecs.
 
-Both encodings are decoded first into :class:`Element` trees, and the mappings
-(:mod:`dmproto.codec.mapping` for SyncML messages, :mod:`dmproto.codec.tnds` for
-MgmtTree documents) turn element trees into models and back. So the knowledge of
-"which element means what" exists once, and XML and WBXML cannot drift apart.
+WBXML documents, and XML documents read with byte positions, are decoded into
+:class:`Element` trees; :mod:`dmproto.codec.reading` (SyncML messages, also from the
+``xml.etree`` trees of :mod:`dmproto.codec.fastxml`) and :mod:`dmproto.codec.tnds`
+(MgmtTree documents) turn trees into models, and :mod:`dmproto.codec.mapping` walks a
+model back out in DTD order. So the knowledge of "which element means what" exists once,
+and XML and WBXML cannot drift apart.
 
 This module knows nothing about SyncML semantics; it only names the three code
 pages (WBXML) / namespaces (XML) DM uses (OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6).
@@ -12,6 +14,7 @@ pages (WBXML) / namespaces (XML) DM uses (OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-T
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 
 __all__ = ["NAMESPACE_PAGES", "PAGE_NAMESPACES", "CodePage", "Element", "make_element"]
 
@@ -54,9 +57,10 @@ class Element:
     written (e.g. ``SYNCML:SYNCML1.1`` on a 1.1 root); ``None`` means the page's
     default from :data:`PAGE_NAMESPACES`. ``position`` is where the element started
     in the input (byte offset), for error messages; ``-1`` for built elements.
+    ``tag`` repeats ``name`` for :mod:`.reading`, which reads ``xml.etree`` elements too.
     """
 
-    __slots__ = ("children", "name", "namespace", "page", "parts", "position", "raw_xml")
+    __slots__ = ("children", "name", "namespace", "page", "parts", "position", "raw_xml", "tag")
 
     def __init__(
         self,
@@ -69,7 +73,7 @@ class Element:
         raw_xml: str | None = None,
         position: int = -1,
     ) -> None:
-        self.name = name
+        self.name = self.tag = name
         self.page = page
         self.children: list[Element] = [] if children is None else children
         self.parts: list[str | bytes] = [] if parts is None else parts
@@ -77,7 +81,32 @@ class Element:
         self.raw_xml = raw_xml
         self.position = position
 
-    def text(self) -> str:
+    # -- the reading surface shared with xml.etree elements (codec.reading.Node) --
+
+    @property
+    def text(self) -> str | list[str | bytes] | None:
+        """The character content for :mod:`.reading`: ``None`` when there is none, a
+        ``str`` when every run is text, else the runs themselves."""
+        parts = self.parts
+        if not parts:
+            return None
+        if len(parts) == 1 and isinstance(parts[0], str):
+            return parts[0]
+        if all(isinstance(p, str) for p in parts):
+            return "".join(parts)  # type: ignore[arg-type]  # all str
+        return parts
+
+    def __iter__(self) -> Iterator[Element]:
+        return iter(self.children)
+
+    def __len__(self) -> int:
+        return len(self.children)
+
+    def __bool__(self) -> bool:
+        """Always true, whatever the number of children (``__len__`` would decide)."""
+        return True
+
+    def text_content(self) -> str:
         """The character content as text (bytes runs decoded as UTF-8, errors replaced)."""
         return "".join(
             p if isinstance(p, str) else p.decode("utf-8", "replace") for p in self.parts
@@ -116,7 +145,7 @@ def make_element(name: str, page: CodePage, namespace: str | None, position: int
     share of the per-element parse cost in both codecs.
     """
     element = _new(Element)
-    element.name = name
+    element.name = element.tag = name
     element.page = page
     element.children = []
     element.parts = []

@@ -4,7 +4,8 @@ OMA-TS-SyncML_RepPro-V1_2 WBXML).
 :func:`parse_wbxml` reads WBXML 1.0–1.3 into an :class:`~dmproto.codec.element.Element`
 tree; :func:`serialize_wbxml` writes one. Both use the tag tables of
 :mod:`dmproto.codec.tokens` (code pages 0 SyncML, 1 MetInf, 2 DM DDF). Neither knows
-what a SyncML element means: :mod:`dmproto.codec.mapping` does.
+what a SyncML element means: :mod:`dmproto.codec.reading` and :mod:`dmproto.codec.mapping`
+do.
 
 The parser is iterative (no recursion, whatever the nesting) and treats every input as
 hostile: each length is checked against the remaining input before anything is sliced
@@ -43,6 +44,9 @@ cannot carry.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+from xml.etree.ElementTree import Element as TreeElement
+from xml.etree.ElementTree import SubElement as sub_element
 
 import attrs
 
@@ -50,6 +54,7 @@ from ..errors import EncodeError, InvalidValueError, MalformedMessageError
 from ..limits import DEFAULT_LIMITS, Limits
 from .element import CodePage, Element, make_element
 from .guard import check_message_size
+from .reading import Irregular
 from .tokens import (
     DDF_FPI,
     TAG_ATTRIBUTES,
@@ -66,6 +71,7 @@ __all__ = [
     "WbxmlDocument",
     "WbxmlOptions",
     "parse_wbxml",
+    "parse_wbxml_tree",
     "serialize_wbxml",
 ]
 
@@ -337,20 +343,37 @@ class _Parser:
     # -- body -----------------------------------------------------------------
 
     def body(self) -> Element:
+        """Read the body into an :class:`Element` tree (see :meth:`_body`)."""
+        root: Element = self._body(fast=False)
+        return root
+
+    def body_tree(self) -> TreeElement:
+        """Read the body into an ``xml.etree`` tree for :mod:`.reading` (tags are local
+        names, text is one ``str``).
+
+        Raises:
+            Irregular: text that is not one STR_I run (STR_T, OPAQUE, ENTITY, or several
+                runs in one element): :meth:`body` keeps such runs apart.
+        """
+        root: TreeElement = self._body(fast=True)
+        return root
+
+    def _body(self, *, fast: bool) -> Any:
         """Read the body: *PI element *PI, iteratively.
 
         The loop is the decoder's hot path: the most frequent tokens (END, tags,
         STR_I) are tested first and kept on local variables; every length is still
-        checked before it is used and every limit before the work it bounds.
+        checked before it is used and every limit before the work it bounds. ``fast``
+        builds ``xml.etree`` elements with C calls instead of :class:`Element` objects.
         """
         limits = self.limits
         max_elements, max_depth = limits.max_elements, limits.max_depth
-        data, end, tags = self.data, self.end, _TAGS
+        data, end, tags, codec = self.data, self.end, _TAGS, self.codec
         # OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6: every document starts on page 0
         page = 0
-        stack: list[Element] = []
+        stack: list[Any] = []  # open elements: Element, or xml.etree elements when fast
         sizes: list[int] = []  # character-data bytes of each open element
-        root: Element | None = None
+        root: Any = None
         count = 0
         pos = self.pos
         while pos < end:
@@ -364,67 +387,92 @@ class _Parser:
                 sizes.pop()
                 if not stack:
                     break
-            elif token == _STR_I and stack:
-                # Inline fast path of text() for the common STR_I run.
-                nul = data.find(b"\x00", pos)
-                if nul < 0:
-                    raise _malformed("wbxml.unterminated-string", "inline string has no NUL", start)
-                run = nul - pos
-                size = sizes[-1] + run
-                self.charge(size, run, start)
-                stack[-1].parts.append(self.decode(data[pos:nul], pos))
-                sizes[-1] = size
-                pos = nul + 1
-            elif token == _SWITCH_PAGE:
-                self.pos = pos
-                page = self.switch_page(start)
-                pos = self.pos
-            elif token in _TEXT_TOKENS:
-                if not stack:
-                    raise _malformed(
-                        "wbxml.unexpected-token", "character data outside the root element", start
-                    )
-                self.pos = pos
-                sizes[-1] = self.text(token, start, stack[-1], sizes[-1])
-                pos = self.pos
-            elif token == _PI:
-                self.pos = pos
-                self.skip_attributes(start)
-                pos = self.pos
-            elif token in _EXT_TOKENS:
-                raise _malformed("wbxml.unsupported-token", f"extension token 0x{token:02x}", start)
-            else:
-                tag = tags.get((page << 6) | (token & TAG_ID_MASK))
-                if tag is None:
+                continue
+            # Tags first: no global token shares an identity with a tag (all are below
+            # FIRST_TAG_ID), so a hit here is always a tag of the current page.
+            tag = tags.get((page << 6) | (token & TAG_ID_MASK))
+            if tag is None:
+                if token == _STR_I and stack:
+                    # Inline fast path of text() for the common STR_I run.
+                    nul = data.find(b"\x00", pos)
+                    if nul < 0:
+                        raise _malformed(
+                            "wbxml.unterminated-string", "inline string has no NUL", start
+                        )
+                    run = nul - pos
+                    size = sizes[-1] + run
+                    self.charge(size, run, start)
+                    try:
+                        text = data[pos:nul].decode(codec)
+                    except UnicodeDecodeError:
+                        text = self.decode(data[pos:nul], pos)  # raises wbxml.invalid-text
+                    if not fast:
+                        stack[-1].parts.append(text)
+                    elif stack[-1].text is None:
+                        stack[-1].text = text
+                    else:
+                        raise Irregular  # several runs: joining them here is quadratic
+                    sizes[-1] = size
+                    pos = nul + 1
+                    continue
+                if token == _SWITCH_PAGE:
                     self.pos = pos
-                    tag = self.unusual_tag(token, page, start)
+                    page = self.switch_page(start)
                     pos = self.pos
-                element = make_element(tag[0], tag[1], None, start)
-                if token & TAG_ATTRIBUTES:
-                    # SyncML uses no attributes (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1); some
-                    # Nokia encoders write a LITERAL xmlns attribute: skip attribute lists.
+                    continue
+                if token in _TEXT_TOKENS:
+                    if not stack:
+                        raise _malformed(
+                            "wbxml.unexpected-token",
+                            "character data outside the root element",
+                            start,
+                        )
+                    if fast:
+                        raise Irregular  # STR_T, OPAQUE or ENTITY: kept as separate runs
+                    self.pos = pos
+                    sizes[-1] = self.text(token, start, stack[-1], sizes[-1])
+                    pos = self.pos
+                    continue
+                if token == _PI:
                     self.pos = pos
                     self.skip_attributes(start)
                     pos = self.pos
-                count += 1
-                if count > max_elements:
-                    raise _malformed("limit.elements", f"more than {max_elements} elements", start)
-                if len(stack) >= max_depth:
+                    continue
+                if token in _EXT_TOKENS:
                     raise _malformed(
-                        "limit.depth", f"elements nested deeper than {max_depth}", start
+                        "wbxml.unsupported-token", f"extension token 0x{token:02x}", start
                     )
+                self.pos = pos
+                tag = self.unusual_tag(token, page, start)
+                pos = self.pos
+            if token & TAG_ATTRIBUTES:
+                # SyncML uses no attributes (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1); some
+                # Nokia encoders write a LITERAL xmlns attribute: skip attribute lists.
+                self.pos = pos
+                self.skip_attributes(start)
+                pos = self.pos
+            count += 1
+            if count > max_elements:
+                raise _malformed("limit.elements", f"more than {max_elements} elements", start)
+            if len(stack) >= max_depth:
+                raise _malformed("limit.depth", f"elements nested deeper than {max_depth}", start)
+            element: Any
+            if fast:
+                element = sub_element(stack[-1], tag[0]) if stack else TreeElement(tag[0])
+            else:
+                element = make_element(tag[0], tag[1], None, start)
                 if stack:
                     stack[-1].children.append(element)
-                else:  # the loop ends when the root closes: this is the first element
-                    root = element
-                if token & TAG_CONTENT:
-                    stack.append(element)
-                    sizes.append(0)
-                elif root is element:
-                    break
+            if not stack:  # the loop ends when the root closes: this is the first element
+                root = element
+            if token & TAG_CONTENT:
+                stack.append(element)
+                sizes.append(0)
+            elif root is element:
+                break
         self.pos = pos
         if stack:
-            raise _malformed("wbxml.truncated", f"input ends inside <{stack[-1].name}>", end)
+            raise _malformed("wbxml.truncated", f"input ends inside <{stack[-1].tag}>", end)
         if root is None:
             raise _malformed("wbxml.empty", "no root element", end)
         self.trailer()
@@ -573,6 +621,22 @@ def parse_wbxml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> WbxmlDocumen
     return WbxmlDocument(
         version=version, public_id=public_id, fpi=fpi, charset=parser.charset, root=root
     )
+
+
+def parse_wbxml_tree(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> TreeElement | None:
+    """The ``xml.etree`` tree of a WBXML message, for :mod:`.reading` (the decode hot
+    path), or ``None`` when its text needs :func:`parse_wbxml` (see ``body_tree``).
+
+    Raises:
+        MalformedMessageError: as :func:`parse_wbxml`.
+    """
+    check_message_size(len(data), limits, "document")
+    parser = _Parser(bytes(data), limits)
+    parser.header()
+    try:
+        return parser.body_tree()
+    except Irregular:
+        return None
 
 
 # ----------------------------------------------------------------------- serialize

@@ -15,7 +15,7 @@ Reading rules:
   element, on ``<Meta>``, through a prefix, or not at all (docs/conformance.md#tolerances "Codec").
   ``Element.namespace`` keeps the exact URI read.
 * Character content (text and CDATA) is kept as received; stripping is the
-  mapping's business.
+  reader's business (:mod:`.reading`).
 * A SyncML ``<Data>`` element containing element markup (a TNDS document, a Windows
   profile) gets ``raw_xml``: the exact XML text between ``<Data>`` and ``</Data>``,
   sliced from the input bytes with expat's byte indexes (OMA-TS-DM_RepPro-V1_2_1 §4.1;

@@ -355,3 +355,19 @@ def test_unusable_sizes_are_exit_2_before_the_state_is_written(
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not state.exists()
+
+
+def test_trace_redacts_credentials_of_a_message_whose_body_is_malformed(tmp_path: Path) -> None:
+    secret = "c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw=="
+    body = (
+        '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>'
+        "<VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>"
+        "<Target><LocURI>srv</LocURI></Target><Source><LocURI>dev</LocURI></Source>"
+        f"<Cred><Data>{secret}</Data></Cred></SyncHdr>"
+        "<SyncBody><Alert><CmdID>1</CmdID><Data>not-a-code</Data></Alert></SyncBody></SyncML>"
+    ).encode()
+    trace = Trace(tmp_path, side=TraceSide.CLIENT)
+    trace(HttpRequest(method="POST", target="/dm", headers=(), body=body), None)
+    written = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert secret.encode() not in written
+    assert b"<Cred><Data>" + b"*" * len(secret) + b"</Data></Cred>" in written

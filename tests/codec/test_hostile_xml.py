@@ -157,7 +157,7 @@ def test_data_size_limit_adds_up_text_runs(content: bytes) -> None:
     with pytest.raises(MalformedMessageError) as info:
         parse_xml(b"<a>" + content + b"</a>", limits=Limits(max_data_size=4096))
     assert info.value.reason == "limit.data-size"
-    assert len(parse_xml(b"<a>" + content + b"</a>").text()) == len(
+    assert len(parse_xml(b"<a>" + content + b"</a>").text_content()) == len(
         content.replace(b"<!-- split -->", b"")
         .replace(b"<![CDATA[", b"")
         .replace(b"]]>", b"")
@@ -205,6 +205,8 @@ def test_deep_nesting_with_a_huge_depth_limit_is_still_malformed() -> None:
 def test_utf16_text_and_raw_data_markup_read() -> None:
     # UTF-16 is transcoded to UTF-8 first, so Data markup slices like any other.
     head = '<?xml version="1.0" encoding="UTF-16"?><SyncML><Data>'
-    assert parse_xml((head + "x</Data></SyncML>").encode("utf-16")).children[0].text() == "x"
+    assert (
+        parse_xml((head + "x</Data></SyncML>").encode("utf-16")).children[0].text_content() == "x"
+    )
     data = parse_xml((head + "<a>\u00e9</a></Data></SyncML>").encode("utf-16")).children[0]
     assert data.raw_xml == "<a>\u00e9</a>"

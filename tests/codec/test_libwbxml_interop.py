@@ -176,7 +176,7 @@ def canon(element: Element, *, strip: bool = False) -> tuple[object, ...]:
 def _is_dm(root: Element) -> bool:
     proto = [c for c in root.children if c.name == "SyncHdr"]
     verproto = [c for c in proto[0].children if c.name == "VerProto"] if proto else []
-    return bool(verproto) and verproto[0].text().strip().startswith("DM/")
+    return bool(verproto) and verproto[0].text_content().strip().startswith("DM/")
 
 
 def _model(root: Element) -> Message | None:

@@ -148,18 +148,18 @@ def test_aosp_testget_decodes() -> None:
     assert doc.public_id == 0
     assert doc.fpi == "-//SYNCML//DTD SyncML 1.1//EN"
     root = doc.root
-    assert find(root, "SyncHdr/VerProto").text() == "DM/1.2"
-    assert find(root, "SyncHdr/SessionID").text() == "22100"
-    assert find(root, "SyncHdr/RespURI").text() == "http://10.72.34.217/Scts?0JTIAA=="
-    assert find(root, "SyncHdr/Cred/Meta/Type").text() == "syncml:auth-basic"
+    assert find(root, "SyncHdr/VerProto").text_content() == "DM/1.2"
+    assert find(root, "SyncHdr/SessionID").text_content() == "22100"
+    assert find(root, "SyncHdr/RespURI").text_content() == "http://10.72.34.217/Scts?0JTIAA=="
+    assert find(root, "SyncHdr/Cred/Meta/Type").text_content() == "syncml:auth-basic"
     assert find(root, "SyncHdr/Cred/Meta/Format").page is M
-    assert find(root, "SyncHdr/Cred/Data").text() == "U2N0czpTYW1wbGVDbGllbnQ="
-    assert find(root, "SyncHdr/Meta/MaxMsgSize").text() == "3500"
+    assert find(root, "SyncHdr/Cred/Data").text_content() == "U2N0czpTYW1wbGVDbGllbnQ="
+    assert find(root, "SyncHdr/Meta/MaxMsgSize").text_content() == "3500"
     body = find(root, "SyncBody")
     statuses = [c for c in body.children if c.name == "Status"]
-    assert [find(s, "Data").text() for s in statuses] == ["212", "200", "200"]
-    assert find(statuses[0], "Cmd").text() == "SyncHdr"
-    assert find(body, "Get/Item/Target/LocURI").text() == "./DevDetail/URI/MaxDepth"
+    assert [find(s, "Data").text_content() for s in statuses] == ["212", "200", "200"]
+    assert find(statuses[0], "Cmd").text_content() == "SyncHdr"
+    assert find(body, "Get/Item/Target/LocURI").text_content() == "./DevDetail/URI/MaxDepth"
     assert body.children[-1].name == "Final" and find(body, "Get").page is S
 
 
@@ -199,7 +199,7 @@ def test_corpus_wbxml_decodes_and_round_trips(path: Path) -> None:
     data = path.read_bytes()
     doc = parse_wbxml(data)
     assert doc.root.name == "SyncML"
-    assert find(doc.root, "SyncHdr/VerProto").text() == "DM/1.2"
+    assert find(doc.root, "SyncHdr/VerProto").text_content() == "DM/1.2"
     again = serialize_wbxml(doc.root, options=WbxmlOptions(fpi=doc.fpi))
     doc2 = parse_wbxml(again)
     assert shape(doc2.root) == shape(doc.root)
@@ -210,8 +210,8 @@ def test_corpus_wbxml_decodes_and_round_trips(path: Path) -> None:
 def test_aosp_testadd_empty_data_and_interior_node() -> None:
     root = parse_wbxml((CORPUS / "aosp-dm12" / "testadd.wbxml").read_bytes()).root
     item = find(root, "SyncBody/Add/Item")
-    assert find(item, "Meta/Format").text() == "node"
-    assert find(item, "Data").text() == ""
+    assert find(item, "Meta/Format").text_content() == "node"
+    assert find(item, "Data").text_content() == ""
 
 
 # ----------------------------------------------------------------------------- features

@@ -177,7 +177,7 @@ def test_element_count_limit() -> None:
 def test_data_size_limit_per_element(content: bytes) -> None:
     data = EMPTY_TABLE + b"\x4f" + content + b"\x01"
     assert reason_of(data, Limits(max_data_size=10)) == "limit.data-size"
-    assert parse_wbxml(data, limits=Limits(max_data_size=11)).root.text() == "a" * 11
+    assert parse_wbxml(data, limits=Limits(max_data_size=11)).root.text_content() == "a" * 11
 
 
 def test_string_table_references_cannot_amplify_without_bound() -> None:

@@ -44,7 +44,7 @@ def test_doctype_without_entities_accepted() -> None:
         b' "http://www.openmobilealliance.org/tech/DTD/OMA-TS-SyncML_RepPro_DTD-V1_2.dtd">'
         b"<SyncML><A>x</A></SyncML>"
     )
-    assert parse_xml(doc).children[0].text() == "x"
+    assert parse_xml(doc).children[0].text_content() == "x"
 
 
 def test_text_cdata_and_positions() -> None:
@@ -52,7 +52,7 @@ def test_text_cdata_and_positions() -> None:
     root = parse_xml(doc)
     assert root.parts == []  # ignorable white space between children dropped
     (b,) = root.children
-    assert b.text() == "x & <y>& "
+    assert b.text_content() == "x & <y>& "
     assert b.position == doc.index(b"<b>")
 
 
@@ -74,7 +74,7 @@ def test_raw_xml_latin1_document() -> None:
 
 def test_bare_ampersand_recovery() -> None:
     root = parse_xml(b"<a><b>MAXDT=15&DR=1</b><c><![CDATA[k&v]]></c><d>&lt;&#38;</d></a>")
-    assert [c.text() for c in root.children] == ["MAXDT=15&DR=1", "k&v", "<&"]
+    assert [c.text_content() for c in root.children] == ["MAXDT=15&DR=1", "k&v", "<&"]
 
 
 @pytest.mark.parametrize(
