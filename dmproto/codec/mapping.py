@@ -79,7 +79,7 @@ class Emitter(Protocol):
 
 def _int_text(value: int) -> str:
     """The decimal digits of ``value``: status and alert codes are written as plain
-    numbers (OMA-TS-DM_RepPro-V1_2_1 §6.6.2 Alert, §6.6.19 Status: Data carries the
+    numbers (OMA-TS-DM_RepPro-V1_2_1 §4.1.6, Alert and Status: Data carries the
     code). ``int()`` first, because ``str()`` of an IntEnum member is its name on
     Python 3.10 (``StatusCode.OK``) and its value only from 3.11 on.
     """

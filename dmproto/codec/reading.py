@@ -317,7 +317,7 @@ class _Reader:
         else:
             raw = b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in parts)
             size = len(raw)
-            # WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2 / TND 8.3.7.2: Format bin means raw bytes;
+            # WAP-192-WBXML; OMA-TS-DM_TND-V1_2 §8.3.7.2: Format bin means raw bytes;
             # an embedded +wbxml document is bytes; other OPAQUE runs are text when UTF-8.
             if format_ == "bin" or (type_ is not None and type_.endswith("+wbxml")):
                 value = raw

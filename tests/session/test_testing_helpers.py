@@ -109,3 +109,13 @@ def test_pair_run_stops_after_max_rounds() -> None:
     pair = Pair.make(client={"client_nonce": b"stale"}, account=account()).run(max_rounds=1)
     assert [d for d, _ in pair.transcript] == ["c2s", "s2c"]
     assert pair.client.state is not SessionState.FINISHED
+
+
+def test_pair_tamper_can_drop_the_devices_message() -> None:
+    # A dropped client message never reaches the server, which answers nothing; the
+    # client waits for that answer, so the pair stops.
+    pair = Pair.make(tamper=lambda direction, msg: None if direction == "c2s" else msg)
+    pair.run(max_rounds=3)
+    assert [d for d, _ in pair.transcript] == ["c2s"]
+    assert not pair.server_events
+    assert pair.client.state is not SessionState.FINISHED
