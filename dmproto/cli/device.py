@@ -576,7 +576,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--tree",
         metavar="FILE",
         help="existing JSON file {uri: value} of leaves (any URI) applied at "
-        "start; saved back after every session",
+        "start; saved back before every message sent and after every session",
     )
     device.add_argument("--wbxml", action="store_true", help="send WBXML instead of XML")
     device.add_argument(
