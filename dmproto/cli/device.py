@@ -437,6 +437,12 @@ class _Device:
         self.save()  # a new state file exists from the start
 
     def observe(self, request: HttpRequest, response: HttpResponse | None) -> None:
+        if response is None:
+            # Called before the message is sent: what it reports (the Statuses of
+            # commands executed, nonces received) is on disk before the server can
+            # record it, so a device killed at any moment never loses a change the
+            # server believes made (docs/reliability.md, "Crash safety").
+            self.save()
         self.app.messages(request, response)
         if self.trace is not None:
             self.trace(request, response)
@@ -562,14 +568,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="FILE",
         help="the device's whole state (tree with properties and ACLs, DMAcc, "
         "nonces) as JSON: loaded at start, created if missing, saved "
-        "atomically after every session; its DMAcc credentials win over "
+        "atomically before every message sent and after every session; its DMAcc "
+        "credentials win over "
         "--user/--password/--server-password",
     )
     files.add_argument(
         "--tree",
         metavar="FILE",
         help="existing JSON file {uri: value} of leaves (any URI) applied at "
-        "start; saved back after every session",
+        "start; saved back before every message sent and after every session",
     )
     device.add_argument("--wbxml", action="store_true", help="send WBXML instead of XML")
     device.add_argument(

@@ -59,6 +59,10 @@ class Store:
         self._lock = threading.Lock()
         try:
             with self._lock:
+                # Crash safety (docs/reliability.md): every write is its own
+                # transaction, durable before the answer that depends on it is sent;
+                # FULL (SQLite's usual default) syncs the journal at each commit.
+                self._db.execute("PRAGMA synchronous = FULL")
                 self._db.executescript(self._SCHEMA)
                 self._migrate()
         except sqlite3.Error as exc:
