@@ -342,6 +342,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store = _open_store(args.db)
     stop = _Stop()
     previous = signal.signal(signal.SIGTERM, stop)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started in the background of a non-interactive shell (`dmproto serve &` in a
+        # script), which ignores SIGINT: SIGTERM is turned into SIGINT, so put Python's
+        # handler back or SIGTERM would be lost (before the adapter starts: trio only
+        # watches SIGINT when it finds this handler).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.client_user:
             store.put_account(args.client_user, args.client_password)

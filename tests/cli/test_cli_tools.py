@@ -207,15 +207,22 @@ def test_summarize_never_raises() -> None:
 
 @pytest.mark.parametrize("adapter", ["sync", "asyncio", "trio"])
 @pytest.mark.parametrize(
-    ("signum", "code", "said"),
+    ("signum", "code", "said", "background"),
     [
-        (signal.SIGINT, 130, "dmproto: interrupted"),
-        (signal.SIGTERM, 0, "dmproto serve: terminated by SIGTERM, stopped"),
+        (signal.SIGINT, 130, "dmproto: interrupted", False),
+        (signal.SIGTERM, 0, "dmproto serve: terminated by SIGTERM, stopped", False),
+        # `dmproto serve &` in a script: the shell starts it with SIGINT ignored.
+        (signal.SIGTERM, 0, "dmproto serve: terminated by SIGTERM, stopped", True),
     ],
-    ids=["ctrl-c", "sigterm"],
+    ids=["ctrl-c", "sigterm", "sigterm-sigint-ignored"],
 )
 def test_serve_stops_promptly_on_a_signal_and_says_so(
-    tmp_path: Path, adapter: str, signum: signal.Signals, code: int, said: str
+    tmp_path: Path,
+    adapter: str,
+    signum: signal.Signals,
+    code: int,
+    said: str,
+    background: bool,
 ) -> None:
     pytest.importorskip(f"dmproto_{adapter}")
     port = free_port()
@@ -235,6 +242,7 @@ def test_serve_stops_promptly_on_a_signal_and_says_so(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if background else None,
     )
     try:
         wait_for_port(port)
