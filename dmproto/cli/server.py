@@ -298,7 +298,7 @@ def _open_store(path: str) -> Store:
     return store
 
 
-def _run(server: Any, name: str) -> None:
+def _run(server: Any, name: str, stop: _Stop) -> None:
     if name == "sync":
         server.serve_forever()
     elif name == "asyncio":
@@ -316,9 +316,30 @@ def _run(server: Any, name: str) -> None:
             "ignore", message="coroutine '_run_handler' was never awaited", category=RuntimeWarning
         )
         try:
-            trio.run(server.serve)
-        except BaseException as exc:  # trio wraps Ctrl-C and errors in groups
+            signum = trio.run(_serve_trio_until_signal, server)
+        except BaseException as exc:  # trio wraps errors in groups
             raise unwrap(exc) from None
+        # The same ending as the other adapters: KeyboardInterrupt, SIGTERM noted.
+        stop.terminated = signum == signal.SIGTERM
+        raise KeyboardInterrupt
+
+
+async def _serve_trio_until_signal(server: Any) -> int:
+    """Serve until SIGINT or SIGTERM; the signal that stopped the server.
+
+    trio is told about the signals (``open_signal_receiver``, installed before the
+    server listens) instead of meeting a KeyboardInterrupt: one raised inside trio's own
+    code, e.g. while a listener task was being started, ended as TrioInternalError.
+    """
+    import trio
+
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(server.serve)
+            async for signum in signals:
+                nursery.cancel_scope.cancel()
+                return int(signum)
+    raise AssertionError("the signal receiver ended")  # pragma: no cover - it never ends
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -387,7 +408,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"dmproto serve: {args.adapter} adapter on "
             f"http://{args.host}:{args.port}{args.path} (db {args.db}); Ctrl-C stops",
         )
-        _run(server, args.adapter)
+        _run(server, args.adapter, stop)
     except KeyboardInterrupt:
         if not stop.terminated:
             raise
