@@ -163,11 +163,6 @@ class Rig:
         self.session = (first, time.monotonic() - started)
         return out
 
-    def kill_moment(self) -> float:
-        """A random moment from just before the session's first request to its end."""
-        begin, end = self.session
-        return self.rng.uniform(0.9 * begin, end)
-
     # -- what is on disk ---------------------------------------------------------------
 
     def tree_state(self) -> tuple[dict[str, dict[str, object]], bytes]:
@@ -204,6 +199,17 @@ def _job(run: int) -> list[list[dict[str, str]]]:
     ]
 
 
+def _until_first_request(device: subprocess.Popen[str]) -> str:
+    """The device's output up to and including the line of its first request."""
+    assert device.stdout is not None
+    seen = []
+    for line in device.stdout:
+        seen.append(line)
+        if "[device] -> " in line:
+            break
+    return "".join(seen)
+
+
 def _setup(rig: Rig) -> None:
     """A first session creates the counter (and calibrates the kill moments)."""
     server = rig.serve([[{"cmd": "Add", "uri": "./Vendor/Counter", "data": "0"}]])
@@ -222,14 +228,21 @@ def _one_run(rig: Rig, run: int, victim: str) -> None:
     server = rig.serve(_job(run))
     try:
         device = rig.device()
-        time.sleep(rig.kill_moment())
+        # Kill inside the session: from the device's first request, a random moment
+        # within the calibrated session length (timing from the process start alone
+        # missed every session on a loaded CI machine: Python's start-up varies more
+        # than a session lasts).
+        seen = _until_first_request(device)
+        begin, end = rig.session
+        time.sleep(rig.rng.uniform(0.0, end - begin))
         if victim == "serve":
             server_log = _killed(server)
-            device_out, _ = device.communicate(timeout=120)
+            rest, _ = device.communicate(timeout=120)
+            device_out = seen + rest
             landed = device.returncode != 0 and "-> " in server_log
         else:
             still_running = device.poll() is None
-            device_out = _killed(device)
+            device_out = seen + _killed(device)
             landed = still_running and "[device] -> " in device_out
             rig.tree_state()  # the state file is whole right after the kill
         rig.database()  # and so is the database
