@@ -4,6 +4,7 @@ free port, wait for a server, start a listening device."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +26,24 @@ def dmproto(
         timeout=timeout,
         cwd=cwd,
         check=False,
+    )
+
+
+def start_dmproto(
+    *args: str, merge_stderr: bool = False, ignore_sigint: bool = False, cwd: Path | None = None
+) -> subprocess.Popen[str]:
+    """``python -m dmproto ARGS`` started in the background, text pipes for its output
+    (stderr into stdout with *merge_stderr*); *ignore_sigint* starts it the way a
+    non-interactive shell starts ``dmproto ... &``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "dmproto", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if ignore_sigint
+        else None,
+        cwd=cwd,
     )
 
 
@@ -63,24 +82,16 @@ def wait_for_port(port: int) -> None:
 def listening_device(port: int) -> Iterator[subprocess.Popen[str]]:
     """A ``dmproto device --listen-udp PORT`` for server id ``srv`` / password ``sp``
     whose server address is unreachable; killed if still running at the end."""
-    device = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dmproto",
-            "device",
-            "--server",
-            "http://127.0.0.1:1/dm",
-            "--server-id",
-            "srv",
-            "--server-password",
-            "sp",
-            "--listen-udp",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    device = start_dmproto(
+        "device",
+        "--server",
+        "http://127.0.0.1:1/dm",
+        "--server-id",
+        "srv",
+        "--server-password",
+        "sp",
+        "--listen-udp",
+        str(port),
     )
     try:
         yield device

@@ -15,7 +15,6 @@ import signal
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
@@ -308,13 +307,6 @@ def _run(server: Any, name: str, stop: _Stop) -> None:
     else:
         import trio  # optional (dmproto[trio]): only for --adapter trio
 
-        # A connection trio accepts in the instant Ctrl-C or SIGTERM lands leaves its
-        # handler coroutine unstarted: the connection closes unanswered, like any other
-        # at shutdown, and the RuntimeWarning printed when that coroutine is collected
-        # is not an error of the server (it made the one-line stop message two).
-        warnings.filterwarnings(
-            "ignore", message="coroutine '_run_handler' was never awaited", category=RuntimeWarning
-        )
         try:
             signum = trio.run(_serve_trio_until_signal, server)
         except BaseException as exc:  # trio wraps errors in groups

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clikit import dmproto, free_port, listening_device, wait_for_port
+from clikit import dmproto, free_port, listening_device, start_dmproto, wait_for_port
 
 from dmproto.bindings.http import HttpRequest
 from dmproto.cli.trace import Trace, TraceSide
@@ -40,12 +40,7 @@ class Server:
         if job is not None:
             (tmp_path / "job.json").write_text(json.dumps(job))
             args += ["--job", str(tmp_path / "job.json")]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "dmproto", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        self.process = start_dmproto(*args, merge_stderr=True)
         self.log = ""
 
     def stop(self) -> None:

@@ -7,7 +7,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import attrs
 import pytest
-from clikit import dmproto, free_port, wait_for_port
+from clikit import dmproto, free_port, start_dmproto, wait_for_port
 from datapaths import DATA, README
 
 pytest.importorskip("dmproto_sync")
@@ -29,13 +28,7 @@ def _serving(
 ) -> Iterator[tuple[int, list[str]]]:
     """A ``dmproto serve`` subprocess; yields its port and, after it stopped, its output."""
     port = port or free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dmproto", "serve", "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=cwd,
-    )
+    server = start_dmproto("serve", "--port", str(port), *args, merge_stderr=True, cwd=cwd)
     output: list[str] = []
     try:
         wait_for_port(port)

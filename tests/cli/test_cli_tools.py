@@ -6,13 +6,11 @@ import json
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from clikit import dmproto, free_port, listening_device, wait_for_port
+from clikit import dmproto, free_port, listening_device, start_dmproto, wait_for_port
 
 from dmproto.cli.jobs import command_from_json
 from dmproto.cli.summary import summarize
@@ -62,26 +60,19 @@ def test_serve_persists_nonces_and_outcomes_across_restarts(tmp_path: Path) -> N
     )
     for run in range(2):
         port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dmproto",
-                "serve",
-                "--port",
-                str(port),
-                "--db",
-                str(db),
-                "--client-user",
-                "dev",
-                "--client-password",
-                "pw",
-                "--job",
-                str(job),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        server = start_dmproto(
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--client-user",
+            "dev",
+            "--client-password",
+            "pw",
+            "--job",
+            str(job),
+            merge_stderr=True,
         )
         try:
             wait_for_port(port)
@@ -226,23 +217,15 @@ def test_serve_stops_promptly_on_a_signal_and_says_so(
 ) -> None:
     pytest.importorskip(f"dmproto_{adapter}")
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dmproto",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(tmp_path / "db.sqlite3"),
-            "--adapter",
-            adapter,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if background else None,
+    server = start_dmproto(
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        str(tmp_path / "db.sqlite3"),
+        "--adapter",
+        adapter,
+        ignore_sigint=background,
     )
     try:
         wait_for_port(port)

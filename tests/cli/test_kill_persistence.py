@@ -30,15 +30,14 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import attrs
 import pytest
+from clikit import free_port, start_dmproto, wait_for_port
 
 from dmproto.cli.device import _device_tree
 from dmproto.cli.device_files import load_state
@@ -51,32 +50,6 @@ RUNS = int(os.environ.get("DMPROTO_KILL_RUNS", "10"))
 SEED = int(os.environ.get("DMPROTO_KILL_SEED", str(random.SystemRandom().randrange(1 << 30))))
 DEVICE_ID = "IMEI:490154203237518"
 CHALLENGED = "server challenged our credentials"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 60  # a bound under load, not a timing check
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, "dmproto serve did not start"
-            time.sleep(0.05)
-
-
-def _dmproto(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dmproto", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def _killed(process: subprocess.Popen[str]) -> str:
@@ -97,7 +70,7 @@ class Rig:
     landed: int = 0
     challenged: int = 0
     unconfirmed: int = 0
-    port: int = attrs.field(factory=_free_port)
+    port: int = attrs.field(factory=free_port)
     session: tuple[float, float] = (0.0, 1.0)
 
     @property
@@ -110,7 +83,7 @@ class Rig:
 
     def serve(self, job: list[list[dict[str, str]]]) -> subprocess.Popen[str]:
         (self.tmp / "job.json").write_text(json.dumps(job))
-        process = _dmproto(
+        process = start_dmproto(
             "serve",
             "--port",
             str(self.port),
@@ -122,12 +95,13 @@ class Rig:
             "pw",
             "--job",
             str(self.tmp / "job.json"),
+            merge_stderr=True,
         )
-        _wait_for_port(self.port)
+        wait_for_port(self.port)
         return process
 
     def device(self) -> subprocess.Popen[str]:
-        return _dmproto(
+        return start_dmproto(
             "device",
             "--server",
             f"http://127.0.0.1:{self.port}/dm",
@@ -140,6 +114,7 @@ class Rig:
             "--state",
             str(self.state),
             "-vv",
+            merge_stderr=True,
         )
 
     def complete(self) -> str:
