@@ -34,6 +34,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import attrs
+
 HERE = Path(__file__).resolve().parent
 MAIN = HERE / "atheris_main.py"
 RESULTS = HERE / "RESULTS.md"
@@ -88,7 +90,25 @@ def _coverage(output: str) -> int:
     return max((int(e) for e in edges), default=0)
 
 
-def run_target(target: str, work: Path, budget: list[str], timeout: int) -> dict[str, object]:
+@attrs.frozen
+class Record:
+    """One target's campaign, as one line of fuzz/RESULTS.md."""
+
+    target: str
+    executions: int
+    corpus: int
+    coverage: int
+    crashes: list[str]
+
+    def line(self, date: str, commit: str) -> str:
+        crashes = ", ".join(self.crashes) or "none"
+        return (
+            f"| {date} | {commit} | {self.target} | {self.executions} | {self.corpus} | "
+            f"{self.coverage} | {crashes} |\n"
+        )
+
+
+def run_target(target: str, work: Path, budget: list[str], timeout: int) -> Record:
     """Fuzz one target, merge its corpus into fuzz/corpus/<target>; return the record."""
     corpus = work / target
     committed = HERE / "corpus" / target
@@ -123,30 +143,24 @@ def run_target(target: str, work: Path, budget: list[str], timeout: int) -> dict
     if merge.returncode != 0:
         found.append(f"merge failed with exit status {merge.returncode}")
     output = result.stdout + result.stderr
-    return {
-        "target": target,
-        "executions": _stat(output, "number_of_executed_units"),
-        "corpus": sum(1 for p in committed.iterdir() if p.is_file()),
-        "coverage": _coverage(output),
-        "crashes": found,
-    }
+    return Record(
+        target=target,
+        executions=_stat(output, "number_of_executed_units"),
+        corpus=sum(1 for p in committed.iterdir() if p.is_file()),
+        coverage=_coverage(output),
+        crashes=found,
+    )
 
 
-def record(line: dict[str, object], commit: str) -> None:
+def record(line: Record, commit: str) -> None:
     """Append one campaign line to fuzz/RESULTS.md (the table header comes first)."""
     if not RESULTS.exists():
         RESULTS.write_text(
             "# Fuzzing results\n\nOne line per target and campaign, appended by "
             "`python fuzz/run.py`.\n\n" + HEADER
         )
-    crashes = line["crashes"]
-    crash_text = "none" if not crashes else ", ".join(str(c) for c in crashes)  # type: ignore[attr-defined]
-    date = datetime.date.today().isoformat()
     with RESULTS.open("a") as out:
-        out.write(
-            f"| {date} | {commit} | {line['target']} | {line['executions']} | "
-            f"{line['corpus']} | {line['coverage']} | {crash_text} |\n"
-        )
+        out.write(line.line(datetime.date.today().isoformat(), commit))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,10 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for target in args.targets or known:
         line = run_target(target, args.work, limit, args.timeout)
-        failed = failed or bool(line["crashes"])
+        failed = failed or bool(line.crashes)
         print(
-            f"{target}: {line['executions']} executions, corpus {line['corpus']}, "
-            f"coverage {line['coverage']}, crashes: {line['crashes'] or 'none'}",
+            f"{target}: {line.executions} executions, corpus {line.corpus}, "
+            f"coverage {line.coverage}, crashes: {line.crashes or 'none'}",
             flush=True,
         )
         if not args.no_record:
