@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
-from session_targets import _STATES, _feed
+from session_targets import STATES, feed
 
 from dmproto.codec import Encoding, decode_message, encode_message
 from dmproto.codec.model import Message
@@ -92,12 +92,12 @@ def _target(role: str, snapshot: dict[str, Any], seen: list[bytes]) -> Callable[
     def target(data: bytes) -> None:
         body = mutate(seen, data)
         if body is not None:
-            _feed(role, snapshot, body)
+            feed(role, snapshot, body)
 
     return target
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
     f"mutate_{name}": _target(role, snapshot, seen)
-    for name, (role, snapshot, seen) in _STATES.items()
+    for name, (role, snapshot, seen) in STATES.items()
 }

@@ -29,7 +29,7 @@ from dmproto.session import (
 from dmproto.session import events as ev
 from dmproto.testing import account, client_config, server_config
 
-__all__ = ["SEEDS", "TARGETS"]
+__all__ = ["SEEDS", "STATES", "TARGETS", "feed"]
 
 # Small messages, so the states on the way include multi-message packages.
 _SMALL = 2048
@@ -102,11 +102,14 @@ def _states() -> dict[str, tuple[str, dict[str, Any], list[bytes]]]:
     return states
 
 
-_STATES = _states()
-SEEDS: list[bytes] = list(next(iter(_STATES.values()))[2])
+#: Each reachable state: (role, snapshot, the messages seen on the way there).
+STATES = _states()
+SEEDS: list[bytes] = list(next(iter(STATES.values()))[2])
 
 
-def _feed(role: str, snapshot: dict[str, Any], data: bytes) -> None:
+def feed(role: str, snapshot: dict[str, Any], data: bytes) -> None:
+    """Restore the session of *role* from *snapshot*, feed *data* as the peer's next
+    message, play the application and pull the output."""
     session: ClientSession | ServerSession
     if role == "client":
         session = ClientSession.restore(snapshot, config=_client_config())
@@ -129,11 +132,11 @@ def _feed(role: str, snapshot: dict[str, Any], data: bytes) -> None:
 
 
 def _target(role: str, snapshot: dict[str, Any]) -> Callable[[bytes], None]:
-    return lambda data: _feed(role, snapshot, data)
+    return lambda data: feed(role, snapshot, data)
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
-    name: _target(role, snapshot) for name, (role, snapshot, _) in _STATES.items()
+    name: _target(role, snapshot) for name, (role, snapshot, _) in STATES.items()
 }
 
 
