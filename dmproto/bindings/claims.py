@@ -116,3 +116,8 @@ class SessionClaims(Protocol):
 
     def release(self, claimed: Claimed) -> None:
         """Give the lease back without changing the session (the exchange failed)."""
+
+    def purge(self) -> list[tuple[str, tuple[str, str]]]:
+        """Delete the sessions past their expiry whose lease is not held (abandoned by
+        their devices, or ended and kept only for re-sends); returns ``(token, key)``
+        of each deleted session that had not ended. Any process may call it."""
