@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from .bindings.claims import Busy, Claimed, Reply
 from .codec import decode_message
 from .codec.model import (
     Atomic,
@@ -59,6 +61,7 @@ __all__ = [
     "SERVER_CREDS",
     "SERVER_URI",
     "Clock",
+    "MemoryClaims",
     "MinimalServerApp",
     "Pair",
     "TreeDevice",
@@ -118,6 +121,105 @@ class Clock:
         """Move the clock forward; the new time."""
         self.now += seconds
         return self.now
+
+
+# -- a shared session store -----------------------------------------------------------
+
+
+@attrs.define
+class _Row:
+    key: tuple[str, str]
+    snapshot: str | None
+    reply: Reply | None
+    auth_retries: int | None
+    expires: float
+    lease: str | None = None
+    lease_until: float = -1.0
+
+
+@attrs.define
+class MemoryClaims:
+    """A :class:`~dmproto.bindings.claims.SessionClaims` store in memory, for tests
+    of endpoints that share their sessions (``ServerEndpoint(claims=...)``): give the
+    same one to several endpoints and route each request to any of them. Snapshots
+    are kept as JSON text, as a database keeps them; ``clock`` drives leases and
+    expiry (a :class:`Clock`)."""
+
+    clock: Callable[[], float]
+    lease_seconds: float = 30.0
+    rows: dict[str, _Row] = attrs.field(factory=dict)
+    _leases: int = 0
+
+    def _lease(self, row: _Row) -> str:
+        self._leases += 1
+        row.lease = f"lease-{self._leases}"
+        row.lease_until = self.clock() + self.lease_seconds
+        return row.lease
+
+    def _claimed(self, token: str, row: _Row) -> Claimed:
+        return Claimed(
+            token=token,
+            key=row.key,
+            snapshot=None if row.snapshot is None else json.loads(row.snapshot),
+            reply=row.reply,
+            auth_retries=row.auth_retries,
+            lease=self._lease(row),
+        )
+
+    def claim(self, token: str) -> Claimed | Busy | None:
+        row = self.rows.get(token)
+        now = self.clock()
+        if row is None or row.expires < now:
+            return None
+        if row.lease is not None and row.lease_until > now:
+            return Busy(retry_after=min(row.lease_until - now, 1.0))
+        return self._claimed(token, row)
+
+    def find(self, key: tuple[str, str]) -> str | None:
+        now = self.clock()
+        live = [t for t, r in self.rows.items() if r.key == key and r.snapshot and r.expires >= now]
+        return live[-1] if live else None
+
+    def create(self, token: str, key: tuple[str, str]) -> Claimed:
+        row = _Row(key=key, snapshot=None, reply=None, auth_retries=0, expires=math.inf)
+        self.rows[token] = row
+        return self._claimed(token, row)
+
+    def commit(
+        self,
+        claimed: Claimed,
+        session: ServerSession,
+        reply: Reply,
+        *,
+        expires_in: float,
+        auth_retries: int | None = 0,
+    ) -> bool:
+        row = self.rows.get(claimed.token)
+        if row is None or row.lease != claimed.lease:
+            return False
+        active = session.state is SessionState.ACTIVE
+        row.snapshot = json.dumps(session.snapshot()) if active else None
+        row.reply, row.auth_retries = reply, auth_retries
+        row.expires = self.clock() + expires_in
+        row.lease = None
+        return True
+
+    def release(self, claimed: Claimed) -> None:
+        row = self.rows.get(claimed.token)
+        if row is not None and row.lease == claimed.lease:
+            row.lease = None
+            if row.snapshot is None and row.reply is None:
+                del self.rows[claimed.token]  # created, never committed
+
+    def purge(self) -> list[tuple[str, tuple[str, str]]]:
+        now = self.clock()
+        gone = [
+            t
+            for t, r in self.rows.items()
+            if r.expires < now and (r.lease is None or r.lease_until <= now)
+        ]
+        rows = [(t, self.rows.pop(t)) for t in gone]
+        return [(t, r.key) for t, r in rows if r.snapshot is not None]
 
 
 # -- configurations ------------------------------------------------------------------

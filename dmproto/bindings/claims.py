@@ -22,17 +22,21 @@ device then gets HTTP 503 with ``Retry-After`` and may send the same message aga
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Protocol
 
 import attrs
 
+from ..codec import decode_header
+from ..errors import DMError
+from ..limits import Limits
 from ..session import ServerSession
-from .http import HttpResponse
+from .http import HttpRequest, HttpResponse
 
-__all__ = ["Busy", "Claimed", "Reply", "SessionClaims", "StoreUnavailable"]
+__all__ = ["Busy", "Claimed", "Reply", "SessionClaims", "StoreUnavailable", "body_digest"]
 
 
-class StoreUnavailable(Exception):  # noqa: N818 (reads as a state, like TimeoutError's peers)
+class StoreUnavailable(Exception):
     """The session store cannot be reached or failed; the request may be retried."""
 
 
@@ -50,22 +54,46 @@ class Reply:
     response: HttpResponse
 
 
+def body_digest(body: bytes) -> bytes:
+    """The digest a :class:`Reply` keeps of the message it answered."""
+    return hashlib.sha256(body).digest()
+
+
+def same_message(request: HttpRequest, reply: Reply, limits: Limits, *, by_msg_id: bool) -> bool:
+    """Whether ``request`` re-sends the message ``reply`` answered.
+
+    The same bytes always are. With ``by_msg_id`` (called once the session refused the
+    request's MsgID as repeated, so the header is known to decode) the same MsgID is
+    too: a device may rebuild the message it re-sends (OMA-TS-DM_RepPro-V1_2_1 §4.1.1).
+    """
+    if body_digest(request.body) == reply.digest:
+        return True
+    if not by_msg_id:
+        return False
+    try:
+        return int(decode_header(request.body, limits=limits).msg_id) == reply.msg_id
+    except (DMError, ValueError):
+        return False
+
+
 @attrs.frozen(kw_only=True)
 class Claimed:
     """A session claimed for one request.
 
     ``snapshot`` is ``None`` when the session has ended: only its last ``reply`` is
-    kept (for re-sends), and ``auth_retries`` says whether the device may start over
-    under the same token after an authentication failure (how many times it did so
-    already), or is ``None``. ``lease`` is the store's proof of the claim, handed
-    back to :meth:`SessionClaims.commit` and :meth:`SessionClaims.release`.
+    kept (for re-sends). ``auth_retries`` counts the sessions under this token that
+    ended in an authentication failure before (OMA-TS-DM_Security-V1_2_1
+    "Authentication": a refused device may try again, a bounded number of times); on
+    an ended session it is ``None`` unless the device may start over under the same
+    token. ``lease`` is the store's proof of the claim, handed back to
+    :meth:`SessionClaims.commit` and :meth:`SessionClaims.release`.
     """
 
     token: str
     key: tuple[str, str]
     snapshot: dict[str, Any] | None = attrs.field(repr=False)
     reply: Reply | None = None
-    auth_retries: int | None = None
+    auth_retries: int | None = 0
     lease: str = attrs.field(repr=False)
 
 
@@ -101,7 +129,7 @@ class SessionClaims(Protocol):
         reply: Reply,
         *,
         expires_in: float,
-        auth_retries: int | None = None,
+        auth_retries: int | None = 0,
     ) -> bool:
         """Store the session's snapshot (or, once it ended, only the reply) and the
         reply, together with whatever the application wrote for this session during
@@ -109,9 +137,9 @@ class SessionClaims(Protocol):
 
         ``expires_in`` (seconds) is when the session counts as abandoned (its
         inactivity timeout) or, once ended, when its last reply is forgotten.
-        ``auth_retries`` is kept with an ended session the device may retry (see
-        :class:`Claimed`). Returns False — and stores nothing — when the lease was
-        lost to another claim.
+        ``auth_retries`` is kept with the session (see :class:`Claimed`): a count
+        for an active one, a count or ``None`` for an ended one. Returns False — and
+        stores nothing — when the lease was lost to another claim.
         """
 
     def release(self, claimed: Claimed) -> None:

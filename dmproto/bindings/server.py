@@ -20,6 +20,7 @@ session is aborted and forgotten, never left half-applied.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -35,6 +36,7 @@ from ..session.events import (
     ServerSessionEvent,
     SessionEnded,
 )
+from .claims import Busy, Claimed, Reply, SessionClaims, StoreUnavailable, body_digest, same_message
 from .http import (
     HttpRequest,
     HttpResponse,
@@ -50,7 +52,7 @@ from .http import (
 from .lockout import KeyKind, Lockout, LockoutPolicy
 from .steps import Deliver, Respond, ServerStep
 
-__all__ = ["Exchange", "Observer", "ServerEndpoint", "SessionStore"]
+__all__ = ["Exchange", "Observer", "ServerEndpoint", "SessionStore", "retry_later"]
 
 
 class SessionStore(Protocol):
@@ -87,6 +89,11 @@ class _Entry:
     #: Earlier sessions of this device (same token or SessionID) that ended in an
     #: authentication failure (see ``ServerEndpoint._retry``).
     retries: int = 0
+    #: The lease on the session's row when the endpoint shares its sessions
+    #: (``claims``); None for a request no row was made for (it did not decode).
+    claimed: Claimed | None = None
+    #: The last answer, for a device that sends the same message again.
+    reply: Reply | None = None
 
 
 #: How a session must have ended for the device's retry to open a new one.
@@ -175,7 +182,6 @@ class Exchange:
             # server owes one message per device message, so the session is aborted.
             session.abort()
             messages = session.messages_to_send(now)
-        self._finish()
         if not messages:
             response = error_response(500, "the DM session produced no message")
         else:
@@ -185,6 +191,9 @@ class Exchange:
                 headers=response_headers(out.body, out.media_type, out.headers),
                 body=out.body,
             )
+        self._closed = True
+        self._entry.busy = False
+        response = self._endpoint._conclude(self._entry, self._request, response, now)
         self._endpoint._observe(self._request, response, session)
         return response
 
@@ -197,19 +206,17 @@ class Exchange:
         """
         if self._closed:
             return
+        self._closed = True
+        self._entry.busy = False
+        if self._endpoint.claims is not None:
+            # Shared sessions: nothing of this exchange is kept; the session stays
+            # as last committed (a later request, or its expiry, continues it).
+            self._endpoint._unclaim(self._entry)
+            return
         if self.session.state is SessionState.ACTIVE:
             self.session.abort()
             self.session.messages_to_send(now)
-        self._finish()
-
-    def _finish(self) -> None:
-        # Called once per exchange: by _response (guarded by _built) or abandon.
-        self._closed = True
-        self._entry.busy = False
-        if self.session.state is not SessionState.ACTIVE:
-            self._endpoint._forget(self._entry)
-        else:
-            self._endpoint._save(self._entry)
+        self._endpoint._settle(self._entry)
 
 
 class ServerEndpoint:
@@ -234,6 +241,13 @@ class ServerEndpoint:
         lockout: how failed authentications lock an account name or device id
             for a while (:mod:`dmproto.bindings.lockout`; the table is kept in
             this process); ``None`` turns the lockout off.
+        claims: a store several processes share (:mod:`dmproto.bindings.claims`):
+            no session stays in this process between two requests; each request
+            claims its session with a lease, and commits the new snapshot with the
+            answer (re-sent messages get that answer again). Excludes ``store``;
+            ``max_sessions`` then bounds the requests in progress here.
+        purge_interval: with ``claims``, how often (seconds) :meth:`expire` asks the
+            store to delete abandoned sessions.
     """
 
     def __init__(
@@ -247,7 +261,14 @@ class ServerEndpoint:
         on_message: Observer | None = None,
         store: SessionStore | None = None,
         lockout: LockoutPolicy | None = LockoutPolicy(),  # noqa: B008 (frozen value)
+        claims: SessionClaims | None = None,
+        purge_interval: float = 10.0,
     ):
+        if store is not None and claims is not None:
+            raise ValueError("give a SessionStore or SessionClaims, not both")
+        self.claims = claims
+        self.purge_interval = purge_interval
+        self._next_purge = -math.inf
         self.config = config
         #: The failure table (``None``: lockout off).
         self.lockout = Lockout(lockout) if lockout is not None else None
@@ -304,11 +325,27 @@ class ServerEndpoint:
         try:
             check_content_length(request.headers, self.max_body)
             encoding = encoding_of(header_value(request.headers, "content-type"), request.body)
-            entry = self._route(request, self._routing_key(request))
+            route = self._routing_key(request)
+            if self.claims is not None:
+                entry = self._claim_route(request, route, self.claims)
+            else:
+                entry = self._route(request, route)
         except _Refused as refused:
             return refused.response
         except RemoteProtocolError as exc:
             return error_response(exc.status_hint or 400, str(exc))
+        except StoreUnavailable:
+            return retry_later("the session store is unavailable")
+        if isinstance(entry, HttpResponse):
+            return entry  # a re-sent message's committed answer
+        if (
+            self.claims is None
+            and entry.reply is not None
+            and same_message(request, entry.reply, self.config.limits, by_msg_id=False)
+        ):
+            # The device sent the message we answered last again (its HTTP
+            # exchange failed): the same answer, nothing processed twice.
+            return entry.reply.response
         if entry.busy:
             # OMA-TS-SyncML_HTTPBinding-V1_2: one exchange at a time per session; a concurrent
             # request is refused.
@@ -325,7 +362,18 @@ class ServerEndpoint:
                 now=now,
                 peer_certificate=request.peer_certificate,
             )
-        except RemoteProtocolError:
+        except RemoteProtocolError as exc:
+            if (
+                entry.claimed is not None
+                and entry.reply is not None
+                and exc.reason == "session.msg-id"
+                and same_message(request, entry.reply, self.config.limits, by_msg_id=True)
+            ):
+                # A rebuilt re-send (same MsgID, other bytes): the restored session
+                # it reached is thrown away, the committed answer goes out again.
+                entry.busy = False
+                self._unclaim(entry)
+                return self._observe(request, entry.reply.response, entry.session)
             # A refused message ends the session itself (PROTOCOL_ERROR); the device
             # still gets a DM answer, not an HTTP error: the SyncHdr Status saying
             # why and Alert 1223 with Final (OMA-TS-DM_Protocol-V1_2_1 "Session
@@ -367,6 +415,66 @@ class ServerEndpoint:
             return entry
         _, retries = self._failed.pop(key, (key, 0))
         return self._new_entry(request, key, keyed=True, retries=retries)
+
+    def _claim_route(
+        self, request: HttpRequest, route: RoutingKey | None, claims: SessionClaims
+    ) -> _Entry | HttpResponse:
+        """Claim the request's session from the shared store (``claims``); the
+        committed answer when the request re-sends the message it answered."""
+        if route is None:
+            # Unreadable: answered by a fresh session that gets no row.
+            return self._new_entry(request, ("", ""), keyed=False)
+        key = (route.session_id or "", route.device_id or "")
+        token = route.token if route.token is not None else claims.find(key)
+        got = claims.claim(token) if token is not None else None
+        if got is None:
+            if route.token is not None:
+                raise _Refused(error_response(404, "unknown or expired DM session"))
+            token = self.config.random_bytes(12).hex()
+            return self._claimed_entry(request, claims.create(token, key), None)
+        if isinstance(got, Busy):
+            # Another request of the session is being answered, maybe by another
+            # process: the device may send this one again shortly.
+            raise _Refused(retry_later("a request of this session is in progress", got.retry_after))
+        if got.reply is not None and same_message(
+            request, got.reply, self.config.limits, by_msg_id=got.snapshot is None
+        ):
+            # The device sent the message answered last again (its HTTP exchange
+            # failed): the same answer, from whichever process, nothing done twice.
+            claims.release(got)
+            return got.reply.response
+        if got.snapshot is not None:
+            try:
+                session = ServerSession.restore(
+                    got.snapshot, config=self._config_for(request, got.token)
+                )
+            except DMError:
+                claims.release(got)
+                raise _Refused(error_response(404, "unknown or expired DM session")) from None
+            return self._claimed_entry(request, got, session)
+        if got.auth_retries is None:
+            claims.release(got)
+            raise _Refused(error_response(404, "unknown or expired DM session"))
+        # The device tries again after an authentication failure: see _retry.
+        return self._claimed_entry(request, got, None)
+
+    def _claimed_entry(
+        self, request: HttpRequest, got: Claimed, session: ServerSession | None
+    ) -> _Entry:
+        if len(self._by_token) >= self.max_sessions:
+            assert self.claims is not None
+            self.claims.release(got)
+            raise _Refused(error_response(503, "too many concurrent DM requests"))
+        entry = _Entry(
+            session=session or ServerSession(self._config_for(request, got.token)),
+            token=got.token,
+            key=got.key,
+            retries=got.auth_retries or 0,
+            claimed=got,
+            reply=got.reply if session is not None else None,
+        )
+        self._by_token[entry.token] = entry
+        return entry
 
     def _new_entry(
         self,
@@ -421,6 +529,69 @@ class ServerEndpoint:
         if self.store is not None:
             self.store.save(entry.token, entry.key, entry.session.snapshot())
 
+    def _conclude(
+        self, entry: _Entry, request: HttpRequest, response: HttpResponse, now: float
+    ) -> HttpResponse:
+        """Keep (or forget) the session once its exchange is over; the response to
+        send, which a lost lease or an unreachable store turns into a 503."""
+        reply = None
+        if response.status == 200:
+            reply = Reply(
+                msg_id=entry.session.peer_msg_id,
+                digest=body_digest(request.body),
+                response=response,
+            )
+        if self.claims is not None:
+            return self._commit(self.claims, entry, reply, now) or response
+        entry.reply = reply
+        self._settle(entry)
+        return response
+
+    def _settle(self, entry: _Entry) -> None:
+        """Save a session still active, forget an ended one (this process's table)."""
+        if entry.session.state is not SessionState.ACTIVE:
+            self._forget(entry)
+        else:
+            self._save(entry)
+
+    def _commit(
+        self, claims: SessionClaims, entry: _Entry, reply: Reply | None, now: float
+    ) -> HttpResponse | None:
+        """Commit a shared session; a response replacing the one built, or None."""
+        self._by_token.pop(entry.token, None)
+        if entry.claimed is None or reply is None:
+            self._unclaim(entry)  # nothing to keep: unreadable, or no answer built
+            return None
+        session = entry.session
+        if session.state is SessionState.ACTIVE:
+            timer = session.get_timer()
+            expires_in = self.config.inactivity_timeout if timer is None else timer - now
+            retries: int | None = entry.retries
+        else:
+            # Ended: only the last answer is kept, for a re-send, as long as the
+            # device might still send one.
+            expires_in = self.config.inactivity_timeout
+            retries = self._retries_left(entry)
+        try:
+            kept = claims.commit(
+                entry.claimed, session, reply, expires_in=max(expires_in, 0.0), auth_retries=retries
+            )
+        except StoreUnavailable:
+            return retry_later("the session store is unavailable")
+        if not kept:
+            # Our lease ran out and another request took the session over: this
+            # answer must not go out (the device re-sends; the new owner answers).
+            return retry_later("the session was taken over; send the message again")
+        return None
+
+    def _unclaim(self, entry: _Entry) -> None:
+        """Give a shared session back unchanged (replayed answer, failed exchange)."""
+        self._by_token.pop(entry.token, None)
+        if entry.claimed is not None:
+            assert self.claims is not None  # only shared sessions are claimed
+            with contextlib.suppress(StoreUnavailable):  # the lease then just expires
+                self.claims.release(entry.claimed)
+
     def handle(
         self,
         request: HttpRequest,
@@ -446,12 +617,22 @@ class ServerEndpoint:
 
     def next_deadline(self) -> float | None:
         """The earliest session timer, for the adapter's housekeeping sleep."""
+        if self.claims is not None:
+            return self._next_purge
         timers = [t for e in self._by_token.values() if (t := e.session.get_timer()) is not None]
         return min(timers, default=None)
 
     def expire(self, now: float) -> list[ServerSession]:
         """Fire due session timers; returns the sessions that ended (drain their
         events to the handler: they hold ``SessionEnded(TIMED_OUT)``)."""
+        if self.claims is not None:
+            # Shared sessions are not in memory: their store deletes the abandoned
+            # ones (whichever process notices first).
+            if now >= self._next_purge:
+                self._next_purge = now + self.purge_interval
+                with contextlib.suppress(StoreUnavailable):
+                    self.claims.purge()
+            return []
         ended = []
         for entry in list(self._by_token.values()):
             timer = entry.session.get_timer()
@@ -471,6 +652,15 @@ class ServerEndpoint:
             del self._by_key[entry.key]
         self._retry(entry)
 
+    def _retries_left(self, entry: _Entry) -> int | None:
+        """How many authentication retries the ended session's device made, when it
+        may make another (see ``_retry``); None when it may not."""
+        if entry.session.end_reason not in _RETRYABLE:
+            return None
+        if entry.retries + 1 >= self.config.max_auth_attempts:
+            return None
+        return entry.retries + 1
+
     def _retry(self, entry: _Entry) -> None:
         """Let the device retry after an authentication failure.
 
@@ -482,20 +672,27 @@ class ServerEndpoint:
         an HTTP 404, up to ``max_auth_attempts`` times per device session (kept in
         this process only).
         """
-        if entry.session.end_reason not in _RETRYABLE:
-            return
-        if entry.retries + 1 >= self.config.max_auth_attempts:
+        retries = self._retries_left(entry)
+        if retries is None:
             return
         while len(self._failed) >= 2 * self.max_sessions:
             del self._failed[next(iter(self._failed))]  # the oldest
-        self._failed[entry.token] = (entry.key, entry.retries + 1)
+        self._failed[entry.token] = (entry.key, retries)
         if entry.key != ("", ""):
-            self._failed[entry.key] = (entry.key, entry.retries + 1)
+            self._failed[entry.key] = (entry.key, retries)
 
 
 class _Refused(Exception):
     def __init__(self, response: HttpResponse):
         self.response = response
+
+
+def retry_later(text: str, seconds: float = 1.0) -> HttpResponse:
+    """HTTP 503 with ``Retry-After`` (whole seconds, at least 1; RFC 9110 §10.2.3): the
+    message was not processed, and sending it again later is safe."""
+    response = error_response(503, text)
+    after = str(max(1, math.ceil(seconds)))
+    return attrs.evolve(response, headers=(*response.headers, ("Retry-After", after)))
 
 
 def _host(request: HttpRequest) -> str:

@@ -124,6 +124,12 @@ class Endpoint(Handshake, abc.ABC):
         return self._s.session_id
 
     @property
+    def peer_msg_id(self) -> int:
+        """The MsgID of the last message accepted from the peer (0 before the first;
+        OMA-TS-DM_RepPro-V1_2_1 §4.1.1)."""
+        return self._s.last_peer_msg_id
+
+    @property
     def pending_commands(self) -> int:
         """Commands whose answer is outstanding: on a client, handed-out commands
         not yet ``respond``-ed (why ``messages_to_send`` returns nothing); on a

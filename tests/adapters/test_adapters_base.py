@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from dmproto.bindings.claims import StoreUnavailable
 from dmproto.bindings.http import HttpRequest, HttpResponse, parse_url
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.codec.model import Get, Item, Location
@@ -198,7 +199,11 @@ def _endpoint() -> ServerEndpoint:
 
 
 def test_answer_request_abandons_the_session_when_the_handler_fails_or_is_interrupted() -> None:
-    for failure, expected in ((ValueError("bug"), 500), (KeyboardInterrupt(), None)):
+    for failure, expected in (
+        (ValueError("bug"), 500),
+        (StoreUnavailable("database restarting"), 503),  # the device may send it again
+        (KeyboardInterrupt(), None),
+    ):
         endpoint = _endpoint()
 
         def handler(
@@ -216,7 +221,9 @@ def test_answer_request_abandons_the_session_when_the_handler_fails_or_is_interr
             with pytest.raises(KeyboardInterrupt):
                 run_blocking(coro)
         else:
-            assert run_blocking(coro).status == expected
+            response = run_blocking(coro)
+            assert response.status == expected
+            assert (("Retry-After", "1") in response.headers) == (expected == 503)
         assert len(endpoint) == 0  # aborted and forgotten, never left half-applied
 
 

@@ -20,9 +20,10 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
+from dmproto.bindings.claims import StoreUnavailable
 from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.http import HttpRequest, HttpResponse, error_response
-from dmproto.bindings.server import ServerEndpoint
+from dmproto.bindings.server import ServerEndpoint, retry_later
 from dmproto.bindings.steps import Deliver, Send
 from dmproto.session import ServerSession
 from dmproto.session.events import ClientSessionEvent, ServerSessionEvent, SessionEnded
@@ -139,6 +140,10 @@ async def answer_request(
             opened.abandon(clock())
         if not isinstance(exc, Exception):
             raise
+        if isinstance(exc, StoreUnavailable):
+            # The application's database is away (restarting): nothing was kept of
+            # this exchange, so the device may send the message again.
+            return retry_later("the server's database is unavailable")
         return error_response(500, "the DM application failed")
 
 
