@@ -91,6 +91,12 @@ class ServerSession(Endpoint):
         return cls(config, _state=cls._restore_state(snapshot))
 
     @property
+    def config(self) -> ServerConfig:
+        """The configuration the session was made (or restored) with; an endpoint
+        sets its ``resp_uri``, which carries the session's routing token."""
+        return self._config
+
+    @property
     def device_id(self) -> str | None:
         """The device's SyncHdr Source/LocURI once Package 1 arrived."""
         return self._s.device_id

@@ -205,6 +205,9 @@ def test_a_dead_workers_lease_runs_out_and_the_session_continues_from_its_snapsh
     # the dying worker claims the session and processes the message half-way...
     opened = dying.open(package3, clock())
     assert isinstance(opened, Exchange)
+    # the session restored for this request carries its token in its RespURI
+    assert opened.session.config.resp_uri is not None
+    assert opened.session.config.resp_uri.endswith(package3.target.partition("?")[2])
     step = opened.poll(clock())
     assert isinstance(step, Deliver)
     app(opened.session, step.event)  # ...and is killed here: no commit, no release
