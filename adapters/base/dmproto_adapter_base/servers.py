@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from dmproto.bindings.claims import SessionClaims
 from dmproto.bindings.http import HttpRequest, HttpResponse
 from dmproto.bindings.lockout import LockoutPolicy
 from dmproto.bindings.push import PushAccepted, PushIgnored, PushKind, ServerSecret, check_push
@@ -69,6 +70,7 @@ class Listen:
     timeout: float = DEFAULT_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     request_timeout: float | None = None
+    reuse_port: bool = False
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of ``HttpServer(answer, **options)``."""
@@ -90,6 +92,9 @@ class HttpServerSettings(Generic[A]):
         request_timeout: seconds for a whole request (head and body) to arrive,
             counted from the first read after the previous response (default
             ``REQUEST_TIMEOUT_FACTOR * timeout``): a client trickling bytes is dropped.
+        reuse_port: listen with ``SO_REUSEPORT``, so that several processes
+            (``dmproto serve --workers N``) accept on one port, the kernel sharing
+            the connections out among them.
     """
 
     def __init__(
@@ -103,8 +108,10 @@ class HttpServerSettings(Generic[A]):
         max_body: int,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         request_timeout: float | None = None,
+        reuse_port: bool = False,
     ):
         self._answer = answer
+        self._reuse_port = reuse_port
         self.host = host
         self.port = port
         self._ssl_context = ssl_context
@@ -160,11 +167,17 @@ class DMServerBase(Generic[H, S]):
         max_sessions: concurrent sessions; more Package 1s are refused with 503.
         on_message: ``on_message(request, response, session)`` for every exchange
             (access log, transcript).
-        store: session snapshot store, so sessions survive restarts and can be
-            shared between workers (see ``ServerEndpoint``).
+        store: session snapshot store, so sessions survive a restart of this
+            process (see ``ServerEndpoint``).
         lockout: how failed authentications lock an account name or device id
             (``dmproto.bindings.lockout``); ``None`` turns it off.
-        clock: monotonic clock in seconds (default: the adapter's own).
+        clock: clock in seconds (default: the adapter's own, monotonic); with
+            ``claims`` shared by several machines, pass a wall clock (``time.time``),
+            since session deadlines travel in the snapshots.
+        claims: a session store shared by several processes, with leases
+            (``dmproto.bindings.claims``): any of them answers any request.
+        reuse_port: listen with ``SO_REUSEPORT`` (several worker processes on one
+            port).
     """
 
     #: Where housekeeping logs the application's failures.
@@ -188,6 +201,8 @@ class DMServerBase(Generic[H, S]):
         store: SessionStore | None = None,
         clock: Callable[[], float] | None = None,
         lockout: LockoutPolicy | None = LockoutPolicy(),  # noqa: B008 (frozen value)
+        claims: SessionClaims | None = None,
+        reuse_port: bool = False,
     ):
         self._handler = handler
         self._clock = clock
@@ -201,6 +216,7 @@ class DMServerBase(Generic[H, S]):
             on_message=on_message,
             store=store,
             lockout=lockout,
+            claims=claims,
         )
         self._http: S = self._new_http(
             Listen(
@@ -211,6 +227,7 @@ class DMServerBase(Generic[H, S]):
                 max_body=self.endpoint.max_body,
                 max_connections=max_connections,
                 request_timeout=request_timeout,
+                reuse_port=reuse_port,
             )
         )
 

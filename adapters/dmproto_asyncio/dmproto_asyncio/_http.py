@@ -100,6 +100,7 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
             ssl=self._ssl_context,
             ssl_handshake_timeout=self._timeout if self._ssl_context else None,
             backlog=1024,
+            reuse_port=self._reuse_port or None,
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
 

@@ -85,7 +85,9 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], HttpResponse]]):
 
     def _setup(self) -> None:
         self._slots = threading.BoundedSemaphore(self._max_connections)
-        self._listener = socket.create_server((self.host, self.port), backlog=1024)
+        self._listener = socket.create_server(
+            (self.host, self.port), backlog=1024, reuse_port=self._reuse_port
+        )
         self._listener.settimeout(0.2)
         self.host, self.port = self._listener.getsockname()[:2]
         self._stop = threading.Event()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import socket
 from collections.abc import Awaitable, Callable
 
 import trio
@@ -89,7 +90,10 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
 
     async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen and serve until cancelled; reports the bound port to ``nursery.start``."""
-        listeners = await trio.open_tcp_listeners(self.port, host=self.host, backlog=1024)
+        if self._reuse_port:
+            listeners = [await _reuse_port_listener(self.host, self.port)]
+        else:
+            listeners = await trio.open_tcp_listeners(self.port, host=self.host, backlog=1024)
         self.port = int(listeners[0].socket.getsockname()[1])
         async with trio.open_nursery() as nursery:
             await nursery.start(trio.serve_listeners, self._connection, listeners)
@@ -126,3 +130,18 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], Awaitable[HttpRespon
 async def _receive_within(stream: trio.abc.Stream, wait: float) -> bytes:
     with trio.fail_after(wait):
         return bytes(await stream.receive_some(_READ))
+
+
+async def _reuse_port_listener(host: str, port: int) -> trio.SocketListener:
+    """A listener sharing its port with other processes (``SO_REUSEPORT``)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = trio.socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        await sock.bind(address)
+        sock.listen(1024)
+    except BaseException:
+        sock.close()
+        raise
+    return trio.SocketListener(sock)
