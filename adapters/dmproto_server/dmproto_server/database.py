@@ -150,7 +150,9 @@ class _Sqlite(Database):
         try:
             if path != ":memory:" and not os.path.exists(path):
                 # Created private: the file holds password-equivalent digests.
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                # (Another worker starting at the same time may create it first.)
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             self._conn = sqlite3.connect(
                 path,
                 check_same_thread=False,
