@@ -9,13 +9,13 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from dmproto_server import ServerStore, Transaction, connect
 
 from dmproto.bindings.claims import Busy, Claimed, Reply, SessionClaims
 from dmproto.bindings.http import HttpResponse
 from dmproto.session import ServerSession
 from dmproto.session import events as ev
 from dmproto.testing import server_config
-from dmproto_server import ServerStore, Transaction, connect
 
 KEY = ("41", "IMEI:1")
 LEASE = 10.0

@@ -11,11 +11,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from dmproto_server import ServerStore, StoreError, connect
+from dmproto_server.migrations import LATEST
 
 from dmproto.bindings.claims import Claimed
 from dmproto.security import user_pass_digest
-from dmproto_server import ServerStore, StoreError, connect
-from dmproto_server.migrations import LATEST
 
 OLD_DIGEST = "g0ZZ+E92kL8+v8ARhy7tBw=="  # B64(MD5("old:OldSecret-123"))
 
@@ -43,6 +43,10 @@ def _raw(target: str, *statements: str) -> list[tuple[object, ...]]:
 
 def _id(target: str) -> str:
     return "SERIAL PRIMARY KEY" if target.startswith("postgresql://") else "INTEGER PRIMARY KEY"
+
+
+def _blob(target: str) -> str:
+    return "BYTEA" if target.startswith("postgresql://") else "BLOB"
 
 
 def _versions(target: str) -> list[int]:
@@ -83,9 +87,7 @@ def test_a_database_of_the_unversioned_serve_is_adopted(target: str) -> None:
     _raw(
         target,
         "CREATE TABLE accounts (username TEXT PRIMARY KEY, md5_digest TEXT NOT NULL)",
-        "CREATE TABLE nonces (device_id TEXT, role TEXT, nonce BYTEA, PRIMARY KEY (device_id, role))"
-        if target.startswith("postgresql://")
-        else "CREATE TABLE nonces (device_id TEXT, role TEXT, nonce BLOB, "
+        f"CREATE TABLE nonces (device_id TEXT, role TEXT, nonce {_blob(target)}, "
         "PRIMARY KEY (device_id, role))",
         "CREATE TABLE sessions (token TEXT PRIMARY KEY, session_id TEXT, device_id TEXT, "
         "snapshot TEXT)",
