@@ -26,6 +26,7 @@ import enum
 import os
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,15 +94,16 @@ class Database:
         self._lock = threading.RLock()
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
         """One database transaction: committed when the block ends, rolled back
-        when it raises (the exception then propagates).
+        when it raises (the exception then propagates). ``write=False``: it only
+        reads (SQLite then leaves the write lock to others).
 
         Raises:
             StoreUnavailable: see :meth:`Transaction.execute`.
         """
         with self._lock:
-            self._begin()
+            self._begin(write)
             try:
                 yield Transaction(self)
             except BaseException:
@@ -121,8 +123,8 @@ class Database:
 
     # -- per engine -----------------------------------------------------------------
 
-    def _begin(self) -> None:
-        self._statement("BEGIN", ())
+    def _begin(self, write: bool) -> None:
+        self._statement("BEGIN" if write else "BEGIN READ ONLY", ())
 
     def _rollback(self) -> None:
         with contextlib.suppress(StoreUnavailable):  # gone, and its transaction with it
@@ -165,18 +167,31 @@ class _Sqlite(Database):
             # WAL: readers do not wait for the writer (several `serve` workers share
             # the file). Crash safety (docs/reliability.md): FULL syncs at each
             # commit, so a write is durable before the answer that depends on it.
-            self._conn.execute("PRAGMA journal_mode = WAL").fetchall()
-            self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            self._wal()
+            self._conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
             self._conn.close()
             raise StoreError(f"cannot use database {path}: {exc}") from None
         self.path = None if path == ":memory:" else path
 
-    def _begin(self) -> None:
+    def _wal(self) -> None:
+        """Switch a new file to WAL; the switch does not wait for another process
+        opening the same new file at the same moment, so it is retried."""
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL").fetchall()
+                return  # (":memory:" stays "memory")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _begin(self, write: bool) -> None:
         # Takes the write lock now, so a read-then-write transaction cannot lose a
         # race to another process between its read and its write.
-        self._statement("BEGIN IMMEDIATE", ())
+        self._statement("BEGIN IMMEDIATE" if write else "BEGIN", ())
 
     def _statement(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
         self.round_trips += 1

@@ -479,7 +479,7 @@ class ServerStore:
     # -- helpers -------------------------------------------------------------------------
 
     def _read(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
-        with self.db.transaction() as tx:
+        with self.db.transaction(write=False) as tx:
             return tx.execute(sql, *args)
 
     def _lease_id(self) -> str:
