@@ -20,10 +20,11 @@ import json
 import os
 from typing import Any
 
+from dmproto_server import ServerStore, StoreError, connect
+
 from ..codec.model import Item
 from ..outcome import CommandOutcome
 from .common import UsageError
-from .store import Store, StoreError
 
 __all__ = ["describe_items", "outcome_detail", "register", "ui_answer"]
 
@@ -127,7 +128,7 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
     if not os.path.exists(args.db):  # do not create an empty database by looking
         raise UsageError(f"no database {args.db}")
     try:
-        store = Store(args.db)
+        store = ServerStore(connect(args.db))
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     try:

@@ -2,7 +2,7 @@
 
 The application (:class:`ServerApp`) supplies accounts and nonces from the store,
 sends the job's packages one after the other, and records every outcome it
-receives (see :mod:`.outcomes`). Secrets at rest: see :mod:`.store`.
+receives (see :mod:`.outcomes`). Secrets at rest: see :mod:`dmproto_server.store`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from dmproto_server import ServerStore, StoreError, connect
+
 from ..bindings.http import HttpRequest, HttpResponse, header_value
 from ..codec.model import Alert, Command, Item
 from ..security import AuthScheme, Credentials
@@ -29,7 +31,6 @@ from ..session.ui import UI_ALERT_CODES
 from . import outcomes
 from .common import ADAPTERS, SCHEMES, UsageError, add_auth_options, load_adapter, unwrap
 from .jobs import load_job
-from .store import Store, StoreError
 from .summary import describe, outcome_text, summarize
 from .trace import Trace, TraceSide
 
@@ -124,7 +125,7 @@ class ServerApp:
         accounts: Callable[[str], str | None],
         log: LogFn,
         server_credentials: Credentials | None = None,
-        store: Store | None = None,
+        store: ServerStore | None = None,
         log_outcomes: bool = True,
         level: int = logging.INFO,
     ):
@@ -282,9 +283,9 @@ class _Stop:
         signal.raise_signal(signal.SIGINT)
 
 
-def _open_store(path: str) -> Store:
+def _open_store(path: str) -> ServerStore:
     try:
-        store = Store(path)
+        store = ServerStore(connect(path))
     except StoreError as exc:
         raise UsageError(f"--db: {exc}") from None
     if store.world_readable():

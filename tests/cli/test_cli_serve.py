@@ -351,6 +351,10 @@ def test_generic_and_client_alerts_are_kept(tmp_path: Path) -> None:
                     }
                 ],
             },
+            # not a queued command, not a child of an Atomic or Sequence
+            "command_id": None,
+            "parent_id": None,
+            "child_index": None,
         }
     ]
     assert "generic-alert Alert 1226 correlator 'corr-9'" in log[0]

@@ -242,11 +242,12 @@ def test_serve_stops_promptly_on_a_signal_and_says_so(
 def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> None:
     import os
 
+    from dmproto_server import ServerStore, connect
+
     from dmproto.bindings.client import ClientDriver
     from dmproto.bindings.server import ServerEndpoint
     from dmproto.bindings.steps import Deliver, Send
     from dmproto.cli.server import ServerApp
-    from dmproto.cli.store import Store
     from dmproto.cli.summary import Transcript
     from dmproto.security import AuthScheme, Credentials
     from dmproto.session import events as ev
@@ -269,7 +270,7 @@ def test_sqlite_store_lets_a_new_server_continue_a_session(tmp_path: Path) -> No
             device(session, step.event)
         elif isinstance(step, Send):
             # a new server process for every message: state only in SQLite
-            store = Store(db)
+            store = ServerStore(connect(db))
             store.put_account("u", "p")
             app = ServerApp(
                 scheme=AuthScheme.MD5,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ADAPTERS = ["base", "dmproto_sync", "dmproto_asyncio", "dmproto_trio"]
+ADAPTERS = ["base", "dmproto_sync", "dmproto_asyncio", "dmproto_trio", "dmproto_server"]
 
 
 def _lint_imports() -> str:

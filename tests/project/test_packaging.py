@@ -23,7 +23,13 @@ from datapaths import ROOT
 
 import dmproto
 
-ADAPTERS = ("dmproto_adapter_base", "dmproto_sync", "dmproto_asyncio", "dmproto_trio")
+ADAPTERS = (
+    "dmproto_adapter_base",
+    "dmproto_sync",
+    "dmproto_asyncio",
+    "dmproto_trio",
+    "dmproto_server",
+)
 _JUNK = shutil.ignore_patterns(
     ".git", "__pycache__", "*.pyc", "build", "dist", "*.egg-info", ".*_cache", ".hypothesis"
 )
@@ -75,7 +81,7 @@ def test_wheel_holds_the_packages_and_no_tests(built: tuple[Path, Path, Path, st
     assert "License-Expression: Apache-2.0" in metadata
     assert "License-File: LICENSE" in metadata
     extras = set(re.findall(r"^Provides-Extra: (\S+)$", metadata, re.M))
-    assert {"sync", "asyncio", "trio", "all"} <= extras
+    assert {"sync", "asyncio", "trio", "server", "all"} <= extras
     assert re.search(r"^Requires-Dist: trio.*extra == \"all\"", metadata, re.M)
 
 
