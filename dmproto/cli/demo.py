@@ -2,8 +2,9 @@
 
 Package 0 over UDP, then one session over HTTP with MD5: inventory,
 add/replace/delete, a failing Atomic, a large object and an auto-answered UI
-alert; prints a transcript and exits 0. The server is :class:`.server.ServerApp`,
-the device :class:`.device.DeviceApp`, both over the blocking adapter.
+alert; prints a transcript and exits 0. The server is ``dmproto serve``'s
+application (:class:`dmproto_server.app.ServerApp`, on an in-memory database), the
+device :class:`.device.DeviceApp`, both over the blocking adapter.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import sys
 import threading
 from typing import Any
 
+from dmproto_server import ServerStore, connect
+from dmproto_server.app import ServerApp
+from dmproto_server.jobs import item_command
+
 from ..bindings.push import PushAccepted, ServerSecret
 from ..codec.model import Add, Atomic, Command, Delete, Get, Item, Location, Meta, Replace
 from ..codes import AlertCode
 from ..notification import build_notification
-from ..security import AuthScheme, Credentials, NonceRole, encode_nonce, user_pass_digest
+from ..security import AuthScheme, Credentials, NonceRole, encode_nonce
 from ..session import ClientSession, ServerConfig
 from ..session.ui import ui_alert
 from .common import IO_TIMEOUT, load_adapter
 from .device import DeviceApp, _client_config, _device_tree, _run_device_session
-from .jobs import item_command
-from .server import ServerApp
 from .summary import Transcript
 
 __all__ = ["cmd_demo", "register"]
@@ -70,15 +73,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     server_id, dev_id = "dmproto-demo-server", "IMEI:493005100592800"
     user, password, server_password = "demo-device", "device-secret", "server-secret"
     server_nonce = b"demo-server-nonce"
+    store = ServerStore(connect(":memory:"))
+    store.put_account(user, password)
+    store.put_nonce(dev_id, NonceRole.SERVER, server_nonce)
     app = ServerApp(
+        store=store,
         scheme=AuthScheme.MD5,
-        packages=_demo_packages(),
-        accounts={user: user_pass_digest(user, password)}.get,
-        log=log,
+        script=_demo_packages(),
+        log=lambda level, text: log("server", text),
         log_outcomes=False,
         server_credentials=Credentials(username=server_id, password=server_password),
     )
-    app.nonces[(dev_id, NonceRole.SERVER)] = server_nonce
     config = ServerConfig(random_bytes=os.urandom, server_uri=server_id, max_msg_size=8192)
     pushes: list[PushAccepted] = []
     arrived = threading.Event()
@@ -88,7 +93,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         arrived.set()
 
     secret = ServerSecret(password=server_password, nonce=server_nonce)
-    server = sync.DMServer(app, config=config, on_message=log.messages, timeout=IO_TIMEOUT)
+    server = sync.DMServer(
+        app, config=config, on_message=log.messages, timeout=IO_TIMEOUT, claims=store
+    )
     with server, sync.PushListener({server_id: secret}.get, on_push) as listener:
         log(
             "server",

@@ -1,8 +1,11 @@
-"""``dmproto serve``: a DM server application over the adapters, backed by SQLite.
+"""``dmproto serve``: the DM server application of :mod:`dmproto_server` over an
+adapter, on SQLite or PostgreSQL, in one or several worker processes.
 
-The application (:class:`ServerApp`) supplies accounts and nonces from the store,
-sends the job's packages one after the other, and records every outcome it
-receives (see :mod:`.outcomes`). Secrets at rest: see :mod:`dmproto_server.store`.
+The application (:class:`dmproto_server.app.ServerApp`) supplies accounts and nonces
+from the database, sends each device its queued commands (``dmproto queue``) or the
+``--job`` script, and records every outcome. Sessions live in the database, claimed
+for one request at a time (``ServerEndpoint(claims=...)``), so any worker answers any
+message (docs/scaling.md). Secrets at rest: see :mod:`dmproto_server.store`.
 """
 
 from __future__ import annotations
@@ -15,29 +18,25 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
 from dmproto_server import ServerStore, StoreError, connect
+from dmproto_server.app import ServerApp
+from dmproto_server.jobs import JobError, load_job
+from dmproto_server.workers import supervise
 
 from ..bindings.http import HttpRequest, HttpResponse, header_value
-from ..codec.model import Alert, Command, Item
-from ..security import AuthScheme, Credentials
-from ..session import Account, ServerConfig, ServerSession
-from ..session import events as ev
-from ..session.ui import UI_ALERT_CODES
-from . import outcomes
+from ..security import Credentials
+from ..session import ServerConfig
+from . import outcomes, queue_cmds
 from .common import ADAPTERS, SCHEMES, UsageError, add_auth_options, load_adapter, unwrap
-from .jobs import load_job
-from .summary import describe, outcome_text, summarize
+from .summary import summarize
 from .trace import Trace, TraceSide
 
-__all__ = ["ServerApp", "ServerLog", "cmd_serve", "register"]
-
-#: ``log(who, text)``: where the application's lines go (a ``Transcript`` or a ``ServerLog``).
-LogFn = Callable[[str, str], None]
+__all__ = ["ServerLog", "cmd_serve", "register"]
 
 
 class ServerLog:
@@ -100,175 +99,6 @@ def _headers(headers: Sequence[tuple[str, str]]) -> str:
     return "; ".join(f"{k}: {'<redacted>' if k.lower() in secret else v}" for k, v in headers)
 
 
-def _ui_info(command: Command) -> dict[str, Any] | None:
-    if isinstance(command, Alert) and command.code in UI_ALERT_CODES:
-        labels = [i.data if isinstance(i.data, str) else "" for i in command.items[2:]]
-        text = command.items[1].data if len(command.items) > 1 else ""
-        return {"code": command.code, "choices": labels, "text": text}
-    return None
-
-
-class ServerApp:
-    """The server tools' application: accounts, nonces, a script of packages, outcomes.
-
-    ``packages`` are sent one after the other to every device, then the session
-    finishes. ``accounts(username)`` gives the stored ``B64(MD5(username:password))``
-    of a device account (see :class:`~dmproto.security.Credentials`).
-    ``server_credentials`` (our SRVCRED) authenticate us to devices.
-    """
-
-    def __init__(
-        self,
-        *,
-        scheme: AuthScheme | None,
-        packages: Sequence[Sequence[Command]],
-        accounts: Callable[[str], str | None],
-        log: LogFn,
-        server_credentials: Credentials | None = None,
-        store: ServerStore | None = None,
-        log_outcomes: bool = True,
-        level: int = logging.INFO,
-    ):
-        self.scheme = scheme
-        self.packages = packages
-        self.accounts = accounts
-        self.log = log
-        self.level = level
-        self.server_credentials = server_credentials
-        self.store = store
-        self.log_outcomes = log_outcomes
-        self.nonces: dict[tuple[str, ev.NonceRole], bytes] = {}
-        self._lock = threading.Lock()
-
-    def _say(self, level: int, text: str) -> None:
-        if level < self.level:
-            return
-        emit = getattr(self.log, "emit", None)
-        if emit is not None:
-            emit(level, "server", text)
-        else:
-            self.log("server", text)
-
-    def _nonce(self, device: str, role: ev.NonceRole) -> bytes:
-        if self.store is not None:
-            return self.store.nonce(device, role)
-        return self.nonces.get((device, role), b"")
-
-    def __call__(self, session: ServerSession, event: ev.Event) -> None:
-        with self._lock:
-            self._handle(session, event)
-
-    def _handle(self, session: ServerSession, event: ev.Event) -> None:
-        device = session.device_id or "?"
-        self._say(logging.DEBUG, f"event {type(event).__name__}")
-        if isinstance(event, ev.AccountRequested):
-            self._account(session, event)
-        elif isinstance(event, ev.DeviceConnected):
-            self._say(
-                logging.INFO,
-                f"device {event.device_id} connected (Alert "
-                f"{event.alert_code}, session {event.session_id})",
-            )
-        elif isinstance(event, ev.PackageCompleted):
-            # The session counts our packages (persisted in its snapshot): package n
-            # completed means script entry n - 1 is next.
-            index = event.package - 1
-            if index >= len(self.packages):
-                session.end_session()
-                return
-            for queued in self.packages[index]:
-                session.queue(queued)
-            session.close_package()
-        elif isinstance(event, ev.CommandCompleted):
-            self._completed(session, event)
-        elif isinstance(event, ev.GenericAlertReceived | ev.ClientEventReceived):
-            self._alert(session, event)
-        elif isinstance(event, ev.NonceChanged):
-            self.nonces[(device, event.role)] = event.nonce
-            if self.store is not None:
-                self.store.put_nonce(device, event.role, event.nonce)
-        elif isinstance(event, ev.PeerAuthenticated):
-            self._say(logging.INFO, f"device authenticated ({event.scheme or 'no app-layer auth'})")
-        elif isinstance(event, ev.SessionEnded):
-            ended = f"session with {device} ended: {event.reason.value} {event.detail}".rstrip()
-            ok = event.reason is ev.EndReason.COMPLETED
-            self._say(logging.INFO if ok else logging.WARNING, ended)
-
-    def _record(
-        self,
-        session: ServerSession,
-        kind: str,
-        command: str,
-        code: int | None,
-        results: list[str],
-        detail: dict[str, Any],
-    ) -> None:
-        if self.store is not None:
-            self.store.put_outcome(
-                session.device_id or "?",
-                session.session_id or "",
-                kind,
-                command,
-                code,
-                results,
-                detail,
-            )
-
-    def _completed(self, session: ServerSession, event: ev.CommandCompleted) -> None:
-        # (the command comes with its outcome, also in a restored session)
-        what, ui = describe(event.command), _ui_info(event.command)
-        outcome = event.outcome
-        detail = outcomes.outcome_detail(outcome)
-        results = [str(i.data) for i in outcome.results if isinstance(i.data, str)]
-        if ui is not None:
-            answer = outcomes.ui_answer(int(ui["code"]), list(ui["choices"]), outcome)
-            detail.update(answer=answer, text=ui["text"], choices=ui["choices"])
-            line = f"{what} -> {int(outcome.code)} (UI: {outcomes.answer_text(answer)})"
-            self._record(session, "ui", what, int(outcome.code), results, detail)
-        else:
-            line = f"{what} -> {outcome_text(outcome)}"
-            self._record(session, "status", what, int(outcome.code), results, detail)
-        if self.log_outcomes:
-            self._say(logging.INFO, line)
-
-    def _alert(
-        self, session: ServerSession, event: ev.GenericAlertReceived | ev.ClientEventReceived
-    ) -> None:
-        generic = isinstance(event, ev.GenericAlertReceived)
-        items: tuple[Item, ...] = event.items
-        detail: dict[str, Any] = {"items": outcomes.describe_items(items)}
-        if isinstance(event, ev.GenericAlertReceived):
-            detail["correlator"] = event.correlator
-        kind = "generic-alert" if generic else "client-event"
-        what = f"Alert {event.alert.code}"
-        self._record(session, kind, what, event.alert.code, [], detail)
-        corr = f" correlator {detail['correlator']!r}" if detail.get("correlator") else ""
-        self._say(logging.INFO, f"{kind} {what}{corr}: {json.dumps(detail['items'])}")
-
-    def _account(self, session: ServerSession, event: ev.AccountRequested) -> None:
-        common: dict[str, Any] = {
-            "server_credentials": self.server_credentials,
-            "server_nonce": self._nonce(event.device_id, ev.NonceRole.SERVER),
-        }
-        if self.scheme is None:
-            session.supply_account(Account(credentials=None, **common))
-            return
-        username = event.username  # the device id when nothing named a user
-        digest = self.accounts(username)
-        if digest is None:
-            self._say(logging.WARNING, f"unknown account {username!r}: device rejected")
-            session.reject_device()
-            return
-        session.supply_account(
-            Account(
-                credentials=Credentials(username=username, md5_digest=digest),
-                auth_scheme=self.scheme,
-                client_nonce=self._nonce(event.device_id, ev.NonceRole.CLIENT),
-                **common,
-            )
-        )
-
-
 # -- the command -----------------------------------------------------------------------
 
 
@@ -283,19 +113,34 @@ class _Stop:
         signal.raise_signal(signal.SIGINT)
 
 
-def _open_store(path: str) -> ServerStore:
+def _open_store(target: str, lease_seconds: float) -> ServerStore:
     try:
-        store = ServerStore(connect(path))
+        store = ServerStore(connect(target), lease_seconds=lease_seconds)
     except StoreError as exc:
         raise UsageError(f"--db: {exc}") from None
     if store.world_readable():
         print(
-            f"dmproto serve: warning: {path} is readable by others; it holds "
+            f"dmproto serve: warning: {target} is readable by others; it holds "
             "password-equivalent digests (chmod 600 it)",
             file=sys.stderr,
             flush=True,
         )
     return store
+
+
+def _worker_argv(argv: Sequence[str]) -> list[str]:
+    """One worker's command line: ours without ``--workers``, listening with
+    ``--reuse-port`` beside its siblings."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            out.append(arg)
+    return [sys.executable, "-m", "dmproto", *out, "--reuse-port"]
 
 
 def _run(server: Any, name: str, stop: _Stop) -> None:
@@ -336,24 +181,44 @@ async def _serve_trio_until_signal(server: Any) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run a DM server until Ctrl-C or SIGTERM."""
+    """Run a DM server until Ctrl-C or SIGTERM (``--workers N``: N processes)."""
     if bool(args.client_user) != bool(args.client_password):
         raise UsageError("--client-user and --client-password go together")
     adapter = load_adapter(args.adapter)
-    packages = load_job(args.job)
+    try:
+        script = load_job(args.job)
+    except JobError as exc:
+        raise UsageError(str(exc)) from None
+    store = _open_store(args.db, args.lease_seconds)  # migrated once, before any worker
+    try:
+        if args.client_user:
+            store.put_account(args.client_user, args.client_password)
+        if args.workers > 1:
+            store.close()
+            return supervise(
+                _worker_argv(args.argv),
+                args.workers,
+                say=lambda text: print(f"dmproto serve: {text}", file=sys.stderr, flush=True),
+            )
+        return _serve(args, adapter, script, store)
+    finally:
+        store.close()
+
+
+def _serve(args: argparse.Namespace, adapter: Any, script: Any, store: ServerStore) -> int:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     config = ServerConfig(
         random_bytes=os.urandom,
         server_uri=args.server_id,
         max_msg_size=args.max_msg_size,
         max_obj_size=args.max_obj_size,
+        inactivity_timeout=args.inactivity_timeout,
     )
     tracer = (
         Trace(Path(args.trace), side=TraceSide.SERVER, show_credentials=args.show_credentials)
         if args.trace
         else None
     )
-    store = _open_store(args.db)
     stop = _Stop()
     previous = signal.signal(signal.SIGTERM, stop)
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
@@ -363,8 +228,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # watches SIGINT when it finds this handler).
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        if args.client_user:
-            store.put_account(args.client_user, args.client_password)
         log = ServerLog(level=level, fmt=args.log_format)
 
         def on_message(request: HttpRequest, response: HttpResponse | None, s: object) -> None:
@@ -378,13 +241,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             else None
         )
         app = ServerApp(
-            scheme=SCHEMES.get(args.auth),
-            packages=packages,
-            accounts=store.md5_digest,
-            log=log,
-            level=level,
-            server_credentials=server_creds,
             store=store,
+            scheme=SCHEMES.get(args.auth),
+            script=script,
+            log=lambda level, text: log.emit(level, "server", text),
+            server_credentials=server_creds,
         )
         server = adapter.DMServer(
             app,
@@ -392,14 +253,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             path=args.path,
+            public_url=args.public_url,
             on_message=on_message,
-            store=store,
+            claims=store,
+            # Session deadlines travel in the shared snapshots: a wall clock, the
+            # same in every worker (and machine) sharing the database.
+            clock=time.time,
+            reuse_port=args.reuse_port,
         )
         log.emit(
             logging.WARNING,
             "server",
             f"dmproto serve: {args.adapter} adapter on "
-            f"http://{args.host}:{args.port}{args.path} (db {args.db}); Ctrl-C stops",
+            f"http://{args.host}:{args.port}{args.path} (db {store.db.description}); "
+            "Ctrl-C stops",
         )
         _run(server, args.adapter, stop)
     except KeyboardInterrupt:
@@ -408,7 +275,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("dmproto serve: terminated by SIGTERM, stopped", file=sys.stderr, flush=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        store.close()
     return 0
 
 
@@ -416,6 +282,22 @@ def _port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number 1..65535")
     return int(text)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers 1..64")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    return value
 
 
 def _size(text: str) -> int:
@@ -432,6 +314,12 @@ credentials): the file is created with permissions 0600; keep it so. An older
 database holding plaintext passwords is converted on open. --server-password is
 never stored: the server keeps B64(MD5(server-id:password)) in memory (enough for
 MD5/HMAC toward the device), and session snapshots hold only digests.
+
+Fleets: a device with jobs queued for it ('dmproto queue add', docs/queue.md) gets
+them; a device with nothing queued gets the --job script. Sessions are kept in the
+database and claimed per request, so --workers N processes on one port, or several
+serve processes on other ports or machines sharing one PostgreSQL database (behind
+any HTTP load balancer; give --public-url), answer any message (docs/scaling.md).
 
 --job FILE: a JSON list of commands (one package) or a list of lists (several
 packages in one session). Commands:
@@ -459,10 +347,10 @@ bad options, an unusable --db or a port that cannot be bound (one line on stderr
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add ``serve`` and ``outcomes``."""
+    """Add ``serve``, ``outcomes`` and ``queue``."""
     serve = subparsers.add_parser(
         "serve",
-        help="run a DM server (SQLite-backed)",
+        help="run a DM server (SQLite or PostgreSQL)",
         epilog=_SERVE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -478,9 +366,39 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument(
         "--db",
         default="dmproto-server.sqlite3",
-        help="SQLite file (created 0600; holds password-equivalent digests)",
+        help="SQLite file (created 0600; holds password-equivalent digests) or "
+        "postgresql://USER@HOST:PORT/DBNAME (the password from PGPASSWORD or a "
+        "password file, never on the command line)",
     )
-    serve.add_argument("--job", help="JSON job file (see below)")
+    serve.add_argument("--job", help="JSON job file for devices with nothing queued (see below)")
+    serve.add_argument(
+        "--workers",
+        type=_count,
+        default=1,
+        help="worker processes listening on the one port (default 1; docs/scaling.md)",
+    )
+    serve.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="listen with SO_REUSEPORT, beside other serve processes on the same port",
+    )
+    serve.add_argument(
+        "--lease-seconds",
+        type=_seconds,
+        default=30.0,
+        help="how long a worker holds a session for one request; a dead worker's "
+        "sessions continue after this (default 30)",
+    )
+    serve.add_argument(
+        "--inactivity-timeout",
+        type=_seconds,
+        default=300.0,
+        help="seconds after which a silent device's session is abandoned (default 300)",
+    )
+    serve.add_argument(
+        "--public-url",
+        help="base URL devices reach us at (behind a load balancer), for RespURIs",
+    )
     serve.add_argument("--adapter", choices=ADAPTERS, default="sync")
     serve.add_argument(
         "--max-msg-size",
@@ -523,3 +441,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     serve.set_defaults(func=cmd_serve)
     outcomes.register(subparsers)
+    queue_cmds.register(subparsers)

@@ -7,38 +7,13 @@ import sys
 import threading
 from typing import TextIO
 
+from dmproto_server.records import describe, outcome_text
+
 from ..bindings.http import HttpRequest, HttpResponse, encoding_of, header_value
 from ..codec import decode_message
-from ..codec.model import Alert, Atomic, Results, Status
 from ..errors import DMError
-from ..outcome import CommandOutcome
 
 __all__ = ["Transcript", "describe", "outcome_text", "summarize"]
-
-
-def _target(command: object) -> str:
-    items = getattr(command, "items", ())
-    for item in items:
-        loc = item.target or item.source
-        if loc is not None:
-            more = f" +{len(items) - 1}" if len(items) > 1 else ""
-            return f" {loc.loc_uri}{more}"
-    return ""
-
-
-def describe(command: object) -> str:
-    """One command in a few words: its name, target and MoreData, or a Status code."""
-    if isinstance(command, Status):
-        return f"Status({command.cmd}#{command.cmd_ref}={command.code})"
-    if isinstance(command, Results):
-        return f"Results(for #{command.cmd_ref}{_target(command)})"
-    if isinstance(command, Alert):
-        return f"Alert {command.code}"
-    if isinstance(command, Atomic):
-        return "Atomic[" + ", ".join(describe(c) for c in command.commands) + "]"
-    name = getattr(command, "name", type(command).__name__)
-    more = " (MoreData)" if any(i.more_data for i in getattr(command, "items", ())) else ""
-    return f"{name}{_target(command)}{more}"
 
 
 def summarize(body: bytes, media_type: str | None) -> str:
@@ -54,18 +29,6 @@ def summarize(body: bytes, media_type: str | None) -> str:
     return f"msg {message.header.msg_id} ({encoding.value}, {len(body)} B{cred}{final}): " + (
         "; ".join(parts) or "(no commands)"
     )
-
-
-def outcome_text(outcome: CommandOutcome) -> str:
-    """A command's outcome: its code, the start of its first Result, its children's."""
-    text = str(int(outcome.code))
-    for item in outcome.results[:1]:
-        data = item.data
-        if isinstance(data, str):
-            text += f" {data[:40]!r}" + (f" ({len(data)} chars)" if len(data) > 40 else "")
-    if outcome.children:
-        text += " [" + ", ".join(outcome_text(c) for c in outcome.children) + "]"
-    return text
 
 
 class Transcript:

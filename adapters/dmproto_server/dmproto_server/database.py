@@ -88,6 +88,9 @@ class Database:
     errors: tuple[type[Exception], ...] = ()
     #: The SQLite file, or None (``:memory:``, PostgreSQL).
     path: str | None = None
+    #: What to call the database in messages: the SQLite path, or the PostgreSQL URL
+    #: without password or query.
+    description: str = ""
 
     def __init__(self) -> None:
         self.round_trips = 0
@@ -149,6 +152,7 @@ class _Sqlite(Database):
 
     def __init__(self, path: str) -> None:
         super().__init__()
+        self.description = path
         try:
             if path != ":memory:" and not os.path.exists(path):
                 # Created private: the file holds password-equivalent digests.
@@ -220,7 +224,7 @@ class _Postgres(Database):
         self._psycopg = psycopg
         self.errors = (psycopg.Error,)
         self._url = url
-        self._described = described
+        self._described = self.description = described
         self._conn: Any = None
         self._sql: dict[str, str] = {}
         try:

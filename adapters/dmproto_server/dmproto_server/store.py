@@ -95,7 +95,7 @@ class ServerStore:
     ) -> None:
         self.db = db
         self.lease_seconds = lease_seconds
-        self._clock = clock
+        self.clock = clock
         self._owner = owner if owner is not None else secrets.token_hex(6)
         # The buffers die with their session object: an exchange whose session
         # is dropped without a commit leaves nothing behind.
@@ -156,7 +156,7 @@ class ServerStore:
 
     def md5_digest(self, username: str) -> str | None:
         """The stored ``B64(MD5(username:password))`` of *username*, or None."""
-        rows = self._read("SELECT md5_digest FROM accounts WHERE username = ?", username)
+        rows = self.read("SELECT md5_digest FROM accounts WHERE username = ?", username)
         return str(rows[0][0]) if rows else None
 
     def world_readable(self) -> bool:
@@ -173,7 +173,7 @@ class ServerStore:
 
     def nonce(self, device_id: str, role: ev.NonceRole) -> bytes:
         """The last nonce of *role* for *device_id* (empty when none was kept)."""
-        rows = self._read(
+        rows = self.read(
             "SELECT nonce FROM nonces WHERE device_id = ? AND role = ?", device_id, role.value
         )
         return bytes(rows[0][0]) if rows and rows[0][0] is not None else b""
@@ -206,7 +206,7 @@ class ServerStore:
         session: ServerSession | None = None,
     ) -> None:
         """Record that *device_id* connected; an empty *dev_info* keeps the last one."""
-        info, now = json.dumps(dev_info, sort_keys=True), self._clock()
+        info, now = json.dumps(dev_info, sort_keys=True), self.clock()
         self._write(
             session,
             lambda tx: tx.execute(
@@ -224,7 +224,7 @@ class ServerStore:
     def devices(self) -> list[dict[str, Any]]:
         """Every device seen, by id: ``device_id``, ``dev_info``, ``first_seen``,
         ``last_seen``."""
-        rows = self._read(
+        rows = self.read(
             "SELECT device_id, dev_info, first_seen, last_seen FROM devices ORDER BY device_id"
         )
         return [
@@ -258,7 +258,7 @@ class ServerStore:
         top = ChildOutcome(
             command=command, code=code, results=results, detail=detail, children=children
         )
-        now = self._clock()
+        now = self.clock()
 
         def write(tx: Transaction) -> None:
             _insert_outcome(tx, top, device_id, session_id, kind, command_id, None, None, now)
@@ -274,7 +274,7 @@ class ServerStore:
         args: tuple[object, ...] = ()
         if device is not None:
             query, args = query + " WHERE device_id = ?", (device,)
-        for row in self._read(query + " ORDER BY id", *args):
+        for row in self.read(query + " ORDER BY id", *args):
             yield {
                 "id": row[0],
                 "device_id": row[1],
@@ -307,7 +307,7 @@ class ServerStore:
         )
 
     def load(self, token: str) -> tuple[tuple[str, str], dict[str, Any]] | None:
-        rows = self._read(
+        rows = self.read(
             "SELECT session_id, device_id, snapshot FROM sessions "
             "WHERE token = ? AND snapshot IS NOT NULL",
             token,
@@ -329,7 +329,7 @@ class ServerStore:
         expired); :class:`Busy` while another claim's lease runs."""
         lease_id = self._lease_id()
         with self.db.transaction() as tx:
-            now = self._clock()
+            now = self.clock()
             rows = tx.execute(
                 "UPDATE sessions SET lease_owner = ?, lease_until = ?, version = version + 1 "
                 "WHERE token = ? AND (expires_at IS NULL OR expires_at > ?) "
@@ -365,13 +365,13 @@ class ServerStore:
 
     def find(self, key: tuple[str, str]) -> str | None:
         """The token of the newest unexpired session with this key that has not ended."""
-        rows = self._read(
+        rows = self.read(
             "SELECT token FROM sessions WHERE session_id = ? AND device_id = ? "
             "AND snapshot IS NOT NULL AND (expires_at IS NULL OR expires_at > ?) "
             "ORDER BY COALESCE(created, 0) DESC, token LIMIT 1",
             key[0],
             key[1],
-            self._clock(),
+            self.clock(),
         )
         return str(rows[0][0]) if rows else None
 
@@ -380,7 +380,7 @@ class ServerStore:
         its lease unless committed."""
         lease_id = self._lease_id()
         with self.db.transaction() as tx:
-            now = self._clock()
+            now = self.clock()
             until = now + self.lease_seconds
             tx.execute(
                 "INSERT INTO sessions (token, session_id, device_id, lease_owner, lease_until, "
@@ -427,7 +427,7 @@ class ServerStore:
                     headers,
                     bytes(response.body),
                     auth_retries,
-                    self._clock() + expires_in,
+                    self.clock() + expires_in,
                     claimed.token,
                     lease_id,
                     version,
@@ -455,12 +455,16 @@ class ServerStore:
                 version,
             )
 
+    #: Run by :meth:`purge` when it is called without a hook (by the endpoint's
+    #: housekeeping): the application settles what the purged sessions left.
+    purge_hook: PurgeHook | None = None
+
     def purge(self, hook: PurgeHook | None = None) -> list[tuple[str, tuple[str, str]]]:
         """Delete the expired sessions whose lease is not held; ``(token, key)`` of
         each deleted one that had not ended. ``hook(tx, purged)`` runs in the same
         transaction (to settle what those sessions left unanswered)."""
         with self.db.transaction() as tx:
-            now = self._clock()
+            now = self.clock()
             rows = tx.execute(
                 "DELETE FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ? "
                 "AND (lease_until IS NULL OR lease_until <= ?) "
@@ -469,6 +473,7 @@ class ServerStore:
                 now,
             )
             purged = sorted((str(t), (str(s), str(d))) for t, s, d, active in rows if active)
+            hook = hook or self.purge_hook
             if hook is not None:
                 hook(tx, purged)
         return purged
@@ -478,7 +483,8 @@ class ServerStore:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _read(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    def read(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        """The rows of one query (``?`` placeholders), in a read-only transaction."""
         with self.db.transaction(write=False) as tx:
             return tx.execute(sql, *args)
 

@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
-from ..codec.model import (
+from dmproto.codec.model import (
     Add,
     Atomic,
     Command,
@@ -41,11 +41,23 @@ from ..codec.model import (
     Replace,
     Sequence,
 )
-from ..errors import InvalidValueError
-from ..session.ui import UI_ALERT_CODES, EchoType, InputType, UiOptions, ui_alert
-from .common import UsageError
+from dmproto.errors import InvalidValueError
+from dmproto.session.ui import UI_ALERT_CODES, EchoType, InputType, UiOptions, ui_alert
 
-__all__ = ["DEFAULT_JOB", "command_from_json", "item_command", "load_job", "packages_from_json"]
+__all__ = [
+    "DEFAULT_JOB",
+    "JobError",
+    "command_from_json",
+    "item_command",
+    "load_job",
+    "packages_from_json",
+    "read_job",
+]
+
+
+class JobError(ValueError):
+    """A job file cannot be read or holds a command not in the job format (one line)."""
+
 
 _ITEM_COMMANDS: dict[str, type[ItemCommand]] = {
     "Get": Get,
@@ -224,14 +236,28 @@ DEFAULT_JOB = _default_job()
 
 
 def load_job(path: str | None) -> list[list[Command]]:
-    """The packages of the job file at *path*, or :data:`DEFAULT_JOB`."""
+    """The packages of the job file at *path*, or :data:`DEFAULT_JOB`.
+
+    Raises:
+        JobError: see :func:`read_job`.
+    """
     if path is None:
         return DEFAULT_JOB
+    return packages_from_json(read_job(path))
+
+
+def read_job(path: str) -> Any:
+    """The JSON document of the job file at *path*, checked (see the module).
+
+    Raises:
+        JobError: unreadable, not JSON, or a command not in the job format.
+    """
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read job file {path}: {exc}") from None
+        raise JobError(f"cannot read job file {path}: {exc}") from None
     try:
-        return packages_from_json(doc)
+        packages_from_json(doc)
     except InvalidValueError as exc:
-        raise UsageError(f"job file {path}: {exc}") from None
+        raise JobError(f"job file {path}: {exc}") from None
+    return doc
