@@ -18,8 +18,9 @@ from types import FrameType
 
 __all__ = ["supervise"]
 
-#: A worker that ends sooner than this after its start, with an error, is not
-#: restarted: it cannot start at all (a port taken, a database refused).
+#: A worker that exits with an error status sooner than this after its start is not
+#: restarted: it cannot start at all (a port taken, a database refused). One killed
+#: by a signal is restarted however young.
 EARLY_EXIT = 2.0
 #: Seconds the workers get to stop after SIGTERM before they are killed.
 STOP_GRACE = 10.0
@@ -55,7 +56,7 @@ def supervise(
                 code = process.poll()
                 if code is None or stopped:
                     continue
-                if code != 0 and time.monotonic() - started < EARLY_EXIT:
+                if code > 0 and time.monotonic() - started < EARLY_EXIT:
                     say(f"worker {index} could not start (exit status {code}); stopping")
                     _stop_all(running)
                     return code
