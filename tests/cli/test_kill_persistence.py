@@ -1,14 +1,15 @@
-"""Crash safety: ``dmproto serve`` (SQLite) and ``dmproto device --state`` are
-SIGKILLed at a random moment of a session, restarted, and the device runs its next
-session; nothing persisted may be lost, doubled or corrupt (docs/reliability.md,
-"Crash safety").
+"""Crash safety: ``dmproto serve`` (on SQLite, and on PostgreSQL) and ``dmproto
+device --state`` are SIGKILLed at a random moment of a session, restarted, and the
+device runs its next session; nothing persisted may be lost, doubled or corrupt
+(docs/reliability.md, "Crash safety").
 
 Every run ``i`` sends a job of its own: ``Add ./Vendor/Run<i>`` (a fresh node) with a
 ``Get`` in one package, then ``Replace ./Vendor/Counter`` in a second package; a
 Replace bumps the node's VerNo (OMA-TS-DM_TND-V1_2 §8.5), so VerNo counts how often
 the device applied it. After each kill and retry:
 
-* the database passes ``PRAGMA integrity_check`` and the state file loads;
+* the database passes ``PRAGMA integrity_check`` (SQLite; PostgreSQL answers its
+  queries) and the state file loads;
 * nonces: the retry authenticates with at most one challenge, and afterwards the
   client nonce the server stored is the one in the device's DMAcc, so the next
   session needs none;
@@ -38,6 +39,8 @@ from pathlib import Path
 import attrs
 import pytest
 from clikit import free_port, start_dmproto, wait_for_port
+from dmproto_server import connect
+from pgkit import postgres  # noqa: F401 (the session-scoped cluster fixture)
 
 from dmproto.cli.device import _device_tree
 from dmproto.cli.device_files import load_state
@@ -66,16 +69,14 @@ class Rig:
 
     tmp: Path
     rng: random.Random
+    #: The server's database: the SQLite file, or a PostgreSQL URL.
+    db: str
     runs: int = 0
     landed: int = 0
     challenged: int = 0
     unconfirmed: int = 0
     port: int = attrs.field(factory=free_port)
     session: tuple[float, float] = (0.0, 1.0)
-
-    @property
-    def db(self) -> Path:
-        return self.tmp / "server.sqlite3"
 
     @property
     def state(self) -> Path:
@@ -88,7 +89,7 @@ class Rig:
             "--port",
             str(self.port),
             "--db",
-            str(self.db),
+            self.db,
             "--client-user",
             "dev",
             "--client-password",
@@ -151,17 +152,22 @@ class Rig:
         return {n["uri"]: n for n in nodes}, account.client_nonce or b""
 
     def database(self) -> tuple[list[tuple[int, str, str, int]], bytes]:
-        with sqlite3.connect(self.db) as db:
-            assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-            rows = db.execute(
-                "SELECT id, session_id, command, code FROM outcomes ORDER BY id"
-            ).fetchall()
-            nonce = db.execute(
-                "SELECT nonce FROM nonces WHERE device_id = ? AND role = ?",
-                (DEVICE_ID, NonceRole.CLIENT.value),
-            ).fetchall()
-        db.close()
-        return rows, bytes(nonce[0][0]) if nonce else b""
+        if "://" not in self.db:
+            with sqlite3.connect(self.db) as check:
+                assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            check.close()
+        db = connect(self.db)
+        try:
+            with db.transaction(write=False) as tx:
+                rows = tx.execute("SELECT id, session_id, command, code FROM outcomes ORDER BY id")
+                nonce = tx.execute(
+                    "SELECT nonce FROM nonces WHERE device_id = ? AND role = ?",
+                    DEVICE_ID,
+                    NonceRole.CLIENT.value,
+                )
+        finally:
+            db.close()
+        return [tuple(r) for r in rows], bytes(nonce[0][0]) if nonce else b""
 
 
 def _job(run: int) -> list[list[dict[str, str]]]:
@@ -256,15 +262,23 @@ def _one_run(rig: Rig, run: int, victim: str) -> None:
     assert nodes["./Vendor/Counter"]["value"] == str(run)
 
 
-@pytest.mark.parametrize("victim", ["serve", "device"])
-def test_sigkill_at_a_random_moment_loses_and_doubles_nothing(victim: str, tmp_path: Path) -> None:
-    rig = Rig(tmp_path, random.Random(f"{SEED}-{victim}"))
+@pytest.mark.parametrize(
+    ("victim", "engine"), [("serve", "sqlite"), ("device", "sqlite"), ("serve", "postgresql")]
+)
+def test_sigkill_at_a_random_moment_loses_and_doubles_nothing(
+    victim: str, engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if engine == "sqlite":
+        db = str(tmp_path / "server.sqlite3")
+    else:
+        db = request.getfixturevalue("postgres").new_database()
+    rig = Rig(tmp_path, random.Random(f"{SEED}-{victim}-{engine}"), db)
     _setup(rig)
     # At least RUNS runs, and more (up to 3 * RUNS) until a kill has landed mid-session.
     while rig.runs < RUNS or (rig.landed == 0 and rig.runs < 3 * RUNS):
         _one_run(rig, rig.runs + 1, victim)
     figures = (
-        f"{victim}: seed {SEED}, runs {rig.runs}, kills mid-session {rig.landed}, "
+        f"{victim} ({engine}): seed {SEED}, runs {rig.runs}, kills mid-session {rig.landed}, "
         f"retries challenged once {rig.challenged}, applications whose Status the kill "
         f"cut off {rig.unconfirmed}, failures 0"
     )
