@@ -12,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # The core and the adapter packages, importable without an install.
 for folder in (
+    "adapters/dmproto_server",
     "adapters/dmproto_trio",
     "adapters/dmproto_asyncio",
     "adapters/dmproto_sync",
