@@ -437,10 +437,15 @@ def test_quiet_verbose_and_json_logs(tmp_path: Path) -> None:
 
 def test_readme_serve_and_device_talk_to_each_other(tmp_path: Path) -> None:
     lines = re.findall(
-        r"^dmproto (serve|device|outcomes) (.*?)(?:\s+#.*)?$",
+        r"^dmproto (serve|device|outcomes|queue) (.*?)(?:\s+#.*)?$",
         README.read_text(encoding="utf-8"),
         re.M,
     )
+    queued = [args for name, args in lines if name == "queue" and args.startswith("add ")]
+    assert len(queued) == 1, lines
+    (tmp_path / "job.json").write_text(json.dumps([{"cmd": "Get", "uri": "./DevInfo/Man"}]))
+    added = dmproto("queue", *queued[0].split(), timeout=30, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
     serves = [args for name, args in lines if name == "serve"]
     devices = [args for name, args in lines if name == "device"]
     assert len(serves) == 1 and devices, lines
@@ -454,6 +459,12 @@ def test_readme_serve_and_device_talk_to_each_other(tmp_path: Path) -> None:
             )
             assert result.returncode == 0, (args, result.stdout + result.stderr)
     for name, args in lines:
+        if name == "queue" and args.startswith("results "):
+            shown = dmproto("queue", *args.split(), timeout=30, cwd=tmp_path)
+            assert shown.returncode == 0, shown.stderr
+            (row,) = [json.loads(line) for line in shown.stdout.splitlines()]
+            assert (row["state"], row["code"]) == ("answered", 200), row
+            assert row["outcomes"][0]["results"], row
         if name == "outcomes":
             listed = dmproto("outcomes", *args.split(), timeout=30, cwd=tmp_path)
             assert listed.returncode == 0, listed.stderr

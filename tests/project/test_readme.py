@@ -48,8 +48,8 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert commands[1] == "python -m pytest -q"
 
 
-#: Tool lines run with a live server by test_cli_serve.py (they need one).
-_NEEDS_A_SERVER = ("dmproto serve ", "dmproto device ", "dmproto outcomes ")
+#: Tool lines run with a live server by test_cli_serve.py (they need one or its database).
+_NEEDS_A_SERVER = ("dmproto serve ", "dmproto device ", "dmproto outcomes ", "dmproto queue ")
 
 
 def _command_lines() -> list[str]:
