@@ -326,3 +326,30 @@ def test_the_queue_refuses_a_negative_retry_budget(fleet: Fleet) -> None:
         fleet.queue.add(DEVICE, [[{"cmd": "Get", "uri": "./A"}]], max_retries=-1)
     assert fleet.queue.rows() == []
     assert json.dumps(State.PENDING) == '"pending"'
+
+
+def test_a_resent_message_gets_the_stored_answer_and_nothing_twice(fleet: Fleet) -> None:
+    fleet.queue.add(DEVICE, [[{"cmd": "Add", "uri": "./Vendor/Once", "data": "1"}]])
+    device = fleet.device()
+    driver = ClientDriver(device.session)
+    answers: list[bytes] = []
+    while True:
+        step = driver.poll(fleet.clock())
+        if isinstance(step, Deliver):
+            device(device.session, step.event)
+        elif isinstance(step, Send):
+            response = fleet.endpoint.handle(step.request, fleet.app, fleet.clock)
+            # the answer was lost on the way: the device sends the same message again,
+            # to another worker of the same database
+            other = ServerEndpoint(fleet.endpoint.config, claims=fleet.store)
+            again = other.handle(step.request, fleet.app, fleet.clock)
+            assert again.body == response.body and again.status == 200
+            answers.append(response.body)
+            driver.handle_response(again, fleet.clock())
+        else:
+            break
+    assert len(answers) >= 2
+    (row,) = fleet.queue.rows()
+    assert (row["state"], row["code"]) == ("answered", 200)
+    recorded = [o for o in fleet.store.outcomes(DEVICE) if o["command_id"] == row["id"]]
+    assert len(recorded) == 1  # the re-sent Status was not recorded twice
