@@ -353,3 +353,13 @@ def test_a_resent_message_gets_the_stored_answer_and_nothing_twice(fleet: Fleet)
     assert (row["state"], row["code"]) == ("answered", 200)
     recorded = [o for o in fleet.store.outcomes(DEVICE) if o["command_id"] == row["id"]]
     assert len(recorded) == 1  # the re-sent Status was not recorded twice
+
+
+def test_a_declined_confirmation_is_an_answer(fleet: Fleet) -> None:
+    fleet.queue.add(DEVICE, [[{"cmd": "Alert", "ui": "Confirm", "text": "Update now?"}]])
+    device = fleet.device()
+    fleet.run(device, failing([304])(device))  # the user said no
+    (row,) = fleet.queue.rows()
+    assert (row["state"], row["code"]) == ("answered", 304)
+    (outcome,) = [o for o in fleet.store.outcomes(DEVICE) if o["command_id"] == row["id"]]
+    assert outcome["kind"] == "ui" and outcome["detail"]["answer"]["answer"] == "no"

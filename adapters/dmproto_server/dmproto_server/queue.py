@@ -40,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from dmproto.codec.model import Atomic, Command, Get, Replace
+from dmproto.codec.model import Alert, Atomic, Command, Get, Replace
 from dmproto.codec.model import Sequence as SequenceCommand
 from dmproto.errors import DMError
 from dmproto.session import ServerSession
@@ -256,7 +256,10 @@ class CommandQueue:
         if row is None:
             return None
         code = int(event.outcome.code)
-        if code < 300:
+        # A UI alert's 304 is the user's "no" to a Confirm (OMA-TS-DM_RepPro-V1_2_1
+        # §4.2, UI alerts): an answer like any other.
+        answered_below = 400 if isinstance(event.command, Alert) else 300
+        if code < answered_below:
             self._set(session, row, State.ANSWERED, ", code = ?", code)
             return row
         attempts, max_retries = self.store.read(
