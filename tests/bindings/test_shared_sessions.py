@@ -84,6 +84,32 @@ class Device:
         raise AssertionError("the session did not end")
 
 
+@attrs.define
+class Rig:
+    """A clock, a shared store, the server application and one device."""
+
+    clock: Clock
+    claims: MemoryClaims
+    app: MinimalServerApp
+    device: Device
+    #: The device's first message (Package 1), once sent.
+    first: HttpRequest | None = None
+
+    @classmethod
+    def make(cls, kind: type[MemoryClaims] = MemoryClaims, **claims_kw: Any) -> Rig:
+        clock = Clock()
+        return cls(clock, kind(clock, **claims_kw), MinimalServerApp(uris=URIS), Device.make(clock))
+
+    def second_message(self, ep: ServerEndpoint) -> HttpRequest:
+        """Package 1 answered by *ep*; the device's next message (its Package 3)."""
+        self.first = first = self.device.next_request()
+        assert first is not None
+        self.device.answer(ep.handle(first, self.app, self.clock))
+        second = self.device.next_request()
+        assert second is not None
+        return second
+
+
 def completed_uris(app: MinimalServerApp) -> list[str]:
     return [
         item.target.loc_uri
@@ -144,16 +170,10 @@ def test_a_resent_message_gets_the_committed_answer_and_runs_nothing_twice() -> 
 
 
 def test_a_rebuilt_resend_with_the_same_msg_id_gets_the_committed_answer() -> None:
-    clock = Clock()
-    claims = MemoryClaims(clock)
+    rig = Rig.make()
+    clock, claims, app = rig.clock, rig.claims, rig.app
     ep = endpoint(claims)
-    app = MinimalServerApp(uris=URIS)
-    device = Device.make(clock)
-    package1 = device.next_request()
-    assert package1 is not None
-    device.answer(ep.handle(package1, app, clock))
-    package3 = device.next_request()
-    assert package3 is not None
+    package3 = rig.second_message(ep)
     answer = ep.handle(package3, app, clock)
     # the same message rebuilt: other bytes (whitespace), the same SessionID and MsgID
     rebuilt = attrs.evolve(package3, body=package3.body.replace(b"<SyncHdr>", b"<SyncHdr> "))
@@ -161,25 +181,20 @@ def test_a_rebuilt_resend_with_the_same_msg_id_gets_the_committed_answer() -> No
     assert ep.handle(rebuilt, app, clock) == answer
     assert completed_uris(app) == list(URIS)
     # a rebuilt re-send of a message that is NOT the last one answered is refused
+    assert rig.first is not None
     stale = attrs.evolve(
-        package1,
+        rig.first,
         target=package3.target,  # to the RespURI: the ended session
-        body=package1.body.replace(b"<SyncHdr>", b"<SyncHdr> "),
+        body=rig.first.body.replace(b"<SyncHdr>", b"<SyncHdr> "),
     )
     assert ep.handle(stale, app, clock).status == 404  # ended; only the last answer is kept
 
 
 def test_a_busy_session_gets_a_retryable_503() -> None:
-    clock = Clock()
-    claims = MemoryClaims(clock, lease_seconds=10.0)
+    rig = Rig.make(lease_seconds=10.0)
+    clock, claims, app, device = rig.clock, rig.claims, rig.app, rig.device
     ep = endpoint(claims)
-    app = MinimalServerApp(uris=URIS)
-    device = Device.make(clock)
-    package1 = device.next_request()
-    assert package1 is not None
-    device.answer(ep.handle(package1, app, clock))
-    package3 = device.next_request()
-    assert package3 is not None
+    package3 = rig.second_message(ep)
     token = package3.target.split("s=")[1]
     held = claims.claim(token)  # another worker is answering a request of it
     assert isinstance(held, Claimed)
@@ -192,16 +207,10 @@ def test_a_busy_session_gets_a_retryable_503() -> None:
 
 
 def test_a_dead_workers_lease_runs_out_and_the_session_continues_from_its_snapshot() -> None:
-    clock = Clock()
-    claims = MemoryClaims(clock, lease_seconds=5.0)
+    rig = Rig.make(lease_seconds=5.0)
+    clock, claims, app, device = rig.clock, rig.claims, rig.app, rig.device
     dying, survivor = endpoint(claims), endpoint(claims)
-    app = MinimalServerApp(uris=URIS)
-    device = Device.make(clock)
-    package1 = device.next_request()
-    assert package1 is not None
-    device.answer(dying.handle(package1, app, clock))
-    package3 = device.next_request()
-    assert package3 is not None
+    package3 = rig.second_message(dying)
     # the dying worker claims the session and processes the message half-way...
     opened = dying.open(package3, clock())
     assert isinstance(opened, Exchange)
@@ -223,16 +232,10 @@ def test_a_dead_workers_lease_runs_out_and_the_session_continues_from_its_snapsh
 
 
 def test_an_answer_whose_lease_was_lost_is_not_sent() -> None:
-    clock = Clock()
-    claims = MemoryClaims(clock, lease_seconds=5.0)
+    rig = Rig.make(lease_seconds=5.0)
+    clock, claims, app = rig.clock, rig.claims, rig.app
     slow, fast = endpoint(claims), endpoint(claims)
-    app = MinimalServerApp(uris=URIS)
-    device = Device.make(clock)
-    package1 = device.next_request()
-    assert package1 is not None
-    device.answer(slow.handle(package1, app, clock))
-    package3 = device.next_request()
-    assert package3 is not None
+    package3 = rig.second_message(slow)
     opened = slow.open(package3, clock())
     assert isinstance(opened, Exchange)
     clock.advance(6.0)  # the slow worker overran its lease; the device re-sent
@@ -365,16 +368,10 @@ class Flaky(MemoryClaims):
 
 @pytest.mark.parametrize("failing", ["claim", "commit"])
 def test_an_unreachable_store_answers_503_and_the_resend_succeeds(failing: str) -> None:
-    clock = Clock()
-    claims = Flaky(clock, lease_seconds=5.0)
+    rig = Rig.make(Flaky, lease_seconds=5.0)
+    clock, claims, app, device = rig.clock, rig.claims, rig.app, rig.device
     ep = endpoint(claims)
-    app = MinimalServerApp(uris=URIS)
-    device = Device.make(clock)
-    package1 = device.next_request()
-    assert package1 is not None
-    device.answer(ep.handle(package1, app, clock))
-    package3 = device.next_request()
-    assert package3 is not None
+    package3 = rig.second_message(ep)
     claims.down = {failing, "release", "purge"}
     refused = ep.handle(package3, app, clock)
     assert refused.status == 503 and ("Retry-After", "1") in refused.headers
@@ -404,16 +401,10 @@ def test_a_handler_abandoning_the_exchange_releases_the_lease() -> None:
 
 
 def test_a_corrupt_snapshot_is_an_unknown_session() -> None:
-    clock = Clock()
-    claims = MemoryClaims(clock)
+    rig = Rig.make()
+    clock, claims, app = rig.clock, rig.claims, rig.app
     ep = endpoint(claims)
-    app = MinimalServerApp(uris=URIS)
-    device = Device.make(clock)
-    package1 = device.next_request()
-    assert package1 is not None
-    device.answer(ep.handle(package1, app, clock))
-    package3 = device.next_request()
-    assert package3 is not None
+    package3 = rig.second_message(ep)
     (row,) = claims.rows.values()
     row.snapshot = '{"not": "a snapshot"}'
     assert ep.handle(package3, app, clock).status == 404
@@ -472,16 +463,10 @@ def test_a_rebuilt_resend_of_an_active_sessions_last_message_gets_its_answer() -
 
 
 def test_unknown_expired_and_unreadable_requests_to_a_token_get_404() -> None:
-    clock = Clock()
-    claims = MemoryClaims(clock)
+    rig = Rig.make()
+    clock, claims, app, device = rig.clock, rig.claims, rig.app, rig.device
     ep = endpoint(claims)
-    app = MinimalServerApp(uris=URIS)
-    device = Device.make(clock)
-    package1 = device.next_request()
-    assert package1 is not None
-    device.answer(ep.handle(package1, app, clock))
-    package3 = device.next_request()
-    assert package3 is not None
+    package3 = rig.second_message(ep)
     unknown = attrs.evolve(package3, target="/dm?s=0123")
     assert ep.handle(unknown, app, clock).status == 404
     ended_token = package3.target
