@@ -129,6 +129,11 @@ class Cluster:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
+    def pid(self) -> int:
+        """The process id of the running server (the postmaster; its children are
+        the connections' processes)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{dbname}"
 
