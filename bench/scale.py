@@ -16,12 +16,13 @@ What ``docs/scaling.md`` turns into a plan. Every figure comes from this one run
    ``BEGIN`` and ``COMMIT`` included), in-process: a ``ServerEndpoint(config,
    claims=store)`` and ``serve``'s ``ServerApp`` answering the same sessions through
    ``endpoint.handle(...)``, for SQLite and PostgreSQL.
-3. The cost of the shared store per request: in-process wall-clock time per request
-   with ``dmproto.testing.MemoryClaims`` and an application keeping accounts and
-   nonces in dicts (no database at all), against ``ServerStore`` on SQLite and on
+3. The cost of the shared store per request: in-process wall-clock time the server
+   takes to answer a request (``endpoint.handle``; the device's work left out) with
+   ``dmproto.testing.MemoryClaims`` and an application keeping accounts and nonces
+   in dicts (no database at all), against ``ServerStore`` on SQLite and on
    PostgreSQL; ratios of medians of interleaved rounds, the memory store measured in
    the same run. Wall clock, not CPU time: PostgreSQL's work happens in its own
-   processes.
+   processes, and its round trips are waited for.
 
 The machine running it is the load generator as well as the server (and the
 database): on a small machine the two-worker figure shows contention, not scaling.
@@ -328,23 +329,26 @@ class InProcess:
                         log=lambda level, text: None, log_outcomes=False)  # fmt: skip
         return cls(endpoint=ServerEndpoint(config, claims=store), app=app, store=store)
 
-    def session(self) -> int:
-        """One full session of a new device; the HTTP requests it took."""
+    def session(self) -> tuple[int, float]:
+        """One full session of a new device: the HTTP requests it took, and the
+        seconds spent answering them (the device's own work left out)."""
         device = new_device("http://127.0.0.1:9/dm")
         driver = ClientDriver(device.session)
-        requests = 0
+        requests, spent = 0, 0.0
         while True:
             step = driver.poll(time.time())
             if isinstance(step, Deliver):
                 device(device.session, step.event)
             elif isinstance(step, Send):
+                start = time.perf_counter()
                 response = self.endpoint.handle(step.request, self.app, time.time)
+                spent += time.perf_counter() - start
                 requests += 1
                 driver.handle_response(response, time.time())
             else:
                 if step.ended is None or step.ended.reason is not ev.EndReason.COMPLETED:
                     raise RuntimeError(f"session ended {step.ended}")
-                return requests
+                return requests, spent
 
 
 @attrs.define
@@ -362,11 +366,11 @@ def in_process(servers: dict[str, InProcess], rounds: int, sessions: int) -> dic
     for _ in range(rounds):
         for name, server in servers.items():
             trips = server.store.db.round_trips if server.store else 0
-            requests = 0
-            start = time.perf_counter()
+            requests, elapsed = 0, 0.0
             for _ in range(sessions):
-                requests += server.session()
-            elapsed = time.perf_counter() - start
+                took, spent = server.session()
+                requests += took
+                elapsed += spent
             m = found[name]
             m.seconds_per_request.append(elapsed / requests)
             m.requests += requests
@@ -465,7 +469,7 @@ def report(found: dict[str, Any]) -> None:
         parts = [f"{part} {ms:.2f}" for part, ms in cpu.items() if ms is not None]
         inside = "  (SQLite runs inside the workers)" if key.startswith("sqlite") else ""
         print(f"    CPU ms per request: {', '.join(parts)}{inside}")
-    print("in-process, per HTTP request:")
+    print("in-process, the server's time per HTTP request:")
     ms = found["ms_per_request"]
     print(f"  memory (MemoryClaims)  {ms['memory']:6.2f} ms")
     for engine in ("sqlite", "postgresql"):
