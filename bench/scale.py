@@ -27,7 +27,9 @@ What ``docs/scaling.md`` turns into a plan. Every figure comes from this one run
 The machine running it is the load generator as well as the server (and the
 database): on a small machine the two-worker figure shows contention, not scaling.
 
-PostgreSQL runs in a private throw-away cluster (:mod:`dmproto_server.pgcluster`);
+PostgreSQL runs in a private throw-away cluster (:mod:`dmproto_server.pgcluster`)
+with its default durability (``fsync`` on: every commit that writes waits for its WAL
+flush, as SQLite's ``synchronous = FULL`` commits wait for theirs);
 without ``initdb``/``pg_ctl`` or psycopg its parts are skipped with a message on
 stderr (``null`` in the JSON). Every process and cluster started is stopped on the
 way out, after Ctrl-C or SIGTERM too.
@@ -399,7 +401,7 @@ def postgres_cluster(stack: contextlib.ExitStack) -> Cluster | None:
             "/usr/lib/postgresql/*/bin (Debian: apt-get install postgresql)"
         )
         return None
-    return stack.enter_context(Cluster(bindir))
+    return stack.enter_context(Cluster(bindir, durable=True))  # flushes, like SQLite's
 
 
 def run(quick: bool) -> dict[str, Any]:

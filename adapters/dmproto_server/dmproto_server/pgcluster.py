@@ -3,7 +3,9 @@
 ``initdb`` and ``pg_ctl`` (Debian's ``postgresql`` package keeps them in
 ``/usr/lib/postgresql/*/bin``) run a cluster in a temporary folder, on a free port
 on 127.0.0.1, with its Unix socket inside that folder, trust authentication for
-local connections only, and ``fsync`` off: nothing in it is meant to survive.
+local connections only, and by default ``fsync`` off: nothing in it is meant to
+survive (``durable=True`` keeps PostgreSQL's flushes, for measurements that should
+pay what a real server pays).
 
 PostgreSQL refuses to run as root; under root the cluster runs as ``nobody`` (the
 folder is handed to that user, ``setpriv`` drops the privileges).
@@ -61,8 +63,9 @@ class Cluster:
         RuntimeError: ``initdb`` or ``pg_ctl`` failed (with the end of their output).
     """
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="dmproto-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -112,10 +115,10 @@ class Cluster:
             raise RuntimeError(f"{tool} {args[:1]} failed: {done.stdout}{done.stderr}{tail}")
 
     def _options(self) -> str:
-        return (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c full_page_writes=off"  # a throw-away cluster
-        )
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"  # a throw-away cluster
+        return options
 
     def start(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
