@@ -114,6 +114,16 @@ class Database:
                 raise
             self._statement("COMMIT", ())
 
+    def query(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        """One statement on its own, outside any explicit transaction (the engine
+        runs it as a transaction of its own): one round trip for a single read.
+
+        Raises:
+            StoreUnavailable: see :meth:`Transaction.execute`.
+        """
+        with self._lock:
+            return self._execute(sql, args)
+
     def compact(self) -> None:
         """Rewrite the storage so that deleted rows leave nothing on disk (after
         plaintext passwords were replaced by digests)."""

@@ -99,8 +99,10 @@ class _Exchange:
     """What this exchange changed, not yet visible in the database (deferred)."""
 
     states: dict[int, State] = attrs.field(factory=dict)
-    #: handle -> row of the commands sent in this exchange.
+    #: handle -> row of the commands this session sent (in this exchange, and once
+    #: ``loaded``, in the earlier ones too).
     handles: dict[int, int] = attrs.field(factory=dict)
+    loaded: bool = False
 
 
 class CommandQueue:
@@ -238,15 +240,16 @@ class CommandQueue:
     # -- answers ------------------------------------------------------------------------
 
     def _row_of(self, session: ServerSession, handle: int) -> int | None:
-        row = self._exchange(session).handles.get(handle)
-        if row is not None:
-            return row
-        found = self.store.read(
-            "SELECT id FROM commands WHERE token = ? AND handle = ?",
-            session_token(session),
-            str(handle),
-        )
-        return int(found[0][0]) if found else None
+        exchange = self._exchange(session)
+        if not exchange.loaded:
+            # One query per exchange: the rows this session sent in earlier ones.
+            exchange.loaded = True
+            for row, sent in self.store.read(
+                "SELECT id, handle FROM commands WHERE token = ? AND handle IS NOT NULL",
+                session_token(session),
+            ):
+                exchange.handles.setdefault(int(sent), int(row))
+        return exchange.handles.get(handle)
 
     def answered(self, session: ServerSession, event: ev.CommandCompleted) -> int | None:
         """The device's Status for a command: the row it answers (None when the
@@ -289,13 +292,8 @@ class CommandQueue:
 
     def served(self, session: ServerSession) -> bool:
         """Whether *session* has sent queued commands (it serves the queue)."""
-        if self._exchange(session).handles:
-            return True
-        return bool(
-            self.store.read(
-                "SELECT 1 FROM commands WHERE token = ? LIMIT 1", session_token(session)
-            )
-        )
+        self._row_of(session, -1)  # loads what the session sent before
+        return bool(self._exchange(session).handles)
 
     def settle_purged(self, tx: Transaction, purged: Iterable[tuple[str, tuple[str, str]]]) -> None:
         """The store's purge hook: commands of abandoned sessions, resent or unknown."""

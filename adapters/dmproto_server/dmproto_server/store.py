@@ -484,9 +484,9 @@ class ServerStore:
     # -- helpers -------------------------------------------------------------------------
 
     def read(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
-        """The rows of one query (``?`` placeholders), in a read-only transaction."""
-        with self.db.transaction(write=False) as tx:
-            return tx.execute(sql, *args)
+        """The rows of one query (``?`` placeholders): a single statement, its own
+        transaction (one database round trip)."""
+        return self.db.query(sql, *args)
 
     def _lease_id(self) -> str:
         return f"{self._owner}-{secrets.token_hex(8)}"
