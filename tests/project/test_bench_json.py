@@ -1,0 +1,70 @@
+"""Every benchmark script runs (``--quick``) and its ``--json`` output is one JSON object
+with exactly the keys the benchmarks promise (issue "Fast enough...": bench/codec.py,
+bench/session.py; bench/scale.py for the fleet). Speeds are not asserted, only that
+the figures are there and positive: a broken benchmark fails here, not in a release."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from datapaths import ROOT
+
+
+def run_json(script: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert isinstance(result, dict)
+    return result
+
+
+def positive(value: object) -> bool:
+    return isinstance(value, int | float) and value > 0
+
+
+def test_codec_bench_json() -> None:
+    result = run_json("codec.py")
+    messages = {"package1", "package2-50", "results-64KB"}
+    assert set(result) >= {
+        "xml_decode_over_expat",
+        "wbxml_decode_over_xml_decode",
+        "per_byte_1MB_over_10KB",
+    }
+    for key in ("xml_decode_over_expat", "wbxml_decode_over_xml_decode"):
+        figures = result[key]
+        assert isinstance(figures, dict) and set(figures) == messages
+        assert all(positive(v) for v in figures.values())
+    per_byte = result["per_byte_1MB_over_10KB"]
+    assert isinstance(per_byte, dict) and set(per_byte) == {"xml", "wbxml"}
+
+
+def test_session_bench_json() -> None:
+    result = run_json("session.py")
+    assert set(result) == {"sessions_per_s", "codec_share"}
+    rates = result["sessions_per_s"]
+    assert isinstance(rates, dict) and set(rates) == {"xml", "wbxml"}
+    assert all(positive(v) for v in rates.values())
+    share = result["codec_share"]
+    assert isinstance(share, float) and 0 < share < 1
+
+
+def test_scale_bench_json() -> None:
+    pytest.importorskip("psycopg")
+    result = run_json("scale.py")
+    rates = result["sessions_per_s"]
+    assert isinstance(rates, dict)
+    assert set(rates) == {"sqlite_1", "postgresql_1", "postgresql_2"}
+    assert positive(rates["sqlite_1"])
+    trips = result["round_trips_per_request"]
+    assert isinstance(trips, dict) and set(trips) == {"sqlite", "postgresql"}
+    cost = result["store_cost_over_memory"]
+    assert isinstance(cost, dict) and set(cost) == {"sqlite", "postgresql"}
