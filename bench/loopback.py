@@ -13,7 +13,8 @@ For each adapter (sync, asyncio, trio) and each concurrency N (default 1, 100, 1
   request in a calibration session (same body size and content type); the same load
   processes replay that session's requests (same bodies, same number of round trips
   per session, one connection per session as the DM client has).
-* rounds run interleaved (DM, bare, DM, bare...), medians reported. The ratio is
+* rounds run interleaved (DM, bare, DM, bare...), medians reported; the load average
+  is printed before and after (the ratios are only as steady as the machine). The ratio is
   median DM round trips/s over median bare round trips/s (1.0 = no DM overhead).
 * server CPU per round trip: utime + stime of the server process (``/proc/<pid>/stat``)
   read before and after each round. ``cpu ratio`` = bare CPU per trip / DM CPU per trip:
@@ -30,7 +31,7 @@ For each adapter (sync, asyncio, trio) and each concurrency N (default 1, 100, 1
 Usage::
 
     python bench/loopback.py [--counts 1,100,1000] [--adapters sync,asyncio,trio]
-        [--rounds 5] [--sessions 200] [--loads 2] [--quick] [--json]
+        [--rounds 5] [--sessions 150] [--loads 2] [--quick] [--json]
 
 ``--json`` prints only one JSON object: ``dm_over_bare`` (adapter -> concurrency ->
 ratio) and ``server_kib_per_session`` (adapter -> concurrency -> KiB). Progress goes
@@ -442,19 +443,19 @@ def measure(adapter: str, n: int, loads: Loads, rounds: int, sessions: int) -> C
         each = max(1, math.ceil(sessions / n))
         dm_jobs = [(c, DmJob(dm.url, f, k, each)) for c, f, k in split]
         bare_jobs = [(c, BareJob(bare.url, requests, k, each)) for c, _, k in split]
+        # The held sessions warmed the DM server up; a few sessions warm the bare one.
+        run_round(loads, bare, [(c, BareJob(bare.url, requests, 1, 5)) for c, _, _ in split])
         dm_rounds: list[Round] = []
         bare_rounds: list[Round] = []
-        for r in range(rounds + 1):  # round 0 warms both up and is not counted
-            d, _ = run_round(loads, dm, dm_jobs)
-            b, _ = run_round(loads, bare, bare_jobs)
-            if d.failures or b.failures:
+        for _ in range(rounds):
+            dm_rounds.append(run_round(loads, dm, dm_jobs)[0])
+            bare_rounds.append(run_round(loads, bare, bare_jobs)[0])
+            if dm_rounds[-1].failures or bare_rounds[-1].failures:
                 print(
-                    f"{adapter} N={n}: {d.failures} DM / {b.failures} bare failures",
+                    f"{adapter} N={n}: {dm_rounds[-1].failures} DM / "
+                    f"{bare_rounds[-1].failures} bare failures",
                     file=sys.stderr,
                 )
-            if r:
-                dm_rounds.append(d)
-                bare_rounds.append(b)
     finally:
         dm.stop()
         bare.stop()
@@ -489,7 +490,7 @@ def main() -> None:
     parser.add_argument("--counts", default="1,100,1000")
     parser.add_argument("--adapters", default=",".join(ADAPTERS))
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per side")
-    parser.add_argument("--sessions", type=int, default=200, help="sessions per round (>= N)")
+    parser.add_argument("--sessions", type=int, default=150, help="sessions per round (>= N)")
     parser.add_argument("--loads", type=int, default=2, help="load processes")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 20 sessions")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
