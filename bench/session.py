@@ -132,10 +132,10 @@ def interleaved_rates(rounds: int, per_round: int) -> dict[str, Any]:
         one_session(encoding)  # warm up
     total = 0.0
     with CodecClock(time.process_time) as clock:
-        for r in range(rounds):
+        for _ in range(rounds):
             for encoding, found in rates.items():
                 start = time.process_time()
-                for i in range(per_round):
+                for _ in range(per_round):
                     one_session(encoding)
                 elapsed = time.process_time() - start
                 total += elapsed

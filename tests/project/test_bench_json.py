@@ -1,7 +1,7 @@
 """Every benchmark script runs (``--quick``) and its ``--json`` output is one JSON object
-with exactly the keys the benchmarks promise (issue "Fast enough...": bench/codec.py,
-bench/session.py; bench/scale.py for the fleet). Speeds are not asserted, only that
-the figures are there and positive: a broken benchmark fails here, not in a release."""
+with exactly the keys the benchmarks promise (bench/codec.py, bench/session.py,
+bench/loopback.py; bench/scale.py for the fleet). Speeds are not asserted, only that the
+figures are there and positive: a broken benchmark fails here, not in a release."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from datapaths import ROOT
 
 
-def run_json(script: str) -> dict[str, object]:
+def run_json(script: str, *extra: str) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--quick", "--json"],
+        [sys.executable, str(ROOT / "bench" / script), "--quick", "--json", *extra],
         capture_output=True,
         text=True,
         timeout=600,
@@ -68,3 +68,15 @@ def test_scale_bench_json() -> None:
     assert isinstance(trips, dict) and set(trips) == {"sqlite", "postgresql"}
     cost = result["store_cost_over_memory"]
     assert isinstance(cost, dict) and set(cost) == {"sqlite", "postgresql"}
+
+
+def test_loopback_bench_json() -> None:
+    # One adapter and two concurrencies keep this short; the keys are the same.
+    result = run_json("loopback.py", "--adapters", "asyncio", "--counts", "1,100")
+    assert set(result) == {"dm_over_bare", "server_kib_per_session"}
+    ratios, memory = result["dm_over_bare"], result["server_kib_per_session"]
+    assert isinstance(ratios, dict) and isinstance(memory, dict)
+    assert set(ratios) == set(memory) == {"asyncio"}
+    assert set(ratios["asyncio"]) == {"1", "100"}
+    assert all(positive(v) for v in ratios["asyncio"].values())
+    assert positive(memory["asyncio"]["100"])
