@@ -26,6 +26,7 @@ from dmproto.codec.wbxml import parse_wbxml
 from dmproto.errors import DMError
 
 __all__ = [
+    "ANY",
     "WBXML2XML",
     "XML2WBXML",
     "ToolFailed",
@@ -104,24 +105,67 @@ def _embedded(parts: list[str | bytes], strip: bool) -> tuple[object, ...] | Non
     return (canon(doc.root, strip=strip),)
 
 
-def canon(element: Element, *, strip: bool = False) -> tuple[object, ...]:
+class _Any:
+    """Equal to anything: stands for what libwbxml cannot render (see :func:`canon`)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return 0
+
+
+ANY = _Any()
+
+
+def canon(
+    element: Element, *, strip: bool = False, read_back: bool = False, _under_unknown: bool = False
+) -> tuple[object, ...]:
     """Names, pages, text and children, with the libwbxml quirks normalised.
 
     ``strip``: compare text without leading/trailing white space (libwbxml without
     ``-k`` drops it).
+
+    ``read_back``: compare a tree read from WBXML with the tree our XML reader reads
+    from ``wbxml2xml``'s XML of the same bytes (the fuzz target); pass it for both.
+    Text is compared as an XML reader sees line ends written raw. An element libwbxml
+    names ``unknown`` matches any name and page, and the pages below it any page (it
+    writes no namespace there). Data holding both character content and elements
+    matches anything: ``wbxml2xml`` writes some Data text (Item Data under Add or
+    Replace, and OPAQUE anywhere) as a CDATA section it closes only at the end of Data,
+    turning the elements after it into text, and the element tree keeps no order
+    between text and children to predict that. Otherwise Data keeps its text beside
+    markup children (both readers keep mixed content).
     """
-    children: tuple[object, ...] = tuple(canon(c, strip=strip) for c in element.children)
+    unknown = read_back and element.name == "unknown"
+    below = _under_unknown or unknown
+    children: tuple[object, ...] = tuple(
+        canon(c, strip=strip, read_back=read_back, _under_unknown=below) for c in element.children
+    )
     text = "".join(p if isinstance(p, str) else p.decode("utf-8", "replace") for p in element.parts)
     if strip:
         text = text.strip()
+    if read_back:
+        text = xml_line_ends(text)
+    name: object = ANY if unknown else element.name
+    page: object = ANY if below else element.page
     if element.name == "Data":
+        if read_back and element.children and text:
+            return (name, page, ANY, ANY)
         if element.raw_xml is not None:  # markup read from XML
             first = element.children[0] if element.children else None
-            foreign = first is not None and (first.namespace or "").lower() not in NAMESPACE_PAGES
-            children, text = (("foreign document",) if foreign else children), ""
+            foreign = (
+                first is not None
+                and (first.namespace or "").lower() not in NAMESPACE_PAGES
+                and not (read_back and first.name == "unknown")  # no namespace written
+            )
+            children = ("foreign document",) if foreign else children
+            text = text if read_back else ""
         elif (nested := _embedded(element.parts, strip)) is not None:
             children, text = nested, ""
         text = text.replace("\r\n", "\n")
     if element.name == "Type":
         text = text.replace("+wbxml", "+xml")
-    return (element.name, element.page, text, children)
+    return (name, page, text, children)
