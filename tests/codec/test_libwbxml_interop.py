@@ -50,6 +50,24 @@ comparisons normalise exactly these; the tool runner and :func:`canon` live in
   XmlData as a string instead), so direction (b) skips syncml_with_ddf-001.xml.
 * Given one Data element made of several STR_I runs, ``wbxml2xml`` writes vCard text
   as nested, broken CDATA sections; our serializer therefore merges adjacent runs.
+* Found by the fuzz target (``canon(..., read_back=True)`` and
+  ``fuzz/libwbxml_targets.py`` normalise or count these):
+
+  - ``wbxml2xml`` writes the text of some Data (Item Data under Add or Replace, and
+    OPAQUE anywhere in Data) as a CDATA section it closes only at the end of Data, so
+    elements after that text become text; Data with both text and elements is not
+    compared.
+  - It names a tag it has no table entry for ``unknown`` (code page 2 inside SyncML,
+    SyncML 1.2 tags under a 1.1 public id) and writes no namespace on it, so the
+    elements below it lose their MetInf namespace.
+  - It writes control characters of strings raw into the XML, like OPAQUE bytes, which
+    XML 1.0 §2.2 forbids: such output is counted, not compared.
+  - ``xml2wbxml -v 1.0`` writes a charset in the WBXML 1.0 header, but ``wbxml2xml``
+    reads none there (it reads the charset byte as a tag): WBXML 1.0 documents are
+    counted, not compared (dmproto reads the charset for every version).
+  - It picks its tag table from the public id (WML, SI, ... tables; "Unknown Public
+    ID" for others) where dmproto reads every document with the DM code pages, and it
+    refuses attributes ("Attribute Table Undefined"); such inputs are counted.
 * ``syncml-011.xml`` is a DS DevInf document, not SyncML: skipped. The DS samples
   003/004/005/010 carry DevInf markup in Data, which our WBXML encoder cannot write (no
   DevInf code page), so direction (b) skips them.
