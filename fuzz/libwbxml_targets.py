@@ -79,6 +79,7 @@ class Outcome(enum.Enum):
     NEITHER = "both refuse"
     OTHER_LANGUAGE = "libwbxml reads another language"
     WBXML_1_0 = "WBXML 1.0 header, which libwbxml reads without charset"
+    PAGE_SWITCHES = "page switches before the root, which libwbxml reads as a tag"
     NOT_XML = "libwbxml writes no XML"
 
 
@@ -117,6 +118,30 @@ def _not_xml_by_design(xml: bytes, data: bytes) -> bool:
     return bool(_NOT_XML_CHAR.search(xml)) or b"]]>" in data
 
 
+def _mb_u_int32(data: bytes, at: int) -> tuple[int, int]:
+    """The multi-byte integer at ``at`` and the offset after it (WAP-192-WBXML §5.1)."""
+    value = 0
+    while at < len(data):
+        value = (value << 7) | (data[at] & 0x7F)
+        at += 1
+        if not data[at - 1] & 0x80:
+            break
+    return value, at
+
+
+def _page_switches_before_root(data: bytes) -> bool:
+    """Whether the body starts with two SWITCH_PAGE tokens. The WBXML grammar allows
+    one before a tag (WAP-192-WBXML §5.8.1); dmproto reads any number, libwbxml reads
+    the second one's 0x00 as a tag token (``<unknown/>``) and ignores the rest."""
+    public_id, at = _mb_u_int32(data, 1)
+    if public_id == 0:
+        at = _mb_u_int32(data, at)[1]
+    at = _mb_u_int32(data, at)[1]  # charset
+    size, at = _mb_u_int32(data, at)
+    body = data[at + size :]
+    return body[:1] == b"\x00" and body[2:3] == b"\x00"
+
+
 def compare(data: bytes) -> Outcome:
     """Read ``data`` both ways; return the outcome, raise AssertionError on a difference."""
     try:
@@ -133,6 +158,8 @@ def compare(data: bytes) -> Outcome:
         # WBXML 1.0 had no charset field; libwbxml writes one for every version (and so
         # does dmproto, which reads it likewise) but reads none in a 1.0 header.
         return Outcome.WBXML_1_0
+    if _page_switches_before_root(data):
+        return Outcome.PAGE_SWITCHES
     if _language(xml) not in _SAME_LANGUAGE:
         return Outcome.OTHER_LANGUAGE
     try:

@@ -103,6 +103,14 @@ def _coverage(output: str) -> int:
     return max((int(e) for e in edges), default=0)
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (RESULTS.md names no machine)."""
+    try:
+        return str(path.resolve().relative_to(HERE.parent))
+    except ValueError:
+        return path.name
+
+
 @attrs.frozen
 class Record:
     """One target's campaign, as one line of fuzz/RESULTS.md."""
@@ -150,9 +158,9 @@ def run_target(target: str, work: Path, budget: list[str], timeout: int) -> Reco
         ],
         notes,
     )
-    found = sorted(str(p) for p in set(crashes.iterdir()) - before)
+    found = sorted(_shown(p) for p in set(crashes.iterdir()) - before)
     if result.returncode != 0 and not found:
-        found = [f"exit status {result.returncode} (see the log: {work / (target + '.log')})"]
+        found = [f"exit status {result.returncode} (see the log: {_shown(work / target)}.log)"]
     (work / f"{target}.log").write_text(result.stdout + result.stderr)
     # Merge: the committed seeds stay; of the working corpus only inputs that reach
     # coverage the committed ones do not are added (libFuzzer -merge=1 keeps it small).

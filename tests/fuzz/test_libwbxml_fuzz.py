@@ -93,3 +93,19 @@ def test_a_reader_that_loses_an_element_is_caught(monkeypatch: pytest.MonkeyPatc
     document = (FUZZ / "corpus" / "wbxml_vs_libwbxml" / "testget.wbxml").read_bytes()
     with pytest.raises(AssertionError, match="libwbxml reads it differently"):
         targets.compare(document)
+
+
+@needs_wbxml2xml
+def test_regression_two_page_switches_before_the_root() -> None:
+    # Found by the campaign: SWITCH_PAGE twice before the root. dmproto reads the
+    # document; libwbxml reads the second 0x00 as tag 0 and writes <unknown/> alone.
+    header = bytes.fromhex("02a4016a00")
+    body = bytes.fromhex("6d6c7103312e3200010101")  # SyncML SyncHdr VerDTD "1.2" ...
+    switched = header + b"\x00\x00\x00\x00" + body
+    assert parse_wbxml(switched).root.name == "SyncML"
+    assert targets.compare(switched) is targets.Outcome.PAGE_SWITCHES
+    targets.wbxml_vs_libwbxml(switched)
+    # one switch, or two inside the body, libwbxml reads like dmproto: still compared
+    assert targets.compare(header + b"\x00\x00" + body) is targets.Outcome.SAME
+    inside = header + bytes.fromhex("6d6c7103312e32000101000000006b120101")
+    assert targets.compare(inside) is targets.Outcome.SAME
