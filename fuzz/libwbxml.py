@@ -130,9 +130,10 @@ def canon(
 
     ``read_back``: compare a tree read from WBXML with the tree our XML reader reads
     from ``wbxml2xml``'s XML of the same bytes (the fuzz target); pass it for both.
-    Text is compared as an XML reader sees line ends written raw. An element libwbxml
-    names ``unknown`` matches any name and page, and the pages below it any page (it
-    writes no namespace there). Data holding both character content and elements
+    Text is compared as an XML reader sees line ends written raw, and white space
+    beside child elements (ignorable in XML, kept by the WBXML reader) not at all. An
+    element libwbxml names ``unknown`` matches any name and page, and the pages below
+    it any page (it writes no namespace there). Data holding both character content and elements
     matches anything: ``wbxml2xml`` writes some Data text (Item Data under Add or
     Replace, and OPAQUE anywhere) as a CDATA section it closes only at the end of Data,
     turning the elements after it into text, and the element tree keeps no order
@@ -149,6 +150,8 @@ def canon(
         text = text.strip()
     if read_back:
         text = xml_line_ends(text)
+        if element.children and not text.strip():
+            text = ""  # our XML reader drops white space between elements; WBXML keeps it
     name: object = ANY if unknown else element.name
     page: object = ANY if below else element.page
     if element.name == "Data":
