@@ -107,15 +107,27 @@ def _language(xml: bytes) -> str | None:
     return match.group(1).decode("ascii", "replace") if match else None
 
 
+def _nested_cdata(xml: bytes) -> bool:
+    """Whether a CDATA section opens inside another one."""
+    start = xml.find(b"<![CDATA[")
+    while start >= 0:
+        end = xml.find(b"]]>", start)
+        inner = xml.find(b"<![CDATA[", start + 9)
+        if inner >= 0 and (end < 0 or inner < end):
+            return True
+        start = xml.find(b"<![CDATA[", end) if end >= 0 else -1
+    return False
+
+
 def _not_xml_by_design(xml: bytes, data: bytes) -> bool:
     """Whether libwbxml's XML is unreadable for a documented reason: it copies OPAQUE
-    bytes raw (not UTF-8, or ``]]>`` ending its CDATA early) and control characters
-    that XML 1.0 §2.2 forbids."""
+    bytes raw (not UTF-8, or ``]]>`` ending its CDATA early), control characters that
+    XML 1.0 §2.2 forbids, and nests CDATA sections in Data made of several text runs."""
     try:
         xml.decode("utf-8")
     except UnicodeDecodeError:
         return True
-    return bool(_NOT_XML_CHAR.search(xml)) or b"]]>" in data
+    return bool(_NOT_XML_CHAR.search(xml)) or b"]]>" in data or _nested_cdata(xml)
 
 
 def _mb_u_int32(data: bytes, at: int) -> tuple[int, int]:

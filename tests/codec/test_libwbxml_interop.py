@@ -49,7 +49,8 @@ comparisons normalise exactly these; the tool runner and :func:`canon` live in
   serializer writes Data markup children inline at Element level (the mapping writes
   XmlData as a string instead), so direction (b) skips syncml_with_ddf-001.xml.
 * Given one Data element made of several STR_I runs, ``wbxml2xml`` writes vCard text
-  as nested, broken CDATA sections; our serializer therefore merges adjacent runs.
+  as nested, broken CDATA sections; our serializer therefore merges adjacent runs (the
+  fuzz target counts such output as XML no reader accepts).
 * Found by the fuzz target (``canon(..., read_back=True)`` and
   ``fuzz/libwbxml_targets.py`` normalise or count these):
 

@@ -125,3 +125,14 @@ def test_regression_white_space_beside_children_is_ignorable() -> None:
     assert libwbxml.canon(source, read_back=True)[2] == "x\n"
     source.parts = [" \n"]
     assert libwbxml.canon(source, read_back=True)[2] == ""
+
+
+@needs_wbxml2xml
+def test_regression_nested_cdata_is_libwbxml_writing_no_xml() -> None:
+    # Found by the campaign: Item Data under Replace made of two STR_I runs around an
+    # element; wbxml2xml writes <![CDATA[en)<RespURI/><![CDATA[/]]>]]>, which no XML
+    # reader accepts (the known broken-CDATA quirk of the interop tests).
+    document = (FUZZ / "corpus" / "wbxml_vs_libwbxml" / "nested-cdata").read_bytes()
+    assert targets.compare(document) is targets.Outcome.NOT_XML
+    assert targets._nested_cdata(b"<a><![CDATA[x<![CDATA[y]]>]]></a>")
+    assert not targets._nested_cdata(b"<a><![CDATA[x]]><![CDATA[y]]></a>")
