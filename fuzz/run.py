@@ -18,8 +18,11 @@ For each target, in order:
    (libFuzzer ``-merge=1``): the seeds there stay, and only the inputs that reach
    coverage they do not are added, so the committed corpus stays small;
 4. one line is appended to ``fuzz/RESULTS.md``: date, commit, target, executions,
-   corpus size, coverage reached (libFuzzer's ``cov:`` edge count) and crashes — none,
-   or the crash files to turn into regression tests (see fuzz/README.md, Triage).
+   corpus size, coverage reached (libFuzzer's ``cov:`` edge count), crashes — none,
+   or the crash files to turn into regression tests (see fuzz/README.md, Triage) — and
+   notes: the last line a target wrote to the file named by ``DMPROTO_FUZZ_NOTES``
+   (the differential target ``wbxml_vs_libwbxml`` counts there how often each reader
+   alone accepted an input).
 
 The exit status is 1 when any target crashed, else 0.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import re
 import shutil
 import subprocess
@@ -40,9 +44,12 @@ HERE = Path(__file__).resolve().parent
 MAIN = HERE / "atheris_main.py"
 RESULTS = HERE / "RESULTS.md"
 HEADER = (
-    "| date | commit | target | executions | corpus (files) | coverage (edges) | crashes |\n"
-    "| --- | --- | --- | ---: | ---: | ---: | --- |\n"
+    "| date | commit | target | executions | corpus (files) | coverage (edges) | crashes "
+    "| notes |\n"
+    "| --- | --- | --- | ---: | ---: | ---: | --- | --- |\n"
 )
+#: A target may write a one-line note (e.g. differential counts) to this file.
+NOTES_ENV = "DMPROTO_FUZZ_NOTES"
 
 
 def _targets() -> list[str]:
@@ -71,12 +78,18 @@ def _commit() -> str:
     return commit + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def _libfuzzer(target: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+def _libfuzzer(
+    target: str, args: list[str], notes: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if notes is not None:
+        env[NOTES_ENV] = str(notes)
     return subprocess.run(
         [sys.executable, str(MAIN), target, *args],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
 
 
@@ -90,6 +103,14 @@ def _coverage(output: str) -> int:
     return max((int(e) for e in edges), default=0)
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (RESULTS.md names no machine)."""
+    try:
+        return str(path.resolve().relative_to(HERE.parent))
+    except ValueError:
+        return path.name
+
+
 @attrs.frozen
 class Record:
     """One target's campaign, as one line of fuzz/RESULTS.md."""
@@ -99,12 +120,14 @@ class Record:
     corpus: int
     coverage: int
     crashes: list[str]
+    notes: str = ""
 
     def line(self, date: str, commit: str) -> str:
         crashes = ", ".join(self.crashes) or "none"
+        notes = self.notes.replace("|", "/")
         return (
             f"| {date} | {commit} | {self.target} | {self.executions} | {self.corpus} | "
-            f"{self.coverage} | {crashes} |\n"
+            f"{self.coverage} | {crashes} | {notes} |\n"
         )
 
 
@@ -120,6 +143,8 @@ def run_target(target: str, work: Path, budget: list[str], timeout: int) -> Reco
             if seed.is_file() and not (corpus / seed.name).exists():
                 shutil.copyfile(seed, corpus / seed.name)
     before = set(crashes.iterdir())
+    notes = work / f"{target}.notes"
+    notes.unlink(missing_ok=True)
     result = _libfuzzer(
         target,
         [
@@ -131,10 +156,11 @@ def run_target(target: str, work: Path, budget: list[str], timeout: int) -> Reco
             "-print_final_stats=1",
             f"-artifact_prefix={crashes}/{target}-",
         ],
+        notes,
     )
-    found = sorted(str(p) for p in set(crashes.iterdir()) - before)
+    found = sorted(_shown(p) for p in set(crashes.iterdir()) - before)
     if result.returncode != 0 and not found:
-        found = [f"exit status {result.returncode} (see the log: {work / (target + '.log')})"]
+        found = [f"exit status {result.returncode} (see the log: {_shown(work / target)}.log)"]
     (work / f"{target}.log").write_text(result.stdout + result.stderr)
     # Merge: the committed seeds stay; of the working corpus only inputs that reach
     # coverage the committed ones do not are added (libFuzzer -merge=1 keeps it small).
@@ -149,6 +175,7 @@ def run_target(target: str, work: Path, budget: list[str], timeout: int) -> Reco
         corpus=sum(1 for p in committed.iterdir() if p.is_file()),
         coverage=_coverage(output),
         crashes=found,
+        notes=notes.read_text().strip() if notes.is_file() else "",
     )
 
 
@@ -193,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed or bool(line.crashes)
         print(
             f"{target}: {line.executions} executions, corpus {line.corpus}, "
-            f"coverage {line.coverage}, crashes: {line.crashes or 'none'}",
+            f"coverage {line.coverage}, crashes: {line.crashes or 'none'}"
+            + (f"; {line.notes}" if line.notes else ""),
             flush=True,
         )
         if not args.no_record:

@@ -11,7 +11,9 @@ At the end, Wireshark's WBXML dissector (``tshark``, skipped when missing) serve
 second, independent decoder of our output: its rendering of tags, strings and opaque
 runs must match our tree.
 
-libwbxml quirks found here (the comparisons normalise exactly these):
+libwbxml quirks found here and by the fuzz target ``wbxml_vs_libwbxml`` (the
+comparisons normalise exactly these; the tool runner and :func:`canon` live in
+``fuzz/libwbxml.py``, shared with that target):
 
 * It rewrites Meta ``Type`` ``application/vnd.syncml.dmtnds+xml`` (and ``devinf+xml``)
   to ``...+wbxml`` when it converts markup inside ``Data`` (WAP-192-WBXML;
@@ -47,7 +49,26 @@ libwbxml quirks found here (the comparisons normalise exactly these):
   serializer writes Data markup children inline at Element level (the mapping writes
   XmlData as a string instead), so direction (b) skips syncml_with_ddf-001.xml.
 * Given one Data element made of several STR_I runs, ``wbxml2xml`` writes vCard text
-  as nested, broken CDATA sections; our serializer therefore merges adjacent runs.
+  as nested, broken CDATA sections; our serializer therefore merges adjacent runs (the
+  fuzz target counts such output as XML no reader accepts).
+* Found by the fuzz target (``canon(..., read_back=True)`` and
+  ``fuzz/libwbxml_targets.py`` normalise or count these):
+
+  - ``wbxml2xml`` writes the text of some Data (Item Data under Add or Replace, and
+    OPAQUE anywhere in Data) as a CDATA section it closes only at the end of Data, so
+    elements after that text become text; Data with both text and elements is not
+    compared.
+  - It names a tag it has no table entry for ``unknown`` (code page 2 inside SyncML,
+    SyncML 1.2 tags under a 1.1 public id) and writes no namespace on it, so the
+    elements below it lose their MetInf namespace.
+  - It writes control characters of strings raw into the XML, like OPAQUE bytes, which
+    XML 1.0 §2.2 forbids: such output is counted, not compared.
+  - ``xml2wbxml -v 1.0`` writes a charset in the WBXML 1.0 header, but ``wbxml2xml``
+    reads none there (it reads the charset byte as a tag): WBXML 1.0 documents are
+    counted, not compared (dmproto reads the charset for every version).
+  - It picks its tag table from the public id (WML, SI, ... tables; "Unknown Public
+    ID" for others) where dmproto reads every document with the DM code pages, and it
+    refuses attributes ("Attribute Table Undefined"); such inputs are counted.
 * ``syncml-011.xml`` is a DS DevInf document, not SyncML: skipped. The DS samples
   003/004/005/010 carry DevInf markup in Data, which our WBXML encoder cannot write (no
   DevInf code page), so direction (b) skips them.
@@ -58,6 +79,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -65,22 +87,23 @@ from typing import Any
 
 import attrs
 import pytest
-from datapaths import CORPUS
+from datapaths import CORPUS, FUZZ
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import messages
 
 from dmproto.codec import Encoding, decode_message, encode_message
-from dmproto.codec.element import NAMESPACE_PAGES, Element
+from dmproto.codec.element import Element
 from dmproto.codec.mapping import message_from_element
 from dmproto.codec.model import Message
-from dmproto.codec.tokens import PublicId
 from dmproto.codec.wbxml import DDF_OPTIONS, parse_wbxml, serialize_wbxml
 from dmproto.codec.xml import parse_xml
-from dmproto.errors import DMError
 
-XML2WBXML = shutil.which("xml2wbxml")
-WBXML2XML = shutil.which("wbxml2xml")
+# The tool runner and the normalising comparison, shared with the fuzz target
+# wbxml_vs_libwbxml (fuzz/libwbxml.py).
+sys.path.insert(0, str(FUZZ))
+
+from libwbxml import WBXML2XML, XML2WBXML, canon, libwbxml_decode, libwbxml_encode, xml_line_ends
 
 pytestmark = pytest.mark.interop
 needs_libwbxml = pytest.mark.skipif(
@@ -106,71 +129,6 @@ DM_SAMPLES = {"syncml-012.xml"}  # libwbxml's one DM (DM/1.1) sample
 NOT_SYNCML = {"syncml-011.xml"}
 DEVINF_IN_DATA = {"syncml-003.xml", "syncml-004.xml", "syncml-005.xml", "syncml-010.xml"}
 INLINE_DDF = {"syncml_with_ddf-001.xml"}
-DEVINF_IDS = {PublicId.DEVINF_1_0, PublicId.DEVINF_1_1, PublicId.DEVINF_1_2}
-
-
-def _run(tool: str | None, args: list[str], data: bytes) -> bytes:
-    """Run a libwbxml tool on ``data`` through temporary files; return its output."""
-    assert tool is not None
-    with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp) / "in", Path(tmp) / "out"
-        source.write_bytes(data)
-        done = subprocess.run(
-            [tool, *args, "-o", str(target), str(source)],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return target.read_bytes()
-
-
-def libwbxml_encode(
-    xml: bytes, *, keep_space: bool = False, strtbl: bool = False, version: str = "1.2"
-) -> bytes:
-    """``xml2wbxml -v <version>``, ``-n`` unless ``strtbl``, ``-k`` if ``keep_space``."""
-    flags = ["-v", version, *([] if strtbl else ["-n"]), *(["-k"] if keep_space else [])]
-    return _run(XML2WBXML, flags, xml)
-
-
-def libwbxml_decode(wbxml: bytes) -> bytes:
-    return _run(WBXML2XML, ["-m", "0", "-k"], wbxml)
-
-
-def _embedded(parts: list[str | bytes], strip: bool) -> tuple[object, ...] | None:
-    """The canonical form of a nested WBXML document in OPAQUE Data, if it is one."""
-    if not parts or not all(isinstance(p, bytes) for p in parts):
-        return None
-    try:
-        doc = parse_wbxml(b"".join(p for p in parts if isinstance(p, bytes)))
-    except DMError:
-        return None  # plain OPAQUE text
-    if doc.public_id in DEVINF_IDS:
-        return ("foreign document",)
-    return (canon(doc.root, strip=strip),)
-
-
-def canon(element: Element, *, strip: bool = False) -> tuple[object, ...]:
-    """Names, pages, text and children, with the libwbxml quirks above normalised.
-
-    ``strip``: compare text without leading/trailing white space (libwbxml without
-    ``-k`` drops it).
-    """
-    children: tuple[object, ...] = tuple(canon(c, strip=strip) for c in element.children)
-    text = "".join(p if isinstance(p, str) else p.decode("utf-8", "replace") for p in element.parts)
-    if strip:
-        text = text.strip()
-    if element.name == "Data":
-        if element.raw_xml is not None:  # markup read from XML
-            first = element.children[0] if element.children else None
-            foreign = first is not None and (first.namespace or "").lower() not in NAMESPACE_PAGES
-            children, text = (("foreign document",) if foreign else children), ""
-        elif (nested := _embedded(element.parts, strip)) is not None:
-            children, text = nested, ""
-        text = text.replace("\r\n", "\n")
-    if element.name == "Type":
-        text = text.replace("+wbxml", "+xml")
-    return (element.name, element.page, text, children)
 
 
 def _is_dm(root: Element) -> bool:
@@ -239,11 +197,6 @@ def drop_cr(text: str) -> str:
     """Text without CR: xml2wbxml turns LF into CRLF in some Data (CRLF into CR CR LF),
     not in other, so only CR-free text is comparable."""
     return text.replace("\r", "")
-
-
-def xml_line_ends(text: str) -> str:
-    """What an XML reader makes of line ends that wbxml2xml writes raw (XML 1.0 §2.11)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @needs_libwbxml
