@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import socket
 import threading
 from pathlib import Path
@@ -14,8 +16,12 @@ import pytest
 from clikit import dmproto, free_port, start_dmproto, wait_for_port
 from dmproto_server import ServerStore, connect
 
+from dmproto.bindings.client import ClientDriver
 from dmproto.bindings.push import PushAccepted, ServerSecret
+from dmproto.bindings.steps import Send
+from dmproto.codec import decode_message
 from dmproto.security import NonceRole
+from dmproto.testing import tree_device
 
 JOB = [
     [{"cmd": "Add", "uri": "./Vendor/Q", "data": "queued"}, {"cmd": "Get", "uri": "./DevInfo/Mod"}],
@@ -190,3 +196,36 @@ def test_serve_workers_that_cannot_start_stop_the_supervisor(tmp_path: Path) -> 
         taken.close()
     assert result.returncode != 0
     assert "could not start" in result.stderr
+
+
+def test_serve_public_url_names_the_load_balancer_in_resp_uri(tmp_path: Path) -> None:
+    # Behind a load balancer the device must come back through it, not to this worker.
+    port = free_port()
+    server = start_dmproto(
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        str(tmp_path / "s.sqlite3"),
+        "--auth",
+        "none",
+        "--public-url",
+        "https://dm.example.com:8443",
+        merge_stderr=True,
+    )
+    try:
+        wait_for_port(port)
+        device = tree_device("http://127.0.0.1/dm", random_bytes=os.urandom)
+        request = ClientDriver(device.session).poll(0.0)
+        assert isinstance(request, Send)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request(
+            "POST", "/dm", body=request.request.body, headers=dict(request.request.headers)
+        )
+        body = conn.getresponse().read()
+        conn.close()
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    resp_uri = decode_message(body).header.resp_uri
+    assert resp_uri is not None and resp_uri.startswith("https://dm.example.com:8443/dm?s=")
