@@ -101,4 +101,38 @@ def listening_device(port: int) -> Iterator[subprocess.Popen[str]]:
             device.communicate()
 
 
-__all__ = ["dmproto", "dmproto_bytes", "free_port", "listening_device", "wait_for_port"]
+@contextlib.contextmanager
+def serving(
+    *args: str,
+    port: int | None = None,
+    cwd: Path | None = None,
+) -> Iterator[tuple[int, list[str]]]:
+    """A ``dmproto serve`` subprocess; yields its port and, after it stopped, its output."""
+    port = port or free_port()
+    server = start_dmproto("serve", "--port", str(port), *args, merge_stderr=True, cwd=cwd)
+    output: list[str] = []
+    try:
+        wait_for_port(port)
+        yield port, output
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+        output.append(out)
+
+
+def device_session(
+    port: int, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``dmproto device`` against the server on *port* (one session, 60 s at most)."""
+    return dmproto("device", "--server", f"http://127.0.0.1:{port}/dm", *args, timeout=60, cwd=cwd)
+
+
+__all__ = [
+    "device_session",
+    "dmproto",
+    "dmproto_bytes",
+    "free_port",
+    "listening_device",
+    "serving",
+    "wait_for_port",
+]

@@ -6,41 +6,15 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from clikit import dmproto, free_port, start_dmproto, wait_for_port
+from clikit import device_session, dmproto, free_port, serving
 from datapaths import DATA, README
 
 pytest.importorskip("dmproto_sync")
-
-
-@contextmanager
-def _serving(
-    *args: str,
-    port: int | None = None,
-    cwd: Path | None = None,
-) -> Iterator[tuple[int, list[str]]]:
-    """A ``dmproto serve`` subprocess; yields its port and, after it stopped, its output."""
-    port = port or free_port()
-    server = start_dmproto("serve", "--port", str(port), *args, merge_stderr=True, cwd=cwd)
-    output: list[str] = []
-    try:
-        wait_for_port(port)
-        yield port, output
-    finally:
-        server.terminate()
-        out, _ = server.communicate(timeout=30)
-        output.append(out)
-
-
-def _device(port: int, *args: str) -> subprocess.CompletedProcess[str]:
-    return dmproto("device", "--server", f"http://127.0.0.1:{port}/dm", *args, timeout=60)
 
 
 def _outcomes(db: Path) -> list[dict[str, object]]:
@@ -71,7 +45,7 @@ def test_db_keeps_only_digests_and_an_old_plaintext_db_is_migrated(tmp_path: Pat
         conn.execute("INSERT INTO sessions VALUES ('t', '1', 'IMEI:x', ?)", (json.dumps(snapshot),))
     conn.close()
     os.chmod(db, 0o644)
-    with _serving(
+    with serving(
         "--db",
         str(db),
         "--client-user",
@@ -83,7 +57,7 @@ def test_db_keeps_only_digests_and_an_old_plaintext_db_is_migrated(tmp_path: Pat
     ) as (port, log):
         for user, password in (("old", "OldSecret-123"), ("new", "NewSecret-456")):
             # Basic is verified against the stored digest
-            ok = _device(
+            ok = device_session(
                 port,
                 "--user",
                 user,
@@ -96,7 +70,9 @@ def test_db_keeps_only_digests_and_an_old_plaintext_db_is_migrated(tmp_path: Pat
             )
             assert ok.returncode == 0, ok.stdout + ok.stderr
             assert "session ended: completed" in ok.stdout
-        wrong = _device(port, "--user", "old", "--password", "OldSecret-124", "--auth", "basic")
+        wrong = device_session(
+            port, "--user", "old", "--password", "OldSecret-124", "--auth", "basic"
+        )
         assert wrong.returncode != 0
     assert "is readable by others" in log[0]  # the 0644 file is flagged
     raw = db.read_bytes()
@@ -111,10 +87,10 @@ def test_db_keeps_only_digests_and_an_old_plaintext_db_is_migrated(tmp_path: Pat
 
 def test_a_new_db_is_created_private_and_hmac_works_from_the_digest(tmp_path: Path) -> None:
     db = tmp_path / "new.sqlite3"
-    with _serving(
+    with serving(
         "--db", str(db), "--auth", "hmac", "--client-user", "dev", "--client-password", "pw"
     ) as (port, _):
-        ok = _device(port, "--user", "dev", "--password", "pw", "--auth", "hmac")
+        ok = device_session(port, "--user", "dev", "--password", "pw", "--auth", "hmac")
         assert ok.returncode == 0, ok.stdout + ok.stderr
         assert "session ended: completed" in ok.stdout
     assert db.stat().st_mode & 0o077 == 0
@@ -156,7 +132,7 @@ def test_bad_serve_options_exit_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_port_in_use_exits_2(tmp_path: Path) -> None:
-    with _serving("--db", str(tmp_path / "a.sqlite3")) as (port, _):
+    with serving("--db", str(tmp_path / "a.sqlite3")) as (port, _):
         result = dmproto(
             "serve", "--port", str(port), "--db", str(tmp_path / "b.sqlite3"), timeout=30
         )
@@ -214,7 +190,7 @@ JOB = [
 def test_a_job_of_every_command_and_all_its_outcomes(tmp_path: Path) -> None:
     db, job, trace = tmp_path / "s.sqlite3", tmp_path / "job.json", tmp_path / "trace"
     job.write_text(json.dumps(JOB))
-    with _serving(
+    with serving(
         "--db",
         str(db),
         "--job",
@@ -230,7 +206,7 @@ def test_a_job_of_every_command_and_all_its_outcomes(tmp_path: Path) -> None:
         "--max-obj-size",
         "65536",
     ) as (port, log):
-        result = _device(port, "--user", "dev", "--password", "pw", "--device-id", "IMEI:7")
+        result = device_session(port, "--user", "dev", "--password", "pw", "--device-id", "IMEI:7")
         assert result.returncode == 0, result.stdout + result.stderr
     # the device saw each UI alert with its options
     for code in (1100, 1101, 1102, 1103, 1104):
@@ -298,7 +274,7 @@ def test_generic_and_client_alerts_are_kept(tmp_path: Path) -> None:
         ),
     )
     trace = tmp_path / "trace"
-    with _serving(
+    with serving(
         "--db",
         str(db),
         "--client-user",
@@ -413,7 +389,7 @@ def _try_decode(body: bytes) -> Any:
 def test_quiet_verbose_and_json_logs(tmp_path: Path) -> None:
     outputs = {}
     for mode in ("-q", "-v", "--log-format=json"):
-        with _serving(
+        with serving(
             "--db",
             str(tmp_path / "db.sqlite3"),
             "--client-user",
@@ -422,7 +398,7 @@ def test_quiet_verbose_and_json_logs(tmp_path: Path) -> None:
             "pw",
             mode,
         ) as (port, log):
-            assert _device(port, "--user", "dev", "--password", "pw").returncode == 0
+            assert device_session(port, "--user", "dev", "--password", "pw").returncode == 0
         outputs[mode] = log[0]
     quiet, verbose, as_json = outputs["-q"], outputs["-v"], outputs["--log-format=json"]
     assert "Get ./DevInfo/Mod" not in quiet and "-> msg" not in quiet
@@ -452,7 +428,7 @@ def test_readme_serve_and_device_talk_to_each_other(tmp_path: Path) -> None:
     port = free_port()
     serve_args = serves[0].replace("8080", str(port)).rstrip(" &").split()
     serve_args = [a for a in serve_args if a not in ("--port", str(port))]
-    with _serving(*serve_args, port=port, cwd=tmp_path):
+    with serving(*serve_args, port=port, cwd=tmp_path):
         for args in devices:  # in order: a later line may use what an earlier one stored
             result = dmproto(
                 "device", *args.replace("8080", str(port)).split(), timeout=60, cwd=tmp_path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dmproto_sync
 import pytest
-from clikit import dmproto, free_port, start_dmproto, wait_for_port
+from clikit import device_session, dmproto, serving
 from dmproto_server import ServerStore, connect
 
 from dmproto.bindings.client import ClientDriver
@@ -56,46 +56,18 @@ def test_a_queued_job_reaches_its_device_through_serve(tmp_path: Path) -> None:
     text = dmproto("queue", "list", "--db", db, "--state", "pending").stdout.splitlines()
     assert text[0] == "#1 job 1 IMEI:7 package 0: Add ./Vendor/Q -> pending"
     assert len(text) == 6
-    port = free_port()
-    server = start_dmproto(
-        "serve",
-        "--port",
-        str(port),
-        "--db",
-        db,
-        "--client-user",
-        "dev",
-        "--client-password",
-        "pw",
-        merge_stderr=True,
-    )
-    try:
-        wait_for_port(port)
-        tree = tmp_path / "tree.json"
-        tree.write_text("{}")
-        device = dmproto(
-            "device",
-            "--server",
-            f"http://127.0.0.1:{port}/dm",
-            "--user",
-            "dev",
-            "--password",
-            "pw",
-            "--device-id",
-            "IMEI:7",
-            "--tree",
-            str(tree),
-            timeout=60,
+    tree = tmp_path / "tree.json"
+    tree.write_text("{}")
+    with serving("--db", db, "--client-user", "dev", "--client-password", "pw") as (port, _):
+        device = device_session(
+            port, "--user", "dev", "--password", "pw", "--device-id", "IMEI:7", "--tree", str(tree)
         )
         assert device.returncode == 0, device.stdout + device.stderr
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
     assert json.loads(tree.read_text()) == {"./Vendor/Q": "q2"}
     results = lines(db, "results", "--device", "IMEI:7")
     assert [(r["state"], r["code"]) for r in results] == [("answered", 200)] * 3
     get = results[1]["outcomes"]
-    assert (isinstance(get, list) and get[0]["results"] == ["X1"]) or get[0]["results"]
+    assert isinstance(get, list) and len(get) == 1 and get[0]["results"]
     atomic = results[2]["outcomes"]
     assert isinstance(atomic, list)
     assert [c["code"] for c in atomic[0]["detail"]["children"]] == [200]
@@ -200,32 +172,14 @@ def test_serve_workers_that_cannot_start_stop_the_supervisor(tmp_path: Path) -> 
 
 def test_serve_public_url_names_the_load_balancer_in_resp_uri(tmp_path: Path) -> None:
     # Behind a load balancer the device must come back through it, not to this worker.
-    port = free_port()
-    server = start_dmproto(
-        "serve",
-        "--port",
-        str(port),
-        "--db",
-        str(tmp_path / "s.sqlite3"),
-        "--auth",
-        "none",
-        "--public-url",
-        "https://dm.example.com:8443",
-        merge_stderr=True,
-    )
-    try:
-        wait_for_port(port)
+    public = ("--public-url", "https://dm.example.com:8443")
+    with serving("--db", str(tmp_path / "s.sqlite3"), "--auth", "none", *public) as (port, _):
         device = tree_device("http://127.0.0.1/dm", random_bytes=os.urandom)
-        request = ClientDriver(device.session).poll(0.0)
-        assert isinstance(request, Send)
+        step = ClientDriver(device.session).poll(0.0)
+        assert isinstance(step, Send)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request(
-            "POST", "/dm", body=request.request.body, headers=dict(request.request.headers)
-        )
+        conn.request("POST", "/dm", body=step.request.body, headers=dict(step.request.headers))
         body = conn.getresponse().read()
         conn.close()
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
     resp_uri = decode_message(body).header.resp_uri
     assert resp_uri is not None and resp_uri.startswith("https://dm.example.com:8443/dm?s=")
