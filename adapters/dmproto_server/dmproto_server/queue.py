@@ -211,11 +211,7 @@ class CommandQueue:
 
     def _settle(self, session: ServerSession, row: int, text: object) -> State:
         """A command sent in a session that died unanswered: pending again if safe."""
-        try:
-            safe = safe_to_resend(command_from_json(json.loads(str(text))))
-        except (ValueError, DMError):
-            safe = False
-        state = State.PENDING if safe else State.UNKNOWN
+        state = _after_dead_session(text)
         self._set(session, row, state, ", token = NULL, handle = NULL")
         return state
 
@@ -304,14 +300,10 @@ class CommandQueue:
                 token,
                 State.SENT.value,
             ):
-                try:
-                    safe = safe_to_resend(command_from_json(json.loads(str(text))))
-                except (ValueError, DMError):
-                    safe = False
                 tx.execute(
                     "UPDATE commands SET state = ?, updated_at = ?, token = NULL, handle = NULL "
                     "WHERE id = ?",
-                    (State.PENDING if safe else State.UNKNOWN).value,
+                    _after_dead_session(text).value,
                     now,
                     row,
                 )
@@ -357,6 +349,16 @@ class CommandQueue:
             row["command"] = _json(row["command"])
             out.append(row)
         return out
+
+
+def _after_dead_session(text: object) -> State:
+    """Where a command sent in a session that died unanswered goes: pending again when
+    it is safe to resend, else unknown (a row that does not read back is not safe)."""
+    try:
+        safe = safe_to_resend(command_from_json(json.loads(str(text))))
+    except (ValueError, DMError):
+        safe = False
+    return State.PENDING if safe else State.UNKNOWN
 
 
 def _json(text: object) -> Any:
