@@ -13,6 +13,7 @@ only documented :class:`dmproto.errors.DMError` subclasses may leave the session
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -69,12 +70,19 @@ def _new_value(old: object, raw: bytes) -> object:
     return text
 
 
+@functools.lru_cache(maxsize=64)
+def _decoded(body: bytes) -> tuple[Message, tuple[tuple[_Path, object], ...]]:
+    """A seen message decoded, with its leaves: decoded once, not on every input (the
+    model is frozen, so every input can start from the same objects)."""
+    message = decode_message(body)
+    return message, tuple(_leaves(message))
+
+
 def mutate(messages: list[bytes], data: bytes) -> bytes | None:
     """The message the input picks, with one leaf changed; None when it cannot be built."""
     if len(data) < 3 or not messages:
         return None
-    message = decode_message(messages[data[0] % len(messages)])
-    leaves = list(_leaves(message))
+    message, leaves = _decoded(messages[data[0] % len(messages)])
     path, old = leaves[int.from_bytes(data[1:3], "big") % len(leaves)]
     try:
         changed = _replace(message, path, _new_value(old, data[3:]))
