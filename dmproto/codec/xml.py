@@ -84,6 +84,9 @@ _REFERENCE = re.compile(rb"#[0-9]+;|#x[0-9A-Fa-f]+;|[^\s&;<>\"']+;")
 # Characters XML 1.0 cannot carry at all (§2.2 Char production).
 _INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+#: Every character :func:`_text` refuses or escapes: most text has none, and then one
+#: regex search (C) replaces a search and a ``translate`` (issue 12: the writer's hot path).
+_SPECIAL_CHARS = re.compile("[\x00-\x08\x0b-\x1f&<>\ud800-\udfff\ufffe\uffff]")
 _ATTR_ESCAPES = str.maketrans(
     {
         "&": "&amp;",
@@ -442,6 +445,8 @@ def _text(part: str | bytes) -> str:
             "xml.binary",
             "binary (OPAQUE) content cannot be written as XML; use Meta Format b64",
         )
+    if _SPECIAL_CHARS.search(part) is None:
+        return part
     bad = _INVALID_CHARS.search(part)
     if bad is not None:
         raise EncodeError(

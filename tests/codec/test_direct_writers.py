@@ -20,7 +20,7 @@ from dmproto.codec.mapping import message_to_element
 from dmproto.codec.model import Item, Location, Message, Meta, Replace, SyncHdr, XmlData
 from dmproto.codec.wbxml import serialize_wbxml
 from dmproto.codec.writers import write_wbxml, write_xml
-from dmproto.codec.xml import serialize_xml
+from dmproto.codec.xml import _text, serialize_xml
 from dmproto.errors import EncodeError, MalformedMessageError
 
 FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "ORIGIN.md")
@@ -112,3 +112,28 @@ def test_wbxml_options_still_take_the_tree() -> None:
     assert body == serialize_wbxml(message_to_element(message), options=options)
     assert body != encode_message(message, Encoding.WBXML)
     assert decode_message(body) == message
+
+
+def _text_by_rule(char: str) -> str | None:
+    """What XML 1.0 makes of one character: refused (None), escaped, or itself."""
+    code = ord(char)
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+    allowed = allowed or code >= 0x10000
+    if not allowed:
+        return None
+    return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}.get(char, char)
+
+
+def test_every_code_point_is_written_escaped_or_refused_by_the_xml_char_rule() -> None:
+    # The writer's fast path skips escaping when a regex finds nothing special: a
+    # character missing from that regex would be written raw (XML 1.0 §2.2, §2.4).
+    for code in range(0x110000):
+        char = chr(code)
+        expected = _text_by_rule(char)
+        try:
+            written = _text(f"a{char}b")
+        except EncodeError as exc:
+            assert expected is None, f"U+{code:04X} refused"
+            assert exc.reason == "xml.invalid-char"
+        else:
+            assert written == f"a{expected}b", f"U+{code:04X}"
