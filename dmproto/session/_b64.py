@@ -14,8 +14,9 @@ import base64
 import attrs
 
 from ..codec.model import Atomic, Command, Item, Meta, Sequence, UnsupportedCommand
+from ._packaging import Unit
 
-__all__ = ["b64_command"]
+__all__ = ["b64_command", "b64_unit"]
 
 
 def _b64_item(item: Item) -> Item:
@@ -29,7 +30,8 @@ def b64_command(command: Command) -> Command:
     """*command* with every binary Item value as base64 text (children included)."""
     if isinstance(command, Atomic | Sequence):
         children = tuple(b64_command(child) for child in command.commands)
-        if children == command.commands:
+        # identity, not ==: comparing equal commands field by field costs more than it saves
+        if all(new is old for new, old in zip(children, command.commands, strict=True)):
             return command
         return attrs.evolve(command, commands=children)
     if isinstance(command, UnsupportedCommand) or not any(
@@ -37,3 +39,10 @@ def b64_command(command: Command) -> Command:
     ):
         return command  # (we never send UnsupportedCommand; it has no Items)
     return attrs.evolve(command, items=[_b64_item(item) for item in command.items])
+
+
+def b64_unit(unit: Unit) -> Unit:
+    """*unit* with its command as :func:`b64_command` makes it; the same object when
+    nothing in it is binary (the common case: no copy per message)."""
+    command = b64_command(unit.command)
+    return unit if command is unit.command else attrs.evolve(unit, command=command)

@@ -37,7 +37,7 @@ from ..errors import LocalProtocolError, RemoteProtocolError
 from ..outcome import CommandOutcome, OutcomeNote
 from ..security import AuthScheme
 from . import _auth
-from ._b64 import b64_command
+from ._b64 import b64_unit
 from ._handshake import Handshake
 from ._ledger import (
     Answer,
@@ -624,7 +624,7 @@ class Endpoint(Handshake, abc.ABC):
         config = self._config
         if s.encoding is Encoding.XML:
             # OMA-TS-DM_TND-V1_2 §8.3.7.2: binary values over XML as base64 text, Meta Format b64.
-            s.out = [attrs.evolve(unit, command=b64_command(unit.command)) for unit in s.out]
+            s.out = [b64_unit(unit) for unit in s.out]
         units = [unit for unit in s.out if not self._holds(unit)]
         held = [unit for unit in s.out if self._holds(unit)]
         header = self._header()

@@ -12,6 +12,8 @@ from dmproto.codec.model import Alert, Get, Item, Location, Meta, Replace, Seque
 from dmproto.codes import AlertCode
 from dmproto.outcome import CommandOutcome
 from dmproto.session import events as ev
+from dmproto.session._b64 import b64_command, b64_unit
+from dmproto.session._packaging import Unit
 from dmproto.testing import Pair
 
 BLOB = bytes(range(256)) * 3
@@ -126,3 +128,17 @@ def test_text_items_beside_binary_ones_are_left_alone_over_xml() -> None:
     first, second = received.command.items  # type: ignore[union-attr]
     assert (first.data, first.meta.format) == ("text", "chr")  # type: ignore[union-attr]
     assert (second.data, second.meta.format) == ("AQ==", "b64")  # type: ignore[union-attr]
+
+
+def test_b64_conversion_reaches_any_child_and_copies_nothing_without_binary() -> None:
+    text = Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./t"), data="text"),))
+    binary = Replace(cmd_id=None, items=(Item(target=Location(loc_uri="./b"), data=b"\x01"),))
+    inner = Sequence(cmd_id=None, commands=(text, binary))
+    converted = b64_command(Sequence(cmd_id=None, commands=(text, inner)))
+    assert isinstance(converted, Sequence)
+    first, second = converted.commands
+    assert first is text
+    assert isinstance(second, Sequence) and second.commands[0] is text
+    assert second.commands[1].items[0].data == "AQ=="  # type: ignore[union-attr]
+    unit = Unit(command=Sequence(cmd_id=None, commands=(text, text)))
+    assert b64_unit(unit) is unit
