@@ -332,3 +332,40 @@ def trusted(cls: type[_T]) -> Callable[..., _T]:
     exec("\n".join(lines), namespace)  # noqa: S102 - source built from the class's own field names
     make: Callable[..., _T] = namespace["make"]
     return make
+
+
+_COPIERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
+
+
+def trusted_evolve(instance: _T, **changes: Any) -> _T:
+    """``attrs.evolve(instance, **changes)`` for changes that are already what the
+    fields hold (as :func:`trusted`: no converter, sequences as tuples).
+
+    For the session's hot path (numbering each command of each message): the copy is
+    made through the slots' own setters by a copier generated once per class, about a
+    third of the cost of ``attrs.evolve``. Unknown field names raise ``TypeError``.
+    """
+    cls = type(instance)
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        copier = _COPIERS[cls] = _copier(cls)
+    result: _T = copier(instance, changes)
+    return result
+
+
+def _copier(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    names = [field.name for field in attrs.fields(cls)]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_names": set(names)}
+    lines = [
+        "def copy(src, changes):",
+        "    if not changes.keys() <= _names:",
+        "        raise TypeError(f'{_cls.__name__} has no field {set(changes) - _names}')",
+        "    obj = _new(_cls)",
+    ]
+    for n, name in enumerate(names):
+        namespace[f"_set{n}"] = getattr(cls, name).__set__
+        lines.append(f"    _set{n}(obj, changes.get({name!r}, src.{name}))")
+    lines.append("    return obj")
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built from the class's own field names
+    copy: Callable[[Any, dict[str, Any]], Any] = namespace["copy"]
+    return copy

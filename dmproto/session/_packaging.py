@@ -26,6 +26,7 @@ from ..codec.model import (
     Status,
     SyncHdr,
     XmlData,
+    trusted_evolve,
 )
 from ._ledger import ROOT
 
@@ -184,8 +185,8 @@ def number(
             numbered, child_ids = number(child, counter, f"{path}.{index}")
             children.append(numbered)
             ids.extend(child_ids)
-        return attrs.evolve(command, cmd_id=cmd_id, commands=children), ids
-    return attrs.evolve(command, cmd_id=cmd_id), ids
+        return trusted_evolve(command, cmd_id=cmd_id, commands=tuple(children)), ids
+    return trusted_evolve(command, cmd_id=cmd_id), ids
 
 
 def _encode(

@@ -10,6 +10,7 @@ reason for taking the positioned path.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -21,7 +22,7 @@ from dmproto.codec import Encoding, decode_header, decode_message, detect_encodi
 from dmproto.codec.element import Element
 from dmproto.codec.fastxml import parse_tree
 from dmproto.codec.mapping import message_from_element
-from dmproto.codec.model import Item, Message, Meta, Replace, XmlData, trusted
+from dmproto.codec.model import Item, Message, Meta, Replace, XmlData, trusted, trusted_evolve
 from dmproto.codec.reading import Irregular, header_from_tree, message_from_tree
 from dmproto.codec.wbxml import parse_wbxml, parse_wbxml_tree
 from dmproto.codec.xml import parse_xml
@@ -324,6 +325,23 @@ def test_trusted_construction_makes_ordinary_values() -> None:
     assert attrs.evolve(built, data="y") == Item(data="y", more_data=True)
     with pytest.raises(TypeError):
         make(data="x")  # every field is required: nothing is defaulted silently
+
+
+@settings(max_examples=60, deadline=None)
+@given(messages(data_kinds=("str", "bytes")))
+def test_trusted_evolve_is_attrs_evolve(message: Message) -> None:
+    values: list[Any] = [message, message.header, *message.commands]
+    values += [item for command in message.commands for item in getattr(command, "items", ())]
+    for value in values:
+        field = attrs.fields(type(value))[0]
+        new = getattr(value, field.name)  # the same value: every field's type is kept
+        copy = trusted_evolve(value, **{field.name: new})
+        assert copy == attrs.evolve(value, **{field.name: new})
+        assert copy is not value and type(copy) is type(value) and hash(copy) == hash(value)
+    changed = trusted_evolve(message, final=not message.final)
+    assert changed == attrs.evolve(message, final=not message.final) and changed != message
+    with pytest.raises(TypeError):
+        trusted_evolve(message, no_such_field=1)
 
 
 # -- WBXML: the token loop builds an xml.etree tree for the reader -------------------------
