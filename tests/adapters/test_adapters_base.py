@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 
 import pytest
 
@@ -253,3 +254,47 @@ def test_expire_due_delivers_timeouts_and_survives_handler_failures(
     assert len(endpoint) == 0
     assert any(isinstance(e, ev.SessionEnded) for e in seen)
     assert "handler failed on SessionEnded" in caplog.text
+
+
+def test_sync_server_sweeps_timers_when_due_not_on_every_accept() -> None:
+    dmproto_sync = pytest.importorskip("dmproto_sync")
+    from dmproto.bindings.client import ClientDriver
+    from dmproto.bindings.steps import Send
+    from dmproto.testing import tree_device
+
+    now = [0.0]
+    ended: list[ev.SessionEnded] = []
+
+    def handler(session: ServerSession, event: ev.Event) -> None:
+        if isinstance(event, ev.AccountRequested):
+            session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
+        elif isinstance(event, ev.PackageCompleted):
+            session.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo")),)))
+            session.close_package()  # the device never answers: the session idles
+        elif isinstance(event, ev.SessionEnded):
+            ended.append(event)
+
+    config = ServerConfig(random_bytes=os.urandom, server_uri="s", inactivity_timeout=5.0)
+    with dmproto_sync.DMServer(handler, config=config, clock=lambda: now[0]) as server:
+        sweeps = [0]
+        expire = server.endpoint.expire
+
+        def counted(at: float) -> list[ServerSession]:
+            sweeps[0] += 1
+            return expire(at)
+
+        server.endpoint.expire = counted  # type: ignore[method-assign]
+        step = ClientDriver(tree_device(server.url, dev_id="IMEI:t", mod="T").session).poll(0.0)
+        assert isinstance(step, Send)
+        with dmproto_sync.HttpClient(timeout=5, max_body=1 << 20) as http:
+            for _ in range(5):  # five connections, the clock standing still
+                assert http.exchange(step.url, step.request).status in (200, 401)
+                http.close()
+        assert len(server.endpoint) >= 1 and sweeps[0] <= 1  # no sweep per connection
+        now[0] = 1e6  # every session timer is due: the accept loop's next tick sweeps
+        for _ in range(300):
+            if len(server.endpoint) == 0:
+                break
+            threading.Event().wait(0.01)
+        assert len(server.endpoint) == 0 and sweeps[0] >= 1
+        assert ended and all(e.reason is ev.EndReason.TIMED_OUT for e in ended)

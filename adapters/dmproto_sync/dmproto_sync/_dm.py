@@ -13,7 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from dmproto_adapter_base.drive import Guard, awaitable, drive_client, run_blocking
+from dmproto_adapter_base.drive import (
+    Guard,
+    awaitable,
+    drive_client,
+    housekeeping_delay,
+    run_blocking,
+)
 from dmproto_adapter_base.servers import DMServerBase, Listen
 
 from dmproto.bindings.client import ClientDriver, ClientObserver
@@ -77,11 +83,24 @@ class DMServer(DMServerBase[ServerHandler, HttpServer]):
 
     _log = logging.getLogger("dmproto_sync")
     _thread: threading.Thread | None = None
+    _next_sweep: float | None = None
 
     def _new_http(self, listen: Listen) -> HttpServer:
         http = HttpServer(lambda request: run_blocking(self._answer(request)), **listen.options())
-        http.on_tick = lambda: run_blocking(self._expire())
+        http.on_tick = self._tick
         return http
+
+    def _tick(self) -> None:
+        """Sweep session timers when one may be due (checked at most once a second, as
+        the other adapters do), not on every accepted connection: under load the sweep
+        took the endpoint lock once per connection."""
+        now = self._now()
+        if self._next_sweep is not None and now < self._next_sweep:
+            return
+        run_blocking(self._expire())
+        now = self._now()
+        with self._guard:
+            self._next_sweep = now + housekeeping_delay(self.endpoint, now)
 
     def _new_guard(self) -> Guard:
         # The endpoint is not thread-safe: connection threads take turns in it.
