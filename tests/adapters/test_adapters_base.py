@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -228,11 +229,11 @@ def test_answer_request_abandons_the_session_when_the_handler_fails_or_is_interr
         assert len(endpoint) == 0  # aborted and forgotten, never left half-applied
 
 
-def test_expire_due_delivers_timeouts_and_survives_handler_failures(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    endpoint = _endpoint()
-    seen: list[ev.Event] = []
+def _idling(
+    seen: list[ev.Event], failure: Exception | None = None
+) -> Callable[[ServerSession, ev.Event], None]:
+    """A server application that asks the device one Get it never answers (the session
+    idles until its timer), recording every event; ``failure`` raised on SessionEnded."""
 
     def handler(session: ServerSession, event: ev.Event) -> None:
         seen.append(event)
@@ -240,9 +241,19 @@ def test_expire_due_delivers_timeouts_and_survives_handler_failures(
             session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
         elif isinstance(event, ev.PackageCompleted):
             session.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo")),)))
-            session.close_package()  # the device never answers: the session idles
-        elif isinstance(event, ev.SessionEnded):
-            raise ValueError("application bug in housekeeping")
+            session.close_package()
+        elif isinstance(event, ev.SessionEnded) and failure is not None:
+            raise failure
+
+    return handler
+
+
+def test_expire_due_delivers_timeouts_and_survives_handler_failures(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    endpoint = _endpoint()
+    seen: list[ev.Event] = []
+    handler = _idling(seen, ValueError("application bug in housekeeping"))
 
     response = run_blocking(
         answer_request(endpoint, _package1(endpoint), awaitable(handler), lambda: 0.0)
@@ -263,16 +274,8 @@ def test_sync_server_sweeps_timers_when_due_not_on_every_accept() -> None:
     from dmproto.testing import tree_device
 
     now = [0.0]
-    ended: list[ev.SessionEnded] = []
-
-    def handler(session: ServerSession, event: ev.Event) -> None:
-        if isinstance(event, ev.AccountRequested):
-            session.supply_account(Account(credentials=CREDS, auth_scheme=AuthScheme.MD5))
-        elif isinstance(event, ev.PackageCompleted):
-            session.queue(Get(cmd_id=None, items=(Item(target=Location(loc_uri="./DevInfo")),)))
-            session.close_package()  # the device never answers: the session idles
-        elif isinstance(event, ev.SessionEnded):
-            ended.append(event)
+    seen: list[ev.Event] = []
+    handler = _idling(seen)
 
     config = ServerConfig(random_bytes=os.urandom, server_uri="s", inactivity_timeout=5.0)
     with dmproto_sync.DMServer(handler, config=config, clock=lambda: now[0]) as server:
@@ -297,4 +300,5 @@ def test_sync_server_sweeps_timers_when_due_not_on_every_accept() -> None:
                 break
             threading.Event().wait(0.01)
         assert len(server.endpoint) == 0 and sweeps[0] >= 1
+        ended = [e for e in seen if isinstance(e, ev.SessionEnded)]
         assert ended and all(e.reason is ev.EndReason.TIMED_OUT for e in ended)
