@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from datapaths import ROOT
@@ -80,3 +81,27 @@ def test_loopback_bench_json() -> None:
     assert set(ratios["asyncio"]) == {"1", "100"}
     assert all(positive(v) for v in ratios["asyncio"].values())
     assert positive(memory["asyncio"]["100"])
+
+
+def test_versus_bench_json_with_this_tree_as_its_own_baseline() -> None:
+    result = run_json("versus.py", "--baseline", str(ROOT))
+    assert set(result) == {"sessions_per_s", "current_over_baseline"}
+    rates = result["sessions_per_s"]
+    assert isinstance(rates, dict) and set(rates) == {"baseline", "current"}
+    for side in rates.values():
+        assert isinstance(side, dict) and set(side) == {"xml", "wbxml"}
+        assert all(positive(v) for v in side.values())
+    ratios = result["current_over_baseline"]
+    assert isinstance(ratios, dict) and set(ratios) == {"xml", "wbxml"}
+    assert all(positive(v) for v in ratios.values())
+
+
+def test_versus_refuses_a_baseline_that_is_no_checkout(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "versus.py"), "--baseline", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "not a dmproto checkout" in done.stderr
