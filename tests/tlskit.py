@@ -1,5 +1,6 @@
 """Throwaway certificates made in-process: a CA, a server certificate for
-127.0.0.1/localhost, device (client) certificates, and the SSL contexts using them."""
+127.0.0.1/localhost, device (client) certificates (an expired one too), and the SSL
+contexts using them."""
 
 from __future__ import annotations
 
@@ -135,6 +136,17 @@ def issue(
             critical=False,
         )
     return Issued(cert=builder.sign(ca.key, hashes.SHA256()), key=key)
+
+
+def expired(ca: Issued, common_name: str) -> Issued:
+    """A client (device) certificate signed by *ca* that expired yesterday."""
+    now = _now()
+    return issue(
+        ca,
+        common_name,
+        not_before=now - datetime.timedelta(days=2),
+        not_after=now - datetime.timedelta(days=1),
+    )
 
 
 def client_context(ca: Issued, device: Issued | None = None) -> ssl.SSLContext:

@@ -12,6 +12,7 @@ import argparse
 import functools
 import os
 import queue
+import ssl
 import sys
 import threading
 from collections.abc import Callable
@@ -65,6 +66,7 @@ from .device_files import (
     save_values,
 )
 from .summary import Transcript, describe, outcome_text, summarize
+from .tls import add_device_tls_options, device_context
 from .trace import Trace, TraceSide
 
 __all__ = ["DeviceApp", "register"]
@@ -352,6 +354,7 @@ def _run_device_session(
     *,
     adapter: str = "sync",
     on_message: Callable[[HttpRequest, HttpResponse | None], None] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> int:
     """Run one session with the adapter; 0 when it completed, else 1 (reason printed)."""
     module = load_adapter(adapter)
@@ -360,6 +363,7 @@ def _run_device_session(
         session,
         app,
         server_url=url,
+        ssl_context=ssl_context,
         timeout=IO_TIMEOUT,
         on_message=on_message,
     )
@@ -416,7 +420,9 @@ class _Device:
                 except StateFileError as exc:
                     raise UsageError(str(exc)) from None
         _ensure_account(self.tree, args)
-        parse_url(_server_url(args, self.tree))  # a bad URL is a usage error (exit 2)
+        url = _server_url(args, self.tree)
+        parse_url(url)  # a bad URL is a usage error (exit 2)
+        self.ssl_context = device_context(args, url)
         verbosity = 0 if args.quiet else 1 + args.verbose
         self.app = DeviceApp(
             self.tree,
@@ -478,6 +484,7 @@ class _Device:
                     _server_url(self.args, self.tree),
                     adapter=self.args.adapter,
                     on_message=self.observe,
+                    ssl_context=self.ssl_context,
                 )
             finally:
                 self.save()
@@ -638,4 +645,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     device.add_argument("--host", default="127.0.0.1", help="address to listen on")
     device.add_argument("--count", type=int, default=1, help="sessions to run when listening")
+    add_device_tls_options(device)
     device.set_defaults(func=cmd_device)

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -31,7 +32,7 @@ from dmproto_server.workers import supervise
 from ..bindings.http import HttpRequest, HttpResponse, header_value
 from ..security import Credentials
 from ..session import ServerConfig
-from . import outcomes, queue_cmds
+from . import outcomes, queue_cmds, tls
 from .common import ADAPTERS, SCHEMES, UsageError, add_auth_options, load_adapter, unwrap
 from .summary import summarize
 from .trace import Trace, TraceSide
@@ -184,15 +185,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run a DM server until Ctrl-C or SIGTERM (``--workers N``: N processes)."""
     if bool(args.client_user) != bool(args.client_password):
         raise UsageError("--client-user and --client-password go together")
+    tls.check_tls_options(args)
     adapter = load_adapter(args.adapter)
     try:
         script = load_job(args.job)
     except JobError as exc:
         raise UsageError(str(exc)) from None
+    # Unusable TLS files are usage errors before a database or a worker exists.
+    context = tls.server_context(args)
+    fingerprint = (
+        tls.certificate_fingerprint(args.client_certificate) if args.client_certificate else None
+    )
     store = _open_store(args.db, args.lease_seconds)  # migrated once, before any worker
     try:
         if args.client_user:
             store.put_account(args.client_user, args.client_password)
+        if fingerprint is not None:
+            store.put_certificate(fingerprint, args.client_user)
         if args.workers > 1:
             store.close()
             return supervise(
@@ -200,12 +209,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 args.workers,
                 say=lambda text: print(f"dmproto serve: {text}", file=sys.stderr, flush=True),
             )
-        return _serve(args, adapter, script, store)
+        return _serve(args, adapter, script, store, context)
     finally:
         store.close()
 
 
-def _serve(args: argparse.Namespace, adapter: Any, script: Any, store: ServerStore) -> int:
+def _serve(
+    args: argparse.Namespace,
+    adapter: Any,
+    script: Any,
+    store: ServerStore,
+    context: ssl.SSLContext | None,
+) -> int:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     config = ServerConfig(
         random_bytes=os.urandom,
@@ -254,6 +269,7 @@ def _serve(args: argparse.Namespace, adapter: Any, script: Any, store: ServerSto
             port=args.port,
             path=args.path,
             public_url=args.public_url,
+            ssl_context=context,
             on_message=on_message,
             claims=store,
             # Session deadlines travel in the shared snapshots: a wall clock, the
@@ -264,9 +280,8 @@ def _serve(args: argparse.Namespace, adapter: Any, script: Any, store: ServerSto
         log.emit(
             logging.WARNING,
             "server",
-            f"dmproto serve: {args.adapter} adapter on "
-            f"http://{args.host}:{args.port}{args.path} (db {store.db.description}); "
-            "Ctrl-C stops",
+            f"dmproto serve: {args.adapter} adapter on {server.url} "
+            f"(db {store.db.description}{_certificates(args)}); Ctrl-C stops",
         )
         _run(server, args.adapter, stop)
     except KeyboardInterrupt:
@@ -276,6 +291,13 @@ def _serve(args: argparse.Namespace, adapter: Any, script: Any, store: ServerSto
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _certificates(args: argparse.Namespace) -> str:
+    """What the start line says of device certificates."""
+    if not args.client_ca:
+        return ""
+    return f"; device certificates {'required' if args.require_client_certificate else 'asked'}"
 
 
 def _port(text: str) -> int:
@@ -314,6 +336,12 @@ credentials): the file is created with permissions 0600; keep it so. An older
 database holding plaintext passwords is converted on open. --server-password is
 never stored: the server keeps B64(MD5(server-id:password)) in memory (enough for
 MD5/HMAC toward the device), and session snapshots hold only digests.
+
+TLS: --tls-cert/--tls-key serve HTTPS; --client-ca asks devices for a client
+certificate (--require-client-certificate: no handshake without one);
+--client-certificate FILE lets a device presenting that certificate log in to the
+--client-user account without any Cred (Windows devices do). A certificate that
+does not chain to --client-ca, or is expired, fails the handshake.
 
 Fleets: a device with jobs queued for it ('dmproto queue add', docs/queue.md) gets
 them; a device with nothing queued gets the --job script. Sessions are kept in the
@@ -439,6 +467,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default="text",
         help="log lines as text or as JSON objects",
     )
+    tls.add_tls_options(serve)
     serve.set_defaults(func=cmd_serve)
     outcomes.register(subparsers)
     queue_cmds.register(subparsers)

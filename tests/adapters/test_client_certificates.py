@@ -10,7 +10,6 @@ the application finds the account by the certificate's SHA-256 fingerprint, whic
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
 import threading
@@ -19,7 +18,7 @@ from typing import Any
 
 import attrs
 import pytest
-from tlskit import Issued, client_context, issue, make_ca
+from tlskit import Issued, client_context, expired, issue, make_ca
 
 from dmproto.security import AuthScheme
 from dmproto.session import Account, ClientSession, ServerConfig, ServerSession
@@ -54,19 +53,13 @@ class Pki:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     tmp = tmp_path_factory.mktemp("pki")
     ca = make_ca("Device CA")
-    now = datetime.datetime.now(datetime.timezone.utc)
     ca_file = tmp / "ca.pem"
     ca_file.write_bytes(ca.cert_pem)
     return Pki(
         ca=ca,
         device=issue(ca, DEVICE_ID),
         other_ca_device=issue(make_ca("Another CA"), DEVICE_ID),
-        expired=issue(
-            ca,
-            DEVICE_ID,
-            not_before=now - datetime.timedelta(days=2),
-            not_after=now - datetime.timedelta(days=1),
-        ),
+        expired=expired(ca, DEVICE_ID),
         server_files=issue(ca, "localhost", server=True).write(tmp, "server"),
         ca_file=ca_file,
     )

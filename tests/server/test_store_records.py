@@ -1,6 +1,7 @@
-"""ServerStore's records: accounts (digests only), nonces, devices, outcomes with
-the children of Atomic and Sequence, the single-process SessionStore path, and the
-round-trip counter — on SQLite and PostgreSQL."""
+"""ServerStore's records: accounts (digests only) and their TLS client certificates,
+nonces, devices, outcomes with the children of Atomic and Sequence, the
+single-process SessionStore path, and the round-trip counter — on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -29,6 +30,25 @@ def test_accounts_keep_only_the_digest(store: ServerStore) -> None:
     with store.db.transaction() as tx:
         rows = tx.execute("SELECT * FROM accounts")
     assert rows == [("dev", "mW3kN3hVuvFb5w2dIDAOCA==")]
+
+
+def test_certificates_log_in_to_an_existing_account(store: ServerStore) -> None:
+    device, other = "ab" * 32, "CD:" * 31 + "CD"  # as openssl prints it: upper case, colons
+    assert store.certificate_account(device) is None
+    with pytest.raises(KeyError, match="nobody"):
+        store.put_certificate(device, "nobody")
+    assert store.certificate_account(device) is None  # nothing was written
+    store.put_account("dev", "Secret-1")
+    store.put_account("ops", "Secret-2")
+    store.put_certificate(device, "dev")
+    store.put_certificate(other, "dev")  # an account may have several
+    assert store.certificate_account(device.upper()) == "dev"
+    assert store.certificate_account("cd" * 32) == "dev"
+    store.put_certificate(device, "ops")  # a certificate names one account: moved
+    assert store.certificate_account(device) == "ops"
+    with store.db.transaction() as tx:
+        rows = sorted(tx.execute("SELECT fingerprint, username FROM account_certificates"))
+    assert rows == [("ab" * 32, "ops"), ("cd" * 32, "dev")]
 
 
 def test_nonces_per_device_and_role(store: ServerStore) -> None:

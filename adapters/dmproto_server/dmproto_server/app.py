@@ -10,6 +10,12 @@ database serves any message of any session.
 A device with queued commands (:mod:`.queue`) gets them, one package after the
 other; a device with nothing queued gets the *script* (``serve --job``), the same
 packages for every device.
+
+Accounts: a device whose verified TLS client certificate is registered for an
+account (:meth:`~dmproto_server.store.ServerStore.put_certificate`, ``serve
+--client-certificate``) logs in to that account by the certificate alone, without
+Cred (OMA-TS-DM_Security-V1_2_1 §5.1, transport-layer authentication); any other
+device by the credentials of the account it names.
 """
 
 from __future__ import annotations
@@ -131,7 +137,10 @@ class ServerApp:
         elif isinstance(event, ev.NonceChanged):
             self.store.put_nonce(device, event.role, event.nonce, session=session)
         elif isinstance(event, ev.PeerAuthenticated):
-            self.log(logging.INFO, f"device authenticated ({event.scheme or 'no app-layer auth'})")
+            how = event.scheme or "no app-layer auth"
+            if event.certificate is not None:
+                how = f"TLS client certificate {event.certificate.subject}"
+            self.log(logging.INFO, f"device authenticated ({how})")
         elif isinstance(event, ev.SessionEnded):
             self.queue.ended(session, event)
             ended = f"session with {device} ended: {event.reason.value} {event.detail}".rstrip()
@@ -226,6 +235,14 @@ class ServerApp:
             "server_credentials": self.server_credentials,
             "server_nonce": self.store.nonce(event.device_id, ev.NonceRole.SERVER),
         }
+        cert = event.certificate  # verified by the TLS layer, when there is one
+        owner = self.store.certificate_account(cert.fingerprint) if cert is not None else None
+        if cert is not None and owner is not None:
+            # OMA-TS-DM_Security-V1_2_1 §5.1: the transport layer authenticates the
+            # device; the session accepts this certificate and no Cred is needed.
+            self.log(logging.INFO, f"device certificate of account {owner!r} ({cert.subject})")
+            session.supply_account(Account(certificate=cert.fingerprint, **common))
+            return
         if self.scheme is None:
             session.supply_account(Account(credentials=None, **common))
             return

@@ -190,11 +190,25 @@ def _v2_shared_sessions(tx: Transaction) -> bool:
     return False
 
 
+def _v3_account_certificates(tx: Transaction) -> bool:
+    """The TLS client certificates that log a device in to an account, by their
+    SHA-256 fingerprint (OMA-TS-DM_Security-V1_2_1 §5.1: transport-layer
+    authentication); an account may have several, a certificate one account."""
+    ddl(
+        tx,
+        "CREATE TABLE account_certificates (fingerprint TEXT PRIMARY KEY, "
+        "username TEXT NOT NULL REFERENCES accounts (username))",
+    )
+    ddl(tx, "CREATE INDEX account_certificates_by_user ON account_certificates (username)")
+    return False
+
+
 MIGRATIONS = (
     Migration(1, "the schema of dmproto serve before versions", _v1_legacy_schema),
     Migration(
         2, "leases, replies, devices, per-child outcomes, command queue", _v2_shared_sessions
     ),
+    Migration(3, "TLS client certificates of accounts", _v3_account_certificates),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -1,6 +1,7 @@
 """What ``dmproto serve`` keeps in its database, and the session store with leases.
 
-:class:`ServerStore` holds accounts, nonces, devices and outcomes, and implements
+:class:`ServerStore` holds accounts (and the fingerprints of the TLS client
+certificates that log in to them), nonces, devices and outcomes, and implements
 :class:`dmproto.bindings.claims.SessionClaims` (sessions claimed with a lease for
 one request each, so that any worker sharing the database serves any message).
 
@@ -34,7 +35,7 @@ import attrs
 
 from dmproto.bindings.claims import Busy, Claimed, Reply
 from dmproto.bindings.http import HttpResponse
-from dmproto.security import user_pass_digest
+from dmproto.security import normalize_fingerprint, user_pass_digest
 from dmproto.session import ServerSession, SessionState
 from dmproto.session import events as ev
 
@@ -157,6 +158,41 @@ class ServerStore:
     def md5_digest(self, username: str) -> str | None:
         """The stored ``B64(MD5(username:password))`` of *username*, or None."""
         rows = self.read("SELECT md5_digest FROM accounts WHERE username = ?", username)
+        return str(rows[0][0]) if rows else None
+
+    def put_certificate(self, fingerprint: str, username: str) -> None:
+        """Let the TLS client certificate with this SHA-256 *fingerprint* (as
+        ``PeerCertificate.fingerprint``; colons and upper case accepted) log a device
+        in to the account *username*, instead of any other account it named before.
+
+        Raises:
+            KeyError: there is no account *username*.
+            InvalidValueError: ``tls.fingerprint``: not a SHA-256 fingerprint.
+        """
+        value = normalize_fingerprint(fingerprint)
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                "INSERT INTO account_certificates (fingerprint, username) "
+                "SELECT ?, username FROM accounts WHERE username = ? "
+                "ON CONFLICT (fingerprint) DO UPDATE SET username = excluded.username "
+                "RETURNING username",
+                value,
+                username,
+            )
+        if not rows:
+            raise KeyError(username)
+
+    def certificate_account(self, fingerprint: str) -> str | None:
+        """The account a TLS client certificate logs in to (by its SHA-256
+        *fingerprint*, as :meth:`put_certificate` takes it), or None.
+
+        Raises:
+            InvalidValueError: ``tls.fingerprint``: not a SHA-256 fingerprint.
+        """
+        rows = self.read(
+            "SELECT username FROM account_certificates WHERE fingerprint = ?",
+            normalize_fingerprint(fingerprint),
+        )
         return str(rows[0][0]) if rows else None
 
     def world_readable(self) -> bool:
