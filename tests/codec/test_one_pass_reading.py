@@ -5,7 +5,7 @@ XML messages are read from an ``xml.etree`` tree built by expat and the C tree b
 positioned ``Element`` tree of ``parse_xml``. WBXML messages likewise: the lean token loop
 (``codec.wbxml_fast``) reads the regular ones, ``parse_wbxml`` everything else, every error
 and limit included. These tests hold the two paths to the same model, or the same error
-(reason and position), on every corpus file and on generated messages, and check
+(reason and position), on every corpus file, on generated and on mutated messages, and check
 each reason for taking the positioned path.
 """
 
@@ -17,6 +17,7 @@ import attrs
 import pytest
 from datapaths import CORPUS
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import messages
 from wbxml_samples import PKG1
 
@@ -407,6 +408,7 @@ def check_against_positioned(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Ou
 
 
 def test_the_lean_loop_reads_the_regular_samples() -> None:
+    # Not vacuous: the inputs below are mutated from ones the lean loop reads.
     assert [n for n, d in WBXML_SAMPLES.items() if parse_wbxml_tree(d) is None] == ["spec-pkg1"]
     for data in WBXML_SAMPLES.values():
         assert isinstance(check_against_positioned(data), Message)
@@ -509,6 +511,43 @@ def test_wbxml_errors_are_those_of_the_positioned_tree(
         assert isinstance(result, Message)
     else:
         assert isinstance(result, tuple) and result[0] == reason
+
+
+# (kind, where, what): overwrite one byte, insert bytes, delete a run of bytes.
+_MUTATIONS = st.one_of(
+    st.tuples(st.just("set"), st.integers(0, 10_000), st.integers(0, 255)),
+    st.tuples(st.just("insert"), st.integers(0, 10_000), st.binary(min_size=1, max_size=4)),
+    st.tuples(st.just("delete"), st.integers(0, 10_000), st.integers(1, 40)),
+)
+_SMALL_LIMITS = [
+    DEFAULT_LIMITS,
+    Limits(max_elements=12),
+    Limits(max_depth=4),
+    Limits(max_depth=6),
+    Limits(max_data_size=5),
+    Limits(max_message_size=200),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(sorted(WBXML_SAMPLES)),
+    st.lists(_MUTATIONS, max_size=3),
+    st.sampled_from(_SMALL_LIMITS),
+)
+def test_mutated_wbxml_decodes_like_the_positioned_tree(
+    name: str, mutations: list[tuple[str, int, int | bytes]], limits: Limits
+) -> None:
+    data = bytearray(WBXML_SAMPLES[name])
+    for kind, index, value in mutations:
+        at = index % (len(data) + 1)
+        if isinstance(value, bytes):
+            data[at:at] = value
+        elif kind == "delete":
+            del data[at : at + value]
+        elif data:
+            data[at % len(data)] = value
+    check_against_positioned(bytes(data), limits)
 
 
 def test_the_lean_loop_keeps_the_text_budget() -> None:
