@@ -9,9 +9,11 @@ Decoders raise :class:`dmproto.errors.MalformedMessageError` for any input they 
 read, within the bounds of :class:`dmproto.limits.Limits`; nothing else escapes.
 
 How (issue 12): XML is parsed by expat straight into the C tree builder of ``xml.etree``
-(:mod:`.fastxml`) and WBXML by the token loop (:mod:`.wbxml`); one pass of
-:mod:`.reading` builds the model from either tree. XML that pass cannot reproduce exactly,
-and every error, is read again by :func:`.xml.parse_xml`, the positioned reference.
+(:mod:`.fastxml`) and WBXML by a lean token loop (:mod:`.wbxml_fast`) that reads only the
+regular shape (plain tags, one inline string per element); one pass of :mod:`.reading`
+builds the model from either tree. A message either path cannot reproduce exactly, and
+every error or limit, is read again by the positioned reference of its encoding,
+:func:`.xml.parse_xml` or :func:`.wbxml.parse_wbxml`, which reports the error.
 Encoding writes bytes directly (:mod:`.writers`) from the one DTD-order walk of
 :func:`.mapping.write_message`.
 """

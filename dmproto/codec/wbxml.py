@@ -5,7 +5,10 @@ OMA-TS-SyncML_RepPro-V1_2 WBXML).
 tree; :func:`serialize_wbxml` writes one. Both use the tag tables of
 :mod:`dmproto.codec.tokens` (code pages 0 SyncML, 1 MetInf, 2 DM DDF). Neither knows
 what a SyncML element means: :mod:`dmproto.codec.reading` and :mod:`dmproto.codec.mapping`
-do.
+do. :func:`parse_wbxml_tree`, the decode hot path, reads the regular shape of a DM message
+with the lean loop of :mod:`dmproto.codec.wbxml_fast` into an ``xml.etree`` tree, and returns
+``None`` for anything else, every error and limit included: :func:`parse_wbxml` reads those
+and reports the error.
 
 The parser is iterative (no recursion, whatever the nesting) and treats every input as
 hostile: each length is checked against the remaining input before anything is sliced
@@ -44,9 +47,7 @@ cannot carry.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 from xml.etree.ElementTree import Element as TreeElement
-from xml.etree.ElementTree import SubElement as sub_element
 
 import attrs
 
@@ -65,6 +66,7 @@ from .tokens import (
     GlobalToken,
     PublicId,
 )
+from .wbxml_fast import read_tree
 
 __all__ = [
     "DDF_OPTIONS",
@@ -342,38 +344,32 @@ class _Parser:
 
     # -- body -----------------------------------------------------------------
 
-    def body(self) -> Element:
-        """Read the body into an :class:`Element` tree (see :meth:`_body`)."""
-        root: Element = self._body(fast=False)
-        return root
-
     def body_tree(self) -> TreeElement:
         """Read the body into an ``xml.etree`` tree for :mod:`.reading` (tags are local
-        names, text is one ``str``).
+        names, text is one ``str``) with the lean loop of :mod:`.wbxml_fast`.
 
         Raises:
-            Irregular: text that is not one STR_I run (STR_T, OPAQUE, ENTITY, or several
-                runs in one element): :meth:`body` keeps such runs apart.
+            Irregular: for anything but plain tags with at most one STR_I run each (STR_T,
+                OPAQUE, ENTITY, several runs, attributes, LITERAL tags, PIs), and for any
+                error or limit: :meth:`body` reads those and reports the error.
         """
-        root: TreeElement = self._body(fast=True)
-        return root
+        return read_tree(self.data, self.pos, self.codec, self.limits, self.text_budget)
 
-    def _body(self, *, fast: bool) -> Any:
-        """Read the body: *PI element *PI, iteratively.
+    def body(self) -> Element:
+        """Read the body: *PI element *PI, iteratively, into an :class:`Element` tree.
 
-        The loop is the decoder's hot path: the most frequent tokens (END, tags,
-        STR_I) are tested first and kept on local variables; every length is still
-        checked before it is used and every limit before the work it bounds. ``fast``
-        builds ``xml.etree`` elements with C calls instead of :class:`Element` objects.
+        The most frequent tokens (END, tags, STR_I) are tested first and kept on local
+        variables; every length is still checked before it is used and every limit before
+        the work it bounds.
         """
         limits = self.limits
         max_elements, max_depth = limits.max_elements, limits.max_depth
         data, end, tags, codec = self.data, self.end, _TAGS, self.codec
         # OMA-TS-SyncML_RepPro-V1_2 WBXML; OMA-TS-DM_TND-V1_2 §8.6: every document starts on page 0
         page = 0
-        stack: list[Any] = []  # open elements: Element, or xml.etree elements when fast
+        stack: list[Element] = []  # open elements
         sizes: list[int] = []  # character-data bytes of each open element
-        root: Any = None
+        root: Element | None = None
         count = 0
         pos = self.pos
         while pos < end:
@@ -406,12 +402,7 @@ class _Parser:
                         text = data[pos:nul].decode(codec)
                     except UnicodeDecodeError:
                         text = self.decode(data[pos:nul], pos)  # raises wbxml.invalid-text
-                    if not fast:
-                        stack[-1].parts.append(text)
-                    elif stack[-1].text is None:
-                        stack[-1].text = text
-                    else:
-                        raise Irregular  # several runs: joining them here is quadratic
+                    stack[-1].parts.append(text)
                     sizes[-1] = size
                     pos = nul + 1
                     continue
@@ -427,8 +418,6 @@ class _Parser:
                             "character data outside the root element",
                             start,
                         )
-                    if fast:
-                        raise Irregular  # STR_T, OPAQUE or ENTITY: kept as separate runs
                     self.pos = pos
                     sizes[-1] = self.text(token, start, stack[-1], sizes[-1])
                     pos = self.pos
@@ -456,13 +445,9 @@ class _Parser:
                 raise _malformed("limit.elements", f"more than {max_elements} elements", start)
             if len(stack) >= max_depth:
                 raise _malformed("limit.depth", f"elements nested deeper than {max_depth}", start)
-            element: Any
-            if fast:
-                element = sub_element(stack[-1], tag[0]) if stack else TreeElement(tag[0])
-            else:
-                element = make_element(tag[0], tag[1], None, start)
-                if stack:
-                    stack[-1].children.append(element)
+            element = make_element(tag[0], tag[1], None, start)
+            if stack:
+                stack[-1].children.append(element)
             if not stack:  # the loop ends when the root closes: this is the first element
                 root = element
             if token & TAG_CONTENT:
@@ -625,17 +610,17 @@ def parse_wbxml(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> WbxmlDocumen
 
 def parse_wbxml_tree(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> TreeElement | None:
     """The ``xml.etree`` tree of a WBXML message, for :mod:`.reading` (the decode hot
-    path), or ``None`` when its text needs :func:`parse_wbxml` (see ``body_tree``).
-
-    Raises:
-        MalformedMessageError: as :func:`parse_wbxml`.
+    path), or ``None`` for whatever the lean loop does not read: irregular text,
+    attributes, LITERAL tags, PIs (see ``body_tree``), and any error or limit. Never
+    raises: :func:`parse_wbxml` reads those inputs and reports every error, with its
+    reason and position.
     """
-    check_message_size(len(data), limits, "document")
-    parser = _Parser(bytes(data), limits)
-    parser.header()
     try:
+        check_message_size(len(data), limits, "document")
+        parser = _Parser(bytes(data), limits)
+        parser.header()
         return parser.body_tree()
-    except Irregular:
+    except (Irregular, MalformedMessageError):
         return None
 
 

@@ -2,9 +2,11 @@
 
 XML messages are read from an ``xml.etree`` tree built by expat and the C tree builder
 (``codec.fastxml``); whatever that path cannot reproduce exactly is read again from the
-positioned ``Element`` tree of ``parse_xml``. These tests hold the two paths to the same
-model, or the same error, on every corpus file and on generated messages, and check each
-reason for taking the positioned path.
+positioned ``Element`` tree of ``parse_xml``. WBXML messages likewise: the lean token loop
+(``codec.wbxml_fast``) reads the regular ones, ``parse_wbxml`` everything else, every error
+and limit included. These tests hold the two paths to the same model, or the same error
+(reason and position), on every corpus file, on generated and on mutated messages, and check
+each reason for taking the positioned path.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import attrs
 import pytest
 from datapaths import CORPUS
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import messages
+from wbxml_samples import PKG1
 
 from dmproto.codec import Encoding, decode_header, decode_message, detect_encoding, encode_message
 from dmproto.codec.element import Element
@@ -25,6 +29,7 @@ from dmproto.codec.mapping import message_from_element
 from dmproto.codec.model import Item, Message, Meta, Replace, XmlData, trusted, trusted_evolve
 from dmproto.codec.reading import Irregular, header_from_tree, message_from_tree
 from dmproto.codec.wbxml import parse_wbxml, parse_wbxml_tree
+from dmproto.codec.wbxml_fast import read_tree
 from dmproto.codec.xml import parse_xml
 from dmproto.errors import MalformedMessageError
 from dmproto.limits import DEFAULT_LIMITS, Limits
@@ -344,7 +349,7 @@ def test_trusted_evolve_is_attrs_evolve(message: Message) -> None:
         trusted_evolve(message, no_such_field=1)
 
 
-# -- WBXML: the token loop builds an xml.etree tree for the reader -------------------------
+# -- WBXML: the lean loop (codec.wbxml_fast) builds an xml.etree tree for the reader -------
 
 
 @settings(max_examples=150, deadline=None)
@@ -385,17 +390,187 @@ def test_wbxml_text_other_than_one_inline_string_takes_the_positioned_tree(text:
     assert caught.value.reason == "message.missing"
 
 
-def test_wbxml_errors_are_those_of_the_positioned_tree() -> None:
-    truncated = WBXML_HEAD + b"\x6d\x6c\x71\x03a\x00"
-    with pytest.raises(MalformedMessageError) as fast:
-        parse_wbxml_tree(truncated)
-    with pytest.raises(MalformedMessageError) as positioned_error:
-        parse_wbxml(truncated)
-    assert (fast.value.reason, fast.value.position) == (
-        positioned_error.value.reason,
-        positioned_error.value.position,
+# A valid message with every token the lean loop reads: tags with and without content,
+# STR_I, SWITCH_PAGE to MetInf and back.
+WBXML_MESSAGE = encode_message(
+    decode_message(
+        doc(
+            "<Replace><CmdID>2</CmdID><Item><Target><LocURI>./a</LocURI></Target>"
+            '<Meta><Format xmlns="syncml:metinf">int</Format></Meta><Data>12</Data></Item>'
+            "</Replace>"
+        )
+    ),
+    Encoding.WBXML,
+)
+WBXML_SAMPLES = {
+    "message": WBXML_MESSAGE,
+    "spec-pkg1": PKG1,  # OPAQUE Data: the positioned tree
+    **{p.name: p.read_bytes() for p in sorted((CORPUS / "aosp-dm12").glob("*.wbxml"))},
+}
+
+
+def check_against_positioned(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Outcome:
+    """The public decode gives what ``parse_wbxml`` and the reader give (the same message, or
+    the same error: reason and position), and the lean loop refuses every input
+    ``parse_wbxml`` refuses (so no error depends on it); returns that outcome."""
+    try:
+        parse_wbxml(data, limits=limits)
+    except MalformedMessageError:
+        assert parse_wbxml_tree(data, limits=limits) is None
+    expected = outcome(
+        lambda d: message_from_element(parse_wbxml(d, limits=limits).root, limits=limits), data
     )
-    assert fast.value.reason == "wbxml.truncated"
-    with pytest.raises(MalformedMessageError) as caught:
-        decode_message(truncated)
-    assert caught.value.reason == "wbxml.truncated"
+    decoded = outcome(lambda d: decode_message(d, encoding=Encoding.WBXML, limits=limits), data)
+    assert decoded == expected
+    return expected
+
+
+def test_the_lean_loop_reads_the_regular_samples() -> None:
+    # Not vacuous: the inputs below are mutated from ones the lean loop reads.
+    assert [n for n, d in WBXML_SAMPLES.items() if parse_wbxml_tree(d) is None] == ["spec-pkg1"]
+    for data in WBXML_SAMPLES.values():
+        assert isinstance(check_against_positioned(data), Message)
+
+
+_H = WBXML_HEAD
+_VERDTD = _H + b"\x6d\x6c\x71"  # <SyncML><SyncHdr><VerDTD>
+
+
+@pytest.mark.parametrize(
+    ("data", "limits", "reason"),
+    [
+        pytest.param(_VERDTD + b"\x03a\x00", None, "wbxml.truncated", id="truncated"),
+        pytest.param(_VERDTD + b"\x03abc", None, "wbxml.unterminated-string", id="no-nul"),
+        pytest.param(_H + b"\x6d\x00", None, "wbxml.truncated", id="truncated-switch-page"),
+        pytest.param(_H, None, "wbxml.empty", id="empty"),
+        pytest.param(_H + b"\x01\x6d\x01", None, "wbxml.unbalanced-end", id="unbalanced-end"),
+        pytest.param(WBXML_MESSAGE + b"\x01", None, "wbxml.trailing-data", id="end-after-root"),
+        pytest.param(WBXML_MESSAGE + b"\x6d\x01", None, "wbxml.trailing-data", id="second-root"),
+        pytest.param(WBXML_MESSAGE + b" \r\n", None, None, id="trailing-white-space"),
+        pytest.param(_H + b"\x6d\x00\x03\x12\x01", None, "wbxml.unknown-page", id="unknown-page"),
+        pytest.param(
+            _H + b"\x6d\x00\x01\x57\x01\x01", None, "wbxml.unknown-tag", id="unknown-tag-page-1"
+        ),
+        pytest.param(_H + b"\x6d\x7d\x01", None, "wbxml.unknown-tag", id="unknown-tag-page-0"),
+        pytest.param(
+            _H + b"\x00\x01\x47\x03int\x00\x01", None, "message.root", id="root-on-page-1"
+        ),
+        pytest.param(_H + b"\x2d", None, "message.missing", id="root-without-content"),
+        pytest.param(
+            _H + b"\x2d" + WBXML_MESSAGE[len(_H) + 1 :],
+            None,
+            "wbxml.trailing-data",
+            id="content-after-an-empty-root",
+        ),
+        pytest.param(
+            _H + b"\x03a\x00\x6d\x01", None, "wbxml.unexpected-token", id="text-before-root"
+        ),
+        pytest.param(
+            _H + b"\x43\x05\x01" + WBXML_MESSAGE[len(_H) :], None, None, id="pi-before-root"
+        ),
+        pytest.param(
+            _VERDTD + b"\x03\xc3\x28\x00\x01\x01\x01", None, "wbxml.invalid-text", id="bad-utf-8"
+        ),
+        pytest.param(
+            b"\x02\xa4\x01\x03\x00\x6d\x6c\x71\x03\xe9\x00\x01\x01\x01",
+            None,
+            "wbxml.invalid-text",
+            id="not-ascii",
+        ),
+        pytest.param(
+            _VERDTD + b"\x03ab\x00\x03cd\x00\x01\x01\x01",
+            Limits(max_data_size=3),
+            "limit.data-size",
+            id="two-runs-over-data-size",
+        ),
+        pytest.param(
+            _VERDTD + b"\x03ab\x00\x03cd\x00\x01\x01\x01", None, "message.missing", id="two-runs"
+        ),
+        pytest.param(WBXML_MESSAGE, Limits(max_data_size=2), "limit.data-size", id="data-size"),
+        pytest.param(WBXML_MESSAGE, Limits(max_elements=10), "limit.elements", id="elements"),
+        pytest.param(WBXML_MESSAGE, Limits(max_depth=5), "limit.depth", id="depth"),
+        pytest.param(WBXML_MESSAGE, Limits(max_depth=1), "limit.depth", id="depth-1"),
+        # <SyncML><SyncBody><Final/>: an element without content one level too deep.
+        pytest.param(
+            _H + b"\x6d\x6b\x12\x01\x01", Limits(max_depth=2), "limit.depth", id="leaf-too-deep"
+        ),
+        # Format (text, no children) at depth 6: parse_wbxml accepts it; the lean loop opens
+        # no element at max_depth.
+        pytest.param(WBXML_MESSAGE, Limits(max_depth=6), None, id="depth-at-the-limit"),
+        pytest.param(
+            WBXML_MESSAGE,
+            Limits(max_message_size=len(WBXML_MESSAGE) - 1),
+            "limit.message-size",
+            id="message-size",
+        ),
+        pytest.param(b"\x04" + WBXML_MESSAGE[1:], None, "wbxml.version", id="version"),
+        pytest.param(
+            _H + b"\x6d\xf1\x05\x01\x03x\x00\x01\x01", None, "message.missing", id="attributes"
+        ),
+        pytest.param(_H + b"\x6d\xb1\x05", None, "wbxml.truncated", id="attributes-unterminated"),
+        pytest.param(
+            _VERDTD + b"\x40a\x00\x01\x01\x01",
+            None,
+            "wbxml.unsupported-token",
+            id="extension-token",
+        ),
+        pytest.param(_VERDTD + b"\xc3\x05ab", None, "wbxml.truncated", id="opaque-truncated"),
+        pytest.param(_H + b"\x6d\x44", None, "wbxml.truncated", id="literal-truncated"),
+    ],
+)
+def test_wbxml_errors_are_those_of_the_positioned_tree(
+    data: bytes, limits: Limits | None, reason: str | None
+) -> None:
+    # Each input is one the lean loop refuses; the decode's answer is parse_wbxml's.
+    limits = limits or DEFAULT_LIMITS
+    assert parse_wbxml_tree(data, limits=limits) is None
+    result = check_against_positioned(data, limits)
+    if reason is None:  # a message the positioned tree reads
+        assert isinstance(result, Message)
+    else:
+        assert isinstance(result, tuple) and result[0] == reason
+
+
+# (kind, where, what): overwrite one byte, insert bytes, delete a run of bytes.
+_MUTATIONS = st.one_of(
+    st.tuples(st.just("set"), st.integers(0, 10_000), st.integers(0, 255)),
+    st.tuples(st.just("insert"), st.integers(0, 10_000), st.binary(min_size=1, max_size=4)),
+    st.tuples(st.just("delete"), st.integers(0, 10_000), st.integers(1, 40)),
+)
+_SMALL_LIMITS = [
+    DEFAULT_LIMITS,
+    Limits(max_elements=12),
+    Limits(max_depth=4),
+    Limits(max_depth=6),
+    Limits(max_data_size=5),
+    Limits(max_message_size=200),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(sorted(WBXML_SAMPLES)),
+    st.lists(_MUTATIONS, max_size=3),
+    st.sampled_from(_SMALL_LIMITS),
+)
+def test_mutated_wbxml_decodes_like_the_positioned_tree(
+    name: str, mutations: list[tuple[str, int, int | bytes]], limits: Limits
+) -> None:
+    data = bytearray(WBXML_SAMPLES[name])
+    for kind, index, value in mutations:
+        at = index % (len(data) + 1)
+        if isinstance(value, bytes):
+            data[at:at] = value
+        elif kind == "delete":
+            del data[at : at + value]
+        elif data:
+            data[at % len(data)] = value
+    check_against_positioned(bytes(data), limits)
+
+
+def test_the_lean_loop_keeps_the_text_budget() -> None:
+    # parse_wbxml_tree cannot reach it (the message size is checked first): read_tree itself.
+    body = WBXML_MESSAGE[len(WBXML_HEAD) :]
+    assert read_tree(body, 0, "utf-8", DEFAULT_LIMITS, len(body)).tag == "SyncML"
+    with pytest.raises(Irregular):
+        read_tree(body, 0, "utf-8", DEFAULT_LIMITS, len(body) - 1)
