@@ -5,6 +5,7 @@ Usage::
     python fuzz/run.py --runs 1000000                 # every target, 1 M executions each
     python fuzz/run.py --minutes 10 decode_xml nonce  # two targets, 10 minutes each
     python fuzz/run.py --list
+    python fuzz/run.py --totals                       # executions recorded per target
 
 For each target, in order:
 
@@ -190,6 +191,17 @@ def record(line: Record, commit: str) -> None:
         out.write(line.line(datetime.date.today().isoformat(), commit))
 
 
+def totals(results: Path, targets: list[str]) -> dict[str, int]:
+    """Executions recorded per target over every campaign line of ``results`` (0 for a
+    target never run); lines of targets no longer known are left out."""
+    found = dict.fromkeys(targets, 0)
+    for row in results.read_text().splitlines() if results.is_file() else []:
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        if len(cells) >= 4 and cells[2] in found and cells[3].isdigit():
+            found[cells[2]] += int(cells[3])
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, run the targets in order, record each one."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -201,10 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=10, help="seconds per input")
     parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    parser.add_argument(
+        "--totals",
+        action="store_true",
+        help="print the executions RESULTS.md records per target, and exit",
+    )
     args = parser.parse_args(argv)
     known = _targets()
     if args.list:
         print("\n".join(known))
+        return 0
+    if args.totals:
+        for name, count in totals(RESULTS, known).items():
+            print(f"{name} {count}")
         return 0
     unknown = sorted(set(args.targets) - set(known))
     if unknown:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -136,3 +137,18 @@ def test_regression_client_answer_when_even_the_lead_exceeds_max_msg_size() -> N
     body = mutation.mutate(_module("session_targets").SEEDS, b"v\xfd@)")
     assert body is not None and b">41</MaxMsgSize>" in body
     TARGETS["mutate_client_step2"](b"v\xfd@)")
+
+
+def test_totals_sum_the_recorded_campaigns_per_target(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    results.write_text(
+        "# Fuzzing results\n\n"
+        "| date | commit | target | executions | corpus (files) | coverage (edges) | crashes "
+        "| notes |\n| --- | --- | --- | ---: | ---: | ---: | --- | --- |\n"
+        "| 2026-01-01 | abc | nonce | 600000 | 10 | 20 | none |  |\n"
+        "| 2026-01-02 | abd | decode_xml | 5 | 1 | 2 | none | a | b |\n"
+        "| 2026-01-03 | abe | nonce | 400000 | 11 | 21 | none |  |\n"
+        "| 2026-01-03 | abe | retired_target | 7 | 1 | 1 | none |  |\n"
+    )
+    found = _module("run").totals(results, ["decode_xml", "nonce", "wsp_push"])
+    assert found == {"decode_xml": 5, "nonce": 1_000_000, "wsp_push": 0}
