@@ -13,8 +13,9 @@ targets. Typical use::
     pair.run()
     assert pair.ended("server").reason is events.EndReason.COMPLETED
 
-A real server needs real randomness: pass ``random_bytes=os.urandom`` in production
-configurations; :func:`seeded_random` is only for reproducible tests.
+This module does no I/O and reads no clock or random source: everything random here is
+seeded (:func:`seeded_random`), for reproducible tests. A production configuration
+passes the caller's cryptographically secure source as ``random_bytes`` instead.
 See docs/testing.md.
 """
 
@@ -381,7 +382,7 @@ def tree_device(
     """A device with a standard tree (``build_device_tree``) and a session that sends
     its DevInfo with :data:`CLIENT_CREDS` (MD5), matching :class:`MinimalServerApp`.
     Randomness is seeded by *dev_id*; keyword arguments replace ``ClientConfig`` fields
-    (``random_bytes=os.urandom`` for a device that talks to a real server)."""
+    (a device that talks to a real server gets the caller's secure ``random_bytes``)."""
     tree = build_device_tree(DeviceInfo(dev_id=dev_id, man=man, mod=mod))
     base: dict[str, Any] = {
         "random_bytes": seeded_random(dev_id),
