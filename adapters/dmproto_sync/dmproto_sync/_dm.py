@@ -12,6 +12,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from dmproto_adapter_base.drive import (
     Guard,
@@ -28,6 +29,7 @@ from dmproto.session import ClientSession, ServerSession
 from dmproto.session.events import ClientSessionEvent, ServerSessionEvent, SessionEnded
 
 from ._http import HttpClient, HttpServer
+from ._reactor import DEFAULT_THREADS
 
 __all__ = ["ClientHandler", "DMServer", "ServerHandler", "run_client_session"]
 
@@ -74,19 +76,32 @@ def run_client_session(
 class DMServer(DMServerBase[ServerHandler, HttpServer]):
     """A DM server serving many concurrent device sessions on ``host:port``.
 
-    Each connection has its own thread; the application's ``handler(session, event)``
-    runs in that thread, outside the endpoint lock, so a slow handler delays only its
-    own device. Use as a context manager or call :meth:`start` / :meth:`close`. The
-    arguments are those of :class:`dmproto_adapter_base.servers.DMServerBase`
-    (``clock`` defaults to ``time.monotonic``).
+    Requests are answered in a pool of at most ``threads`` threads (default 16;
+    connections waiting for the network hold none, see :class:`HttpServer`); the
+    application's ``handler(session, event)`` runs in the request's thread, outside the
+    endpoint lock, so a slow handler delays only its own device while fewer than
+    ``threads`` are slow at once. Use as a context manager or call :meth:`start` /
+    :meth:`close`. The other arguments are those of
+    :class:`dmproto_adapter_base.servers.DMServerBase` (``clock`` defaults to
+    ``time.monotonic``).
     """
 
     _log = logging.getLogger("dmproto_sync")
     _thread: threading.Thread | None = None
     _next_sweep: float | None = None
 
+    def __init__(
+        self, handler: ServerHandler, *, threads: int = DEFAULT_THREADS, **options: Any
+    ) -> None:
+        self._threads = threads
+        super().__init__(handler, **options)
+
     def _new_http(self, listen: Listen) -> HttpServer:
-        http = HttpServer(lambda request: run_blocking(self._answer(request)), **listen.options())
+        http = HttpServer(
+            lambda request: run_blocking(self._answer(request)),
+            threads=self._threads,
+            **listen.options(),
+        )
         http.on_tick = self._tick
         return http
 
@@ -117,9 +132,11 @@ class DMServer(DMServerBase[ServerHandler, HttpServer]):
         self._http.serve_forever()
 
     def start(self) -> DMServer:
-        """Serve in a background thread; returns ``self``."""
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
+        """Serve in a background thread (once: calling it again, or entering the
+        ``with`` block of a started server, changes nothing); returns ``self``."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+            self._thread.start()
         return self
 
     def close(self) -> None:

@@ -1,9 +1,11 @@
 """Blocking HTTP/1.1 transport: sockets + ssl + the shared h11 framing and loops.
 
 No DM logic lives here, and no loop logic either (:mod:`dmproto_adapter_base`): the
-shared loops are coroutines, run here with ``run_blocking`` over blocking socket
-calls (``awaitable``), so they never suspend. :class:`HttpClient` and
-:class:`HttpServer` only say how sockets connect, read, write and wait.
+shared loops are coroutines. The client runs them with ``run_blocking`` over blocking
+socket calls (``awaitable``), so they never suspend; the server runs them over
+non-blocking sockets in a :class:`~._reactor.Reactor`, where they suspend only to wait
+for the network. :class:`HttpClient` and :class:`HttpServer` only say how sockets
+connect, read, write and wait.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from dmproto_adapter_base.drive import awaitable, roundtrip, run_blocking
 from dmproto_adapter_base.framing import ClientFraming
@@ -23,6 +26,8 @@ from dmproto_adapter_base.tls import peer_certificate
 
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url
 from dmproto.errors import RemoteProtocolError
+
+from ._reactor import DEFAULT_THREADS, Reactor, handshake, receive, send_all
 
 __all__ = ["HttpClient", "HttpServer"]
 
@@ -78,20 +83,32 @@ class HttpClient(HttpClientBase[socket.socket]):
 
 
 class HttpServer(HttpServerSettings[Callable[[HttpRequest], HttpResponse]]):
-    """A threaded HTTP/1.1 server calling ``answer(request)`` for each whole request
-    (from connection threads); it binds at once (``port``), then ``serve_forever()``
-    until ``close()``. Arguments: see ``HttpServerSettings``.
+    """A threaded HTTP/1.1 server calling ``answer(request)`` for each whole request;
+    it binds at once (``port``), then ``serve_forever()`` until ``close()``.
+
+    Connections wait for the network in one selector (``serve_forever``'s thread), not
+    in a thread each: ``answer`` runs in a pool of at most ``threads`` threads
+    (default 16), so that many requests are answered at once and a quiet keep-alive
+    connection costs no thread. Other arguments: see ``HttpServerSettings``.
     """
+
+    def __init__(
+        self,
+        answer: Callable[[HttpRequest], HttpResponse],
+        *,
+        threads: int = DEFAULT_THREADS,
+        **settings: Any,
+    ) -> None:
+        self._reactor = Reactor(threads)
+        super().__init__(answer, **settings)
 
     def _setup(self) -> None:
         self._slots = threading.BoundedSemaphore(self._max_connections)
         self._listener = socket.create_server(
             (self.host, self.port), backlog=1024, reuse_port=self._reuse_port
         )
-        self._listener.settimeout(0.2)
         self.host, self.port = self._listener.getsockname()[:2]
         self._stop = threading.Event()
-        self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._socks: set[socket.socket] = set()
         self.on_tick: Callable[[], None] | None = None
@@ -99,73 +116,56 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], HttpResponse]]):
     def serve_forever(self) -> None:
         """Accept connections until :meth:`close` (or Ctrl-C) stops the server."""
         try:
-            while not self._stop.is_set():
-                if self.on_tick is not None:
-                    self.on_tick()
-                try:
-                    conn, _ = self._listener.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
-                    if self._stop.is_set():
-                        break
-                    raise
-                if not self._slots.acquire(blocking=False):
-                    conn.close()
-                    continue
-                thread = threading.Thread(target=self._connection, args=(conn,), daemon=True)
-                with self._lock:
-                    self._threads.add(thread)
-                thread.start()
+            self._reactor.run(self._listener, self._accepted, self.on_tick)
         finally:
             self._listener.close()
 
-    def _connection(self, conn: socket.socket) -> None:
+    def _accepted(self, conn: socket.socket) -> None:
+        if not self._slots.acquire(blocking=False):
+            conn.close()
+            return
+        conn.setblocking(False)
+        self._reactor.spawn(self._connection(conn))
+
+    async def _connection(self, conn: socket.socket) -> None:
         try:
-            conn.settimeout(self._timeout)
             peer = None
             if self._ssl_context is not None:
-                conn = self._ssl_context.wrap_socket(conn, server_side=True)
+                conn = self._ssl_context.wrap_socket(
+                    conn, server_side=True, do_handshake_on_connect=False
+                )
+                await handshake(conn, self._timeout)
                 peer = peer_certificate(conn.getpeercert(binary_form=True))
             with self._lock:
                 self._socks.add(conn)
-            run_blocking(
-                self._serve_stream(
-                    receive=awaitable(functools.partial(self._receive, conn)),
-                    send=awaitable(functools.partial(self._send, conn)),
-                    answer=awaitable(self._answer),
-                    clock=time.monotonic,
-                    peer_certificate=peer,
-                )
+            await self._serve_stream(
+                receive=functools.partial(self._receive, conn),
+                send=functools.partial(send_all, conn, timeout=self._timeout),
+                answer=awaitable(self._answer),
+                clock=time.monotonic,
+                peer_certificate=peer,
             )
         except (OSError, RemoteProtocolError):
             pass  # peer went away, timed out, or failed the TLS handshake
         finally:
             with self._lock:
                 self._socks.discard(conn)
-                self._threads.discard(threading.current_thread())
             conn.close()
             self._slots.release()
 
-    def _receive(self, conn: socket.socket, wait: float) -> bytes:
+    async def _receive(self, conn: socket.socket, wait: float) -> bytes:
         if self._stop.is_set():
             return b""  # closing: end this connection as if the peer had closed it
-        conn.settimeout(wait)
-        return conn.recv(_READ)
-
-    def _send(self, conn: socket.socket, data: bytes) -> None:
-        conn.settimeout(self._timeout)
-        conn.sendall(data)
+        return await receive(conn, _READ, wait)
 
     def close(self) -> None:
         """Stop accepting, close open connections, wait for their threads."""
         self._stop.set()
-        with contextlib.suppress(OSError):
-            self._listener.close()
         with self._lock:
-            socks, threads = list(self._socks), list(self._threads)
-        for sock in socks:
+            socks = list(self._socks)
+        for sock in socks:  # a request being answered: its next read or write fails
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        for thread in threads:
-            thread.join(timeout=5)
+        self._reactor.close(timeout=5)
+        with contextlib.suppress(OSError):
+            self._listener.close()

@@ -100,7 +100,10 @@ class PushListener(PushListenerBase[Callable[[PushAccepted], None], HttpServer])
             self._datagram(data)
 
     def start(self) -> PushListener:
-        """Listen in background threads; returns ``self``."""
+        """Listen in background threads (once: calling it again, or entering the
+        ``with`` block of a started listener, changes nothing); returns ``self``."""
+        if self._threads:
+            return self
         if self._udp is not None:
             self._threads.append(threading.Thread(target=self._receive_udp, daemon=True))
         if self._http is not None:
