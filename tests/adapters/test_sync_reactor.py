@@ -135,22 +135,28 @@ def test_a_silent_connection_is_closed_after_the_timeout() -> None:
     assert 0.25 < waited < 2.0
 
 
-def test_a_client_not_reading_its_response_does_not_hold_the_only_thread() -> None:
+@pytest.mark.parametrize("use_tls", [False, True], ids=["tcp", "tls"])
+def test_a_client_not_reading_its_response_does_not_hold_the_only_thread(use_tls: bool) -> None:
     big = bytes(range(256)) * (128 * 1024)  # 32 MiB: more than the socket buffers hold
+    tls = make_tls() if use_tls else None
 
     def answer(request: HttpRequest) -> HttpResponse:
         return _ok(big if request.body == b"hi" else b"small")
 
-    with _serving(answer, threads=1) as server:
-        stalled = socket.create_connection(("127.0.0.1", server.port))
+    def connect(port: int) -> socket.socket:
+        if tls is None:
+            return socket.create_connection(("127.0.0.1", port), timeout=10)
+        return _tls_connect(tls.client, port)
+
+    options = {} if tls is None else {"ssl_context": tls.server}
+    with _serving(answer, threads=1, **options) as server:
+        stalled = connect(server.port)
         stalled.sendall(_REQUEST)  # asks for the big body, then reads nothing yet
         time.sleep(0.3)
-        other = socket.create_connection(("127.0.0.1", server.port))
-        other.settimeout(5)
+        other = connect(server.port)
         other.sendall(_REQUEST.replace(b"hi", b"ho"))
         assert _read_response(other).endswith(b"\r\n\r\nsmall")
         other.close()
-        stalled.settimeout(10)
         assert _read_response(stalled).endswith(b"\r\n\r\n" + big)  # every byte, in order
         stalled.close()
 

@@ -149,6 +149,40 @@ def test_a_registered_certificate_logs_in_without_any_password(
         store.close()
 
 
+def test_workers_each_serve_tls_and_know_the_registered_certificate(
+    pki: Pki, tmp_path: Path
+) -> None:
+    # Every worker process builds its own TLS context and reads the certificate table
+    # (registration by the supervisor is idempotent): whichever worker the kernel hands
+    # a connection to, the device gets in by certificate, or by password.
+    args = _serve_args(
+        pki,
+        tmp_path / "s.sqlite3",
+        "--client-ca",
+        pki.cert("ca"),
+        "--client-certificate",
+        pki.cert("device"),
+        "--workers",
+        "2",
+    )
+    with serving(*args) as (port, log):
+        by_certificate = [_with_certificate(port, pki, "device") for _ in range(4)]
+        by_password = _device(port, pki, "--user", "dev", "--password", "pw")
+        refused = _with_certificate(port, pki, "unregistered")
+    for result in [*by_certificate, by_password]:
+        assert _completed(result), result.stdout + result.stderr
+    assert not _completed(refused)
+    assert "2 workers started" in log[0]
+    assert log[0].count(f"sync adapter on https://127.0.0.1:{port}/dm") == 2  # both on TLS
+    assert log[0].count(f"device authenticated (TLS client certificate CN={DEVICE_ID})") == 4
+    assert "device authenticated (syncml:auth-md5)" in log[0]
+    store = ServerStore(connect(str(tmp_path / "s.sqlite3")))
+    try:  # registered once, although two workers started with --client-certificate
+        assert store.certificate_account(pki.fingerprints["device"]) == "dev"
+    finally:
+        store.close()
+
+
 def test_an_unregistered_certificate_of_the_ca_is_refused(pki: Pki, tmp_path: Path) -> None:
     args = _serve_args(pki, tmp_path / "s.sqlite3", "--client-ca", pki.cert("ca"),
                        "--client-certificate", pki.cert("device"))  # fmt: skip
