@@ -10,6 +10,8 @@ covers the default :class:`~.wbxml.WbxmlOptions` only; other options go through 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .element import PAGE_NAMESPACES, CodePage
 from .mapping import root_namespace, write_message
 from .model import Message
@@ -83,6 +85,16 @@ _TO_SYNCML = bytes([GlobalToken.SWITCH_PAGE, CodePage.SYNCML])
 _TO_METINF = bytes([GlobalToken.SWITCH_PAGE, CodePage.METINF])
 
 
+def _text_heads(tags: Mapping[str, int]) -> dict[str, bytes]:
+    """Per tag name: its token with the content flag, then STR_I (a leaf's text follows)."""
+    return {name: bytes([token | TAG_CONTENT, _STR_I]) for name, token in tags.items()}
+
+
+_SYNCML_TEXT_HEADS = _text_heads(_SYNCML_TAGS)
+_METINF_TEXT_HEADS = _text_heads(_METINF_TAGS)
+_TEXT_TAIL = bytes([0, _END])  # the inline string's terminator, then the leaf's END
+
+
 class _WbxmlEmitter:
     """WBXML tokens; SWITCH_PAGE exactly where the page changes; an element still empty
     at its close loses its content flag and END (WAP-192-WBXML; OMA-TS-DM_RepPro-V1_2_1 §4.1)."""
@@ -94,15 +106,13 @@ class _WbxmlEmitter:
         self.opened: list[int] = []  # offset of each open element's tag token
         self.metinf_page = False
 
-    def _syncml(self) -> None:
-        if self.metinf_page:
-            self.out += _TO_SYNCML
-            self.metinf_page = False
-
     def open(self, name: str) -> None:
-        self._syncml()
-        self.opened.append(len(self.out))
-        self.out.append(_SYNCML_TAGS[name] | TAG_CONTENT)
+        out = self.out
+        if self.metinf_page:
+            out += _TO_SYNCML
+            self.metinf_page = False
+        self.opened.append(len(out))
+        out.append(_SYNCML_TAGS[name] | TAG_CONTENT)
 
     def close(self, name: str) -> None:
         out = self.out
@@ -112,45 +122,44 @@ class _WbxmlEmitter:
         else:
             out.append(_END)
 
-    def _text(self, token: int, text: str | bytes) -> None:
+    def _leaf(
+        self, tags: Mapping[str, int], heads: Mapping[str, bytes], name: str, text: str | bytes
+    ) -> None:
         out = self.out
-        if isinstance(text, bytes):
-            out.append(token | TAG_CONTENT)
+        if not text:
+            out.append(tags[name])
+        elif isinstance(text, str):
+            out += heads[name]
+            out += _encode_text(text)
+            out += _TEXT_TAIL
+        else:
+            out.append(tags[name] | TAG_CONTENT)
             out.append(_OPAQUE)
             out += _mb_u_int32(len(text))
             out += text
-        else:
-            out.append(token | TAG_CONTENT)
-            out.append(_STR_I)
-            out += _encode_text(text)
-            out.append(0)
-        out.append(_END)
+            out.append(_END)
 
     def leaf(self, name: str, text: str | bytes) -> None:
-        self._syncml()
-        if text:
-            self._text(_SYNCML_TAGS[name], text)
-        else:
-            self.out.append(_SYNCML_TAGS[name])
+        if self.metinf_page:
+            self.out += _TO_SYNCML
+            self.metinf_page = False
+        self._leaf(_SYNCML_TAGS, _SYNCML_TEXT_HEADS, name, text)
 
     def metinf(self, name: str, text: str) -> None:
         if not self.metinf_page:
             self.out += _TO_METINF
             self.metinf_page = True
-        if text:
-            self._text(_METINF_TAGS[name], text)
-        else:
-            self.out.append(_METINF_TAGS[name])
+        self._leaf(_METINF_TAGS, _METINF_TEXT_HEADS, name, text)
 
     def raw(self, name: str, xml_text: str) -> None:
         # The markup travels as one string (serialize_wbxml writes raw_xml as its text).
-        self._syncml()
+        if self.metinf_page:
+            self.out += _TO_SYNCML
+            self.metinf_page = False
         out = self.out
-        out.append(_SYNCML_TAGS[name] | TAG_CONTENT)
-        out.append(_STR_I)
+        out += _SYNCML_TEXT_HEADS[name]  # with content even when empty
         out += _encode_text(xml_text)
-        out.append(0)
-        out.append(_END)
+        out += _TEXT_TAIL
 
 
 _DEFAULT = WbxmlOptions()
