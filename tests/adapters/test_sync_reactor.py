@@ -246,3 +246,22 @@ def test_an_unexpected_error_in_a_connection_loop_is_logged_not_raised(
     thread.join(5)
     listener.close()
     assert "connection loop failed" in caplog.text
+
+
+def test_a_handler_may_close_its_own_server() -> None:
+    closed = threading.Event()
+
+    def answer(request: HttpRequest) -> HttpResponse:
+        server.close()  # from a pool thread: must not try to join itself
+        closed.set()
+        return _ok()
+
+    server = dmproto_sync.HttpServer(answer, max_body=100, threads=1)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    conn.sendall(_REQUEST)
+    assert closed.wait(10)
+    thread.join(10)
+    assert not thread.is_alive()
+    conn.close()

@@ -336,6 +336,6 @@ class Reactor:
             self._wake_in.close()
             self._wake_out.close()
         with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
+            threads = [t for t in self._threads if t is not threading.current_thread()]
+        for thread in threads:  # (a handler may close its own server)
             thread.join(max(0.0, deadline - time.monotonic()))
