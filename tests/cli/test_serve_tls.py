@@ -72,6 +72,21 @@ def _serve_args(pki: Pki, db: Path, *more: str) -> tuple[str, ...]:
     )
 
 
+def _registering(pki: Pki, db: Path, *more: str) -> tuple[str, ...]:
+    """serve as :func:`_serve_args`, asking for device certificates of the test CA and
+    registering the ``device`` certificate for the account ``dev``."""
+    ca = ("--client-ca", pki.cert("ca"))
+    return _serve_args(pki, db, *ca, "--client-certificate", pki.cert("device"), *more)
+
+
+def _account_of(db: Path, fingerprint: str) -> str | None:
+    store = ServerStore(connect(str(db)))
+    try:
+        return store.certificate_account(fingerprint)
+    finally:
+        store.close()
+
+
 def _device(port: int, pki: Pki, *args: str) -> subprocess.CompletedProcess[str]:
     """``dmproto device`` against https://127.0.0.1:PORT/dm, trusting the test CA."""
     return dmproto(
@@ -124,16 +139,7 @@ def test_a_registered_certificate_logs_in_without_any_password(
     pki: Pki, tmp_path: Path, adapter: str
 ) -> None:
     pytest.importorskip(f"dmproto_{adapter}")
-    args = _serve_args(
-        pki,
-        tmp_path / "s.sqlite3",
-        "--client-ca",
-        pki.cert("ca"),
-        "--client-certificate",
-        pki.cert("device"),
-        "--adapter",
-        adapter,
-    )
+    args = _registering(pki, tmp_path / "s.sqlite3", "--adapter", adapter)
     with serving(*args) as (port, log):
         ok = _with_certificate(port, pki, "device", "--adapter", adapter)
     assert _completed(ok), ok.stdout + ok.stderr
@@ -142,11 +148,7 @@ def test_a_registered_certificate_logs_in_without_any_password(
     assert f"device authenticated (TLS client certificate CN={DEVICE_ID})" in log[0]
     assert f"session with {DEVICE_ID} ended: completed" in log[0]
     assert "<- msg 1" in log[0] and "Status(SyncHdr#0=200)" in log[0]  # 200: no Cred checked
-    store = ServerStore(connect(str(tmp_path / "s.sqlite3")))
-    try:
-        assert store.certificate_account(pki.fingerprints["device"]) == "dev"
-    finally:
-        store.close()
+    assert _account_of(tmp_path / "s.sqlite3", pki.fingerprints["device"]) == "dev"
 
 
 def test_workers_each_serve_tls_and_know_the_registered_certificate(
@@ -155,16 +157,7 @@ def test_workers_each_serve_tls_and_know_the_registered_certificate(
     # Every worker process builds its own TLS context and reads the certificate table
     # (registration by the supervisor is idempotent): whichever worker the kernel hands
     # a connection to, the device gets in by certificate, or by password.
-    args = _serve_args(
-        pki,
-        tmp_path / "s.sqlite3",
-        "--client-ca",
-        pki.cert("ca"),
-        "--client-certificate",
-        pki.cert("device"),
-        "--workers",
-        "2",
-    )
+    args = _registering(pki, tmp_path / "s.sqlite3", "--workers", "2")
     with serving(*args) as (port, log):
         by_certificate = [_with_certificate(port, pki, "device") for _ in range(4)]
         by_password = _device(port, pki, "--user", "dev", "--password", "pw")
@@ -176,11 +169,8 @@ def test_workers_each_serve_tls_and_know_the_registered_certificate(
     assert log[0].count(f"sync adapter on https://127.0.0.1:{port}/dm") == 2  # both on TLS
     assert log[0].count(f"device authenticated (TLS client certificate CN={DEVICE_ID})") == 4
     assert "device authenticated (syncml:auth-md5)" in log[0]
-    store = ServerStore(connect(str(tmp_path / "s.sqlite3")))
-    try:  # registered once, although two workers started with --client-certificate
-        assert store.certificate_account(pki.fingerprints["device"]) == "dev"
-    finally:
-        store.close()
+    # registered once, although two workers started with --client-certificate
+    assert _account_of(tmp_path / "s.sqlite3", pki.fingerprints["device"]) == "dev"
 
 
 def test_an_unregistered_certificate_of_the_ca_is_refused(pki: Pki, tmp_path: Path) -> None:
