@@ -26,6 +26,8 @@ dmproto_adapter_base = pytest.importorskip("dmproto_adapter_base")
 from dmproto_adapter_base.framing import MAX_HEAD  # noqa: E402
 from dmproto_adapter_base.servers import DMServerBase, HttpServerSettings  # noqa: E402
 
+dmproto_sync = pytest.importorskip("dmproto_sync")
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 #: ``| `setting` | 10 000 s ...``: the setting and its number (digits grouped by
 #: spaces or not), then an optional unit.
@@ -68,6 +70,7 @@ def _code_limits() -> dict[str, Any]:
         "DMServer(timeout=)": _default(DMServerBase.__init__, "timeout"),
         "DMServer(request_timeout=)": effective_request_timeout,
         "DMServer(max_sessions=)": _default(DMServerBase.__init__, "max_sessions"),
+        "dmproto_sync.DMServer(threads=)": _default(dmproto_sync.DMServer.__init__, "threads"),
         "ServerConfig.inactivity_timeout": config.inactivity_timeout,
         "ServerConfig.max_obj_size": config.max_obj_size,
         "ServerConfig.max_auth_attempts": config.max_auth_attempts,
@@ -91,6 +94,9 @@ def test_the_http_server_and_the_endpoint_share_the_documented_defaults() -> Non
     )
     assert _default(ServerEndpoint.__init__, "max_sessions") == _default(
         DMServerBase.__init__, "max_sessions"
+    )
+    assert _default(dmproto_sync.HttpServer.__init__, "threads") == _default(
+        dmproto_sync.DMServer.__init__, "threads"
     )
 
 
