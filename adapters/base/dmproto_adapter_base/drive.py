@@ -28,7 +28,14 @@ from dmproto.bindings.steps import Deliver, Send
 from dmproto.session import ServerSession
 from dmproto.session.events import ClientSessionEvent, ServerSessionEvent, SessionEnded
 
-from .framing import ClientFraming, NeedData, ReadBudget, Reject, ServerFraming
+from .framing import (
+    ClientFraming,
+    NeedData,
+    ReadBudget,
+    Reject,
+    ServerFraming,
+    StaleConnection,
+)
 
 __all__ = [
     "Guard",
@@ -217,13 +224,25 @@ async def roundtrip(
 ) -> HttpResponse:
     """Write ``request`` and read its whole response on one client connection.
 
+    A reused connection that the server closed or reset before any byte of the
+    response arrived is stale: a server closes an idle keep-alive connection when its
+    timeout ends, and if our request crosses that close on the wire, the server's
+    kernel answers it with a reset (``ConnectionResetError``, or ``BrokenPipeError``
+    while writing) rather than an end of stream.
+
     Raises:
-        StaleConnection: the reused connection was closed before the response began.
+        StaleConnection: the reused connection was closed or reset before the
+            response began (resend the request on a new connection).
         RemoteProtocolError / MalformedMessageError: broken or oversized response.
     """
-    await send(framing.request(request))
-    while True:
-        step = framing.next_response()
-        if isinstance(step, HttpResponse):
-            return step
-        framing.feed(await receive())
+    try:
+        await send(framing.request(request))
+        while True:
+            step = framing.next_response()
+            if isinstance(step, HttpResponse):
+                return step
+            framing.feed(await receive())
+    except ConnectionError as error:  # reset, broken pipe, aborted
+        if framing.may_retry:
+            raise StaleConnection("kept-alive connection reset by the server") from error
+        raise
