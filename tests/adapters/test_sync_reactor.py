@@ -241,7 +241,7 @@ def test_an_unexpected_error_in_a_connection_loop_is_logged_not_raised(
     listener = socket.create_server(("127.0.0.1", 0))
     thread = threading.Thread(target=reactor.run, args=(listener, socket.socket.close))
     thread.start()
-    reactor.spawn(broken())
+    reactor.start(broken())
     deadline = time.monotonic() + 5
     while "connection loop failed" not in caplog.text and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -268,3 +268,26 @@ def test_a_handler_may_close_its_own_server() -> None:
     thread.join(10)
     assert not thread.is_alive()
     conn.close()
+
+
+def test_a_silent_connection_is_closed_on_time_while_every_thread_is_busy() -> None:
+    # Closed by the selector thread itself: a late close is one a client may already
+    # have sent its next request on.
+    release = threading.Event()
+
+    def answer(request: HttpRequest) -> HttpResponse:
+        release.wait(10)
+        return _ok()
+
+    with _serving(answer, threads=1, timeout=0.3) as server:
+        busy = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        busy.sendall(_REQUEST)  # holds the only pool thread until released
+        silent = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        started = time.monotonic()
+        assert silent.recv(100) == b""
+        waited = time.monotonic() - started
+        release.set()
+        assert _read_response(busy).startswith(b"HTTP/1.1 200 ")
+        busy.close()
+        silent.close()
+    assert waited < 5.0  # not the 10 s the busy answer takes

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import selectors
 import socket
 import threading
 import time
@@ -27,7 +28,7 @@ from dmproto_adapter_base.tls import peer_certificate
 from dmproto.bindings.http import HttpRequest, HttpResponse, Url
 from dmproto.errors import RemoteProtocolError
 
-from ._reactor import DEFAULT_THREADS, Reactor, handshake, receive, send_all
+from ._reactor import DEFAULT_THREADS, Reactor, Wait, handshake, receive, send_all
 
 __all__ = ["HttpClient", "HttpServer"]
 
@@ -125,10 +126,13 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], HttpResponse]]):
             conn.close()
             return
         conn.setblocking(False)
-        self._reactor.spawn(self._connection(conn))
+        self._reactor.start(self._connection(conn))
 
     async def _connection(self, conn: socket.socket) -> None:
         try:
+            # The first bytes (a request, or a TLS ClientHello), waited for in the
+            # selector: a silent new connection holds no thread (Reactor.start).
+            await Wait(conn, selectors.EVENT_READ, time.monotonic() + self._timeout)
             peer = None
             if self._ssl_context is not None:
                 conn = self._ssl_context.wrap_socket(

@@ -136,7 +136,7 @@ class Reactor:
     most ``threads`` threads (started as work needs them) running the connections.
 
     ``run(listener, accepted, on_tick)`` runs the selector in the calling thread until
-    :meth:`close`; ``spawn(connection)`` starts a connection loop in the pool. On
+    :meth:`close`; ``start(connection)`` starts a connection loop. On
     close, the waiting connections are closed (``coroutine.close()``: their ``finally``
     blocks run) and the pool threads end once the work queued before it is done.
     """
@@ -164,9 +164,15 @@ class Reactor:
 
     # -- the pool ------------------------------------------------------------------------
 
-    def spawn(self, connection: Connection) -> None:
-        """Start ``connection`` in a pool thread."""
-        self._submit(connection, None)
+    def start(self, connection: Connection) -> None:
+        """Run ``connection`` up to its first wait in the calling thread (the selector's,
+        when called from ``accepted``), then from the pool whenever it is ready.
+
+        A connection must begin by awaiting a :class:`Wait` for its socket, so that no
+        work — and no handler — runs in the selector thread, and a client that connects
+        and says nothing is timed out by the selector even while every pool thread is busy.
+        """
+        self._step(connection, None)
 
     def _submit(self, connection: Connection, error: BaseException | None) -> None:
         self._jobs.put((connection, error))
@@ -253,7 +259,7 @@ class Reactor:
                         with contextlib.suppress(OSError):
                             self._wake_in.recv(4096)
                     else:
-                        self._resume(key.data, None)
+                        self._resume(key.data)
                 self._register_arrivals()
                 self._expire()
         finally:
@@ -286,9 +292,10 @@ class Reactor:
             except (OSError, ValueError) as error:  # closed meanwhile: let it find out
                 self._submit(parked.connection, ConnectionError(str(error)))
 
-    def _resume(self, parked: _Parked, error: BaseException | None) -> None:
+    def _resume(self, parked: _Parked) -> None:
+        """Its socket is ready: run it in a pool thread."""
         self._selector.unregister(parked.wait.sock)
-        self._submit(parked.connection, error)
+        self._submit(parked.connection, None)
 
     def _expire(self) -> None:
         """Raise ``TimeoutError`` in the waits past their deadline: looked for every
@@ -303,7 +310,11 @@ class Reactor:
             if key.data is not None and key.data.wait.deadline <= now
         ]
         for parked in late:
-            self._resume(parked, TimeoutError("connection silent too long"))
+            # Ended here, not queued for a pool thread: a connection closed late is one
+            # a client may already have sent its next request on (it then sees a reset).
+            # A timeout ends the connection loop at once, before any handler could run.
+            self._selector.unregister(parked.wait.sock)
+            self._step(parked.connection, TimeoutError("connection silent too long"))
 
     def _shut(self) -> None:
         with self._lock:
