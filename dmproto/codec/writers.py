@@ -106,13 +106,15 @@ class _WbxmlEmitter:
         self.opened: list[int] = []  # offset of each open element's tag token
         self.metinf_page = False
 
-    def open(self, name: str) -> None:
-        out = self.out
+    def _syncml(self) -> None:
         if self.metinf_page:
-            out += _TO_SYNCML
+            self.out += _TO_SYNCML
             self.metinf_page = False
-        self.opened.append(len(out))
-        out.append(_SYNCML_TAGS[name] | TAG_CONTENT)
+
+    def open(self, name: str) -> None:
+        self._syncml()
+        self.opened.append(len(self.out))
+        self.out.append(_SYNCML_TAGS[name] | TAG_CONTENT)
 
     def close(self, name: str) -> None:
         out = self.out
@@ -140,9 +142,7 @@ class _WbxmlEmitter:
             out.append(_END)
 
     def leaf(self, name: str, text: str | bytes) -> None:
-        if self.metinf_page:
-            self.out += _TO_SYNCML
-            self.metinf_page = False
+        self._syncml()
         self._leaf(_SYNCML_TAGS, _SYNCML_TEXT_HEADS, name, text)
 
     def metinf(self, name: str, text: str) -> None:
@@ -153,9 +153,7 @@ class _WbxmlEmitter:
 
     def raw(self, name: str, xml_text: str) -> None:
         # The markup travels as one string (serialize_wbxml writes raw_xml as its text).
-        if self.metinf_page:
-            self.out += _TO_SYNCML
-            self.metinf_page = False
+        self._syncml()
         out = self.out
         out += _SYNCML_TEXT_HEADS[name]  # with content even when empty
         out += _encode_text(xml_text)
