@@ -93,13 +93,13 @@ class DMServer(DMServerBase[ServerHandler, HttpServer]):
     def __init__(
         self, handler: ServerHandler, *, threads: int = DEFAULT_THREADS, **options: Any
     ) -> None:
-        self._threads = threads
+        self._thread_count = threads
         super().__init__(handler, **options)
 
     def _new_http(self, listen: Listen) -> HttpServer:
         http = HttpServer(
             lambda request: run_blocking(self._answer(request)),
-            threads=self._threads,
+            threads=self._thread_count,
             **listen.options(),
         )
         http.on_tick = self._tick

@@ -57,9 +57,18 @@ class Wait:
         yield self
 
 
-def _blocked(error: OSError) -> int:
-    """The selector event a TLS call that raised ``error`` (SSLWant...) waits for."""
-    return _WRITE if isinstance(error, ssl.SSLWantWriteError) else _READ
+#: What a non-blocking socket or TLS call raises when it would block.
+_WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+def _blocked(error: OSError, plain: int) -> int:
+    """The selector event a call that raised ``error`` (one of ``_WOULD_BLOCK``) waits
+    for: what TLS asks for, else ``plain`` (what the call itself was doing)."""
+    if isinstance(error, ssl.SSLWantReadError):
+        return _READ
+    if isinstance(error, ssl.SSLWantWriteError):
+        return _WRITE
+    return plain
 
 
 async def receive(sock: socket.socket, size: int, timeout: float) -> bytes:
@@ -74,13 +83,10 @@ async def receive(sock: socket.socket, size: int, timeout: float) -> bytes:
     while True:
         try:
             return sock.recv(size)
-        except BlockingIOError:
-            events = _READ
-        except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as blocked:
-            events = _blocked(blocked)
-        if deadline is None:
-            deadline = time.monotonic() + timeout
-        await Wait(sock, events, deadline)
+        except _WOULD_BLOCK as blocked:
+            if deadline is None:
+                deadline = time.monotonic() + timeout
+            await Wait(sock, _blocked(blocked, _READ), deadline)
 
 
 async def send_all(sock: socket.socket, data: bytes, timeout: float) -> None:
@@ -97,12 +103,8 @@ async def send_all(sock: socket.socket, data: bytes, timeout: float) -> None:
     while view:
         try:
             view = view[sock.send(view) :]
-            continue
-        except BlockingIOError:
-            events = _WRITE
-        except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as blocked:
-            events = _blocked(blocked)
-        await Wait(sock, events, deadline)
+        except _WOULD_BLOCK as blocked:
+            await Wait(sock, _blocked(blocked, _WRITE), deadline)
 
 
 async def handshake(sock: ssl.SSLSocket, timeout: float) -> None:
@@ -117,8 +119,8 @@ async def handshake(sock: ssl.SSLSocket, timeout: float) -> None:
         try:
             sock.do_handshake()
             return
-        except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as blocked:
-            await Wait(sock, _blocked(blocked), deadline)
+        except _WOULD_BLOCK as blocked:
+            await Wait(sock, _blocked(blocked, _READ), deadline)
 
 
 class _Parked:
@@ -232,7 +234,7 @@ class Reactor:
         on_tick: Callable[[], None] | None = None,
     ) -> None:
         """Accept on ``listener`` (``accepted(conn)`` for each connection) and resume
-        waiting connections until :meth:`stop`; ``on_tick()`` runs at least every
+        waiting connections until :meth:`close`; ``on_tick()`` runs at least every
         0.2 s. Closes the waiting connections before returning; returns at once
         after :meth:`close`.
 
