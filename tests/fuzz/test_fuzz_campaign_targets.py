@@ -1,6 +1,6 @@
 """The campaign's view of the fuzz targets: every target that ``fuzz/run.py`` runs also
-runs briefly here, and the targets added for credentials, the tree executor and
-structure-aware session mutations can see the bugs they hunt."""
+runs briefly here, and the targets added for credentials, the tree executor, the
+bootstrap and structure-aware session mutations can see the bugs they hunt."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import attrs
 import pytest
 from datapaths import FUZZ
 from hypothesis import given, settings
@@ -18,6 +20,9 @@ from hypothesis import strategies as st
 from dmproto.codec import decode_message
 from dmproto.codec.model import Add, Atomic, Get, Item, Location, Meta
 from dmproto.tree import ManagementTree
+from dmproto.tree import bootstrap as tree_bootstrap
+from dmproto.tree.bootstrap import BootstrapStatus
+from dmproto.tree.store import Savepoint
 
 FUZZ_DIR = FUZZ
 
@@ -41,14 +46,15 @@ def test_campaign_covers_every_decoder_and_role() -> None:
     decoders = {"decode_xml", "decode_wbxml", "decode_tree_document", "package0", "wsp_push"}
     decoders |= {"wbxml_roundtrip", "wbxml_vs_libwbxml"}  # the differential targets
     security = {"hmac_header", "nonce", "bootstrap_content_type", "basic_cred", "md5_cred"}
-    assert decoders | security | {"tree_commands"} <= names
+    assert decoders | security | {"tree_commands", "bootstrap"} <= names
     roles = {n for n in names if n.startswith(("client_", "server_"))}
     assert {n.split("_")[0] for n in roles} == {"client", "server"}
     assert {f"mutate_{n}" for n in roles} <= names  # a structure-aware twin for each state
 
 
 @pytest.mark.parametrize(
-    "name", sorted(n for n in TARGETS if n in {"basic_cred", "md5_cred", "tree_commands"})
+    "name",
+    sorted(n for n in TARGETS if n in {"basic_cred", "md5_cred", "tree_commands", "bootstrap"}),
 )
 def test_new_target_survives_random_bytes(name: str) -> None:
     @settings(max_examples=150, deadline=None)
@@ -126,6 +132,101 @@ def test_tree_target_catches_an_atomic_that_does_not_roll_back(
     monkeypatch.setattr(ManagementTree, "rollback", lambda self, point: True)
     with pytest.raises(AssertionError):
         tree_targets.tree_commands(b"")
+
+
+def _bootstrap_seeds() -> dict[str, bytes]:
+    seeds: dict[str, bytes] = _module("bootstrap_targets").seed_inputs()
+    return seeds
+
+
+def test_bootstrap_seeds_are_committed_and_get_past_the_mac() -> None:
+    # The committed seeds are the encoder-built documents (fuzz/bootstrap_targets.py
+    # writes them), so the fuzzer starts from shapes that reach the tree.
+    targets = _module("bootstrap_targets")
+    folder = FUZZ_DIR / "corpus" / "bootstrap"
+    statuses = set()
+    for name, seed in _bootstrap_seeds().items():
+        assert (folder / name).read_bytes() == seed, name
+        result, _ = targets._apply(*targets._split(seed)[:2])
+        assert not isinstance(result, str), result
+        statuses.add(result.status)
+        # Only the seed signed with the wrong key stops at the MAC.
+        assert (result.status is BootstrapStatus.BAD_MAC) is name.endswith("wrong-key"), name
+        TARGETS["bootstrap"](seed)
+    assert statuses == {BootstrapStatus.APPLIED, BootstrapStatus.FAILED, BootstrapStatus.BAD_MAC}
+
+
+@st.composite
+def _mutated_bootstrap(draw: st.DrawFn) -> bytes:
+    """A bootstrap seed with a few bytes overwritten, deleted or inserted (the selector
+    byte too, now and then)."""
+    data = bytearray(draw(st.sampled_from(sorted(_bootstrap_seeds().values()))))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        at = draw(st.integers(min_value=0, max_value=len(data) - 1))
+        op = draw(st.sampled_from(["set", "delete", "insert"]))
+        if op == "set":
+            data[at] = draw(st.integers(min_value=0, max_value=255))
+        elif op == "delete" and len(data) > 1:
+            del data[at : at + draw(st.integers(min_value=1, max_value=8))]
+        else:
+            data[at:at] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_mutated_bootstrap())
+def test_bootstrap_target_survives_mutated_seeds(data: bytes) -> None:
+    TARGETS["bootstrap"](data)
+
+
+def test_bootstrap_target_catches_a_failure_that_does_not_roll_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failing = _bootstrap_seeds()["second-add-fails-networkid"]
+    TARGETS["bootstrap"](failing)  # the real rollback keeps the invariant
+
+    def keep_changes(self: ManagementTree, point: Savepoint) -> bool:
+        self.release(point)
+        return True
+
+    monkeypatch.setattr(ManagementTree, "rollback", keep_changes)
+    with pytest.raises(AssertionError, match="FAILED changed the tree"):
+        TARGETS["bootstrap"](failing)
+
+
+def test_bootstrap_target_catches_an_applied_bootstrap_with_a_failed_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tree_bootstrap, "_failed", lambda outcome: False)
+    with pytest.raises(AssertionError):
+        TARGETS["bootstrap"](_bootstrap_seeds()["second-add-fails-userpin"])
+
+
+@pytest.mark.parametrize(
+    ("verdict", "seed"), [(False, "add-replace-userpin"), (True, "add-replace-wrong-key")]
+)
+def test_bootstrap_target_catches_a_mac_check_that_ignores_the_mac(
+    monkeypatch: pytest.MonkeyPatch, verdict: bool, seed: str
+) -> None:
+    TARGETS["bootstrap"](_bootstrap_seeds()[seed])
+    monkeypatch.setattr(tree_bootstrap, "verify_bootstrap", lambda *args, **kwargs: verdict)
+    with pytest.raises(AssertionError):
+        TARGETS["bootstrap"](_bootstrap_seeds()[seed])
+
+
+def test_bootstrap_target_catches_a_run_that_differs_from_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = tree_bootstrap.apply_bootstrap
+    runs = iter(range(2))
+
+    def second_run_refuses(tree: ManagementTree, *args: Any, **kwargs: Any) -> object:
+        result = real(tree, *args, **kwargs)
+        return result if next(runs) == 0 else attrs.evolve(result, outcomes=())
+
+    monkeypatch.setattr(_module("bootstrap_targets"), "apply_bootstrap", second_run_refuses)
+    with pytest.raises(AssertionError):
+        TARGETS["bootstrap"](_bootstrap_seeds()["add-replace-networkid"])
 
 
 def test_regression_client_answer_when_even_the_lead_exceeds_max_msg_size() -> None:
