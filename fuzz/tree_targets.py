@@ -100,12 +100,9 @@ def _command(r: _Reader, nested: bool) -> Command:
 
 
 def _state(tree: ManagementTree) -> dict[str, object]:
-    """Every node's value and properties, for comparing before and after."""
-    out: dict[str, object] = {}
-    for path in tree.paths():
-        node = tree.node(path)
-        out[str(path)] = repr(node)
-    return out
+    """Every node's value and properties, for comparing before and after: the frozen
+    nodes themselves (their ``repr`` leaves the value out, so it cannot be compared)."""
+    return {str(path): tree.node(path) for path in tree.paths()}
 
 
 def _steps(data: bytes) -> Iterator[tuple[str, Command]]:
