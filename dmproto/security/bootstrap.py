@@ -5,11 +5,19 @@ A DM bootstrap is a WBXML DM message pushed with
 ``MAC = HMAC-SHA1(K, document)`` (RFC 2104) written as lowercase hex, and K depends on
 the security method:
 
-* ``NETWORKID`` — the shared network secret (e.g. IMSI/ESN; its normalisation is
-  defined in OMA Provisioning Bootstrap, UNCONFIRMED here, so callers may pass the
-  exact key octets as ``bytes``);
+* ``NETWORKID`` — the shared network secret (e.g. IMSI/ESN). Its octets depend on the
+  bearer (OMA-WAP-TS-ProvBoot-V1_1 defines them per bearer, e.g. a GSM IMSI in its
+  semi-octet form), so a ``str`` is taken as its UTF-8 octets and a caller whose
+  bearer needs another form passes the exact key octets as ``bytes``;
 * ``USERPIN`` — the PIN given to the user out of band;
 * ``USERPIN_NETWORKID`` — ``PIN ":" secret``.
+
+Read leniently (a documented tolerance, TOL-14 in docs/conformance.md): devices
+built for WAP provisioning bootstraps also take the names and numbers of
+OMA-WAP-TS-ProvBoot-V1_1 §5.2 for the same three keys, and servers send them —
+``NETWPIN`` or ``0`` for NETWORKID, ``1`` for USERPIN, ``USERNETWPIN`` or ``2`` for
+USERPIN_NETWORKID. ``USERPINMAC`` (``3``) derives its MAC differently and stays
+unknown. The DM names are what we write.
 
 Reasons raised: ``bootstrap.content-type``, ``bootstrap.unknown-sec``,
 ``bootstrap.mac``, ``bootstrap.duplicate-param``.
@@ -38,6 +46,14 @@ _MAX_CONTENT_TYPE_LENGTH = 1024
 _HEX_MAC = re.compile(r"[0-9A-Fa-f]{40}")
 # RFC 2045 token characters (media types and parameter names/values).
 _TOKEN = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
+#: SEC values of OMA-WAP-TS-ProvBoot-V1_1 §5.2 read as the DM method with the same key.
+_PROVBOOT_SEC_ALIASES = {
+    "0": "NETWORKID",
+    "NETWPIN": "NETWORKID",
+    "1": "USERPIN",
+    "2": "USERPIN_NETWORKID",
+    "USERNETWPIN": "USERPIN_NETWORKID",
+}
 _MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+/[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
 
 
@@ -122,8 +138,9 @@ def parse_bootstrap_content_type(value: str) -> BootstrapContentType:
         found[name] = _unquote(raw.strip())
     method = None
     if "SEC" in found:
+        sec = found["SEC"].upper()
         try:
-            method = SecurityMethod(found["SEC"].upper())
+            method = SecurityMethod(_PROVBOOT_SEC_ALIASES.get(sec, sec))
         except ValueError:
             raise MalformedMessageError("bootstrap.unknown-sec", "unknown SEC method") from None
     mac = None

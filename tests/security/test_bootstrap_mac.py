@@ -72,6 +72,28 @@ def test_parse_content_type() -> None:
     assert (media, method, got_mac) == ("application/vnd.syncml.dm+wbxml", None, None)
 
 
+@pytest.mark.parametrize(
+    ("sec", "method"),
+    [
+        ("NETWPIN", SecurityMethod.NETWORKID),
+        ("0", SecurityMethod.NETWORKID),
+        ("1", SecurityMethod.USERPIN),
+        ("usernetwpin", SecurityMethod.USERPIN_NETWORKID),
+        ("2", SecurityMethod.USERPIN_NETWORKID),
+    ],
+)
+def test_wap_provisioning_sec_names_are_read_as_the_dm_methods(
+    sec: str, method: SecurityMethod
+) -> None:
+    # TOL-14: the SEC names and numbers of OMA-WAP-TS-ProvBoot-V1_1 §5.2, which devices
+    # that also take WAP provisioning bootstraps accept, name the same keys.
+    mac = bootstrap_mac(DOC, method=method, network_id="001010123456789", pin="1234")
+    content_type = f"application/vnd.syncml.dm+wbxml; SEC={sec}; MAC={mac}"
+    assert parse_bootstrap_content_type(content_type).method is method
+    assert verify_bootstrap(DOC, content_type, network_id="001010123456789", pin="1234")
+    assert not verify_bootstrap(DOC, content_type, network_id="001010123456780", pin="4321")
+
+
 def test_uppercase_hex_mac_verifies() -> None:
     mac = bootstrap_mac(DOC, method=SecurityMethod.USERPIN, pin="0000")
     ct = format_bootstrap_content_type(mac.upper(), SecurityMethod.USERPIN)
@@ -85,6 +107,8 @@ def test_uppercase_hex_mac_verifies() -> None:
         ("not a type", "bootstrap.content-type"),
         ("a/b; SEC", "bootstrap.content-type"),
         ("a/b; SEC=FOO", "bootstrap.unknown-sec"),
+        ("a/b; SEC=USERPINMAC", "bootstrap.unknown-sec"),
+        ("a/b; SEC=3", "bootstrap.unknown-sec"),
         ("a/b; MAC=abc", "bootstrap.mac"),
         ("a/b; MAC=" + "g" * 40, "bootstrap.mac"),
         ("a/b; SEC=USERPIN; sec=USERPIN", "bootstrap.duplicate-param"),
