@@ -408,6 +408,17 @@ class RoutingKey:
     device_id: str | None = None
 
 
+def token_of(request: HttpRequest, param: str = "s") -> str | None:
+    """The ``param`` token of the request target's query (the RespURI the server
+    handed out), or None."""
+    _, _, query = request.target.partition("?")
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name == param and value:
+            return value
+    return None
+
+
 def routing_key(
     request: HttpRequest, *, param: str = "s", limits: Limits = DEFAULT_LIMITS
 ) -> RoutingKey:
@@ -419,10 +430,8 @@ def routing_key(
         MalformedMessageError: no token and the body is not a readable DM document or
             has no readable SyncHdr.
     """
-    _, _, query = request.target.partition("?")
-    for part in query.split("&"):
-        name, _, value = part.partition("=")
-        if name == param and value:
-            return RoutingKey(token=value)
+    token = token_of(request, param)
+    if token is not None:
+        return RoutingKey(token=token)
     header = decode_header(request.body, limits=limits)
     return RoutingKey(session_id=header.session_id, device_id=header.source.loc_uri)

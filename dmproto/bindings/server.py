@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from ..codec import decode_message
+from ..codec.model import Message
 from ..errors import DMError, MalformedMessageError, RemoteProtocolError
 from ..session import ServerConfig, ServerSession, SessionState
 from ..session.events import (
@@ -48,6 +50,7 @@ from .http import (
     message_headers,
     response_headers,
     routing_key,
+    token_of,
 )
 from .lockout import KeyKind, Lockout, LockoutPolicy
 from .steps import Deliver, Respond, ServerStep
@@ -325,7 +328,7 @@ class ServerEndpoint:
         try:
             check_content_length(request.headers, self.max_body)
             encoding = encoding_of(header_value(request.headers, "content-type"), request.body)
-            route = self._routing_key(request)
+            route, decoded = self._routing_key(request)
             if self.claims is not None:
                 entry = self._claim_route(request, route, self.claims)
             else:
@@ -355,13 +358,24 @@ class ServerEndpoint:
         if self.on_message is not None:
             self.on_message(request, None, entry.session)
         try:
-            entry.session.receive_message(
-                request.body,
-                media_type=encoding.media_type,
-                headers=message_headers(request.headers),
-                now=now,
-                peer_certificate=request.peer_certificate,
-            )
+            if decoded is not None and entry.session.config.limits is self.config.limits:
+                # Decoded once, to route it: the session does not decode it again.
+                entry.session._receive_routed(
+                    request.body,
+                    decoded,
+                    media_type=encoding.media_type,
+                    headers=message_headers(request.headers),
+                    now=now,
+                    peer_certificate=request.peer_certificate,
+                )
+            else:
+                entry.session.receive_message(
+                    request.body,
+                    media_type=encoding.media_type,
+                    headers=message_headers(request.headers),
+                    now=now,
+                    peer_certificate=request.peer_certificate,
+                )
         except RemoteProtocolError as exc:
             if (
                 entry.claimed is not None
@@ -382,14 +396,28 @@ class ServerEndpoint:
                 entry.session.abort()
         return exchange
 
-    def _routing_key(self, request: HttpRequest) -> RoutingKey | None:
+    def _routing_key(self, request: HttpRequest) -> tuple[RoutingKey | None, Message | None]:
         """The request's routing key; None for a message without a token whose
         document or SyncHdr does not decode (a fresh session answers it with a DM abort,
-        see ``open``)."""
+        see ``open``).
+
+        A message without a token (a device's Package 1, or a device that does not
+        follow RespURI) is decoded whole here, and that decode is the one its session
+        uses (returned second): a DM message is decoded once. Only when the whole
+        message does not decode is its SyncHdr read alone, so it still reaches its
+        session, which then refuses it with a DM answer.
+        """
+        if token_of(request, TOKEN_PARAM) is None:
+            with contextlib.suppress(MalformedMessageError):
+                message = decode_message(request.body, limits=self.config.limits)
+                header = message.header
+                return RoutingKey(
+                    session_id=header.session_id, device_id=header.source.loc_uri
+                ), message
         try:
-            return routing_key(request, param=TOKEN_PARAM, limits=self.config.limits)
+            return routing_key(request, param=TOKEN_PARAM, limits=self.config.limits), None
         except MalformedMessageError:
-            return None
+            return None, None
 
     def _route(self, request: HttpRequest, route: RoutingKey | None) -> _Entry:
         if route is None:

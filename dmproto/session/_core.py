@@ -212,7 +212,7 @@ class Endpoint(Handshake, abc.ABC):
                     f"not a DM media type: {media_type[:80]!r}",
                     status_hint=415,
                 )
-            message = decode_message(body, limits=self._config.limits)
+            message = self._decode(body)
             if detect_encoding(body) is not declared:
                 # IANA registrations of the DM media types: each names one encoding.
                 raise RemoteProtocolError(
@@ -233,6 +233,9 @@ class Endpoint(Handshake, abc.ABC):
                 message.header if message is not None else None, body, media_type, exc
             )
             raise
+
+    def _decode(self, body: bytes) -> Message:
+        return decode_message(body, limits=self._config.limits)
 
     def messages_to_send(self, now: float) -> list[OutgoingMessage]:
         """Messages to transmit now (usually zero or one). Client: the next message

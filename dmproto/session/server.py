@@ -124,6 +124,41 @@ class ServerSession(Endpoint):
         self._s.peer_certificate = peer_certificate
         super().receive_message(body, media_type=media_type, headers=headers, now=now)
 
+    #: ``(body, message)``: a body the endpoint already decoded to route it
+    #: (:meth:`_receive_routed`), so it is not decoded a second time.
+    _routed: tuple[bytes, Message] | None = None
+
+    def _receive_routed(
+        self,
+        body: bytes,
+        message: Message,
+        *,
+        media_type: str,
+        headers: Seq[tuple[str, str]] = (),
+        now: float,
+        peer_certificate: PeerCertificate | None = None,
+    ) -> None:
+        """:meth:`receive_message` for a body the caller decoded already: *message* must
+        be ``decode_message(body, limits=self.config.limits)`` (the server endpoint's
+        routing decode, ``dmproto/bindings/server.py``)."""
+        self._routed = (body, message)
+        try:
+            self.receive_message(
+                body,
+                media_type=media_type,
+                headers=headers,
+                now=now,
+                peer_certificate=peer_certificate,
+            )
+        finally:
+            self._routed = None
+
+    def _decode(self, body: bytes) -> Message:
+        routed, self._routed = self._routed, None
+        if routed is not None and routed[0] is body:
+            return routed[1]
+        return super()._decode(body)
+
     def next_event(self) -> ServerSessionEvent | None:
         """The next event, or None. State advances as events are handed out."""
         event = self._pop_event()
