@@ -76,7 +76,7 @@ def run_client_session(
 class DMServer(DMServerBase[ServerHandler, HttpServer]):
     """A DM server serving many concurrent device sessions on ``host:port``.
 
-    Requests are answered in a pool of at most ``threads`` threads (default 16;
+    Requests are answered in a pool of at most ``threads`` threads (default 2;
     connections waiting for the network hold none, see :class:`HttpServer`); the
     application's ``handler(session, event)`` runs in the request's thread, outside the
     endpoint lock, so a slow handler delays only its own device while fewer than

@@ -89,7 +89,7 @@ class HttpServer(HttpServerSettings[Callable[[HttpRequest], HttpResponse]]):
 
     Connections wait for the network in one selector (``serve_forever``'s thread), not
     in a thread each: ``answer`` runs in a pool of at most ``threads`` threads
-    (default 16), so that many requests are answered at once and a quiet keep-alive
+    (default 2), so that many requests are answered at once and a quiet keep-alive
     connection costs no thread. Other arguments: see ``HttpServerSettings``.
     """
 

@@ -28,8 +28,11 @@ from collections.abc import Callable, Coroutine, Generator
 
 __all__ = ["DEFAULT_THREADS", "Reactor", "Wait", "handshake", "receive", "send_all"]
 
-#: Pool threads per server: how many requests (their handlers) run at once.
-DEFAULT_THREADS = 16
+#: Pool threads per server: how many requests (their handlers) run at once. Two, not
+#: more: answering a DM message is Python work under the GIL, and every further thread
+#: that has work adds GIL hand-offs, not throughput (docs/adapters.md, "The blocking
+#: server's threads", has the measurements); more pay only for handlers that block.
+DEFAULT_THREADS = 2
 #: Connections accepted per wake-up of the selector, so parked ones are not starved.
 _ACCEPT_BATCH = 64
 #: Longest the selector sleeps: how soon ``on_tick`` runs when nothing happens.
