@@ -42,6 +42,7 @@ from .codec.model import (
     Sequence,
     Status,
 )
+from .codec.tnds import MgmtTree, RTProperties, TreeNode, encode_tree_document
 from .outcome import CommandOutcome
 from .security import AuthScheme, Credentials
 from .session import (
@@ -55,6 +56,7 @@ from .session import (
 )
 from .session import events as ev
 from .tree import DeviceInfo, ManagementTree, build_device_tree, devinfo_items
+from .tree.stdobj import DMACC_MO
 
 __all__ = [
     "CLIENT_CREDS",
@@ -69,6 +71,7 @@ __all__ = [
     "account",
     "client_config",
     "dev_info_items",
+    "dmacc_tnds",
     "echo_results",
     "ok_answer",
     "seeded_random",
@@ -284,6 +287,36 @@ def account(**changes: Any) -> Account:
     }
     base.update(changes)
     return Account(**base)
+
+
+def dmacc_tnds(name: str, server_id: str) -> bytes:
+    """A DM account *name* for *server_id* as a WBXML TNDS document (OMA-TS-DM_TNDS-V1_2
+    §9.2): the Item of a bootstrap's ``Add`` to ``./Inbox``. The account node has the
+    DMAcc DDF name (OMA-TS-DM_StdObj-V1_2_1 §7.1) and ``Get`` and ``Replace`` for the
+    server; it holds AppID ``w7``, ServerID, Name and AppAddr/1 with
+    ``https://<server_id>/dm`` as its Addr."""
+
+    def leaf(node_name: str, value: str) -> TreeNode:
+        properties = RTProperties(format="chr", mime="text/plain")
+        return TreeNode(node_name=node_name, rt_properties=properties, value=value)
+
+    def interior(node_name: str, children: list[TreeNode], **properties: str) -> TreeNode:
+        rt_properties = RTProperties(format="node", **properties)
+        return TreeNode(node_name=node_name, rt_properties=rt_properties, children=children)
+
+    address = interior("1", [leaf("Addr", f"https://{server_id}/dm"), leaf("AddrType", "URI")])
+    account = interior(
+        name,
+        [
+            leaf("AppID", "w7"),
+            leaf("ServerID", server_id),
+            leaf("Name", "Operator"),
+            interior("AppAddr", [address]),
+        ],
+        ddf_name=DMACC_MO,
+        acl=f"Get={server_id}&Replace={server_id}",
+    )
+    return encode_tree_document(MgmtTree(nodes=[account]), wbxml=True)
 
 
 # -- applications --------------------------------------------------------------------

@@ -52,7 +52,6 @@ from dmproto.codec.model import (
     Sequence,
     SyncHdr,
 )
-from dmproto.codec.tnds import MgmtTree, RTProperties, TreeNode, encode_tree_document
 from dmproto.errors import MalformedMessageError
 from dmproto.outcome import CommandOutcome
 from dmproto.security.bootstrap import (
@@ -60,9 +59,10 @@ from dmproto.security.bootstrap import (
     bootstrap_mac,
     format_bootstrap_content_type,
 )
+from dmproto.testing import dmacc_tnds
 from dmproto.tree import ManagementTree
 from dmproto.tree.bootstrap import BootstrapResult, BootstrapStatus, apply_bootstrap
-from dmproto.tree.stdobj import DMACC_MO, DeviceInfo, build_device_tree
+from dmproto.tree.stdobj import DeviceInfo, build_device_tree
 from dmproto.tree.tnds_io import tnds_item
 
 __all__ = ["NETWORK_ID", "PIN", "TARGETS", "bootstrap", "content_type", "seed_inputs"]
@@ -196,34 +196,6 @@ def bootstrap(data: bytes) -> None:
 # -- seeds --------------------------------------------------------------------------
 
 
-def _leaf(name: str, value: str) -> TreeNode:
-    return TreeNode(node_name=name, rt_properties=RTProperties(format="chr"), value=value)
-
-
-def _account_tnds(name: str, server_id: str) -> bytes:
-    """A DMAcc account as a WBXML TNDS document (OMA-TS-DM_TND-V1_2 §8)."""
-    address = TreeNode(
-        node_name="1",
-        rt_properties=RTProperties(format="node"),
-        children=[_leaf("Addr", f"https://{server_id}/dm"), _leaf("AddrType", "URI")],
-    )
-    account = TreeNode(
-        node_name=name,
-        rt_properties=RTProperties(
-            format="node", ddf_name=DMACC_MO, acl=f"Get={server_id}&Replace={server_id}"
-        ),
-        children=[
-            _leaf("AppID", "w7"),
-            _leaf("ServerID", server_id),
-            _leaf("Name", "Operator"),
-            TreeNode(
-                node_name="AppAddr", rt_properties=RTProperties(format="node"), children=[address]
-            ),
-        ],
-    )
-    return encode_tree_document(MgmtTree(nodes=[account]), wbxml=True)
-
-
 def _item(uri: str, data: str | None = None, fmt: str | None = None) -> Item:
     return Item(target=Location(loc_uri=uri), meta=Meta(format=fmt) if fmt else None, data=data)
 
@@ -244,7 +216,7 @@ def _documents() -> dict[str, bytes]:
     plain = [_item("./DMAcc/b", fmt="node"), _item("./DMAcc/b/ServerID", "s2", "chr")]
     return {
         "add-dmacc-tnds": _message(
-            Add(cmd_id="1", items=[tnds_item("./Inbox", _account_tnds("acc", "srv.one"))])
+            Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))])
         ),
         "add-replace": _message(
             Add(cmd_id="1", items=plain),
@@ -272,7 +244,7 @@ def _documents() -> dict[str, bytes]:
         "get-not-allowed": _message(Get(cmd_id="1", items=[_item("./DevInfo")])),
         "delete-not-allowed": _message(Delete(cmd_id="1", items=[_item("./DMAcc")])),
         "second-add-fails": _message(
-            Add(cmd_id="1", items=[tnds_item("./Inbox", _account_tnds("acc", "srv.one"))]),
+            Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))]),
             Add(cmd_id="2", items=[_item("./DevInfo/DevId", "dup", "chr")]),
         ),
         "atomic-replace-fails": _message(

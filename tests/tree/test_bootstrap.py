@@ -23,66 +23,21 @@ from dmproto.codec.model import (
     Replace,
     SyncHdr,
 )
-from dmproto.codec.tnds import (
-    MgmtTree,
-    RTProperties,
-    TreeNode,
-    encode_tree_document,
-)
 from dmproto.errors import InvalidValueError, MalformedMessageError
 from dmproto.security.bootstrap import (
     SecurityMethod,
     bootstrap_mac,
     format_bootstrap_content_type,
 )
+from dmproto.testing import dmacc_tnds
 from dmproto.tree.bootstrap import BootstrapStatus, apply_bootstrap
 from dmproto.tree.cp import W7Application, apply_w7
 from dmproto.tree.stdobj import (
-    DMACC_MO,
     find_account,
 )
 from dmproto.tree.tnds_io import tnds_item
 
 IMSI = "001010123456789"
-
-
-def account_tnds(name: str, server_id: str) -> bytes:
-    def leaf(n: str, v: str) -> TreeNode:
-        return TreeNode(
-            node_name=n, rt_properties=RTProperties(format="chr", mime="text/plain"), value=v
-        )
-
-    return encode_tree_document(
-        MgmtTree(
-            nodes=[
-                TreeNode(
-                    node_name=name,
-                    rt_properties=RTProperties(
-                        format="node", ddf_name=DMACC_MO, acl=f"Get={server_id}&Replace={server_id}"
-                    ),
-                    children=[
-                        leaf("AppID", "w7"),
-                        leaf("ServerID", server_id),
-                        TreeNode(
-                            node_name="AppAddr",
-                            rt_properties=RTProperties(format="node"),
-                            children=[
-                                TreeNode(
-                                    node_name="1",
-                                    rt_properties=RTProperties(format="node"),
-                                    children=[
-                                        leaf("Addr", f"https://{server_id}/dm"),
-                                        leaf("AddrType", "URI"),
-                                    ],
-                                )
-                            ],
-                        ),
-                    ],
-                )
-            ]
-        ),
-        wbxml=True,
-    )
 
 
 def bootstrap_message(*commands: Command) -> bytes:
@@ -103,7 +58,7 @@ def signed(document: bytes, method: SecurityMethod = SecurityMethod.NETWORKID) -
 def test_valid_bootstrap_creates_account_via_inbox_tnds() -> None:
     tree = std_tree()
     doc = bootstrap_message(
-        Add(cmd_id="1", items=[tnds_item("./Inbox", account_tnds("acc", "srv.one"))])
+        Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))])
     )
     result = apply_bootstrap(tree, doc, signed(doc), network_id=IMSI)
     assert result.status is BootstrapStatus.APPLIED
@@ -130,7 +85,7 @@ def test_bootstrap_with_plain_adds_and_userpin() -> None:
 def test_bad_mac_changes_nothing(tamper: str) -> None:
     tree = std_tree()
     before = state(tree)
-    doc = bootstrap_message(Add(cmd_id="1", items=[tnds_item("./Inbox", account_tnds("acc", "x"))]))
+    doc = bootstrap_message(Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "x"))]))
     ctype = signed(doc)
     if tamper == "flip-byte":
         doc = doc[:-3] + bytes([doc[-3] ^ 1]) + doc[-2:]
@@ -147,7 +102,7 @@ def test_failing_command_rolls_back_everything() -> None:
     tree = std_tree()
     before = state(tree)
     doc = bootstrap_message(
-        Add(cmd_id="1", items=[tnds_item("./Inbox", account_tnds("acc", "srv.one"))]),
+        Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))]),
         Add(cmd_id="2", items=[item("./DevInfo/DevId", "dup")]),
     )
     result = apply_bootstrap(tree, doc, signed(doc), network_id=IMSI)
