@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from .bindings.claims import Busy, Claimed, Reply
-from .codec import decode_message
+from .codec import Encoding, decode_message, encode_message
 from .codec.model import (
     Atomic,
     Command,
@@ -41,6 +41,7 @@ from .codec.model import (
     Meta,
     Sequence,
     Status,
+    SyncHdr,
 )
 from .codec.tnds import MgmtTree, RTProperties, TreeNode, encode_tree_document
 from .outcome import CommandOutcome
@@ -69,6 +70,7 @@ __all__ = [
     "Pair",
     "TreeDevice",
     "account",
+    "bootstrap_message",
     "client_config",
     "dev_info_items",
     "dmacc_tnds",
@@ -317,6 +319,20 @@ def dmacc_tnds(name: str, server_id: str) -> bytes:
         acl=f"Get={server_id}&Replace={server_id}",
     )
     return encode_tree_document(MgmtTree(nodes=[account]), wbxml=True)
+
+
+def bootstrap_message(network_id: str, *commands: Command) -> bytes:
+    """An unsigned bootstrap message carrying *commands*: one final WBXML DM message,
+    SessionID ``0`` and MsgID ``1``, from ``provisioner`` to ``IMSI:<network_id>``, what
+    ``apply_bootstrap`` reads (OMA-TS-DM_Bootstrap-V1_2_1 §3.1). The MAC travels in the
+    Content-Type (``bootstrap_mac``, ``format_bootstrap_content_type``), not here."""
+    header = SyncHdr(
+        session_id="0",
+        msg_id="1",
+        target=Location(loc_uri="IMSI:" + network_id),
+        source=Location(loc_uri="provisioner"),
+    )
+    return encode_message(Message(header=header, commands=commands, final=True), Encoding.WBXML)
 
 
 # -- applications --------------------------------------------------------------------

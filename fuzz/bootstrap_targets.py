@@ -37,20 +37,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from dmproto.codec import Encoding, encode_message
 from dmproto.codec.model import (
     Add,
     Atomic,
-    Command,
     Delete,
     Get,
     Item,
     Location,
-    Message,
     Meta,
     Replace,
     Sequence,
-    SyncHdr,
 )
 from dmproto.errors import MalformedMessageError
 from dmproto.outcome import CommandOutcome
@@ -59,7 +55,7 @@ from dmproto.security.bootstrap import (
     bootstrap_mac,
     format_bootstrap_content_type,
 )
-from dmproto.testing import dmacc_tnds
+from dmproto.testing import bootstrap_message, dmacc_tnds
 from dmproto.tree import ManagementTree
 from dmproto.tree.bootstrap import BootstrapResult, BootstrapStatus, apply_bootstrap
 from dmproto.tree.stdobj import DeviceInfo, build_device_tree
@@ -200,61 +196,59 @@ def _item(uri: str, data: str | None = None, fmt: str | None = None) -> Item:
     return Item(target=Location(loc_uri=uri), meta=Meta(format=fmt) if fmt else None, data=data)
 
 
-def _message(*commands: Command) -> bytes:
-    header = SyncHdr(
-        session_id="0",
-        msg_id="1",
-        target=Location(loc_uri="IMSI:" + NETWORK_ID),
-        source=Location(loc_uri="provisioner"),
-    )
-    message = Message(header=header, commands=commands, final=True)
-    return encode_message(message, Encoding.WBXML)
-
-
 def _documents() -> dict[str, bytes]:
     """Valid bootstrap documents of every shape the bootstrap treats differently."""
     plain = [_item("./DMAcc/b", fmt="node"), _item("./DMAcc/b/ServerID", "s2", "chr")]
     return {
-        "add-dmacc-tnds": _message(
-            Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))])
+        "add-dmacc-tnds": bootstrap_message(
+            NETWORK_ID, Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))])
         ),
-        "add-replace": _message(
+        "add-replace": bootstrap_message(
+            NETWORK_ID,
             Add(cmd_id="1", items=plain),
             Replace(cmd_id="2", items=[_item("./DMAcc/b/ServerID", "s3", "chr")]),
             Replace(cmd_id="3", items=[_item("./DMAcc/b?prop=ACL", "Get=s3&Replace=s3")]),
         ),
-        "atomic-two-adds": _message(
+        "atomic-two-adds": bootstrap_message(
+            NETWORK_ID,
             Atomic(
                 cmd_id="1",
                 commands=[
                     Add(cmd_id="2", items=[_item("./DMAcc/c", fmt="node")]),
                     Add(cmd_id="3", items=[_item("./DMAcc/c/ServerID", "s4", "chr")]),
                 ],
-            )
+            ),
         ),
-        "sequence-add-replace": _message(
+        "sequence-add-replace": bootstrap_message(
+            NETWORK_ID,
             Sequence(
                 cmd_id="1",
                 commands=[
                     Add(cmd_id="2", items=plain),
                     Replace(cmd_id="3", items=[_item("./DMAcc/b/ServerID", "s5", "chr")]),
                 ],
-            )
+            ),
         ),
-        "get-not-allowed": _message(Get(cmd_id="1", items=[_item("./DevInfo")])),
-        "delete-not-allowed": _message(Delete(cmd_id="1", items=[_item("./DMAcc")])),
-        "second-add-fails": _message(
+        "get-not-allowed": bootstrap_message(
+            NETWORK_ID, Get(cmd_id="1", items=[_item("./DevInfo")])
+        ),
+        "delete-not-allowed": bootstrap_message(
+            NETWORK_ID, Delete(cmd_id="1", items=[_item("./DMAcc")])
+        ),
+        "second-add-fails": bootstrap_message(
+            NETWORK_ID,
             Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))]),
             Add(cmd_id="2", items=[_item("./DevInfo/DevId", "dup", "chr")]),
         ),
-        "atomic-replace-fails": _message(
+        "atomic-replace-fails": bootstrap_message(
+            NETWORK_ID,
             Atomic(
                 cmd_id="1",
                 commands=[
                     Add(cmd_id="2", items=[_item("./DMAcc/c", fmt="node")]),
                     Replace(cmd_id="3", items=[_item("./DevInfo/Lang", "x", "chr")]),
                 ],
-            )
+            ),
         ),
     }
 

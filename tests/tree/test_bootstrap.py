@@ -11,17 +11,13 @@ from treekit import (
     std_tree,
 )
 
-from dmproto.codec import Encoding, encode_message
 from dmproto.codec.model import (
     Add,
     Atomic,
     Command,
     Delete,
     Get,
-    Location,
-    Message,
     Replace,
-    SyncHdr,
 )
 from dmproto.errors import InvalidValueError, MalformedMessageError
 from dmproto.security.bootstrap import (
@@ -29,7 +25,7 @@ from dmproto.security.bootstrap import (
     bootstrap_mac,
     format_bootstrap_content_type,
 )
-from dmproto.testing import dmacc_tnds
+from dmproto.testing import bootstrap_message, dmacc_tnds
 from dmproto.tree.bootstrap import BootstrapStatus, apply_bootstrap
 from dmproto.tree.cp import W7Application, apply_w7
 from dmproto.tree.stdobj import (
@@ -40,16 +36,6 @@ from dmproto.tree.tnds_io import tnds_item
 IMSI = "001010123456789"
 
 
-def bootstrap_message(*commands: Command) -> bytes:
-    header = SyncHdr(
-        session_id="0",
-        msg_id="1",
-        target=Location(loc_uri="IMSI:" + IMSI),
-        source=Location(loc_uri="provisioner"),
-    )
-    return encode_message(Message(header=header, commands=commands, final=True), Encoding.WBXML)
-
-
 def signed(document: bytes, method: SecurityMethod = SecurityMethod.NETWORKID) -> str:
     mac = bootstrap_mac(document, method=method, network_id=IMSI, pin="1234")
     return format_bootstrap_content_type(mac=mac, method=method)
@@ -58,7 +44,7 @@ def signed(document: bytes, method: SecurityMethod = SecurityMethod.NETWORKID) -
 def test_valid_bootstrap_creates_account_via_inbox_tnds() -> None:
     tree = std_tree()
     doc = bootstrap_message(
-        Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))])
+        IMSI, Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))])
     )
     result = apply_bootstrap(tree, doc, signed(doc), network_id=IMSI)
     assert result.status is BootstrapStatus.APPLIED
@@ -73,6 +59,7 @@ def test_valid_bootstrap_creates_account_via_inbox_tnds() -> None:
 def test_bootstrap_with_plain_adds_and_userpin() -> None:
     tree = std_tree()
     doc = bootstrap_message(
+        IMSI,
         Add(cmd_id="1", items=[item("./DMAcc/b", fmt="node"), item("./DMAcc/b/ServerID", "s2")]),
         Replace(cmd_id="2", items=[item("./DMAcc/b/ServerID", "s3")]),
     )
@@ -85,7 +72,9 @@ def test_bootstrap_with_plain_adds_and_userpin() -> None:
 def test_bad_mac_changes_nothing(tamper: str) -> None:
     tree = std_tree()
     before = state(tree)
-    doc = bootstrap_message(Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "x"))]))
+    doc = bootstrap_message(
+        IMSI, Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "x"))])
+    )
     ctype = signed(doc)
     if tamper == "flip-byte":
         doc = doc[:-3] + bytes([doc[-3] ^ 1]) + doc[-2:]
@@ -102,6 +91,7 @@ def test_failing_command_rolls_back_everything() -> None:
     tree = std_tree()
     before = state(tree)
     doc = bootstrap_message(
+        IMSI,
         Add(cmd_id="1", items=[tnds_item("./Inbox", dmacc_tnds("acc", "srv.one"))]),
         Add(cmd_id="2", items=[item("./DevInfo/DevId", "dup")]),
     )
@@ -118,7 +108,7 @@ def test_failing_command_rolls_back_everything() -> None:
 def test_only_add_and_replace_are_allowed(command: Command) -> None:
     tree = std_tree()
     before = state(tree)
-    doc = bootstrap_message(command)
+    doc = bootstrap_message(IMSI, command)
     assert apply_bootstrap(tree, doc, signed(doc), network_id=IMSI).status is BootstrapStatus.FAILED
     assert state(tree) == before
 
@@ -188,6 +178,7 @@ def test_w7_rejects_foreign_or_unknown_values(bad: str) -> None:
 def test_bootstrap_sets_an_acl_without_server_checks() -> None:
     tree = std_tree()
     doc = bootstrap_message(
+        IMSI,
         Add(cmd_id="1", items=[item("./DMAcc/b", fmt="node"), item("./DMAcc/b/ServerID", "s2")]),
         Replace(cmd_id="2", items=[item("./DMAcc/b?prop=ACL", "Get=s2")]),
     )
@@ -207,7 +198,7 @@ def test_bootstrap_sets_an_acl_without_server_checks() -> None:
 def test_bootstrap_atomic(inner: Add | Replace, status: BootstrapStatus) -> None:
     tree = std_tree()
     before = state(tree)
-    doc = bootstrap_message(Atomic(cmd_id="1", commands=[inner]))
+    doc = bootstrap_message(IMSI, Atomic(cmd_id="1", commands=[inner]))
     assert apply_bootstrap(tree, doc, signed(doc), network_id=IMSI).status is status
     assert (tree.node(("DMAcc", "c")) is not None) is (status is BootstrapStatus.APPLIED)
     if status is BootstrapStatus.FAILED:
@@ -216,7 +207,7 @@ def test_bootstrap_atomic(inner: Add | Replace, status: BootstrapStatus) -> None
 
 def test_bootstrap_atomic_with_get_is_refused() -> None:
     tree = std_tree()
-    doc = bootstrap_message(Atomic(cmd_id="1", commands=[get("./DevInfo")]))
+    doc = bootstrap_message(IMSI, Atomic(cmd_id="1", commands=[get("./DevInfo")]))
     assert apply_bootstrap(tree, doc, signed(doc), network_id=IMSI).status is (
         BootstrapStatus.FAILED
     )
