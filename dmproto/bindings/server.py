@@ -359,7 +359,8 @@ class ServerEndpoint:
             self.on_message(request, None, entry.session)
         try:
             if decoded is not None and entry.session.config.limits is self.config.limits:
-                # Decoded once, to route it: the session does not decode it again.
+                # Decoded once, to route it (or refused by that decode): the session
+                # does not decode it again.
                 entry.session._receive_routed(
                     request.body,
                     decoded,
@@ -396,7 +397,9 @@ class ServerEndpoint:
                 entry.session.abort()
         return exchange
 
-    def _routing_key(self, request: HttpRequest) -> tuple[RoutingKey | None, Message | None]:
+    def _routing_key(
+        self, request: HttpRequest
+    ) -> tuple[RoutingKey | None, Message | MalformedMessageError | None]:
         """The request's routing key; None for a message without a token whose
         document or SyncHdr does not decode (a fresh session answers it with a DM abort,
         see ``open``).
@@ -405,19 +408,24 @@ class ServerEndpoint:
         follow RespURI) is decoded whole here, and that decode is the one its session
         uses (returned second): a DM message is decoded once. Only when the whole
         message does not decode is its SyncHdr read alone, so it still reaches its
-        session, which then refuses it with a DM answer.
+        session, which then refuses it with a DM answer; the decode's error is
+        returned second then, so the session does not parse the body a third time.
         """
+        decoded: Message | MalformedMessageError | None = None
         if token_of(request, TOKEN_PARAM) is None:
-            with contextlib.suppress(MalformedMessageError):
+            try:
                 message = decode_message(request.body, limits=self.config.limits)
+            except MalformedMessageError as exc:
+                decoded = exc
+            else:
                 header = message.header
                 return RoutingKey(
                     session_id=header.session_id, device_id=header.source.loc_uri
                 ), message
         try:
-            return routing_key(request, param=TOKEN_PARAM, limits=self.config.limits), None
+            return routing_key(request, param=TOKEN_PARAM, limits=self.config.limits), decoded
         except MalformedMessageError:
-            return None, None
+            return None, decoded
 
     def _route(self, request: HttpRequest, route: RoutingKey | None) -> _Entry:
         if route is None:

@@ -34,7 +34,7 @@ from ..codec.model import (
     Status,
 )
 from ..codes import AlertCode, StatusCode
-from ..errors import LocalProtocolError, RemoteProtocolError
+from ..errors import LocalProtocolError, MalformedMessageError, RemoteProtocolError
 from ..outcome import CommandOutcome, OutcomeNote
 from ..security import AuthScheme, PeerCertificate
 from . import _auth
@@ -124,24 +124,26 @@ class ServerSession(Endpoint):
         self._s.peer_certificate = peer_certificate
         super().receive_message(body, media_type=media_type, headers=headers, now=now)
 
-    #: ``(body, message)``: a body the endpoint already decoded to route it
-    #: (:meth:`_receive_routed`), so it is not decoded a second time.
-    _routed: tuple[bytes, Message] | None = None
+    #: ``(body, decoded)``: a body the endpoint already decoded to route it, and the
+    #: message or the decode's error (:meth:`_receive_routed`), so it is not decoded
+    #: a second time.
+    _routed: tuple[bytes, Message | MalformedMessageError] | None = None
 
     def _receive_routed(
         self,
         body: bytes,
-        message: Message,
+        decoded: Message | MalformedMessageError,
         *,
         media_type: str,
         headers: Seq[tuple[str, str]] = (),
         now: float,
         peer_certificate: PeerCertificate | None = None,
     ) -> None:
-        """:meth:`receive_message` for a body the caller decoded already: *message* must
-        be ``decode_message(body, limits=self.config.limits)`` (the server endpoint's
-        routing decode, ``dmproto/bindings/server.py``)."""
-        self._routed = (body, message)
+        """:meth:`receive_message` for a body the caller decoded already: *decoded* must
+        be what ``decode_message(body, limits=self.config.limits)`` returned, or the
+        ``MalformedMessageError`` it raised (the server endpoint's routing decode,
+        ``dmproto/bindings/server.py``)."""
+        self._routed = (body, decoded)
         try:
             self.receive_message(
                 body,
@@ -155,9 +157,13 @@ class ServerSession(Endpoint):
 
     def _decode(self, body: bytes) -> Message:
         routed, self._routed = self._routed, None
-        if routed is not None and routed[0] is body:
-            return routed[1]
-        return super()._decode(body)
+        if routed is None or routed[0] is not body:
+            return super()._decode(body)
+        decoded = routed[1]
+        if isinstance(decoded, MalformedMessageError):
+            # The same error a decode here would raise (same body, same limits).
+            raise decoded.with_traceback(None)
+        return decoded
 
     def next_event(self) -> ServerSessionEvent | None:
         """The next event, or None. State advances as events are handed out."""

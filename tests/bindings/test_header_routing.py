@@ -14,6 +14,7 @@ import dmproto.codec
 from dmproto.bindings import http
 from dmproto.bindings.server import ServerEndpoint
 from dmproto.codec import Encoding
+from dmproto.codec.model import Alert, Status
 from dmproto.errors import MalformedMessageError
 from dmproto.session import ClientSession
 from dmproto.session import events as ev
@@ -129,3 +130,32 @@ def test_a_message_whose_body_does_not_decode_still_reaches_its_session() -> Non
     assert response.status == 200
     assert b"1223" in response.body  # Alert 1223: the session aborted
     assert len(endpoint) == 0  # the device's one session ended; no second one was opened
+
+
+@pytest.mark.parametrize("damage", ["bad-command", "truncated"])
+def test_a_body_that_does_not_decode_is_parsed_twice_not_three_times(
+    monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    # Hostile input costs the server two parses: the routing decode, whose error the
+    # session re-raises, and the SyncHdr read alone that routes the body. (The
+    # session parsing the body again made it three.)
+    endpoint = ServerEndpoint(server_config(random_bytes=seeded_random(7)))
+    client = ClientSession(client_config())
+    (package1,) = client.messages_to_send(0.0)
+    if damage == "bad-command":
+        body = package1.body.replace(
+            b"<Final/>", b"<Alert><CmdID>9</CmdID><Data>x</Data></Alert><Final/>"
+        )
+    else:
+        body = package1.body[:-20]
+    parsed = _counting(monkeypatch)
+    response = _post(endpoint, body, package1.media_type, "/dm")
+    assert parsed == ["parse_tree", "parse_tree"]
+    assert response.status == 200
+    answer = dmproto.codec.decode_message(response.body)
+    # The DM answer is unchanged: the SyncHdr Status refuses the message (400), then
+    # the abort (Alert 1223).
+    header_status, abort = answer.commands
+    assert isinstance(header_status, Status) and header_status.cmd == "SyncHdr"
+    assert header_status.code == 400
+    assert isinstance(abort, Alert) and abort.code == 1223
